@@ -1,0 +1,286 @@
+"""Renders notices and sends each one at most once: to SendGrid, or to the local outbox.
+
+Exactly once, as far as this activity can promise it:
+
+* The notice row is keyed by (case id, notice key), where the key is derived from the
+  rule's decision and the event that caused it, so it is the same on every retry and
+  on replay. Rendering is deterministic for the same input.
+* Outbox mode: inserting the row *is* the delivery, in one transaction. A retry finds
+  the row and returns it, so no second notice can exist.
+* SendGrid mode: the row is committed as ``sending`` before the request and set to
+  ``sent`` with SendGrid's message id after the 202. If an attempt finds the row still
+  ``sending``, an earlier attempt died between the request and the record: SendGrid
+  has no idempotency key, so the message may or may not have gone out. Sending again
+  could duplicate a legal notice, so the attempt stops with a non-retryable
+  ``NoticeInDoubt`` error and the case escalates for a person to check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.types import DeadlineView, SendNoticeInput, SendNoticeResult
+from contracts.calendar import describe_day, describe_instant
+from contracts.terms import TermSheet, other_party
+from rules.rulebook import Rulebook, default_registry
+from store.db import session_scope
+from store.models import Notice
+from store.settings import get_settings
+
+
+#: Layouts shared by every clause's notices (header, footer).
+_LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"
+
+
+@lru_cache(maxsize=64)
+def _environment(folder: Path, html: bool) -> jinja2.Environment:
+    # StrictUndefined: a template that names a missing value fails loudly instead of
+    # sending a notice with a blank where a date should be.
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(str(folder)), jinja2.FileSystemLoader(str(_LAYOUTS))]
+        ),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        keep_trailing_newline=True,
+    )
+
+
+def notice_id_for(case_id: str, notice_key: str) -> str:
+    """A stable id for a notice, the same on every attempt."""
+    return "ntc_" + hashlib.sha256(f"{case_id}\x00{notice_key}".encode()).hexdigest()[:24]
+
+
+def _deadline_context(d: DeadlineView, zone: str) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "label": d.label,
+        "due_at": d.due_at,
+        "local_due_text": describe_instant(d.due_at, zone),
+        "local_date_text": describe_day(d.last_day)
+        if d.last_day
+        else describe_instant(d.due_at, zone),
+        "last_day": d.last_day,
+        "explanation": d.explanation,
+        "status": d.status,
+    }
+
+
+def _recipients(roles: list[str], terms: TermSheet, facts: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for role in roles:
+        if role == "owner":
+            emails = [terms.owner.email]
+        else:
+            if role == "notifying_party":
+                party = terms.party(facts["given_by"])
+            elif role == "receiving_party":
+                party = terms.party(other_party(facts["given_by"]))
+            elif role in ("customer", "provider"):
+                party = terms.party(role)  # type: ignore[arg-type]
+            else:
+                raise ApplicationError(f"unknown recipient role {role!r}", non_retryable=True)
+            emails = [party.notice_email, *party.copy_to]
+        out.extend(e for e in emails if e not in out)
+    return out
+
+
+def render_notice(rb: Rulebook, inp: SendNoticeInput, terms: TermSheet) -> dict[str, Any]:
+    """Renders a notice's subject, plain text and HTML, and resolves its recipients."""
+    spec = rb.notices[inp.notice]
+    zone = terms.time_zone
+    # Optional facts a case was started without are still named, as empty values.
+    facts = {name: None for name in rb.facts} | dict(inp.facts)
+    given_by = facts.get("given_by")
+    context = {
+        "contract": terms.model_dump(mode="json"),
+        "terms": terms,
+        "case": {
+            "id": inp.case_id,
+            "clause": rb.clause,
+            "title": rb.title,
+            "section": rb.section,
+            "state": inp.state,
+            "state_label": rb.states[inp.state].label if inp.state in rb.states else inp.state,
+        },
+        "facts": facts,
+        "deadlines": {k: _deadline_context(v, zone) for k, v in inp.deadlines.items()},
+        "customer": terms.customer,
+        "provider": terms.provider,
+        "owner": terms.owner,
+        "notifying_party": terms.party(given_by) if given_by else None,
+        "receiving_party": terms.party(other_party(given_by)) if given_by else None,
+        "sent_on_text": describe_instant(inp.at, zone),
+        "describe_instant": lambda v: describe_instant(
+            v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v)), zone
+        ),
+        "zone": ZoneInfo(zone),
+    }
+    folder = rb.folder / "notices"
+    subject = _environment(folder, False).from_string(spec.subject).render(context).strip()
+    text = _environment(folder, False).get_template(f"{inp.notice}.txt.j2").render(context)
+    html = _environment(folder, True).get_template(f"{inp.notice}.html.j2").render(context)
+    return {
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "to": _recipients(spec.to, terms, facts),
+        "cc": _recipients(spec.copy_, terms, facts),
+    }
+
+
+class _Rejected(Exception):
+    """SendGrid answered and refused the message; it was not sent."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
+    """Sends through SendGrid's v3 Mail Send API; returns the X-Message-Id.
+
+    Raises:
+        _Rejected: SendGrid answered with an error, so the message was not accepted.
+        Exception: anything else leaves the outcome unknown.
+    """
+    import urllib.error
+
+    import sendgrid
+    from python_http_client.exceptions import HTTPError
+    from sendgrid.helpers.mail import Category, Cc, CustomArg, Mail, To
+
+    settings = get_settings()
+    mail = Mail(
+        from_email=(settings.notice_from_email, settings.notice_from_name),
+        to_emails=[To(e) for e in notice.to],
+        subject=notice.subject,
+        plain_text_content=notice.body_text,
+        html_content=notice.body_html,
+    )
+    for e in notice.cc:
+        if e not in notice.to:
+            mail.add_cc(Cc(e))
+    mail.add_custom_arg(CustomArg("case_id", notice.case_id))
+    mail.add_custom_arg(CustomArg("notice_id", notice.id))
+    mail.add_category(Category(clause))
+    client = sendgrid.SendGridAPIClient(
+        api_key=settings.sendgrid_api_key, host=settings.sendgrid_host
+    )
+    try:
+        response = client.send(mail)
+    except HTTPError as exc:
+        status = getattr(exc, "status_code", None)
+        body = getattr(exc, "body", b"")
+        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        # 400/401/403/413 will fail the same way again; 429 and 5xx are worth a retry.
+        raise _Rejected(
+            f"SendGrid answered {status}: {text[:500]}", retryable=status not in (400, 401, 403, 413)
+        ) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            raise _Rejected(f"SendGrid unreachable: {exc.reason}", retryable=True) from exc
+        raise
+    headers = {k.lower(): v for k, v in dict(response.headers).items()}
+    return headers.get("x-message-id")
+
+
+def _set_status(notice_id: str, **changes: Any) -> None:
+    with session_scope() as session:
+        stored = session.get(Notice, notice_id)
+        assert stored is not None
+        for k, v in changes.items():
+            setattr(stored, k, v)
+        session.add(stored)
+
+
+@activity.defn
+def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
+    """Renders and sends one notice, at most once per (case, notice key)."""
+    notice_id = notice_id_for(inp.case_id, inp.notice_key)
+    use_sendgrid = bool(get_settings().sendgrid_api_key)
+    with session_scope() as session:
+        row = session.exec(
+            select(Notice).where(Notice.case_id == inp.case_id, Notice.notice_key == inp.notice_key)
+        ).first()
+    if row is not None:
+        if row.status in ("outboxed", "sent"):
+            return SendNoticeResult(row.id, row.status, row.channel, True)
+        if row.status == "sending":
+            raise ApplicationError(
+                f"notice {inp.notice_key} may already have been sent: an earlier attempt "
+                "stopped after handing it to SendGrid; check before resending",
+                type="NoticeInDoubt",
+                non_retryable=True,
+            )
+        if row.status == "failed":
+            raise ApplicationError(
+                f"notice could not be sent: {row.error}", type="NoticeRejected", non_retryable=True
+            )
+        # status "retry": SendGrid refused an earlier attempt, so it was not sent; go again.
+    else:
+        rb = default_registry().get(inp.clause, inp.rulebook_version)
+        terms = TermSheet.model_validate(inp.terms)
+        try:
+            rendered = render_notice(rb, inp, terms)
+        except jinja2.TemplateError as exc:
+            raise ApplicationError(
+                f"notice {inp.notice} could not be rendered: {exc}",
+                type="NoticeTemplate",
+                non_retryable=True,
+            ) from exc
+        row = Notice(
+            id=notice_id,
+            case_id=inp.case_id,
+            notice_key=inp.notice_key,
+            notice=inp.notice,
+            clause=inp.clause,
+            channel="sendgrid" if use_sendgrid else "outbox",
+            status="retry" if use_sendgrid else "outboxed",
+            due_at=inp.at,
+            created_at=inp.at,
+            sent_at=None if use_sendgrid else inp.at,
+            **rendered,
+        )
+        try:
+            with session_scope() as session:
+                session.add(row)
+        except IntegrityError:
+            # A concurrent attempt wrote it first; that attempt owns the send.
+            with session_scope() as session:
+                other = session.get(Notice, notice_id)
+                assert other is not None
+                return SendNoticeResult(other.id, other.status, other.channel, True)
+        if not use_sendgrid:
+            return SendNoticeResult(notice_id, "outboxed", "outbox")
+
+    # Committed before the request: from here on a crash leaves the notice "in doubt".
+    _set_status(notice_id, status="sending")
+    try:
+        message_id = _send_with_sendgrid(row, inp.clause)
+    except _Rejected as exc:
+        _set_status(notice_id, status="retry" if exc.retryable else "failed", error=str(exc))
+        if exc.retryable:
+            raise RuntimeError(str(exc)) from exc
+        raise ApplicationError(
+            f"notice could not be sent: {exc}", type="NoticeRejected", non_retryable=True
+        ) from exc
+    _set_status(
+        notice_id,
+        status="sent",
+        provider_message_id=message_id,
+        sent_at=dt.datetime.now(dt.UTC),
+        error=None,
+    )
+    return SendNoticeResult(notice_id, "sent", "sendgrid")

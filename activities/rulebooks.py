@@ -1,0 +1,149 @@
+"""Local activities that read the rulebooks: describe a rulebook, decide, compute deadlines.
+
+They are pure functions of their inputs (the rulebooks are versioned files), so they
+run as local activities and cost the case no extra round trips to the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from temporalio import activity
+
+from activities.types import (
+    ComputeDeadlinesInput,
+    ComputeDeadlinesResult,
+    DeadlineView,
+    DecideInput,
+    DecideResult,
+    DecisionView,
+    DescribeRulebookInput,
+    RecordableFactInfo,
+    RulebookSummary,
+    StateInfo,
+)
+from contracts.calendar import Anchor, ContractCalendar, DeadlineRule, Period, compute_deadline
+from contracts.terms import TermSheet
+from rules import engine
+from rules.rulebook import ExpandedDeadline, default_registry
+
+
+@activity.defn
+def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
+    """Summarises the states and recordable facts of a pinned rulebook version."""
+    rb = default_registry().get(inp.clause, inp.rulebook_version)
+    return RulebookSummary(
+        clause=rb.clause,
+        version=rb.version,
+        title=rb.title,
+        section=rb.section,
+        states={
+            name: StateInfo(s.label, s.terminal, s.expected_dwell_days)
+            for name, s in rb.states.items()
+        },
+        recordable_facts={
+            name: RecordableFactInfo(
+                label=f.label,
+                allowed_in=list(f.allowed_in),
+                required_fields=[k for k, v in f.fields.items() if v.required],
+            )
+            for name, f in rb.recordable_facts.items()
+        },
+    )
+
+
+@activity.defn
+def decide(inp: DecideInput) -> DecideResult:
+    """Asks the case's rulebook which decisions follow from the facts."""
+    decisions = engine.evaluate(inp.facts)
+    return DecideResult([DecisionView(d.rule, d.action, d.value) for d in decisions])
+
+
+def _parse_instant(value: Any) -> dt.datetime:
+    instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        raise ValueError(f"fact {value!r} has no UTC offset")
+    return instant
+
+
+def _ends(value: str) -> Any:
+    if value in ("end_of_day", "start_of_day"):
+        return value
+    hour, minute = value.split(":")
+    return dt.time(int(hour), int(minute))
+
+
+def _label(d: ExpandedDeadline) -> str:
+    if d.name == d.group:
+        return d.label
+    # One of a repeated family (reminders): say which one.
+    unit = d.spec.period.unit.replace("_", " ")
+    if d.count == 1:
+        unit = unit.rstrip("s")
+    return f"{d.label} ({d.count} {unit} {d.spec.direction})"
+
+
+@activity.defn
+def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
+    """Computes the named deadlines (or deadline groups) on the contract's calendar."""
+    rb = default_registry().get(inp.clause, inp.rulebook_version)
+    terms = TermSheet.model_validate(inp.terms)
+    expanded = rb.expanded_deadlines(rb.parameter_values(terms))
+    calendar = ContractCalendar.from_terms(terms)
+    known: dict[str, DeadlineView] = dict(inp.known)
+    wanted = [n for n, d in expanded.items() if n in inp.names or d.group in inp.names]
+    unknown = set(inp.names) - {n for n in wanted} - {d.group for d in expanded.values()}
+    if unknown:
+        raise ValueError(f"rulebook declares no deadline named {sorted(unknown)}")
+    out: list[DeadlineView] = []
+
+    def compute(name: str) -> DeadlineView:
+        d = expanded[name]
+        source = d.spec.from_
+        if source.fact is not None:
+            fact_label = rb.facts[source.fact].label if source.fact in rb.facts else source.fact
+            anchor = Anchor(
+                instant=_parse_instant(inp.facts[source.fact]),
+                label=source.label or fact_label,
+            )
+        else:
+            assert source.deadline is not None
+            base = (
+                known[source.deadline]
+                if source.deadline in known and source.deadline not in wanted
+                else compute_once(source.deadline)
+            )
+            anchor = Anchor(
+                instant=base.due_at,
+                label=source.label or base.label.lower(),
+                day=base.last_day,
+            )
+        rule = DeadlineRule(
+            period=Period(d.count, d.spec.period.unit),
+            direction=d.spec.direction,
+            roll=d.spec.effective_roll,  # type: ignore[arg-type]
+            ends=_ends(d.spec.ends),
+            label=d.label,
+            clause_ref=f"MSA {rb.section}",
+        )
+        c = compute_deadline(calendar, rule, anchor)
+        return DeadlineView(
+            name=name,
+            group=d.group,
+            label=_label(d),
+            due_at=c.due_at.astimezone(dt.UTC),
+            last_day=c.last_day,
+            explanation=list(c.explanation),
+        )
+
+    done: dict[str, DeadlineView] = {}
+
+    def compute_once(name: str) -> DeadlineView:
+        if name not in done:
+            done[name] = compute(name)
+        return done[name]
+
+    for name in wanted:
+        out.append(compute_once(name))
+    return ComputeDeadlinesResult(out)

@@ -1,0 +1,158 @@
+"""The dataclasses that cross the workflow/activity boundary.
+
+They travel through Temporal's pydantic data converter, so ``datetime`` and ``date``
+fields keep their types. Every datetime here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass
+class DeadlineView:
+    """A computed deadline as a case holds it."""
+
+    name: str
+    group: str
+    label: str
+    due_at: dt.datetime
+    last_day: dt.date | None
+    explanation: list[str]
+    status: str = "pending"  # pending, reached, cancelled
+
+
+@dataclass
+class StateInfo:
+    label: str
+    terminal: bool = False
+    expected_dwell_days: int | None = None
+
+
+@dataclass
+class RecordableFactInfo:
+    label: str
+    allowed_in: list[str]
+    required_fields: list[str]
+
+
+@dataclass
+class RulebookSummary:
+    """What the workflow needs to know about its rulebook without loading it."""
+
+    clause: str
+    version: int
+    title: str
+    section: str
+    states: dict[str, StateInfo]
+    recordable_facts: dict[str, RecordableFactInfo]
+
+
+@dataclass
+class DescribeRulebookInput:
+    clause: str
+    rulebook_version: int
+
+
+@dataclass
+class ComputeDeadlinesInput:
+    clause: str
+    rulebook_version: int
+    terms: dict[str, Any]
+    facts: dict[str, Any]
+    names: list[str]
+    known: dict[str, DeadlineView] = field(default_factory=dict)
+
+
+@dataclass
+class ComputeDeadlinesResult:
+    deadlines: list[DeadlineView]
+
+
+@dataclass
+class DecideInput:
+    facts: dict[str, Scalar]
+
+
+@dataclass
+class DecisionView:
+    rule: str
+    action: str
+    value: Any
+
+
+@dataclass
+class DecideResult:
+    decisions: list[DecisionView]
+
+
+@dataclass
+class TransitionView:
+    from_state: str | None
+    to_state: str
+    rule: str
+
+
+@dataclass
+class EscalationView:
+    rule: str
+    reason: str
+
+
+@dataclass
+class CaseSnapshot:
+    """The case row as the workflow sees it after a step."""
+
+    case_id: str
+    contract_id: str
+    clause: str
+    rulebook_version: int
+    state: str
+    closed: bool
+    owner_email: str | None
+    facts: dict[str, Any]
+    opened_at: dt.datetime
+    deadlines: dict[str, DeadlineView]
+
+
+@dataclass
+class RecordStepInput:
+    """Everything one step of a case changed, written in one idempotent transaction."""
+
+    case: CaseSnapshot
+    step: int
+    event: str
+    at: dt.datetime
+    facts_seen: dict[str, Scalar]
+    decisions: list[DecisionView]
+    transition: TransitionView | None = None
+    escalations: list[EscalationView] = field(default_factory=list)
+    actor: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class SendNoticeInput:
+    case_id: str
+    clause: str
+    rulebook_version: int
+    notice: str
+    notice_key: str
+    rule: str
+    at: dt.datetime
+    state: str
+    terms: dict[str, Any]
+    facts: dict[str, Any]
+    deadlines: dict[str, DeadlineView]
+
+
+@dataclass
+class SendNoticeResult:
+    notice_id: str
+    status: str
+    channel: str
+    already_sent: bool = False

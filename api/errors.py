@@ -1,0 +1,47 @@
+"""Error responses that name the field that is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from rules.facts import FactsError
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) if parts else ".".join(str(p) for p in loc)
+
+
+def facts_error_response(exc: FactsError) -> JSONResponse:
+    """422 listing every fact that is missing or malformed."""
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": [
+                {"loc": ["body", *e.field.split(".")], "field": e.field, "msg": e.message,
+                 "type": "invalid_fact"}
+                for e in exc.errors
+            ]
+        },
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Adds a ``field`` name to each validation error, keeping FastAPI's shape."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            e = dict(e)
+            if isinstance(e.get("ctx"), dict):
+                # ctx may hold the exception object, which is not JSON.
+                e["ctx"] = {k: str(v) for k, v in e["ctx"].items()}
+            e["field"] = _field(e.get("loc", ()))
+            errors.append(e)
+        return JSONResponse(status_code=422, content=jsonable_encoder({"detail": errors}))

@@ -1,0 +1,1 @@
+"""Pure contract domain: term sheets, the deadline calendar and money arithmetic. No I/O."""

@@ -1,0 +1,206 @@
+"""The term sheet: a contract's parties, numbers and section references.
+
+A term sheet carries the figures of a contract, never its text. Every clause that
+Clauseflow runs reads its numbers from here, so a contract that deviates from the
+reference MSA only needs a different term sheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+PartyRole = Literal["customer", "provider"]
+
+
+class _Terms(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Party(_Terms):
+    """A party to the contract and where written notice to it goes."""
+
+    name: str = Field(min_length=1, max_length=200)
+    notice_email: EmailStr
+    copy_to: list[EmailStr] = Field(default_factory=list, description="Copy-to recipients of notices")
+    attention: str | None = Field(default=None, max_length=200)
+
+
+class ContractOwner(_Terms):
+    """The person inside our organisation who answers for the contract."""
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+
+
+class Fees(_Terms):
+    """Exhibit B fees. Amounts are Decimal in the contract currency."""
+
+    monthly_fee: Decimal = Field(ge=0, decimal_places=2)
+    usage_fee_per_gb: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=4)
+    additional_services_hourly: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
+
+
+class BusinessHours(_Terms):
+    """Business hours in the contract's time zone (Exhibit A.2)."""
+
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 0)
+    weekdays: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4],
+        description="ISO weekday numbers counted from Monday = 0",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BusinessHours:
+        if self.end <= self.start:
+            raise ValueError("business hours must end after they start")
+        if not self.weekdays or any(d < 0 or d > 6 for d in self.weekdays):
+            raise ValueError("weekdays must be numbers 0 (Monday) to 6 (Sunday)")
+        return self
+
+
+class TerminationForConvenienceTerms(_Terms):
+    section: str = "10"
+    notice_period_days: int = Field(default=90, gt=0)
+    reminder_days_before: list[int] = Field(default_factory=lambda: [60, 30, 7])
+
+    @field_validator("reminder_days_before")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(d <= 0 for d in v):
+            raise ValueError("reminder days must be positive")
+        return sorted(set(v), reverse=True)
+
+
+class TerminationForCauseTerms(_Terms):
+    section: str = "10"
+    cure_period_days: int = Field(default=30, gt=0)
+
+
+class PaymentTerms(_Terms):
+    section: str = "3"
+    exhibit: str = "B.4"
+    payment_days: int = Field(default=30, gt=0)
+    dispute_window_days: int = Field(default=10, gt=0)
+    late_interest_percent_per_month: Decimal = Field(default=Decimal("1"), ge=0)
+    maximum_lawful_annual_rate_percent: Decimal = Field(default=Decimal("16"), ge=0)
+    unpaid_termination_days: int = Field(default=30, gt=0)
+
+
+class TermOfAgreement(_Terms):
+    section: str = "10"
+    term_years: int = Field(default=3, gt=0)
+    expiry_reminder_days_before: list[int] = Field(default_factory=lambda: [180, 90, 30])
+
+
+class ServiceLevelTerms(_Terms):
+    exhibit: str = "A"
+    uptime_target_percent: Decimal = Field(default=Decimal("99.9"), gt=0, le=100)
+    maintenance_notice_hours: int = Field(default=72, gt=0)
+    response_hours_in_business_hours: int = Field(default=2, gt=0)
+    response_hours_outside_business_hours: int = Field(default=4, gt=0)
+    resolution_hours: int = Field(default=24, gt=0)
+    credit_percent_per_point: Decimal = Field(default=Decimal("1"), ge=0)
+    credit_cap_percent: Decimal = Field(default=Decimal("50"), ge=0, le=100)
+    credit_pro_rata: bool = True
+
+
+class SecurityBreachTerms(_Terms):
+    section: str = "6"
+    notify_within_hours: int = Field(default=72, gt=0)
+
+
+class AcceptableUseTerms(_Terms):
+    section: str = "8"
+    exhibit: str = "C"
+    cure_period_days: int = Field(default=30, gt=0)
+
+
+class IndemnityTerms(_Terms):
+    section: str = "4"
+
+
+class DataTransferTerms(_Terms):
+    section: str = "13"
+    exhibit: str = "D"
+    permitted_jurisdictions: list[str] = Field(default_factory=lambda: ["United States"])
+
+
+class ClauseTerms(_Terms):
+    """Each clause's numbers and the section it comes from."""
+
+    termination_for_convenience: TerminationForConvenienceTerms = Field(
+        default_factory=TerminationForConvenienceTerms
+    )
+    termination_for_cause: TerminationForCauseTerms = Field(default_factory=TerminationForCauseTerms)
+    payment: PaymentTerms = Field(default_factory=PaymentTerms)
+    term: TermOfAgreement = Field(default_factory=TermOfAgreement)
+    service_levels: ServiceLevelTerms = Field(default_factory=ServiceLevelTerms)
+    security_breach: SecurityBreachTerms = Field(default_factory=SecurityBreachTerms)
+    acceptable_use: AcceptableUseTerms = Field(default_factory=AcceptableUseTerms)
+    indemnity: IndemnityTerms = Field(default_factory=IndemnityTerms)
+    data_transfer: DataTransferTerms = Field(default_factory=DataTransferTerms)
+    surviving_sections: list[str] = Field(default_factory=lambda: ["4", "6", "7", "9", "11"])
+
+
+class TermSheet(_Terms):
+    """A contract's terms as Clauseflow runs them. Defaults are the reference MSA's."""
+
+    title: str = Field(default="Master Services Agreement", min_length=1, max_length=200)
+    reference: str | None = Field(default=None, max_length=100)
+    customer: Party
+    provider: Party
+    owner: ContractOwner
+    our_side: PartyRole = Field(
+        default="customer", description="Which party runs Clauseflow for this contract"
+    )
+    time_zone: str = "America/New_York"
+    holiday_calendar: str = Field(
+        default="US-NY", description="Public holidays that stop the clock (NY GCL § 24)"
+    )
+    governing_law: str = "State of New York"
+    effective_date: dt.date
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    fees: Fees
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    clauses: ClauseTerms = Field(default_factory=ClauseTerms)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as America/New_York") from exc
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def party(self, role: PartyRole) -> Party:
+        return self.customer if role == "customer" else self.provider
+
+    def parameter(self, path: str) -> Any:
+        """Looks up a dotted path such as ``clauses.payment.payment_days``."""
+        node: Any = self
+        for part in path.split("."):
+            if isinstance(node, BaseModel):
+                if part not in type(node).model_fields:
+                    raise KeyError(path)
+                node = getattr(node, part)
+            elif isinstance(node, dict):
+                node = node[part]
+            else:
+                raise KeyError(path)
+        return node
+
+
+def other_party(role: PartyRole) -> PartyRole:
+    """The counterparty of ``role``."""
+    return "provider" if role == "customer" else "customer"

@@ -1,0 +1,184 @@
+"""The tables people query: contracts, cases and everything that happened to them.
+
+Temporal owns a case's time and state; these rows are the record of it, written by
+idempotent activities (cases) or by the API (contracts, audit entries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.types import UTCDateTime
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(JSON, **kw))
+
+
+class Contract(SQLModel, table=True):
+    """A registered contract and its term sheet."""
+
+    __tablename__ = "contract"
+
+    id: str = Field(primary_key=True, max_length=40)
+    title: str = Field(max_length=200)
+    reference: str | None = Field(default=None, max_length=100, index=True)
+    customer_name: str = Field(max_length=200)
+    provider_name: str = Field(max_length=200)
+    time_zone: str = Field(max_length=64)
+    effective_date: dt.date
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _ts(nullable=False)
+
+
+class Case(SQLModel, table=True):
+    """One running clause of one contract. The id is the Temporal workflow id."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_open_next_deadline", "closed", "next_deadline_at"),
+        Index("ix_case_clause_state", "clause", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=80)
+    contract_id: str = Field(foreign_key="contract.id", index=True, max_length=40)
+    clause: str = Field(max_length=64)
+    rulebook_version: int
+    state: str = Field(max_length=64, index=True)
+    state_label: str = Field(max_length=300)
+    closed: bool = Field(default=False)
+    escalated: bool = Field(default=False, index=True)
+    owner_email: str | None = Field(default=None, max_length=320)
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    opened_at: dt.datetime = _ts(nullable=False)
+    closed_at: dt.datetime | None = _ts(nullable=True)
+    next_deadline_at: dt.datetime | None = _ts(nullable=True)
+    next_deadline_name: str | None = Field(default=None, max_length=80)
+    last_step: int = Field(default=0, description="Highest workflow step recorded")
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
+class Transition(SQLModel, table=True):
+    """A change of a case's legal state."""
+
+    __tablename__ = "transition"
+    __table_args__ = (UniqueConstraint("case_id", "step", name="uq_transition_case_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    step: int
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    rule: str = Field(max_length=120)
+    at: dt.datetime = _ts(nullable=False)
+
+
+class DecisionRecord(SQLModel, table=True):
+    """One decision a rule took, with the facts the rule saw."""
+
+    __tablename__ = "decision"
+    __table_args__ = (UniqueConstraint("case_id", "step", "seq", name="uq_decision_case_step_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    step: int
+    seq: int
+    event: str = Field(max_length=200)
+    rule: str = Field(max_length=120)
+    rulebook_version: int
+    action: str = Field(max_length=40)
+    value: Any = _json()
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    at: dt.datetime = _ts(nullable=False)
+
+
+class Deadline(SQLModel, table=True):
+    """A computed deadline of a case and how it was computed."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (UniqueConstraint("case_id", "name", name="uq_deadline_case_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    name: str = Field(max_length=80)
+    group: str = Field(max_length=80)
+    label: str = Field(max_length=200)
+    due_at: dt.datetime = _ts(nullable=False)
+    last_day: dt.date | None = None
+    explanation: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20, description="pending, reached, cancelled")
+    set_at_step: int
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
+class Notice(SQLModel, table=True):
+    """A notice: rendered, kept as evidence, and sent at most once.
+
+    (case_id, notice_key) is unique, so a retried or replayed send finds the row it
+    wrote before instead of writing (and sending) a second one.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("case_id", "notice_key", name="uq_notice_case_key"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    notice_key: str = Field(max_length=200)
+    notice: str = Field(max_length=80)
+    clause: str = Field(max_length=64)
+    to: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    cc: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    subject: str = Field(max_length=500)
+    body_text: str
+    body_html: str
+    channel: str = Field(max_length=20, description="outbox or sendgrid")
+    status: str = Field(max_length=20, description="outboxed, retry, sending, sent, failed")
+    provider_message_id: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    due_at: dt.datetime = _ts(nullable=False)
+    created_at: dt.datetime = _ts(nullable=False)
+    sent_at: dt.datetime | None = _ts(nullable=True)
+
+
+class Escalation(SQLModel, table=True):
+    """A rule escalated the case to a person."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("case_id", "step", "rule", name="uq_escalation_case_step_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    step: int
+    rule: str = Field(max_length=120)
+    reason: str
+    at: dt.datetime = _ts(nullable=False)
+    resolved_at: dt.datetime | None = _ts(nullable=True)
+    resolution_note: str | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when and why: the audit trail."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _ts(nullable=False, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=80)
+    contract_id: str | None = Field(default=None, index=True, max_length=40)
+    case_id: str | None = Field(default=None, index=True, max_length=80)
+    reason: str | None = None
+    before: Any = _json()
+    after: Any = _json()

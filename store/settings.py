@@ -1,0 +1,50 @@
+"""All of Clauseflow's configuration, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where `make dev` keeps its state: the SQLite database, Temporal's file, logs.
+STATE_DIR = Path(".clauseflow")
+
+
+class Settings(BaseSettings):
+    """Configuration for the API, the worker and the dev stack.
+
+    Every field maps to an environment variable of the same name in upper case.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{STATE_DIR / 'clauseflow.db'}",
+        description="SQLAlchemy URL of the store; SQLite by default, PostgreSQL in production",
+    )
+    temporal_address: str = Field(default="127.0.0.1:7233", description="Temporal frontend")
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "clauseflow-cases"
+    temporal_ui_url: str = Field(
+        default="http://127.0.0.1:8233", description="Base URL of the Temporal Web UI for links"
+    )
+    sendgrid_api_key: str | None = Field(
+        default=None, description="When set, notices go out through SendGrid; else to the outbox"
+    )
+    sendgrid_host: str = Field(
+        default="https://api.sendgrid.com", description="SendGrid API host (a mock in tests)"
+    )
+    notice_from_email: str = Field(
+        default="notices@clauseflow.example.com", description="Sender address of notices"
+    )
+    notice_from_name: str = "Clauseflow Notices"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,210 @@
+"""The termination-for-convenience case through its whole life, on the time-skipping server.
+
+2037 has the same calendar as 2026 (1 Dec a Tuesday, 1 Mar a Monday), so these dates
+mirror the issue's example while staying in the future whenever the suite runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflows.helpers import (
+    case_row,
+    deadlines,
+    notices,
+    seed_reference_contract,
+    eventually,
+    start_case,
+    transitions,
+    travel_to,
+)
+from workflows.case import CaseWorkflow, RecordFactRequest
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+CLAUSE = "termination_for_convenience"
+FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}  # 10:00 New York
+
+
+@pytest.fixture(autouse=True)
+async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
+    # The test server caps a run at about ten years, so start the clock near the notice.
+    await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
+
+
+def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
+
+
+def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
+    """A timer fires at its instant or a moment after, never before."""
+    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
+
+
+async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    result = await handle.result()
+
+    assert result.state == "terminated"
+    sent = {n.notice_key: n for n in notices(handle.id)}
+    assert set(sent) == {
+        "acknowledgement:started",
+        "owner_reminder:deadline:reminder_60",
+        "owner_reminder:deadline:reminder_30",
+        "owner_reminder:deadline:reminder_7",
+        "termination_effective:deadline:effective_date",
+    }
+    # Receipt day (1 Dec) excluded: day 90 is Mon 1 Mar 2038; the notice goes out that day.
+    effective = sent["termination_effective:deadline:effective_date"]
+    assert fired_at(effective.created_at, at_ny(2038, 3, 1))
+    assert effective.created_at.astimezone(NY).date() == dt.date(2038, 3, 1)
+    # Reminders at 09:00 local, 60/30/7 days before; 30 days before is a Saturday,
+    # so that reminder moves back to Friday.
+    assert fired_at(sent["owner_reminder:deadline:reminder_60"].created_at, at_ny(2037, 12, 31, 9))
+    assert fired_at(sent["owner_reminder:deadline:reminder_30"].created_at, at_ny(2038, 1, 29, 9))
+    assert fired_at(sent["owner_reminder:deadline:reminder_7"].created_at, at_ny(2038, 2, 22, 9))
+
+
+async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.result()
+    sent = {n.notice: n for n in notices(handle.id)}
+
+    ack = sent["acknowledgement"]
+    # The Customer gave notice, so the acknowledgement goes back to the Customer.
+    assert ack.to == ["legal@customer.example.com", "contracts@customer.example.com"]
+    assert ack.cc == ["contract.owner@customer.example.com"]
+    assert "Mon 1 Mar 2038" in ack.body_text and "Mon 1 Mar 2038" in ack.body_html
+    assert "NY GCL § 20" in ack.body_text  # the explanation travels with the date
+
+    assert sent["owner_reminder"].to == ["contract.owner@customer.example.com"]
+
+    final = sent["termination_effective"]
+    assert "notices@provider.example.com" in final.to and "legal@customer.example.com" in final.to
+    for section in ("Section 4", "Section 6", "Section 7", "Section 9", "Section 11"):
+        assert section in final.body_text
+    assert "up to and including Mon 1 Mar 2038" in final.body_text
+
+
+async def test_case_records_transitions_and_reached_deadlines(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.result()
+
+    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+        ("opened", "notice_period_running"),
+        ("notice_period_running", "terminated"),
+    ]
+    dls = deadlines(handle.id)
+    assert dls["effective_date"].last_day == dt.date(2038, 3, 1)
+    assert {d.status for d in dls.values()} == {"reached"}
+    row = case_row(handle.id)
+    assert row is not None and row.closed and row.state == "terminated"
+    assert row.next_deadline_at is None
+
+
+async def test_while_running_the_query_shows_the_next_deadline(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "notice_period_running"
+    assert [d.name for d in view.deadlines] == [
+        "reminder_60", "reminder_30", "reminder_7", "effective_date",
+    ]
+    row = case_row(handle.id)
+    assert row is not None and row.next_deadline_name == "reminder_60"
+    assert row.next_deadline_at == at_ny(2037, 12, 31, 9)
+    queried = await handle.query(CaseWorkflow.case)
+    assert queried.state_label.startswith("Notice period running")
+
+
+async def test_withdrawal_by_mutual_agreement_ends_the_case_as_withdrawn(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    view = await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            fact="withdrawal_agreed",
+            values={
+                "customer_signatory": "Dana Whitfield",
+                "provider_signatory": "Sam Okafor",
+                "agreed_on": "2037-12-10",
+            },
+            recorded_by="dana@customer.example.com",
+            reason="commercial terms renegotiated",
+        ),
+    )
+    assert view.state == "withdrawn" and view.closed
+    result = await handle.result()
+    assert result.state == "withdrawn"
+
+    sent = {n.notice for n in notices(handle.id)}
+    assert sent == {"acknowledgement", "withdrawal_confirmed"}
+    body = next(n for n in notices(handle.id) if n.notice == "withdrawal_confirmed").body_text
+    assert "Dana Whitfield" in body and "Sam Okafor" in body
+    assert {d.status for d in deadlines(handle.id).values()} == {"cancelled"}
+
+
+async def test_withdrawal_needs_both_signatories(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest(
+                fact="withdrawal_agreed",
+                values={"customer_signatory": "Dana Whitfield", "agreed_on": "2037-12-10"},
+                recorded_by="dana@customer.example.com",
+            ),
+        )
+    assert "provider_signatory" in str(info.value.cause)
+    view = await handle.query(CaseWorkflow.case)
+    assert view.state == "notice_period_running" and not view.closed
+
+
+async def test_unknown_fact_is_rejected_by_the_update_validator(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest(fact="breach_cured", values={}, recorded_by="someone"),
+        )
+    assert "not recordable" in str(info.value.cause)
+
+
+async def test_starting_the_same_case_twice_starts_one_workflow(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS, case_id="case_same")
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await start_case(worker, task_queue, CLAUSE, FACTS, case_id="case_same")
+    await handle.execute_update(CaseWorkflow.ready)
+    await eventually(lambda: notices("case_same"))
+    assert [n.notice for n in notices("case_same")] == ["acknowledgement"]
+
+
+async def test_a_long_case_continues_as_new_and_keeps_its_state(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS, history_limit=15)
+    result = await handle.result()
+    assert result.state == "terminated"
+    desc = await handle.describe()
+    # The run that finished is not the first one: the case continued as new on the way.
+    assert desc.run_id != handle.first_execution_run_id
+    assert len({n.notice_key for n in notices(handle.id)}) == 5
+    assert len(notices(handle.id)) == 5

@@ -1,0 +1,41 @@
+"""The `clauseflow` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `clauseflow`."""
+    parser = argparse.ArgumentParser(prog="clauseflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="run the Temporal dev server, a worker and the API")
+    sub.add_parser("worker", help="run a Temporal worker")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if args.command == "dev":
+        from workers.dev import run_dev
+
+        return run_dev()
+    if args.command == "worker":
+        from workers.worker import run_worker
+
+        asyncio.run(run_worker())
+        return 0
+    if args.command == "migrate":
+        from store.migrate import upgrade
+        from store.settings import get_settings
+
+        upgrade(get_settings().database_url)
+        print("database is up to date")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

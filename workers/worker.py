@@ -1,0 +1,26 @@
+"""The Temporal worker process: `clauseflow worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from store.settings import get_settings
+from workers.temporal import build_worker, connect
+
+log = logging.getLogger("clauseflow.worker")
+
+
+async def run_worker() -> None:
+    """Connects, polls the case task queue, and stops cleanly on SIGINT/SIGTERM."""
+    settings = get_settings()
+    client = await connect(settings)
+    worker = build_worker(client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
