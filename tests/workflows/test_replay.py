@@ -1,0 +1,58 @@
+"""Every recorded case history still replays on today's workflow code.
+
+The histories in tests/histories stand for live cases. If a change to the workflow
+makes one of them diverge, a worker running that change would fail those cases, so
+the build must fail here first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from workers.temporal import DATA_CONVERTER
+from workflows.case import CaseWorkflow
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_there_are_histories_for_each_path_of_termination_for_convenience() -> None:
+    names = {p.stem for p in HISTORIES}
+    assert {
+        "termination_for_convenience.v1.terminated",
+        "termination_for_convenience.v1.withdrawn",
+    } <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_recorded_history_replays_on_the_current_workflow(path: Path) -> None:
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class _ReorderedCaseWorkflow:
+    """A careless 'refactor': record the case before asking the rules. Not compatible."""
+
+    @workflow.run
+    async def run(self, inp: object) -> None:
+        await workflow.execute_activity(
+            "record_step", inp, start_to_close_timeout=dt.timedelta(seconds=5)
+        )
+
+
+async def test_an_incompatible_workflow_change_fails_the_replay() -> None:
+    replayer = Replayer(workflows=[_ReorderedCaseWorkflow], data_converter=DATA_CONVERTER)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(HISTORIES[0]))
