@@ -38,7 +38,6 @@ from store.db import session_scope
 from store.models import Notice
 from store.settings import get_settings
 
-
 #: Layouts shared by every clause's notices (header, footer).
 _LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"
 
@@ -186,7 +185,8 @@ def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
         text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
         # 400/401/403/413 will fail the same way again; 429 and 5xx are worth a retry.
         raise _Rejected(
-            f"SendGrid answered {status}: {text[:500]}", retryable=status not in (400, 401, 403, 413)
+            f"SendGrid answered {status}: {text[:500]}",
+            retryable=status not in (400, 401, 403, 413),
         ) from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ConnectionRefusedError):

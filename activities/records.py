@@ -12,7 +12,7 @@ from temporalio import activity
 from activities.types import RecordStepInput
 from rules.rulebook import default_registry
 from store.db import session_scope
-from store.models import AuditEntry, Case, DecisionRecord, Deadline, Escalation, Transition
+from store.models import AuditEntry, Case, Deadline, DecisionRecord, Escalation, Transition
 
 
 def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
@@ -88,31 +88,36 @@ def record_step(inp: RecordStepInput) -> None:
                 )
             )
         rows = {
-            r.name: r
-            for r in session.exec(select(Deadline).where(Deadline.case_id == cid)).all()
+            r.name: r for r in session.exec(select(Deadline).where(Deadline.case_id == cid)).all()
         }
-        for d in inp.case.deadlines.values():
-            row = rows.get(d.name)
+        for dl in inp.case.deadlines.values():
+            row = rows.get(dl.name)
             if row is None:
                 row = Deadline(
                     case_id=cid,
-                    name=d.name,
-                    group=d.group,
-                    label=d.label,
-                    due_at=d.due_at,
-                    last_day=d.last_day,
-                    explanation=d.explanation,
-                    status=d.status,
+                    name=dl.name,
+                    group=dl.group,
+                    label=dl.label,
+                    due_at=dl.due_at,
+                    last_day=dl.last_day,
+                    explanation=dl.explanation,
+                    status=dl.status,
                     set_at_step=inp.step,
                     updated_at=inp.at,
                 )
-            elif (row.status, row.due_at, row.explanation) != (d.status, d.due_at, d.explanation):
-                row.status, row.due_at, row.last_day = d.status, d.due_at, d.last_day
-                row.explanation = d.explanation
+            elif (row.status, row.due_at, row.explanation) != (
+                dl.status,
+                dl.due_at,
+                dl.explanation,
+            ):
+                row.status, row.due_at, row.last_day = dl.status, dl.due_at, dl.last_day
+                row.explanation = dl.explanation
                 row.updated_at = inp.at
             session.add(row)
         for e in inp.escalations:
-            session.add(Escalation(case_id=cid, step=inp.step, rule=e.rule, reason=e.reason, at=inp.at))
+            session.add(
+                Escalation(case_id=cid, step=inp.step, rule=e.rule, reason=e.reason, at=inp.at)
+            )
         if inp.actor is not None:
             session.add(
                 AuditEntry(

@@ -23,8 +23,12 @@ def facts_error_response(exc: FactsError) -> JSONResponse:
         status_code=422,
         content={
             "detail": [
-                {"loc": ["body", *e.field.split(".")], "field": e.field, "msg": e.message,
-                 "type": "invalid_fact"}
+                {
+                    "loc": ["body", *e.field.split(".")],
+                    "field": e.field,
+                    "msg": e.message,
+                    "type": "invalid_fact",
+                }
                 for e in exc.errors
             ]
         },

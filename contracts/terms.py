@@ -26,7 +26,9 @@ class Party(_Terms):
 
     name: str = Field(min_length=1, max_length=200)
     notice_email: EmailStr
-    copy_to: list[EmailStr] = Field(default_factory=list, description="Copy-to recipients of notices")
+    copy_to: list[EmailStr] = Field(
+        default_factory=list, description="Copy-to recipients of notices"
+    )
     attention: str | None = Field(default=None, max_length=200)
 
 
@@ -137,7 +139,9 @@ class ClauseTerms(_Terms):
     termination_for_convenience: TerminationForConvenienceTerms = Field(
         default_factory=TerminationForConvenienceTerms
     )
-    termination_for_cause: TerminationForCauseTerms = Field(default_factory=TerminationForCauseTerms)
+    termination_for_cause: TerminationForCauseTerms = Field(
+        default_factory=TerminationForCauseTerms
+    )
     payment: PaymentTerms = Field(default_factory=PaymentTerms)
     term: TermOfAgreement = Field(default_factory=TermOfAgreement)
     service_levels: ServiceLevelTerms = Field(default_factory=ServiceLevelTerms)
@@ -176,7 +180,9 @@ class TermSheet(_Terms):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as America/New_York") from exc
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as America/New_York"
+            ) from exc
         return v
 
     @property

@@ -156,7 +156,9 @@ class Escalation(SQLModel, table=True):
     """A rule escalated the case to a person."""
 
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("case_id", "step", "rule", name="uq_escalation_case_step_rule"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "step", "rule", name="uq_escalation_case_step_rule"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: str = Field(foreign_key="case.id", index=True, max_length=80)

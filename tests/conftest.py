@@ -92,7 +92,9 @@ def task_queue(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-async def worker(time_env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Client]:
+async def worker(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> AsyncIterator[Client]:
     """A case worker on the time-skipping server; yields the client."""
     async with build_worker(time_env.client, task_queue=task_queue):
         yield time_env.client

@@ -33,7 +33,9 @@ def temporal_cli() -> str:
     return found
 
 
-def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes], name: str) -> None:
+def _wait_for_port(
+    host: str, port: int, timeout: float, proc: subprocess.Popen[bytes], name: str
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -73,8 +75,11 @@ def run_dev(ui_port: int = 8233) -> int:
     logs = STATE_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     host, port = settings.temporal_address.rsplit(":", 1)
-    for what, h, p in (("Temporal", host, int(port)), ("Temporal UI", host, ui_port),
-                       ("API", settings.api_host, settings.api_port)):
+    for what, h, p in (
+        ("Temporal", host, int(port)),
+        ("Temporal UI", host, ui_port),
+        ("API", settings.api_host, settings.api_port),
+    ):
         if not _port_free(h, p):
             raise SystemExit(f"port {p} ({what}) is in use: is another `make dev` running?")
 
@@ -109,12 +114,25 @@ def run_dev(ui_port: int = 8233) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         cmd = [
-            temporal_cli(), "server", "start-dev",
-            "--db-filename", str(STATE_DIR / "temporal.db"),
-            "--ip", host, "--port", port, "--ui-port", str(ui_port),
-            "--namespace", settings.temporal_namespace,
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            "--log-level", "warn",
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(STATE_DIR / "temporal.db"),
+            "--ip",
+            host,
+            "--port",
+            port,
+            "--ui-port",
+            str(ui_port),
+            "--namespace",
+            settings.temporal_namespace,
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            "--log-level",
+            "warn",
         ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
@@ -125,16 +143,25 @@ def run_dev(ui_port: int = 8233) -> int:
 
         print("Migrating the database ...", flush=True)
         upgrade(settings.database_url)
-        with Session(get_engine()) as session:
+        with Session(get_engine(), expire_on_commit=False) as session:
             contract, created = ensure_reference_contract(session)
         print("Starting the worker and the API ...", flush=True)
         start("worker", [sys.executable, "-m", "workers.cli", "worker"])
         api = start(
             "api",
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", settings.api_host,
-             "--port", str(settings.api_port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+            ],
         )
         _wait_for_port(settings.api_host, settings.api_port, 60, api, "the API")
+        channel = "SendGrid" if settings.sendgrid_api_key else "local outbox (no SENDGRID_API_KEY)"
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
             "\nClauseflow is running.\n"
@@ -145,7 +172,7 @@ def run_dev(ui_port: int = 8233) -> int:
             f"  Reference MSA   contract id {contract.id}"
             f"{' (registered now)' if created else ''}\n"
             f"  Database        {settings.database_url}\n"
-            f"  Notices         {'SendGrid' if settings.sendgrid_api_key else 'local outbox (no SENDGRID_API_KEY)'}\n"
+            f"  Notices         {channel}\n"
             f"  Logs            {logs}/\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
@@ -153,7 +180,7 @@ def run_dev(ui_port: int = 8233) -> int:
         while not stopping:
             for name, proc in children:
                 if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; stopping (see {logs}/{name}.log)")
+                    print(f"{name} exited ({proc.returncode}); stopping, see {logs}/{name}.log")
                     stopping = True
                     break
             time.sleep(0.3)

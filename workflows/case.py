@@ -9,7 +9,7 @@ I/O itself.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,18 +40,16 @@ CONTRACT_ID = SearchAttributeKey.for_keyword("ContractId")
 CLAUSE = SearchAttributeKey.for_keyword("Clause")
 CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
 
-_LOCAL = dict(start_to_close_timeout=dt.timedelta(seconds=30))
-_RECORD = dict(
-    start_to_close_timeout=dt.timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=dt.timedelta(minutes=1)),
-)
-_NOTICE = dict(
-    start_to_close_timeout=dt.timedelta(seconds=60),
-    retry_policy=RetryPolicy(
-        initial_interval=dt.timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=dt.timedelta(minutes=10),
-    ),
+_LOCAL_TIMEOUT = dt.timedelta(seconds=30)
+# Records and notices retry without limit: a database or mail outage delays a case,
+# it never loses a step or a notice.
+_RECORD_TIMEOUT = dt.timedelta(seconds=30)
+_RECORD_RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
+_NOTICE_TIMEOUT = dt.timedelta(seconds=60)
+_NOTICE_RETRY = RetryPolicy(
+    initial_interval=dt.timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=dt.timedelta(minutes=10),
 )
 
 
@@ -159,8 +157,10 @@ class CaseWorkflow:
         self._input = inp
         if inp.state is None:
             summary = await workflow.execute_local_activity(
-                "describe_rulebook", DescribeRulebookInput(inp.clause, inp.rulebook_version),
-                result_type=RulebookSummary, **_LOCAL,
+                "describe_rulebook",
+                DescribeRulebookInput(inp.clause, inp.rulebook_version),
+                result_type=RulebookSummary,
+                start_to_close_timeout=_LOCAL_TIMEOUT,
             )
             self._st = CaseState(summary=summary, opened_at=workflow.now(), facts=dict(inp.facts))
             await self._handle(_Event("case_started", "started"))
@@ -188,10 +188,9 @@ class CaseWorkflow:
             due = self._next_deadline()
             timeout = None if due is None else due.due_at - workflow.now()
             if timeout is None or timeout > dt.timedelta(0):
-                try:
+                # A timeout means the deadline came before any event; both are handled below.
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: bool(self._queue), timeout=timeout)
-                except asyncio.TimeoutError:
-                    pass
             if self._queue:
                 await self._handle(self._queue[0])
                 self._queue.pop(0).done = True
@@ -247,7 +246,10 @@ class CaseWorkflow:
             st.facts.update(ev.request.values)
         seen = self._engine_facts(ev)
         decided = await workflow.execute_local_activity(
-            "decide", DecideInput(seen), result_type=DecideResult, **_LOCAL
+            "decide",
+            DecideInput(seen),
+            result_type=DecideResult,
+            start_to_close_timeout=_LOCAL_TIMEOUT,
         )
         decisions = decided.decisions
 
@@ -284,19 +286,27 @@ class CaseWorkflow:
         if ev.request is not None:
             st.recorded_facts.append(
                 RecordedFact(
-                    ev.request.fact, ev.request.values, ev.request.recorded_by,
-                    ev.request.reason, step, workflow.now(),
+                    ev.request.fact,
+                    ev.request.values,
+                    ev.request.recorded_by,
+                    ev.request.reason,
+                    step,
+                    workflow.now(),
                 )
             )
         if to_set:
             computed = await workflow.execute_local_activity(
                 "compute_deadlines",
                 ComputeDeadlinesInput(
-                    inp.clause, inp.rulebook_version, inp.terms, st.facts, to_set,
+                    inp.clause,
+                    inp.rulebook_version,
+                    inp.terms,
+                    st.facts,
+                    to_set,
                     {k: v for k, v in st.deadlines.items()},
                 ),
                 result_type=ComputeDeadlinesResult,
-                **_LOCAL,
+                start_to_close_timeout=_LOCAL_TIMEOUT,
             )
             for dl in computed.deadlines:
                 st.deadlines[dl.name] = dl
@@ -349,7 +359,8 @@ class CaseWorkflow:
                 actor=ev.request.recorded_by if ev.request else None,
                 reason=ev.request.reason if ev.request else None,
             ),
-            **_RECORD,
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RECORD_RETRY,
         )
 
     async def _send_notice(self, notice: str, rule: str, ev: _Event) -> None:
@@ -372,17 +383,21 @@ class CaseWorkflow:
                     facts=st.facts,
                     deadlines=st.deadlines,
                 ),
-                **_NOTICE,
+                start_to_close_timeout=_NOTICE_TIMEOUT,
+                retry_policy=_NOTICE_RETRY,
             )
         except ActivityError as err:
             # A notice that cannot go out must not pass silently: escalate the case.
             cause = err.cause
-            reason = f"notice {notice} could not be sent: {cause.message if cause else err}"
+            reason = f"notice {notice} could not be sent: {cause or err}"
             st.step += 1
             st.escalations.append(reason)
             await self._record(
-                st.step, _Event("notice_failed", f"notice_failed:{key}"),
-                {"event": "notice_failed", "notice": notice}, [], None,
+                st.step,
+                _Event("notice_failed", f"notice_failed:{key}"),
+                {"event": "notice_failed", "notice": notice},
+                [],
+                None,
                 [EscalationView(rule, reason)],
             )
         else:
@@ -441,7 +456,9 @@ class CaseWorkflow:
         spec = st.summary.recordable_facts.get(request.fact)
         if spec is None:
             known = ", ".join(sorted(st.summary.recordable_facts)) or "none"
-            raise ValueError(f"fact {request.fact!r} is not recordable in this case (known: {known})")
+            raise ValueError(
+                f"fact {request.fact!r} is not recordable in this case (known: {known})"
+            )
         if spec.allowed_in and st.state not in spec.allowed_in:
             raise ValueError(
                 f"fact {request.fact!r} can only be recorded in {', '.join(spec.allowed_in)}; "

@@ -44,13 +44,20 @@ from store.models import (
     AuditEntry,
     Case,
     Contract,
-    DecisionRecord,
     Deadline,
+    DecisionRecord,
     Escalation,
     Notice,
     Transition,
 )
-from workflows.case import CASE_STATE, CLAUSE, CONTRACT_ID, CaseInput, CaseWorkflow, RecordFactRequest
+from workflows.case import (
+    CASE_STATE,
+    CLAUSE,
+    CONTRACT_ID,
+    CaseInput,
+    CaseWorkflow,
+    RecordFactRequest,
+)
 
 router = APIRouter(tags=["cases"])
 
@@ -70,7 +77,9 @@ IdempotencyKey = Annotated[
 
 def case_id_for(contract_id: str, idempotency_key: str) -> str:
     """The case (and workflow) id: derived from the key, so a retry finds the same case."""
-    return "case_" + uuid.uuid5(uuid.NAMESPACE_URL, f"clauseflow:{contract_id}:{idempotency_key}").hex
+    return (
+        "case_" + uuid.uuid5(uuid.NAMESPACE_URL, f"clauseflow:{contract_id}:{idempotency_key}").hex
+    )
 
 
 def _fingerprint(clause: str, facts: dict[str, Any]) -> str:
@@ -143,12 +152,15 @@ async def start_case(
     if body.clause not in registry.clauses():
         raise HTTPException(
             422,
-            [{
-                "loc": ["body", "clause"],
-                "field": "clause",
-                "msg": f"unknown clause {body.clause!r}; known: {', '.join(registry.clauses())}",
-                "type": "unknown_clause",
-            }],
+            [
+                {
+                    "loc": ["body", "clause"],
+                    "field": "clause",
+                    "msg": f"unknown clause {body.clause!r}; "
+                    f"known: {', '.join(registry.clauses())}",
+                    "type": "unknown_clause",
+                }
+            ],
         )
     rulebook = registry.latest(body.clause)
     try:
@@ -211,7 +223,9 @@ async def start_case(
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    detail = await run_in_threadpool(_case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace)
+    detail = await run_in_threadpool(
+        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
     if detail is None:
         # Started, but the worker has not recorded it yet.
         response.status_code = 202
@@ -230,7 +244,9 @@ async def start_case(
             "closed_at": None,
             "next_deadline_at": None,
             "next_deadline_name": None,
-            "temporal_url": _temporal_url(settings.temporal_ui_url, settings.temporal_namespace, case_id),
+            "temporal_url": _temporal_url(
+                settings.temporal_ui_url, settings.temporal_namespace, case_id
+            ),
         }
     return detail
 
@@ -252,26 +268,38 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
         for t in session.exec(select(Transition).where(Transition.case_id == case_id)).all():
             timeline.append(
                 TimelineEntry(
-                    at=t.at, step=t.step, kind="transition",
+                    at=t.at,
+                    step=t.step,
+                    kind="transition",
                     summary=f"{t.from_state or 'opened'} → {t.to_state} ({t.rule})",
                     details={"from": t.from_state, "to": t.to_state, "rule": t.rule},
                 )
             )
-        for d in session.exec(select(DecisionRecord).where(DecisionRecord.case_id == case_id)).all():
+        for d in session.exec(
+            select(DecisionRecord).where(DecisionRecord.case_id == case_id)
+        ).all():
             timeline.append(
                 TimelineEntry(
-                    at=d.at, step=d.step, kind="decision",
+                    at=d.at,
+                    step=d.step,
+                    kind="decision",
                     summary=f"rule {d.rule} (rulebook v{d.rulebook_version}) decided {d.action}",
                     details={
-                        "rule": d.rule, "rulebook_version": d.rulebook_version, "event": d.event,
-                        "action": d.action, "value": d.value, "facts": d.facts,
+                        "rule": d.rule,
+                        "rulebook_version": d.rulebook_version,
+                        "event": d.event,
+                        "action": d.action,
+                        "value": d.value,
+                        "facts": d.facts,
                     },
                 )
             )
         for n in notices:
             timeline.append(
                 TimelineEntry(
-                    at=n.created_at, step=None, kind="notice",
+                    at=n.created_at,
+                    step=None,
+                    kind="notice",
                     summary=f"notice {n.notice} to {', '.join(n.to)}: {n.status}",
                     details={"notice_id": n.id, "subject": n.subject, "status": n.status},
                 )
@@ -279,14 +307,19 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
         for e in session.exec(select(Escalation).where(Escalation.case_id == case_id)).all():
             timeline.append(
                 TimelineEntry(
-                    at=e.at, step=e.step, kind="escalation", summary=e.reason,
+                    at=e.at,
+                    step=e.step,
+                    kind="escalation",
+                    summary=e.reason,
                     details={"rule": e.rule, "resolved_at": e.resolved_at},
                 )
             )
         for a in session.exec(select(AuditEntry).where(AuditEntry.case_id == case_id)).all():
             timeline.append(
                 TimelineEntry(
-                    at=a.at, step=None, kind="audit",
+                    at=a.at,
+                    step=None,
+                    kind="audit",
                     summary=f"{a.actor}: {a.action}" + (f" ({a.reason})" if a.reason else ""),
                     details={"actor": a.actor, "before": a.before, "after": a.after},
                 )
@@ -323,7 +356,10 @@ def list_cases(
         select(Case)
         .where(*where)
         .order_by(
-            col(Case.next_deadline_at).is_(None), col(Case.next_deadline_at), col(Case.opened_at), col(Case.id)
+            col(Case.next_deadline_at).is_(None),
+            col(Case.next_deadline_at),
+            col(Case.opened_at),
+            col(Case.id),
         )
         .offset(offset)
         .limit(limit)
@@ -365,11 +401,17 @@ async def record_fact(
     if case is None:
         raise HTTPException(404, f"case {case_id!r} not found")
     if case.closed:
-        raise HTTPException(409, f"case {case_id} is closed ({case.state}); no facts can be recorded")
+        raise HTTPException(
+            409, f"case {case_id} is closed ({case.state}); no facts can be recorded"
+        )
     rulebook = default_registry().get(case.clause, case.rulebook_version)
     try:
         values = validate_recorded_fact(
-            rulebook, body.fact, body.values, state=case.state, time_zone=zone,
+            rulebook,
+            body.fact,
+            body.values,
+            state=case.state,
+            time_zone=zone,
             now=dt.datetime.now(dt.UTC),
         )
     except FactsError as exc:
@@ -387,5 +429,7 @@ async def record_fact(
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(409, f"case {case_id} is no longer running") from exc
         raise HTTPException(503, f"Temporal refused the update: {exc.message}") from exc
-    detail = await run_in_threadpool(_case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace)
+    detail = await run_in_threadpool(
+        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
     return detail

@@ -38,7 +38,10 @@ def list_contracts(
         select(Contract).order_by(col(Contract.created_at).desc()).offset(offset).limit(limit)
     ).all()
     return ContractsPublic(
-        items=[ContractPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[ContractPublic.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

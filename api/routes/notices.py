@@ -30,7 +30,10 @@ def _list(
         .limit(limit)
     ).all()
     return NoticesPublic(
-        items=[NoticeSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[NoticeSummary.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -22,7 +22,9 @@ def case_body(**facts: Any) -> dict[str, Any]:
     return {"clause": "termination_for_convenience", "facts": base}
 
 
-async def test_starting_a_case_returns_201_with_its_state_and_deadlines(api: httpx.AsyncClient) -> None:
+async def test_starting_a_case_returns_201_with_its_state_and_deadlines(
+    api: httpx.AsyncClient,
+) -> None:
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "k-1"})
     assert r.status_code == 201, r.text
     case = r.json()
@@ -49,13 +51,17 @@ async def test_the_same_idempotency_key_returns_the_same_case_and_starts_nothing
     assert [n.notice for n in notices(case_id)] == ["acknowledgement"]
     # One workflow, one run: its history starts once.
     history = await worker.get_workflow_handle(case_id).fetch_history()
-    started = [e for e in history.events if e.HasField("workflow_execution_started_event_attributes")]
+    started = [
+        e for e in history.events if e.HasField("workflow_execution_started_event_attributes")
+    ]
     assert len(started) == 1
 
 
 async def test_reusing_a_key_for_a_different_request_is_a_409(api: httpx.AsyncClient) -> None:
     await api.post(URL, json=case_body(), headers={"Idempotency-Key": "reused"})
-    r = await api.post(URL, json=case_body(given_by="customer"), headers={"Idempotency-Key": "reused"})
+    r = await api.post(
+        URL, json=case_body(given_by="customer"), headers={"Idempotency-Key": "reused"}
+    )
     assert r.status_code == 409 and "Idempotency-Key" in r.json()["detail"]
 
 
@@ -73,8 +79,12 @@ async def test_bad_starts_get_a_4xx_that_says_what_is_wrong_and_start_nothing(
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
     cases = [
         (URL, {"clause": "termination_for_fun", "facts": {}}, 422, "clause"),
-        (URL, {"clause": "termination_for_convenience", "facts": {"given_by": "customer"}}, 422,
-         "facts.notice_received_at"),
+        (
+            URL,
+            {"clause": "termination_for_convenience", "facts": {"given_by": "customer"}},
+            422,
+            "facts.notice_received_at",
+        ),
         (URL, case_body(notice_received_at="yesterday-ish"), 422, "facts.notice_received_at"),
         (URL, case_body(given_by="the landlord"), 422, "facts.given_by"),
         (URL, case_body(notice_received_at=future), 422, "facts.notice_received_at"),
@@ -116,10 +126,14 @@ async def test_cases_are_listed_filtered_and_paginated(api: httpx.AsyncClient) -
     assert running.json()["total"] == 3
     assert (await api.get("/api/cases", params={"state": "terminated"})).json()["total"] == 0
     assert (await api.get("/api/cases", params={"clause": "other"})).json()["total"] == 0
-    assert (await api.get("/api/cases", params={"contract_id": "ctr_reference_msa"})).json()["total"] == 3
+    assert (await api.get("/api/cases", params={"contract_id": "ctr_reference_msa"})).json()[
+        "total"
+    ] == 3
 
 
-async def test_a_case_shows_its_timeline_and_the_outbox_holds_its_notice(api: httpx.AsyncClient) -> None:
+async def test_a_case_shows_its_timeline_and_the_outbox_holds_its_notice(
+    api: httpx.AsyncClient,
+) -> None:
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "timeline"})
     case_id = r.json()["id"]
     await eventually(lambda: notices(case_id))
@@ -147,7 +161,11 @@ async def test_recording_a_withdrawal_over_the_api_ends_the_case(api: httpx.Asyn
     case_id = r.json()["id"]
     bad = await api.post(
         f"/api/cases/{case_id}/facts",
-        json={"fact": "withdrawal_agreed", "values": {"customer_signatory": "A"}, "recorded_by": "ops"},
+        json={
+            "fact": "withdrawal_agreed",
+            "values": {"customer_signatory": "A"},
+            "recorded_by": "ops",
+        },
     )
     assert bad.status_code == 422
     assert "values.provider_signatory" in [e["field"] for e in bad.json()["detail"]]
@@ -156,8 +174,11 @@ async def test_recording_a_withdrawal_over_the_api_ends_the_case(api: httpx.Asyn
         f"/api/cases/{case_id}/facts",
         json={
             "fact": "withdrawal_agreed",
-            "values": {"customer_signatory": "A. Buyer", "provider_signatory": "B. Seller",
-                       "agreed_on": "2026-11-20"},
+            "values": {
+                "customer_signatory": "A. Buyer",
+                "provider_signatory": "B. Seller",
+                "agreed_on": "2026-11-20",
+            },
             "recorded_by": "priya@customer.example.com",
             "reason": "both sides signed the withdrawal letter",
         },

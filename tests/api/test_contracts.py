@@ -23,7 +23,9 @@ def term_sheet(**changes: Any) -> dict[str, Any]:
     return body
 
 
-async def test_a_term_sheet_takes_the_reference_msa_figures_by_default(api: httpx.AsyncClient) -> None:
+async def test_a_term_sheet_takes_the_reference_msa_figures_by_default(
+    api: httpx.AsyncClient,
+) -> None:
     r = await api.post("/api/contracts", json=term_sheet())
     assert r.status_code == 201, r.text
     terms = r.json()["terms"]

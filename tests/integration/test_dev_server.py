@@ -59,9 +59,7 @@ async def test_a_case_started_over_http_is_found_by_its_search_attributes(
 
     handle = client.get_workflow_handle(case_id)
     desc = await handle.describe()
-    state = next(
-        (p.value for p in desc.typed_search_attributes if p.key.name == "CaseState"), None
-    )
+    state = next((p.value for p in desc.typed_search_attributes if p.key.name == "CaseState"), None)
     assert state == "notice_period_running"
     await eventually(lambda: notices(case_id))
     assert [n.notice for n in notices(case_id)] == ["acknowledgement"]

@@ -70,7 +70,11 @@ def notices(case_id: str) -> list[Notice]:
 def transitions(case_id: str) -> list[Transition]:
     with Session(get_engine()) as s:
         return list(
-            s.exec(select(Transition).where(Transition.case_id == case_id).order_by(col(Transition.step)))
+            s.exec(
+                select(Transition)
+                .where(Transition.case_id == case_id)
+                .order_by(col(Transition.step))
+            )
         )
 
 

@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    eventually,
     notices,
     seed_reference_contract,
-    eventually,
     start_case,
     transitions,
     travel_to,
@@ -96,7 +96,9 @@ async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) 
     assert "up to and including Mon 1 Mar 2038" in final.body_text
 
 
-async def test_case_records_transitions_and_reached_deadlines(worker: Client, task_queue: str) -> None:
+async def test_case_records_transitions_and_reached_deadlines(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS)
     await handle.result()
@@ -113,13 +115,18 @@ async def test_case_records_transitions_and_reached_deadlines(worker: Client, ta
     assert row.next_deadline_at is None
 
 
-async def test_while_running_the_query_shows_the_next_deadline(worker: Client, task_queue: str) -> None:
+async def test_while_running_the_query_shows_the_next_deadline(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS)
     view = await handle.execute_update(CaseWorkflow.ready)
     assert view.state == "notice_period_running"
     assert [d.name for d in view.deadlines] == [
-        "reminder_60", "reminder_30", "reminder_7", "effective_date",
+        "reminder_60",
+        "reminder_30",
+        "reminder_7",
+        "effective_date",
     ]
     row = case_row(handle.id)
     assert row is not None and row.next_deadline_name == "reminder_60"
@@ -176,7 +183,9 @@ async def test_withdrawal_needs_both_signatories(worker: Client, task_queue: str
     assert view.state == "notice_period_running" and not view.closed
 
 
-async def test_unknown_fact_is_rejected_by_the_update_validator(worker: Client, task_queue: str) -> None:
+async def test_unknown_fact_is_rejected_by_the_update_validator(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS)
     await handle.execute_update(CaseWorkflow.ready)
@@ -188,7 +197,9 @@ async def test_unknown_fact_is_rejected_by_the_update_validator(worker: Client, 
     assert "not recordable" in str(info.value.cause)
 
 
-async def test_starting_the_same_case_twice_starts_one_workflow(worker: Client, task_queue: str) -> None:
+async def test_starting_the_same_case_twice_starts_one_workflow(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS, case_id="case_same")
     with pytest.raises(WorkflowAlreadyStartedError):
@@ -198,7 +209,9 @@ async def test_starting_the_same_case_twice_starts_one_workflow(worker: Client, 
     assert [n.notice for n in notices("case_same")] == ["acknowledgement"]
 
 
-async def test_a_long_case_continues_as_new_and_keeps_its_state(worker: Client, task_queue: str) -> None:
+async def test_a_long_case_continues_as_new_and_keeps_its_state(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS, history_limit=15)
     result = await handle.result()

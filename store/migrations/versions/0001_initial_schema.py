@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 16:18:18.601981
+Create Date: 2026-11-27
 """
 
 from collections.abc import Sequence
@@ -130,7 +130,7 @@ def upgrade() -> None:
     sa.Column('resolution_note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('case_id', 'step', name='uq_escalation_case_step')
+    sa.UniqueConstraint('case_id', 'step', 'rule', name='uq_escalation_case_step_rule')
     )
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalation_case_id'), ['case_id'], unique=False)

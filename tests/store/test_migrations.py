@@ -1,0 +1,82 @@
+"""Migrations upgrade from empty, downgrade and upgrade again, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from store.db import normalise_url
+from store.migrate import downgrade, upgrade
+
+TABLES = {
+    "contract",
+    "case",
+    "transition",
+    "decision",
+    "deadline",
+    "notice",
+    "escalation",
+    "audit_entry",
+}
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test."""
+    name = f"clauseflow_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is needed for this test: {exc}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(normalise_url(url))
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def _round_trip(url: str) -> None:
+    upgrade(url)
+    assert _tables(url) == TABLES
+    downgrade(url)
+    assert _tables(url) == set()
+    upgrade(url)
+    assert _tables(url) == TABLES
+
+
+def test_migrations_round_trip_on_sqlite(tmp_path: Path) -> None:
+    _round_trip(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_migrations_round_trip_on_postgresql(postgres_url: str) -> None:
+    _round_trip(postgres_url)
+
+
+def test_the_models_match_the_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert diff == [], "models changed without a migration: run alembic revision --autogenerate"
