@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import facts_error_response
+from api.pagination import page
 from api.schemas import (
     CaseCreate,
     CaseDetail,
@@ -351,19 +352,13 @@ def list_cases(
         where.append(Case.state == state)
     if contract_id:
         where.append(Case.contract_id == contract_id)
-    total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
-    rows = session.exec(
-        select(Case)
-        .where(*where)
-        .order_by(
-            col(Case.next_deadline_at).is_(None),
-            col(Case.next_deadline_at),
-            col(Case.opened_at),
-            col(Case.id),
-        )
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    order = [
+        col(Case.next_deadline_at).is_(None),
+        col(Case.next_deadline_at),
+        col(Case.opened_at),
+        col(Case.id),
+    ]
+    rows, total = page(session, Case, where, order, limit, offset)
     zones: dict[str, str] = {}
     items = []
     for case in rows:

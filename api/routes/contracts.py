@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlmodel import col, func, select
+from sqlmodel import col
 
 from api.deps import SessionDep
+from api.pagination import page
 from api.schemas import ContractPublic, ContractsPublic
 from contracts.terms import TermSheet
 from store.contracts import create_contract
@@ -33,10 +34,9 @@ def list_contracts(
     offset: int = Query(0, ge=0),
 ) -> ContractsPublic:
     """Lists contracts, newest first."""
-    total = session.exec(select(func.count()).select_from(Contract)).one()
-    rows = session.exec(
-        select(Contract).order_by(col(Contract.created_at).desc()).offset(offset).limit(limit)
-    ).all()
+    rows, total = page(
+        session, Contract, [], [col(Contract.created_at).desc(), col(Contract.id)], limit, offset
+    )
     return ContractsPublic(
         items=[ContractPublic.model_validate(r) for r in rows],
         total=total,

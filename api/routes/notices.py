@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
-from sqlmodel import col, func, select
+from sqlmodel import col
 
 from api.deps import SessionDep
+from api.pagination import page
 from api.schemas import NoticePublic, NoticesPublic, NoticeSummary
 from store.models import Notice
 
@@ -21,14 +22,9 @@ def _list(
         where.append(Notice.channel == channel)
     if case_id:
         where.append(Notice.case_id == case_id)
-    total = session.exec(select(func.count()).select_from(Notice).where(*where)).one()
-    rows = session.exec(
-        select(Notice)
-        .where(*where)
-        .order_by(col(Notice.created_at).desc(), col(Notice.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    rows, total = page(
+        session, Notice, where, [col(Notice.created_at).desc(), col(Notice.id)], limit, offset
+    )
     return NoticesPublic(
         items=[NoticeSummary.model_validate(r) for r in rows],
         total=total,
