@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 def _pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 async def main(n: int, concurrency: int) -> None:
