@@ -18,10 +18,18 @@ from activities.types import (
     DecideInput,
     DecideResult,
     DecisionView,
+    DeriveContext,
     DescribeRulebookInput,
     RecordableFactInfo,
+    RequireAnyTrueInfo,
     RulebookSummary,
     StateInfo,
+)
+from contracts.calculators import (
+    CALCULATORS,
+    CalculationContext,
+    DeadlineState,
+    RecordedFactView,
 )
 from contracts.calendar import Anchor, ContractCalendar, DeadlineRule, Period, compute_deadline
 from contracts.terms import TermSheet
@@ -47,17 +55,53 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
                 label=f.label,
                 allowed_in=list(f.allowed_in),
                 required_fields=[k for k, v in f.fields.items() if v.required],
+                allowed_before=f.allowed_before,
+                require_any_true=[
+                    RequireAnyTrueInfo(list(r.fields), r.message) for r in f.require_any_true
+                ],
             )
             for name, f in rb.recordable_facts.items()
         },
     )
 
 
+def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any]:
+    """Runs the rulebook's calculators and returns what they derived."""
+    rb = default_registry().get(clause, version)
+    if not rb.derive:
+        return {}
+    calc_ctx = CalculationContext(
+        terms=TermSheet.model_validate(ctx.terms),
+        facts=ctx.facts,
+        recorded=[RecordedFactView(r.fact, r.values, r.at) for r in ctx.recorded],
+        deadlines={
+            k: DeadlineState(d.due_at, d.last_day, d.status) for k, d in ctx.deadlines.items()
+        },
+        now=ctx.now,
+        opened_at=ctx.opened_at,
+    )
+    derived: dict[str, Any] = {}
+    for name in rb.derive:
+        derived.update(CALCULATORS[name].fn(calc_ctx))
+    return derived
+
+
 @activity.defn
 def decide(inp: DecideInput) -> DecideResult:
-    """Asks the case's rulebook which decisions follow from the facts."""
-    decisions = engine.evaluate(inp.facts)
-    return DecideResult([DecisionView(d.rule, d.action, d.value) for d in decisions])
+    """Asks the case's rulebook which decisions follow from the facts.
+
+    The rulebook's calculators run first; their scalar outputs join the facts the
+    rules see, and everything they derived goes back to the case.
+    """
+    facts = dict(inp.facts)
+    derived: dict[str, Any] = {}
+    if inp.context is not None:
+        derived = derive_facts(
+            str(facts["clause"]), int(str(facts["rulebook_version"])), inp.context
+        )
+        facts.update({k: v for k, v in derived.items() if isinstance(v, str | int | float | bool)})
+    decisions = engine.evaluate(facts)
+    return DecideResult([DecisionView(d.rule, d.action, d.value) for d in decisions], derived)
 
 
 def _parse_instant(value: Any) -> dt.datetime:

@@ -34,10 +34,18 @@ class StateInfo:
 
 
 @dataclass
+class RequireAnyTrueInfo:
+    fields: list[str]
+    message: str
+
+
+@dataclass
 class RecordableFactInfo:
     label: str
     allowed_in: list[str]
     required_fields: list[str]
+    allowed_before: str | None = None
+    require_any_true: list[RequireAnyTrueInfo] = field(default_factory=list)
 
 
 @dataclass
@@ -74,8 +82,28 @@ class ComputeDeadlinesResult:
 
 
 @dataclass
+class RecordedFactInput:
+    fact: str
+    values: dict[str, Any]
+    at: dt.datetime
+
+
+@dataclass
+class DeriveContext:
+    """What the rulebook's calculators need to derive facts before the rules run."""
+
+    terms: dict[str, Any]
+    facts: dict[str, Any]
+    recorded: list[RecordedFactInput]
+    deadlines: dict[str, DeadlineView]
+    now: dt.datetime
+    opened_at: dt.datetime
+
+
+@dataclass
 class DecideInput:
     facts: dict[str, Scalar]
+    context: DeriveContext | None = None
 
 
 @dataclass
@@ -88,6 +116,7 @@ class DecisionView:
 @dataclass
 class DecideResult:
     decisions: list[DecisionView]
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

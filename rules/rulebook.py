@@ -127,6 +127,13 @@ class FactSpec(_Spec):
     label: str
 
 
+class RequireAnyTrue(_Spec):
+    """At least one of these boolean fields must be true; else ``message`` says why not."""
+
+    fields: list[str]
+    message: str
+
+
 class RecordableFact(_Spec):
     """A fact a person may record while a case runs.
 
@@ -137,6 +144,8 @@ class RecordableFact(_Spec):
     label: str
     allowed_in: list[str] = Field(default_factory=list)
     fields: dict[str, FactSpec]
+    allowed_before: str | None = None
+    require_any_true: list[RequireAnyTrue] = Field(default_factory=list)
 
 
 class StateSpec(_Spec):
@@ -257,6 +266,7 @@ class Rulebook(_Spec):
     states: dict[str, StateSpec]
     deadlines: dict[str, DeadlineSpec] = Field(default_factory=dict)
     notices: dict[str, NoticeSpec] = Field(default_factory=dict)
+    derive: list[str] = Field(default_factory=list)
     rules: list[RuleSpec]
     path: Path
     folder: Path
@@ -582,6 +592,7 @@ class _Checker:
         self._parameters()
         self._facts()
         self._recordable_facts()
+        self._derive()
         self._deadlines()
         self._notices()
         self._rules()
@@ -652,6 +663,31 @@ class _Checker:
                     )
             for field, field_spec in spec.fields.items():
                 self._fact_spec(("recordable_facts", name, "fields", field), field_spec)
+            if spec.allowed_before is not None and not self._known_deadline(spec.allowed_before):
+                raise self.fail(
+                    ("recordable_facts", name, "allowed_before"),
+                    f"recordable fact {name!r} is allowed before undeclared deadline "
+                    f"{spec.allowed_before!r}" + _did_you_mean(spec.allowed_before, rb.deadlines),
+                )
+            for i, req in enumerate(spec.require_any_true):
+                for field in req.fields:
+                    f = spec.fields.get(field)
+                    if f is None or f.type != "boolean":
+                        raise self.fail(
+                            ("recordable_facts", name, "require_any_true", i, "fields"),
+                            f"recordable fact {name!r}: require_any_true names {field!r}, "
+                            "which is not one of its boolean fields",
+                        )
+
+    def _derive(self) -> None:
+        from contracts.calculators import CALCULATORS
+
+        for i, name in enumerate(self.rb.derive):
+            if name not in CALCULATORS:
+                raise self.fail(
+                    ("derive", i),
+                    f"unknown calculator {name!r}" + _did_you_mean(name, CALCULATORS),
+                )
 
     def _deadlines(self) -> None:
         rb = self.rb
@@ -751,6 +787,13 @@ class _Checker:
         base, _, suffix = name.rpartition("_")
         return suffix.isdigit() and base in deadlines and deadlines[base].repeat_for is not None
 
+    def _deadline_fact(self, key: str) -> bool:
+        """``<deadline>_status`` and ``<deadline>_passed``, which the workflow provides."""
+        for suffix in ("_status", "_passed"):
+            if key.endswith(suffix) and self._known_deadline(key[: -len(suffix)]):
+                return True
+        return False
+
     def _rules(self) -> None:
         rb = self.rb
         recorded = {
@@ -760,12 +803,20 @@ class _Checker:
             if action == "record"
             for fact in value
         }
+        from contracts.calculators import CALCULATORS
+
         vocabulary = {
             *EVENT_KEYS,
             *rb.facts,
             *(f for spec in rb.recordable_facts.values() for f in spec.fields),
             *rb.parameters,
             *recorded,
+            *(
+                out
+                for name in rb.derive
+                if name in CALCULATORS
+                for out in CALCULATORS[name].outputs
+            ),
         }
         names: dict[str, int] = {}
         for i, rule in enumerate(rb.rules):
@@ -777,7 +828,7 @@ class _Checker:
             names[rule.name] = i
             for key, condition in rule.when.items():
                 path = ("rules", i, "when", key)
-                if key not in vocabulary:
+                if key not in vocabulary and not self._deadline_fact(key):
                     raise RulebookError(
                         rb.path,
                         self.lines.key_line(("rules", i, "when"), key),

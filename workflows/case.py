@@ -27,14 +27,17 @@ with workflow.unsafe.imports_passed_through():
         DecideInput,
         DecideResult,
         DecisionView,
+        DeriveContext,
         DescribeRulebookInput,
         EscalationView,
+        RecordedFactInput,
         RecordStepInput,
         RulebookSummary,
         Scalar,
         SendNoticeInput,
         TransitionView,
     )
+    from contracts.calendar import describe_instant
 
 CONTRACT_ID = SearchAttributeKey.for_keyword("ContractId")
 CLAUSE = SearchAttributeKey.for_keyword("Clause")
@@ -226,6 +229,11 @@ class CaseWorkflow:
         facts: dict[str, Scalar] = {
             k: v for k, v in self._st.facts.items() if isinstance(v, str | int | float | bool)
         }
+        now = workflow.now()
+        for d in self._st.deadlines.values():
+            # Rules may ask whether a deadline is still running, e.g. a dispute window.
+            facts[f"{d.name}_status"] = d.status
+            facts[f"{d.name}_passed"] = now >= d.due_at
         facts.update(
             clause=self._input.clause,
             rulebook_version=self._input.rulebook_version,
@@ -245,13 +253,30 @@ class CaseWorkflow:
             # Recorded values become case facts: later rules and notices can use them.
             st.facts.update(ev.request.values)
         seen = self._engine_facts(ev)
+        context = DeriveContext(
+            terms=inp.terms,
+            facts=st.facts,
+            recorded=[RecordedFactInput(r.fact, r.values, r.at) for r in st.recorded_facts]
+            + (
+                [RecordedFactInput(ev.request.fact, ev.request.values, workflow.now())]
+                if ev.request
+                else []
+            ),
+            deadlines=st.deadlines,
+            now=workflow.now(),
+            opened_at=st.opened_at,
+        )
         decided = await workflow.execute_local_activity(
             "decide",
-            DecideInput(seen),
+            DecideInput(seen, context),
             result_type=DecideResult,
             start_to_close_timeout=_LOCAL_TIMEOUT,
         )
         decisions = decided.decisions
+        st.facts.update(decided.derived)
+        seen.update(
+            {k: v for k, v in decided.derived.items() if isinstance(v, str | int | float | bool)}
+        )
 
         if ev.kind == "deadline_reached":
             st.deadlines[str(ev.facts["deadline"])].status = "reached"
@@ -467,6 +492,19 @@ class CaseWorkflow:
         missing = [f for f in spec.required_fields if request.values.get(f) in (None, "")]
         if missing:
             raise ValueError(f"values.{missing[0]} is required for {request.fact}")
+        if spec.allowed_before is not None:
+            window = st.deadlines.get(spec.allowed_before)
+            if window is not None and (
+                window.status != "pending" or workflow.now() >= window.due_at
+            ):
+                assert self._input is not None
+                closed = describe_instant(window.due_at, self._input.terms["time_zone"])
+                raise ValueError(
+                    f"{spec.label} is refused: the {window.label.lower()} ended at {closed}"
+                )
+        for req in spec.require_any_true:
+            if not any(request.values.get(f) is True for f in req.fields):
+                raise ValueError(req.message)
         if not request.recorded_by.strip():
             raise ValueError("recorded_by must name who records the fact")
 
