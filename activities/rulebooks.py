@@ -7,6 +7,7 @@ run as local activities and cost the case no extra round trips to the server.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
@@ -191,3 +192,57 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     for name in wanted:
         out.append(compute_once(name))
     return ComputeDeadlinesResult(out)
+
+
+@dataclass
+class WhatIf:
+    """What a case would decide and which deadlines it would set, without starting it."""
+
+    clause: str
+    rulebook_version: int
+    state: str
+    state_label: str
+    decisions: list[DecisionView]
+    deadlines: list[DeadlineView]
+
+
+def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.datetime) -> WhatIf:
+    """Runs a case's first step on paper: the rules' decisions and the deadlines they set.
+
+    ``facts`` are start facts already checked by ``rules.facts.validate_start_facts``.
+    Nothing is started and nothing is written.
+    """
+    rb = default_registry().latest(clause)
+    terms_json = terms.model_dump(mode="json")
+    derived = derive_facts(
+        clause, rb.version, DeriveContext(terms_json, dict(facts), [], {}, now, now)
+    )
+    all_facts = {**facts, **derived}
+    seen: dict[str, Any] = {
+        k: v for k, v in all_facts.items() if isinstance(v, str | int | float | bool)
+    }
+    seen.update(clause=clause, rulebook_version=rb.version, event="case_started", state="opened")
+    decisions = [DecisionView(d.rule, d.action, d.value) for d in engine.evaluate(seen)]
+    state = "opened"
+    to_set: list[str] = []
+    for d in decisions:
+        if d.action == "transition":
+            state = d.value
+        elif d.action == "set_deadlines":
+            to_set.extend(d.value)
+    deadlines = (
+        compute_deadlines(
+            ComputeDeadlinesInput(clause, rb.version, terms_json, all_facts, to_set)
+        ).deadlines
+        if to_set
+        else []
+    )
+    label = rb.states[state].label if state in rb.states else state
+    return WhatIf(
+        clause=clause,
+        rulebook_version=rb.version,
+        state=state,
+        state_label=label,
+        decisions=decisions,
+        deadlines=sorted(deadlines, key=lambda d: (d.due_at, d.name)),
+    )

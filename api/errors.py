@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +32,24 @@ def facts_error_response(exc: FactsError) -> JSONResponse:
                 for e in exc.errors
             ]
         },
+    )
+
+
+def unknown_clause(clause: str) -> HTTPException:
+    """422 naming the clause field and the clauses that exist."""
+    from rules.rulebook import default_registry
+
+    known = ", ".join(default_registry().clauses())
+    return HTTPException(
+        422,
+        [
+            {
+                "loc": ["body", "clause"],
+                "field": "clause",
+                "msg": f"unknown clause {clause!r}; known: {known}",
+                "type": "unknown_clause",
+            }
+        ],
     )
 
 

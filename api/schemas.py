@@ -55,6 +55,22 @@ class DeadlinePublic(BaseModel):
     status: str
     explanation: list[str]
 
+    @classmethod
+    def of(cls, d: Any, time_zone: str) -> DeadlinePublic:
+        """A deadline (row or view) with its due time in the contract's words."""
+        from contracts.calendar import describe_instant
+
+        return cls(
+            name=d.name,
+            group=d.group,
+            label=d.label,
+            due_at=d.due_at,
+            local_due=describe_instant(d.due_at, time_zone),
+            last_day=d.last_day,
+            status=d.status,
+            explanation=list(d.explanation),
+        )
+
 
 class NoticeSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -146,3 +162,29 @@ class ClausePublic(BaseModel):
     facts: dict[str, Any]
     recordable_facts: dict[str, Any]
     states: dict[str, Any]
+
+
+class WhatIfRequest(BaseModel):
+    """The clause and the facts to try, e.g. a notice you are about to send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clause: str = Field(examples=["termination_for_convenience"])
+    facts: dict[str, Any] = Field(
+        examples=[{"notice_received_at": "2026-12-01T10:00:00-05:00", "given_by": "customer"}]
+    )
+
+
+class DecisionPublic(BaseModel):
+    rule: str
+    action: str
+    value: Any
+
+
+class WhatIfPublic(BaseModel):
+    clause: str
+    rulebook_version: int
+    state: str
+    state_label: str
+    deadlines: list[DeadlinePublic]
+    decisions: list[DecisionPublic]

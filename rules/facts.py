@@ -70,7 +70,7 @@ def validate_start_facts(
     facts: Mapping[str, Any],
     *,
     time_zone: str,
-    now: dt.datetime,
+    now: dt.datetime | None,
 ) -> dict[str, Any]:
     """Checks and normalises the facts a case starts with.
 
@@ -78,7 +78,8 @@ def validate_start_facts(
         rulebook: The rulebook whose ``facts`` declare what is allowed.
         facts: Fact name to value. ``None`` counts as missing.
         time_zone: The contract's IANA time zone; naive datetimes are read in it.
-        now: The current time, timezone-aware, for ``not_in_future``.
+        now: The current time, timezone-aware, for ``not_in_future``; ``None`` allows
+            future dates (a what-if may ask about a notice not yet given).
 
     Returns:
         The given facts, normalised and JSON-safe, in declaration order.
@@ -150,7 +151,9 @@ def _zone(time_zone: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {time_zone!r}") from exc
 
 
-def _check_now(now: dt.datetime) -> None:
+def _check_now(now: dt.datetime | None) -> None:
+    if now is None:
+        return
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
 
@@ -160,7 +163,7 @@ def _validate(
     given: Mapping[str, Any],
     prefix: str,
     zone: ZoneInfo,
-    now: dt.datetime,
+    now: dt.datetime | None,
     errors: list[FactError],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -186,16 +189,16 @@ def _validate(
     return out
 
 
-def _normalise(spec: FactSpec, raw: Any, zone: ZoneInfo, now: dt.datetime) -> Any:
+def _normalise(spec: FactSpec, raw: Any, zone: ZoneInfo, now: dt.datetime | None) -> Any:
     kind = spec.type
     if kind == "datetime":
         moment = _datetime(raw, zone)
-        if spec.not_in_future and moment > now:
+        if spec.not_in_future and now is not None and moment > now:
             raise _Invalid("must not be in the future")
         return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if kind == "date":
         day = _date(raw)
-        if spec.not_in_future and day > now.astimezone(zone).date():
+        if spec.not_in_future and now is not None and day > now.astimezone(zone).date():
             raise _Invalid("must not be in the future")
         return day.isoformat()
     if kind == "party":

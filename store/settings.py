@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="127.0.0.1:7233", description="Temporal frontend")
     temporal_namespace: str = "default"
     temporal_task_queue: str = "clauseflow-cases"
+    temporal_ui_port: int = Field(default=8233, description="Port of the dev server's Web UI")
     temporal_ui_url: str = Field(
         default="http://127.0.0.1:8233", description="Base URL of the Temporal Web UI for links"
     )

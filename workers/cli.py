@@ -15,6 +15,19 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dev", help="run the Temporal dev server, a worker and the API")
     sub.add_parser("worker", help="run a Temporal worker")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    wi = sub.add_parser(
+        "what-if",
+        help="show the deadlines some facts would set, without starting a case",
+        description="Example: clauseflow what-if termination_for_convenience "
+        "notice_received_at=2026-12-01T10:00 given_by=customer",
+    )
+    wi.add_argument("clause", help="e.g. termination_for_convenience")
+    wi.add_argument("facts", nargs="*", metavar="NAME=VALUE", help="start facts of the clause")
+    wi.add_argument(
+        "--contract",
+        help="a registered contract id (reads DATABASE_URL); default: the reference MSA",
+    )
+    wi.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -28,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(run_worker())
         return 0
+    if args.command == "what-if":
+        from workers.what_if import run
+
+        return run(args.clause, args.facts, contract_id=args.contract, as_json=args.json)
     if args.command == "migrate":
         from store.migrate import upgrade
         from store.settings import get_settings

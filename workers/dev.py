@@ -69,9 +69,10 @@ async def _wait_for_namespace(address: str, namespace: str, timeout: float) -> N
     raise SystemExit(f"Temporal at {address} is not ready: {last}")
 
 
-def run_dev(ui_port: int = 8233) -> int:
+def run_dev() -> int:
     """Starts everything, prints the URLs, and stops it all on Ctrl-C."""
     settings = get_settings()
+    ui_port = settings.temporal_ui_port
     logs = STATE_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     host, port = settings.temporal_address.rsplit(":", 1)

@@ -24,7 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import facts_error_response
+from api.errors import facts_error_response, unknown_clause
 from api.pagination import page
 from api.schemas import (
     CaseCreate,
@@ -36,7 +36,6 @@ from api.schemas import (
     NoticeSummary,
     TimelineEntry,
 )
-from contracts.calendar import describe_instant
 from rules.facts import FactsError, validate_recorded_fact, validate_start_facts
 from rules.rulebook import default_registry
 from store.contracts import contract_terms
@@ -87,25 +86,12 @@ def _fingerprint(clause: str, facts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([clause, facts], sort_keys=True).encode()).hexdigest()
 
 
-def _deadline_public(d: Any, zone: str) -> DeadlinePublic:
-    return DeadlinePublic(
-        name=d.name,
-        group=d.group,
-        label=d.label,
-        due_at=d.due_at,
-        local_due=describe_instant(d.due_at, zone),
-        last_day=d.last_day,
-        status=d.status,
-        explanation=list(d.explanation),
-    )
-
-
 def _case_public(session: Session, case: Case, zone: str) -> dict[str, Any]:
     deadlines = session.exec(
         select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
     ).all()
     data = case.model_dump()
-    data["deadlines"] = [_deadline_public(d, zone) for d in deadlines]
+    data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
     return data
 
 
@@ -151,18 +137,7 @@ async def start_case(
         raise HTTPException(404, f"contract {contract_id!r} not found")
     registry = default_registry()
     if body.clause not in registry.clauses():
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["body", "clause"],
-                    "field": "clause",
-                    "msg": f"unknown clause {body.clause!r}; "
-                    f"known: {', '.join(registry.clauses())}",
-                    "type": "unknown_clause",
-                }
-            ],
-        )
+        raise unknown_clause(body.clause)
     rulebook = registry.latest(body.clause)
     try:
         facts = validate_start_facts(

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import col
 
+from activities.rulebooks import what_if as run_what_if
 from api.deps import SessionDep
+from api.errors import facts_error_response, unknown_clause
 from api.pagination import page
-from api.schemas import ContractPublic, ContractsPublic
+from api.schemas import (
+    ContractPublic,
+    ContractsPublic,
+    DeadlinePublic,
+    DecisionPublic,
+    WhatIfPublic,
+    WhatIfRequest,
+)
 from contracts.terms import TermSheet
-from store.contracts import create_contract
+from rules.facts import FactsError, validate_start_facts
+from rules.rulebook import default_registry
+from store.contracts import contract_terms, create_contract
 from store.models import Contract
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
@@ -42,6 +56,44 @@ def list_contracts(
         total=total,
         limit=limit,
         offset=offset,
+    )
+
+
+@router.post(
+    "/{contract_id}/what-if",
+    response_model=WhatIfPublic,
+    responses={
+        404: {"description": "Unknown contract"},
+        422: {"description": "Bad clause or facts"},
+    },
+)
+def what_if(contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
+    """The deadlines the facts would set, with their explanations, without starting a case.
+
+    Facts may lie in the future here: "if we give notice on 15 December, when does
+    the termination take effect?"
+    """
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise HTTPException(404, f"contract {contract_id!r} not found")
+    if body.clause not in default_registry().clauses():
+        raise unknown_clause(body.clause)
+    terms = contract_terms(contract)
+    rulebook = default_registry().latest(body.clause)
+    try:
+        facts = validate_start_facts(rulebook, body.facts, time_zone=terms.time_zone, now=None)
+    except FactsError as exc:
+        return facts_error_response(exc)
+    result = run_what_if(terms, body.clause, facts, dt.datetime.now(dt.UTC))
+    return WhatIfPublic(
+        clause=result.clause,
+        rulebook_version=result.rulebook_version,
+        state=result.state,
+        state_label=result.state_label,
+        deadlines=[DeadlinePublic.of(d, terms.time_zone) for d in result.deadlines],
+        decisions=[
+            DecisionPublic(rule=d.rule, action=d.action, value=d.value) for d in result.decisions
+        ],
     )
 
 

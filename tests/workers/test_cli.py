@@ -1,0 +1,47 @@
+"""The `clauseflow` command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workers.cli import main
+
+
+def test_what_if_prints_the_effective_date_and_how_it_was_computed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        [
+            "what-if",
+            "termination_for_convenience",
+            "notice_received_at=2026-12-01T10:00",
+            "given_by=customer",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Termination takes effect: Mon 1 Mar 2027 00:00 New York time" in out
+    assert "day 90 is Mon 1 Mar 2027" in out
+
+
+def test_what_if_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        [
+            "what-if",
+            "termination_for_convenience",
+            "notice_received_at=2026-12-01T10:00",
+            "given_by=customer",
+            "--json",
+        ]
+    )
+    body = json.loads(capsys.readouterr().out)
+    assert {d["name"]: d["last_day"] for d in body["deadlines"]}["effective_date"] == "2027-03-01"
+
+
+def test_what_if_names_the_bad_fact(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["what-if", "termination_for_convenience", "given_by=landlord"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "facts.given_by" in err and "facts.notice_received_at: is required" in err

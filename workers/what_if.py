@@ -1,0 +1,66 @@
+"""`clauseflow what-if`: the deadlines some facts would set, from the shell."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sys
+
+from activities.rulebooks import what_if
+from contracts.calendar import describe_instant
+from contracts.terms import TermSheet
+from rules.facts import FactsError, validate_start_facts
+from rules.rulebook import default_registry
+
+
+def _terms(contract_id: str | None) -> TermSheet:
+    if contract_id is None:
+        from workers.seed import reference_term_sheet
+
+        return reference_term_sheet()
+    from sqlmodel import Session
+
+    from store.contracts import contract_terms
+    from store.db import get_engine
+    from store.models import Contract
+
+    with Session(get_engine()) as session:
+        contract = session.get(Contract, contract_id)
+        if contract is None:
+            raise SystemExit(f"contract {contract_id!r} not found")
+        return contract_terms(contract)
+
+
+def run(clause: str, pairs: list[str], *, contract_id: str | None, as_json: bool) -> int:
+    """Prints what a case of ``clause`` would decide and the deadlines it would set."""
+    registry = default_registry()
+    if clause not in registry.clauses():
+        print(f"unknown clause {clause!r}; known: {', '.join(registry.clauses())}", file=sys.stderr)
+        return 2
+    facts: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            print(f"facts are NAME=VALUE; got {pair!r}", file=sys.stderr)
+            return 2
+        facts[name] = value
+    terms = _terms(contract_id)
+    try:
+        checked = validate_start_facts(
+            registry.latest(clause), facts, time_zone=terms.time_zone, now=None
+        )
+    except FactsError as exc:
+        for e in exc.errors:
+            print(f"{e.field}: {e.message}", file=sys.stderr)
+        return 2
+    result = what_if(terms, clause, checked, dt.datetime.now(dt.UTC))
+    if as_json:
+        print(json.dumps(dataclasses.asdict(result), default=str, indent=2))
+        return 0
+    print(f"{result.clause} (rulebook v{result.rulebook_version}): {result.state_label}")
+    for d in result.deadlines:
+        print(f"\n{d.label}: {describe_instant(d.due_at, terms.time_zone)}")
+        for line in d.explanation:
+            print(f"  - {line}")
+    return 0
