@@ -128,6 +128,6 @@ def record_step(inp: RecordStepInput) -> None:
                     case_id=cid,
                     reason=inp.reason,
                     before={"state": inp.transition.from_state} if inp.transition else None,
-                    after={"state": inp.case.state, "event": inp.event},
+                    after={"state": inp.case.state, "event": inp.event, "values": inp.values},
                 )
             )

@@ -146,12 +146,25 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     def compute(name: str) -> DeadlineView:
         d = expanded[name]
         source = d.spec.from_
-        if source.fact is not None:
-            fact_label = rb.facts[source.fact].label if source.fact in rb.facts else source.fact
+        previous = known.get(name)
+        if d.spec.recurring and previous is not None and previous.status == "reached":
+            # The next period of a recurring deadline runs on from the last one.
             anchor = Anchor(
-                instant=_parse_instant(inp.facts[source.fact]),
-                label=source.label or fact_label,
+                instant=previous.due_at,
+                label=f"the previous period ended ({previous.label.lower()})",
+                day=previous.last_day,
             )
+        elif source.fact is not None:
+            spec = rb.facts.get(source.fact)
+            label = source.label or (spec.label if spec else source.fact)
+            value = inp.facts[source.fact]
+            if spec is not None and spec.type == "date":
+                # A date fact counts from that local day (NY GCL § 20 excludes it).
+                day = dt.date.fromisoformat(str(value))
+                start = dt.datetime.combine(day, dt.time(0), tzinfo=calendar.zone)
+                anchor = Anchor(instant=start, label=label, day=day)
+            else:
+                anchor = Anchor(instant=_parse_instant(value), label=label)
         else:
             assert source.deadline is not None
             base = (

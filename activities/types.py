@@ -162,6 +162,7 @@ class RecordStepInput:
     escalations: list[EscalationView] = field(default_factory=list)
     actor: str | None = None
     reason: str | None = None
+    values: dict[str, Any] | None = None
 
 
 @dataclass

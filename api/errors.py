@@ -56,6 +56,10 @@ def unknown_clause(clause: str) -> HTTPException:
 def install(app: FastAPI) -> None:
     """Adds a ``field`` name to each validation error, keeping FastAPI's shape."""
 
+    @app.exception_handler(FactsError)
+    async def _facts(_: Request, exc: FactsError) -> JSONResponse:
+        return facts_error_response(exc)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []

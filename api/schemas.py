@@ -22,6 +22,11 @@ class ContractPublic(BaseModel):
     created_at: dt.datetime
 
 
+class ContractRegistered(ContractPublic):
+    monthly_sla_review_case_id: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
 class ContractsPublic(BaseModel):
     items: list[ContractPublic]
     total: int

@@ -200,6 +200,8 @@ def _normalise(spec: FactSpec, raw: Any, zone: ZoneInfo, now: dt.datetime | None
         day = _date(raw)
         if spec.not_in_future and now is not None and day > now.astimezone(zone).date():
             raise _Invalid("must not be in the future")
+        if spec.day_of_month is not None and day.day != spec.day_of_month:
+            raise _Invalid(f"must be day {spec.day_of_month} of a month, e.g. {day:%Y-%m}-01")
         return day.isoformat()
     if kind == "party":
         if isinstance(raw, str) and raw.strip().lower() in _PARTIES:

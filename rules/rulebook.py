@@ -124,6 +124,7 @@ class FactSpec(_Spec):
     type: FactType
     required: bool = False
     not_in_future: bool = False
+    day_of_month: int | None = Field(default=None, ge=1, le=28)
     label: str
 
 
@@ -194,6 +195,7 @@ class DeadlineSpec(_Spec):
     ends: str = "end_of_day"
     repeat_for: ParamRef | None = None
     time_of_the_essence: bool = False
+    recurring: bool = False
 
     @property
     def effective_roll(self) -> str:
@@ -650,6 +652,11 @@ class _Checker:
                 (*path, "not_in_future"),
                 f"not_in_future applies only to datetime and date facts, not {spec.type}",
             )
+        if spec.day_of_month is not None and spec.type != "date":
+            raise self.fail(
+                (*path, "day_of_month"),
+                f"day_of_month applies only to date facts, not {spec.type}",
+            )
 
     def _recordable_facts(self) -> None:
         rb = self.rb
@@ -724,6 +731,11 @@ class _Checker:
                 raise self.fail(
                     (*base, "period", "count"),
                     f"deadline {name!r}: {{each: true}} needs repeat_for",
+                )
+            if spec.recurring and spec.repeat_for is not None:
+                raise self.fail(
+                    (*base, "recurring"),
+                    f"deadline {name!r} cannot both repeat_for a list and recur",
                 )
             if spec.time_of_the_essence and spec.roll != "none" and "roll" in spec.model_fields_set:
                 raise self.fail(

@@ -69,6 +69,20 @@ async def _wait_for_namespace(address: str, namespace: str, timeout: float) -> N
     raise SystemExit(f"Temporal at {address} is not ready: {last}")
 
 
+def _start_reference_review(host: str, port: int, contract_id: str) -> str:
+    """Starts (once) the reference contract's monthly SLA review through the API."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{host}:{port}/api/contracts/{contract_id}/sla-review"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=30) as r:
+            return f"case {json.loads(r.read())['id']}"
+    except (urllib.error.URLError, KeyError, ValueError) as exc:
+        return f"not started ({exc}); POST {url} to start it"
+
+
 def run_dev() -> int:
     """Starts everything, prints the URLs, and stops it all on Ctrl-C."""
     settings = get_settings()
@@ -162,6 +176,7 @@ def run_dev() -> int:
             ],
         )
         _wait_for_port(settings.api_host, settings.api_port, 60, api, "the API")
+        review = _start_reference_review(settings.api_host, settings.api_port, contract.id)
         channel = "SendGrid" if settings.sendgrid_api_key else "local outbox (no SENDGRID_API_KEY)"
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
@@ -172,6 +187,7 @@ def run_dev() -> int:
             f"  Temporal Web UI http://{host}:{ui_port}\n"
             f"  Reference MSA   contract id {contract.id}"
             f"{' (registered now)' if created else ''}\n"
+            f"  Monthly review  {review}\n"
             f"  Database        {settings.database_url}\n"
             f"  Notices         {channel}\n"
             f"  Logs            {logs}/\n"

@@ -198,10 +198,13 @@ class CaseWorkflow:
                 await self._handle(self._queue[0])
                 self._queue.pop(0).done = True
             elif due is not None and workflow.now() >= due.due_at:
+                # The key names the occurrence: a recurring deadline is reached again
+                # and again, and each time may send its own notice.
+                when = due.last_day.isoformat() if due.last_day else due.due_at.isoformat()
                 await self._handle(
                     _Event(
                         "deadline_reached",
-                        f"deadline:{due.name}",
+                        f"deadline:{due.name}:{when}",
                         {"deadline": due.name, "deadline_group": due.group},
                     )
                 )
@@ -383,6 +386,7 @@ class CaseWorkflow:
                 escalations=escalations,
                 actor=ev.request.recorded_by if ev.request else None,
                 reason=ev.request.reason if ev.request else None,
+                values=ev.request.values if ev.request else None,
             ),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,

@@ -7,13 +7,14 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -24,7 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import facts_error_response, unknown_clause
+from api.errors import unknown_clause
 from api.pagination import page
 from api.schemas import (
     CaseCreate,
@@ -36,7 +37,7 @@ from api.schemas import (
     NoticeSummary,
     TimelineEntry,
 )
-from rules.facts import FactsError, validate_recorded_fact, validate_start_facts
+from rules.facts import validate_recorded_fact, validate_start_facts
 from rules.rulebook import default_registry
 from store.contracts import contract_terms
 from store.db import get_engine
@@ -50,6 +51,7 @@ from store.models import (
     Notice,
     Transition,
 )
+from store.settings import Settings
 from workflows.case import (
     CASE_STATE,
     CLAUSE,
@@ -60,6 +62,9 @@ from workflows.case import (
 )
 
 router = APIRouter(tags=["cases"])
+
+#: The idempotency key (and so the case id) of each contract's monthly SLA review.
+MONTHLY_REVIEW = "monthly_sla_review"
 
 #: How long a start waits for the worker to decide the case's first step.
 START_WAIT = dt.timedelta(seconds=20)
@@ -126,6 +131,41 @@ async def start_case(
     The workflow id is the case id and is derived from the Idempotency-Key, so
     sending the same request again returns the same case and starts nothing.
     """
+    opened = await open_case(
+        client, settings, contract_id, body.clause, body.facts, idempotency_key, body.owner_email
+    )
+    response.status_code = opened.status
+    if opened.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return opened.body
+
+
+@dataclass
+class Opened:
+    """The outcome of a start: the HTTP status, the case, and whether it existed already."""
+
+    case_id: str
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+async def open_case(
+    client: Client,
+    settings: Settings,
+    contract_id: str,
+    clause: str,
+    raw_facts: dict[str, Any],
+    idempotency_key: str,
+    owner_email: str | None = None,
+) -> Opened:
+    """Checks the facts, starts the case's workflow once, and waits for its first step.
+
+    Raises:
+        HTTPException: unknown contract (404) or clause (422), a reused key (409),
+            Temporal refusing the start (503).
+        FactsError: the facts do not fit the clause's rulebook (422, field by field).
+    """
 
     def load() -> tuple[Contract | None, Any]:
         with Session(get_engine()) as s:
@@ -136,19 +176,16 @@ async def start_case(
     if contract is None:
         raise HTTPException(404, f"contract {contract_id!r} not found")
     registry = default_registry()
-    if body.clause not in registry.clauses():
-        raise unknown_clause(body.clause)
-    rulebook = registry.latest(body.clause)
-    try:
-        facts = validate_start_facts(
-            rulebook, body.facts, time_zone=terms.time_zone, now=dt.datetime.now(dt.UTC)
-        )
-    except FactsError as exc:
-        return facts_error_response(exc)
-
+    if clause not in registry.clauses():
+        raise unknown_clause(clause)
+    rulebook = registry.latest(clause)
+    facts = validate_start_facts(
+        rulebook, raw_facts, time_zone=terms.time_zone, now=dt.datetime.now(dt.UTC)
+    )
+    owner = owner_email or terms.owner.email
     case_id = case_id_for(contract_id, idempotency_key)
-    fingerprint = _fingerprint(body.clause, facts)
-    replayed = False
+    fingerprint = _fingerprint(clause, facts)
+    status, replayed = 201, False
     try:
         handle = await client.start_workflow(
             CaseWorkflow.run,
@@ -159,7 +196,7 @@ async def start_case(
                 rulebook_version=rulebook.version,
                 terms=terms.model_dump(mode="json"),
                 facts=facts,
-                owner_email=body.owner_email or terms.owner.email,
+                owner_email=owner,
             ),
             id=case_id,
             task_queue=settings.temporal_task_queue,
@@ -184,7 +221,7 @@ async def start_case(
                 "this Idempotency-Key was already used for a different request; "
                 "use a new key to start another case",
             ) from None
-        replayed = True
+        status, replayed = 200, True
     except RPCError as exc:
         raise HTTPException(503, f"Temporal refused the start: {exc.message}") from exc
 
@@ -193,19 +230,19 @@ async def start_case(
             handle.execute_update(CaseWorkflow.ready), timeout=START_WAIT.total_seconds()
         )
     except TimeoutError:
-        response.status_code = 202
+        status = 202
     except (WorkflowUpdateFailedError, RPCError):
         pass  # the workflow has already finished: the store has its record
-    if replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
     detail = await run_in_threadpool(
         _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
     )
-    if detail is None:
-        # Started, but the worker has not recorded it yet.
-        response.status_code = 202
-        return {
+    if detail is not None:
+        return Opened(case_id, status, detail, replayed)
+    # Started, but no worker has recorded it yet.
+    return Opened(
+        case_id,
+        202,
+        {
             "id": case_id,
             "contract_id": contract_id,
             "clause": rulebook.clause,
@@ -214,7 +251,7 @@ async def start_case(
             "state_label": "Starting: waiting for a worker",
             "closed": False,
             "escalated": False,
-            "owner_email": body.owner_email or terms.owner.email,
+            "owner_email": owner,
             "facts": facts,
             "opened_at": dt.datetime.now(dt.UTC),
             "closed_at": None,
@@ -223,8 +260,9 @@ async def start_case(
             "temporal_url": _temporal_url(
                 settings.temporal_ui_url, settings.temporal_namespace, case_id
             ),
-        }
-    return detail
+        },
+        replayed,
+    )
 
 
 def _temporal_url(base: str, namespace: str, case_id: str) -> str:
@@ -355,11 +393,24 @@ def get_case(case_id: str, settings: SettingsDep) -> CaseDetail:
 @router.post("/api/cases/{case_id}/facts", response_model=CaseDetail)
 async def record_fact(
     case_id: str, body: FactCreate, client: TemporalDep, settings: SettingsDep
-) -> Any:
+) -> CaseDetail:
     """Records a fact in a running case, e.g. a withdrawal agreed in writing.
 
     The fact goes to the workflow as an update; its validator and the rules decide
     what follows. Nothing is written behind the workflow's back.
+    """
+    return await submit_fact(client, settings, case_id, body)
+
+
+async def submit_fact(
+    client: Client, settings: Settings, case_id: str, body: FactCreate
+) -> CaseDetail:
+    """Checks a recorded fact against the case's rulebook and sends it to the workflow.
+
+    Raises:
+        HTTPException: unknown case (404), a closed case or a fact the workflow's
+            validator refuses (409, with its reason), Temporal unavailable (503).
+        FactsError: the fact's values do not fit (422, field by field).
     """
 
     def load() -> tuple[Case | None, str]:
@@ -375,17 +426,14 @@ async def record_fact(
             409, f"case {case_id} is closed ({case.state}); no facts can be recorded"
         )
     rulebook = default_registry().get(case.clause, case.rulebook_version)
-    try:
-        values = validate_recorded_fact(
-            rulebook,
-            body.fact,
-            body.values,
-            state=case.state,
-            time_zone=zone,
-            now=dt.datetime.now(dt.UTC),
-        )
-    except FactsError as exc:
-        return facts_error_response(exc)
+    values = validate_recorded_fact(
+        rulebook,
+        body.fact,
+        body.values,
+        state=case.state,
+        time_zone=zone,
+        now=dt.datetime.now(dt.UTC),
+    )
     handle = client.get_workflow_handle(case_id)
     try:
         await handle.execute_update(
@@ -402,4 +450,5 @@ async def record_fact(
     detail = await run_in_threadpool(
         _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
     )
+    assert detail is not None
     return detail

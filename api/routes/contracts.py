@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
-from sqlmodel import col
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, col
 
 from activities.rulebooks import what_if as run_what_if
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import facts_error_response, unknown_clause
 from api.pagination import page
+from api.routes.cases import MONTHLY_REVIEW, Opened, open_case
 from api.schemas import (
+    CaseDetail,
     ContractPublic,
+    ContractRegistered,
     ContractsPublic,
     DeadlinePublic,
     DecisionPublic,
@@ -24,21 +29,77 @@ from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
 from store.contracts import contract_terms, create_contract
+from store.db import get_engine
 from store.models import Contract
+from store.settings import Settings
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
 
 
-@router.post("", status_code=201, response_model=ContractPublic)
-def register_contract(terms: TermSheet, session: SessionDep) -> Contract:
-    """Registers a contract from its term sheet.
+@router.post("", status_code=201, response_model=ContractRegistered)
+async def register_contract(
+    terms: TermSheet, request: Request, settings: SettingsDep
+) -> ContractRegistered:
+    """Registers a contract from its term sheet and starts its monthly SLA review.
 
     Clause figures that are left out take the reference MSA's values (90 days'
-    notice, 30-day cure, 10-day dispute window, ...).
+    notice, 30-day cure, 10-day dispute window, ...). The contract is stored even if
+    its review cannot start (Temporal unreachable); ``warnings`` then says so, and
+    ``POST /api/contracts/{id}/sla-review`` starts it later.
     """
-    contract = create_contract(session, terms, actor="api")
-    session.commit()
-    return contract
+
+    def store() -> Contract:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            contract = create_contract(session, terms, actor="api")
+            session.commit()
+            return contract
+
+    contract = await run_in_threadpool(store)
+    review_id: str | None = None
+    warnings: list[str] = []
+    try:
+        review_id = (await start_monthly_review(request, settings, contract.id)).case_id
+    except HTTPException as exc:
+        warnings.append(f"the monthly SLA review did not start: {exc.detail}")
+    return ContractRegistered(
+        **ContractPublic.model_validate(contract).model_dump(),
+        monthly_sla_review_case_id=review_id,
+        warnings=warnings,
+    )
+
+
+async def start_monthly_review(request: Request, settings: Settings, contract_id: str) -> Opened:
+    """Starts (once) the contract's monthly SLA review, from the current month on."""
+    client = await get_temporal(request)
+
+    def current_month() -> str:
+        with Session(get_engine()) as session:
+            contract = session.get(Contract, contract_id)
+            zone = contract.time_zone if contract else "UTC"
+            effective = contract.effective_date if contract else None
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+        first = max(today, effective) if effective else today
+        return first.replace(day=1).isoformat()
+
+    first_month = await run_in_threadpool(current_month)
+    return await open_case(
+        client,
+        settings,
+        contract_id,
+        MONTHLY_REVIEW,
+        {"first_month": first_month},
+        MONTHLY_REVIEW,
+    )
+
+
+@router.post("/{contract_id}/sla-review", response_model=CaseDetail)
+async def start_sla_review(
+    contract_id: str, request: Request, response: Response, settings: SettingsDep
+) -> Any:
+    """Starts the contract's monthly SLA review if it is not running (safe to repeat)."""
+    opened = await start_monthly_review(request, settings, contract_id)
+    response.status_code = opened.status
+    return opened.body
 
 
 @router.get("", response_model=ContractsPublic)

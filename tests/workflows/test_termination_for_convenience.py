@@ -58,20 +58,20 @@ async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
     sent = {n.notice_key: n for n in notices(handle.id)}
     assert set(sent) == {
         "acknowledgement:started",
-        "owner_reminder:deadline:reminder_60",
-        "owner_reminder:deadline:reminder_30",
-        "owner_reminder:deadline:reminder_7",
-        "termination_effective:deadline:effective_date",
+        "owner_reminder:deadline:reminder_60:2037-12-31",
+        "owner_reminder:deadline:reminder_30:2038-01-29",
+        "owner_reminder:deadline:reminder_7:2038-02-22",
+        "termination_effective:deadline:effective_date:2038-03-01",
     }
     # Receipt day (1 Dec) excluded: day 90 is Mon 1 Mar 2038; the notice goes out that day.
-    effective = sent["termination_effective:deadline:effective_date"]
+    effective = sent["termination_effective:deadline:effective_date:2038-03-01"]
     assert fired_at(effective.created_at, at_ny(2038, 3, 1))
     assert effective.created_at.astimezone(NY).date() == dt.date(2038, 3, 1)
     # Reminders at 09:00 local, 60/30/7 days before; 30 days before is a Saturday,
     # so that reminder moves back to Friday.
-    assert fired_at(sent["owner_reminder:deadline:reminder_60"].created_at, at_ny(2037, 12, 31, 9))
-    assert fired_at(sent["owner_reminder:deadline:reminder_30"].created_at, at_ny(2038, 1, 29, 9))
-    assert fired_at(sent["owner_reminder:deadline:reminder_7"].created_at, at_ny(2038, 2, 22, 9))
+    assert fired_at(sent["owner_reminder:deadline:reminder_60:2037-12-31"].created_at, at_ny(2037, 12, 31, 9))
+    assert fired_at(sent["owner_reminder:deadline:reminder_30:2038-01-29"].created_at, at_ny(2038, 1, 29, 9))
+    assert fired_at(sent["owner_reminder:deadline:reminder_7:2038-02-22"].created_at, at_ny(2038, 2, 22, 9))
 
 
 async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) -> None:

@@ -1,0 +1,97 @@
+"""Service levels: record downtime and maintenance windows into the monthly SLA review."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import Client
+
+from api.deps import SettingsDep, TemporalDep
+from api.routes.cases import MONTHLY_REVIEW, case_id_for, submit_fact
+from api.schemas import CaseDetail, FactCreate
+from store.settings import Settings
+
+router = APIRouter(prefix="/api/contracts/{contract_id}", tags=["service levels"])
+
+
+class DowntimeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    description: str | None = Field(default=None, max_length=2000)
+    recorded_by: str = Field(min_length=1, max_length=200)
+
+
+class MaintenanceWindowCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    notice_given_at: dt.datetime = Field(description="When the Customer was given notice")
+    description: str | None = Field(default=None, max_length=2000)
+    recorded_by: str = Field(min_length=1, max_length=200)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+async def _record_in_review(
+    client: Client, settings: Settings, contract_id: str, fact: FactCreate
+) -> CaseDetail:
+    try:
+        return await submit_fact(client, settings, case_id_for(contract_id, MONTHLY_REVIEW), fact)
+    except HTTPException as exc:
+        if exc.status_code != 404:
+            raise
+        raise HTTPException(
+            404,
+            f"contract {contract_id!r} has no monthly SLA review running; start it with "
+            f"POST /api/contracts/{contract_id}/sla-review",
+        ) from exc
+
+
+@router.post("/downtime", response_model=CaseDetail)
+async def record_downtime(
+    contract_id: str, body: DowntimeCreate, client: TemporalDep, settings: SettingsDep
+) -> CaseDetail:
+    """Records an outage; the month's review counts it against uptime."""
+    return await _record_in_review(
+        client,
+        settings,
+        contract_id,
+        FactCreate(
+            fact="downtime_recorded",
+            values={
+                "started_at": _iso(body.started_at),
+                "ended_at": _iso(body.ended_at),
+                "description": body.description,
+            },
+            recorded_by=body.recorded_by,
+        ),
+    )
+
+
+@router.post("/maintenance-windows", response_model=CaseDetail)
+async def record_maintenance_window(
+    contract_id: str, body: MaintenanceWindowCreate, client: TemporalDep, settings: SettingsDep
+) -> CaseDetail:
+    """Records a maintenance window; it is excluded from uptime only if noticed in time."""
+    return await _record_in_review(
+        client,
+        settings,
+        contract_id,
+        FactCreate(
+            fact="maintenance_window_recorded",
+            values={
+                "starts_at": _iso(body.starts_at),
+                "ends_at": _iso(body.ends_at),
+                "notice_given_at": _iso(body.notice_given_at),
+                "description": body.description,
+            },
+            recorded_by=body.recorded_by,
+        ),
+    )

@@ -1,0 +1,94 @@
+"""The monthly SLA review: uptime from recorded downtime, and the service credit it earns.
+
+Exhibit A.1 sets the uptime target and excludes scheduled maintenance windows that
+were noticed at least 72 hours ahead; Exhibit A.4 turns each point below the target
+into a credit on the monthly fee, capped. Downtime and maintenance windows are facts
+recorded into the contract's review case, so this stays a pure computation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from contracts.calculators import CalculationContext, calculator
+from contracts.money import monthly_uptime, service_credit
+
+
+def _instant(value: Any) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _month_before(day: dt.date) -> tuple[int, int]:
+    return (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+
+
+@calculator(
+    "monthly_service_credit",
+    (
+        "review_month",
+        "uptime_percent",
+        "credit_amount",
+        "credit_percent",
+        "credit_due",
+        "downtime_minutes",
+        "excluded_minutes",
+        "windows_not_excluded",
+        "sla_explanation",
+    ),
+    "Uptime of the month that just ended and its service credit (Exhibit A.1, A.4)",
+)
+def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
+    """Reviews the calendar month that ends with the ``month_end`` deadline.
+
+    A maintenance window counts as excluded only if its notice was given at least the
+    contract's notice hours before it started; a window noticed late is downtime like
+    any other, and the explanation says which windows those were.
+    """
+    month_end = ctx.deadlines.get("month_end")
+    if month_end is None or month_end.last_day is None:
+        return {}
+    year, month = _month_before(month_end.last_day)
+    levels = ctx.terms.clauses.service_levels
+    required = dt.timedelta(hours=levels.maintenance_notice_hours)
+    downtime: list[tuple[dt.datetime, dt.datetime]] = []
+    excluded: list[tuple[dt.datetime, dt.datetime]] = []
+    late: list[str] = []
+    for r in ctx.recorded:
+        if r.fact == "downtime_recorded":
+            downtime.append((_instant(r.values["started_at"]), _instant(r.values["ended_at"])))
+        elif r.fact == "maintenance_window_recorded":
+            starts, ends = _instant(r.values["starts_at"]), _instant(r.values["ends_at"])
+            noticed = _instant(r.values["notice_given_at"])
+            if starts - noticed >= required:
+                excluded.append((starts, ends))
+            else:
+                # Not properly noticed: the window's outage counts against uptime.
+                downtime.append((starts, ends))
+                late.append(f"{starts:%Y-%m-%d %H:%M}Z")
+    uptime = monthly_uptime((year, month), ctx.terms.time_zone, downtime, excluded)
+    credit = service_credit(
+        ctx.terms.fees.monthly_fee,
+        uptime.uptime_percent,
+        target_percent=levels.uptime_target_percent,
+        credit_percent_per_point=levels.credit_percent_per_point,
+        cap_percent=levels.credit_cap_percent,
+        pro_rata=levels.credit_pro_rata,
+    )
+    lines = list(uptime.explanation) + list(credit.explanation)
+    if late:
+        lines.append(
+            f"Maintenance windows starting {', '.join(late)} were noticed less than "
+            f"{levels.maintenance_notice_hours} hours ahead, so they count as downtime."
+        )
+    return {
+        "review_month": dt.date(year, month, 1).strftime("%B %Y"),
+        "uptime_percent": str(uptime.uptime_percent),
+        "credit_amount": str(credit.amount),
+        "credit_percent": str(credit.percent_of_fee),
+        "credit_due": credit.amount > 0,
+        "downtime_minutes": str(uptime.downtime_minutes),
+        "excluded_minutes": str(uptime.excluded_minutes),
+        "windows_not_excluded": len(late),
+        "sla_explanation": "\n".join(lines),
+    }

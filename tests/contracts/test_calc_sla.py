@@ -1,0 +1,74 @@
+"""The monthly service credit, computed from facts recorded into the review case."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from contracts.calc_sla import monthly_service_credit
+from contracts.calculators import CalculationContext, DeadlineState, RecordedFactView
+from workers.seed import reference_term_sheet
+
+UTC = dt.UTC
+MONTH_END = DeadlineState(  # the end of November 2037 in New York
+    due_at=dt.datetime(2037, 12, 1, 5, tzinfo=UTC), last_day=dt.date(2037, 12, 1), status="pending"
+)
+
+
+def ctx(*recorded: tuple[str, dict[str, Any]]) -> CalculationContext:
+    at = dt.datetime(2037, 11, 15, tzinfo=UTC)
+    return CalculationContext(
+        terms=reference_term_sheet(),
+        facts={},
+        recorded=[RecordedFactView(f, v, at) for f, v in recorded],
+        deadlines={"month_end": MONTH_END},
+        now=at,
+        opened_at=at,
+    )
+
+
+def test_a_month_without_downtime_earns_no_credit() -> None:
+    out = monthly_service_credit(ctx())
+    assert out["review_month"] == "November 2037"
+    assert out["uptime_percent"] == "100.0000" and out["credit_due"] is False
+    assert out["credit_amount"] == "0.00"
+
+
+def test_eight_hours_down_in_november_earns_a_pro_rata_credit() -> None:
+    # November 2037 has 30 days = 43,200 minutes, plus the hour the clocks fall back on
+    # Sun 1 Nov 2037 in New York: 43,260 real minutes. 480 minutes down:
+    # uptime = (43,260 - 480) / 43,260
+    # = 98.8904%. Points below 99.9 = 1.0096, pro rata: 1.0096% of 25,000.00 = 252.40.
+    out = monthly_service_credit(
+        ctx(("downtime_recorded", {"started_at": "2037-11-10T14:00:00Z", "ended_at": "2037-11-10T22:00:00Z"}))
+    )
+    assert out["uptime_percent"] == "98.8904"
+    assert out["credit_amount"] == "252.40"
+    assert out["credit_due"] is True
+
+
+def test_a_maintenance_window_noticed_in_time_is_excluded() -> None:
+    window = {"starts_at": "2037-11-20T06:00:00Z", "ends_at": "2037-11-20T10:00:00Z",
+              "notice_given_at": "2037-11-16T06:00:00Z"}  # 96 hours ahead
+    out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
+    assert out["uptime_percent"] == "100.0000" and out["windows_not_excluded"] == 0
+    assert out["excluded_minutes"].startswith("240")
+
+
+def test_a_window_noticed_late_counts_as_downtime() -> None:
+    window = {"starts_at": "2037-11-20T06:00:00Z", "ends_at": "2037-11-20T10:00:00Z",
+              "notice_given_at": "2037-11-18T06:00:00Z"}  # 48 hours: less than 72
+    out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
+    # 240 minutes down of 43,260: uptime 99.4452%, 0.4548 points -> 113.70.
+    assert out["uptime_percent"] == "99.4452"
+    assert out["credit_amount"] == "113.70"
+    assert out["windows_not_excluded"] == 1
+    assert "count as downtime" in out["sla_explanation"]
+
+
+def test_the_credit_is_capped_at_half_the_monthly_fee() -> None:
+    out = monthly_service_credit(
+        ctx(("downtime_recorded", {"started_at": "2037-11-01T05:00:00Z", "ended_at": "2037-11-30T05:00:00Z"}))
+    )
+    assert out["credit_amount"] == "12500.00" and Decimal(out["credit_percent"]) == 50
