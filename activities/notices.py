@@ -99,8 +99,9 @@ def render_notice(rb: Rulebook, inp: SendNoticeInput, terms: TermSheet) -> dict[
     """Renders a notice's subject, plain text and HTML, and resolves its recipients."""
     spec = rb.notices[inp.notice]
     zone = terms.time_zone
-    # Optional facts a case was started without are still named, as empty values.
-    facts = {name: None for name in rb.facts} | dict(inp.facts)
+    # Optional facts (and fields of facts not recorded yet) are named, as empty values.
+    declared = [*rb.facts, *(f for rf in rb.recordable_facts.values() for f in rf.fields)]
+    facts = dict.fromkeys(declared) | dict(inp.facts)
     given_by = facts.get("given_by")
     context = {
         "contract": terms.model_dump(mode="json"),

@@ -66,6 +66,18 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
     )
 
 
+def _scalars(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if isinstance(v, str | int | float | bool)}
+
+
+def parameter_facts(clause: str, version: int, terms: dict[str, Any]) -> dict[str, Any]:
+    """The rulebook's parameters (term-sheet figures) as facts the rules can test."""
+    rb = default_registry().get(clause, version)
+    if not rb.parameters:
+        return {}
+    return _scalars(rb.parameter_values(TermSheet.model_validate(terms)))
+
+
 def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any]:
     """Runs the rulebook's calculators and returns what they derived."""
     rb = default_registry().get(clause, version)
@@ -91,16 +103,17 @@ def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any
 def decide(inp: DecideInput) -> DecideResult:
     """Asks the case's rulebook which decisions follow from the facts.
 
-    The rulebook's calculators run first; their scalar outputs join the facts the
-    rules see, and everything they derived goes back to the case.
+    The rulebook's parameters (term-sheet figures) and its calculators' outputs join
+    the facts the rules see; everything the calculators derived goes back to the case.
     """
     facts = dict(inp.facts)
     derived: dict[str, Any] = {}
     if inp.context is not None:
-        derived = derive_facts(
-            str(facts["clause"]), int(str(facts["rulebook_version"])), inp.context
-        )
-        facts.update({k: v for k, v in derived.items() if isinstance(v, str | int | float | bool)})
+        clause, version = str(facts["clause"]), int(str(facts["rulebook_version"]))
+        # Term-sheet figures first: the event's own facts win on a name clash.
+        facts = parameter_facts(clause, version, inp.context.terms) | facts
+        derived = derive_facts(clause, version, inp.context)
+        facts.update(_scalars(derived))
     decisions = engine.evaluate(facts)
     return DecideResult([DecisionView(d.rule, d.action, d.value) for d in decisions], derived)
 
@@ -231,9 +244,7 @@ def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.dateti
         clause, rb.version, DeriveContext(terms_json, dict(facts), [], {}, now, now)
     )
     all_facts = {**facts, **derived}
-    seen: dict[str, Any] = {
-        k: v for k, v in all_facts.items() if isinstance(v, str | int | float | bool)
-    }
+    seen = parameter_facts(clause, rb.version, terms_json) | _scalars(all_facts)
     seen.update(clause=clause, rulebook_version=rb.version, event="case_started", state="opened")
     decisions = [DecisionView(d.rule, d.action, d.value) for d in engine.evaluate(seen)]
     state = "opened"

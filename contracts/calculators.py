@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.calendar import ContractCalendar, describe_instant
-from contracts.money import late_payment_interest, to_cents
+from contracts.money import interest_with_payments, to_cents
 from contracts.terms import TermSheet
 
 
@@ -79,71 +79,154 @@ def _instant(value: Any) -> dt.datetime:
         "invoice_amount",
         "contested_amount",
         "uncontested_amount",
+        "contested_amount_payable",
         "amount_due",
         "amount_paid",
         "amount_outstanding",
+        "amount_overpaid",
+        "total_outstanding",
         "fully_paid",
         "dispute_open",
         "days_past_due",
+        "unpaid_since_due_date",
+        "late_resolved_amount_unpaid",
         "late_interest",
+        "late_interest_charged",
         "late_interest_explanation",
     ),
     "What is due on an invoice after disputes and payments, and the late interest (MSA §3)",
 )
 def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
-    """The money position of an invoice case.
+    """The money position of an invoice case (MSA §3, Exhibit B.4).
 
-    The uncontested portion stays due on the payment terms while a dispute runs; a
-    resolved dispute sets how much of the contested amount is payable after all.
-    Payments reduce what is due; interest accrues on what is overdue after the
-    payment due date, at the contract rate or the lawful maximum if lower.
+    The uncontested portion stays due on the payment terms (the ``payment_due`` deadline)
+    while a dispute runs; a resolved dispute sets how much of the contested amount is
+    payable after all. That amount falls due on the invoice's due date if the dispute was
+    resolved by then, otherwise on the (local) day of the resolution: until the dispute
+    was resolved the invoice was not "undisputed", so it could not be late.
+
+    Payments are applied, in date order, first to late interest charged and unpaid on
+    their date and then to principal (``contracts.money.interest_with_payments``); what
+    overpays the first amount due goes to the contested amount found payable later.
+    Interest runs from each amount's due date to the payment (or to today) at the
+    contract rate compounded monthly, or the lawful maximum if lower.
+
+    Outputs (money as decimal strings):
+        amount_due: uncontested + contested amount found payable.
+        amount_outstanding: principal not yet paid (after payments went to interest).
+        late_interest / late_interest_charged: interest unpaid / charged to date.
+        total_outstanding: amount_outstanding + late_interest.
+        fully_paid: nothing outstanding and no dispute open, so the invoice is settled.
+        days_past_due: days since the earliest due date of an amount still unpaid.
+        unpaid_since_due_date: principal that fell due on the invoice's due date is
+            unpaid and that date has passed (the §10 termination test).
+        late_resolved_amount_unpaid: a contested amount found payable only after the due
+            date is still unpaid (its periods cannot be timed by the case's deadlines).
     """
-    invoice = to_cents(_money(ctx.facts.get("invoice_amount")))
-    contested = Decimal("0")
-    resolved_payable: Decimal | None = None
-    paid = Decimal("0")
+    zero = Decimal("0.00")
+    zone = ctx.terms.zone
+    today = ctx.now.astimezone(zone).date()
+
+    def cents(value: Any) -> Decimal:
+        return max(zero, to_cents(_money(value)))
+
+    invoice = cents(ctx.facts.get("invoice_amount"))
+    contested = zero
+    payable: Decimal | None = None
+    resolved_on: dt.date | None = None
+    payments: list[tuple[dt.date, Decimal]] = []
     for r in ctx.recorded:
         if r.fact == "dispute_raised":
-            contested = to_cents(_money(r.values.get("contested_amount")))
-            resolved_payable = None
-        elif r.fact == "dispute_resolved":
-            resolved_payable = to_cents(_money(r.values.get("contested_amount_payable")))
+            # A dispute cannot contest more than the invoice.
+            contested = min(invoice, cents(r.values.get("contested_amount")))
+            payable, resolved_on = None, None
+        elif r.fact == "dispute_resolved" and contested > 0:
+            payable = min(contested, cents(r.values.get("contested_amount_payable")))
+            resolved_on = r.at.astimezone(zone).date()
         elif r.fact == "payment_received":
-            paid += to_cents(_money(r.values.get("amount")))
+            amount = cents(r.values.get("amount"))
+            if amount > 0:
+                paid_on = r.values.get("paid_on")
+                day = (
+                    dt.date.fromisoformat(str(paid_on)) if paid_on else r.at.astimezone(zone).date()
+                )
+                payments.append((day, amount))
     uncontested = invoice - contested
-    dispute_open = contested > 0 and resolved_payable is None
-    due = uncontested + (resolved_payable or Decimal("0"))
-    outstanding = max(Decimal("0"), due - paid)
+    resolved = payable if payable is not None else zero
+    dispute_open = contested > 0 and payable is None
+    due = uncontested + resolved
+    paid = sum((amount for _, amount in payments), zero)
+
+    outstanding, overpaid = max(zero, due - paid), max(zero, paid - due)
+    interest_unpaid = interest_charged = zero
     days_past_due = 0
-    interest = Decimal("0.00")
+    unpaid_since_due_date = late_resolved_unpaid = False
     explanation = ""
     payment_due = ctx.deadlines.get("payment_due")
-    if payment_due and payment_due.last_day and outstanding > 0:
-        zone = ctx.terms.time_zone
-        today = ctx.now.astimezone(ContractCalendar(time_zone=zone).zone).date()
-        days_past_due = max(0, (today - payment_due.last_day).days)
-        if days_past_due > 0:
-            terms = ctx.terms.clauses.payment
-            result = late_payment_interest(
-                outstanding,
-                payment_due.last_day,
+    if payment_due is not None and payment_due.last_day is not None:
+        due_day = payment_due.last_day
+        late = resolved > 0 and resolved_on is not None and resolved_on > due_day
+        tranches = [(uncontested + (zero if late else resolved), due_day)]
+        if late:
+            assert resolved_on is not None
+            tranches.append((resolved, resolved_on))
+        terms = ctx.terms.clauses.payment
+        remaining = payments
+        statements = []
+        for principal, day in tranches:
+            statement = interest_with_payments(
+                principal,
+                day,
+                remaining,
                 today,
                 monthly_rate_percent=terms.late_interest_percent_per_month,
                 max_annual_rate_percent=terms.maximum_lawful_annual_rate_percent,
             )
-            interest = result.amount
-            explanation = "\n".join(result.explanation)
+            statements.append(statement)
+            # What overpaid this amount goes to the next one, on the day it was paid.
+            remaining = [
+                (entry.date, entry.overpayment)
+                for entry in statement.ledger
+                if entry.event == "payment" and entry.overpayment > 0
+            ]
+        outstanding = sum((s.outstanding_principal for s in statements), zero)
+        interest_unpaid = sum((s.accrued_interest for s in statements), zero)
+        interest_charged = sum((s.interest_charged for s in statements), zero)
+        overpaid = statements[-1].overpayment
+        past_due = [s for s in statements if s.outstanding_principal > 0 and today > s.due_date]
+        days_past_due = max(((today - s.due_date).days for s in past_due), default=0)
+        unpaid_since_due_date = statements[0] in past_due
+        late_resolved_unpaid = late and statements[-1].outstanding_principal > 0
+        if interest_charged > 0 or days_past_due > 0:
+            parts = []
+            for index, statement in enumerate(statements):
+                if len(statements) > 1:
+                    parts.append(
+                        "Amount due on the invoice's due date:"
+                        if index == 0
+                        else "Contested amount found payable after the due date, due on the "
+                        "day the dispute was resolved:"
+                    )
+                parts.extend(statement.explanation)
+            explanation = "\n".join(parts)
+    total = outstanding + interest_unpaid
     return {
         "invoice_amount": str(invoice),
         "contested_amount": str(contested),
         "uncontested_amount": str(uncontested),
+        "contested_amount_payable": "" if payable is None else str(payable),
         "amount_due": str(due),
         "amount_paid": str(paid),
         "amount_outstanding": str(outstanding),
-        "fully_paid": outstanding == 0,
+        "amount_overpaid": str(overpaid),
+        "total_outstanding": str(total),
+        "fully_paid": total == 0 and not dispute_open,
         "dispute_open": dispute_open,
         "days_past_due": days_past_due,
-        "late_interest": str(interest),
+        "unpaid_since_due_date": unpaid_since_due_date,
+        "late_resolved_amount_unpaid": late_resolved_unpaid,
+        "late_interest": str(interest_unpaid),
+        "late_interest_charged": str(interest_charged),
         "late_interest_explanation": explanation,
     }
 

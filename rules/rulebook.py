@@ -702,14 +702,17 @@ class _Checker:
             base = ("deadlines", name)
             source = spec.from_
             if source.fact is not None:
-                fact = rb.facts.get(source.fact)
-                if fact is None:
+                fact = self._time_fact(source.fact)
+                if fact is None and source.fact in self._derived_outputs():
+                    pass  # a calculator's output: its type is the calculator's promise
+                elif fact is None:
+                    known = [*rb.facts, *self._recorded_fields()]
                     raise self.fail(
                         (*base, "from", "fact"),
                         f"deadline {name!r} counts from undeclared fact {source.fact!r}"
-                        + _did_you_mean(source.fact, rb.facts),
+                        + _did_you_mean(source.fact, known),
                     )
-                if fact.type not in ("datetime", "date"):
+                elif fact.type not in ("datetime", "date"):
                     raise self.fail(
                         (*base, "from", "fact"),
                         f"deadline {name!r} counts from fact {source.fact!r} of type "
@@ -718,6 +721,12 @@ class _Checker:
             else:
                 self._deadline_chain(name)
             count = spec.period.count
+            if count == 0 and spec.period.unit != "hours":
+                raise self.fail(
+                    (*base, "period", "count"),
+                    f"deadline {name!r}: a period of 0 is only meaningful in hours "
+                    "(the deadline falls at the instant it counts from)",
+                )
             if isinstance(count, ParamRef):
                 self._param((*base, "period", "count", "param"), count.param)
             if spec.repeat_for is not None:
@@ -742,6 +751,18 @@ class _Checker:
                     (*base, "roll"),
                     f"deadline {name!r} is time of the essence, so it cannot roll {spec.roll}",
                 )
+
+    def _recorded_fields(self) -> dict[str, FactSpec]:
+        return {f: s for rf in self.rb.recordable_facts.values() for f, s in rf.fields.items()}
+
+    def _time_fact(self, name: str) -> FactSpec | None:
+        """A start fact, or a field of a recordable fact, that a deadline may count from."""
+        return self.rb.facts.get(name) or self._recorded_fields().get(name)
+
+    def _derived_outputs(self) -> set[str]:
+        from contracts.calculators import CALCULATORS
+
+        return {o for c in self.rb.derive if c in CALCULATORS for o in CALCULATORS[c].outputs}
 
     def _deadline_chain(self, name: str) -> None:
         rb = self.rb

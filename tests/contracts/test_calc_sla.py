@@ -41,7 +41,12 @@ def test_eight_hours_down_in_november_earns_a_pro_rata_credit() -> None:
     # uptime = (43,260 - 480) / 43,260
     # = 98.8904%. Points below 99.9 = 1.0096, pro rata: 1.0096% of 25,000.00 = 252.40.
     out = monthly_service_credit(
-        ctx(("downtime_recorded", {"started_at": "2037-11-10T14:00:00Z", "ended_at": "2037-11-10T22:00:00Z"}))
+        ctx(
+            (
+                "downtime_recorded",
+                {"started_at": "2037-11-10T14:00:00Z", "ended_at": "2037-11-10T22:00:00Z"},
+            )
+        )
     )
     assert out["uptime_percent"] == "98.8904"
     assert out["credit_amount"] == "252.40"
@@ -49,16 +54,22 @@ def test_eight_hours_down_in_november_earns_a_pro_rata_credit() -> None:
 
 
 def test_a_maintenance_window_noticed_in_time_is_excluded() -> None:
-    window = {"starts_at": "2037-11-20T06:00:00Z", "ends_at": "2037-11-20T10:00:00Z",
-              "notice_given_at": "2037-11-16T06:00:00Z"}  # 96 hours ahead
+    window = {
+        "starts_at": "2037-11-20T06:00:00Z",
+        "ends_at": "2037-11-20T10:00:00Z",
+        "notice_given_at": "2037-11-16T06:00:00Z",
+    }  # 96 hours ahead
     out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
     assert out["uptime_percent"] == "100.0000" and out["windows_not_excluded"] == 0
     assert out["excluded_minutes"].startswith("240")
 
 
 def test_a_window_noticed_late_counts_as_downtime() -> None:
-    window = {"starts_at": "2037-11-20T06:00:00Z", "ends_at": "2037-11-20T10:00:00Z",
-              "notice_given_at": "2037-11-18T06:00:00Z"}  # 48 hours: less than 72
+    window = {
+        "starts_at": "2037-11-20T06:00:00Z",
+        "ends_at": "2037-11-20T10:00:00Z",
+        "notice_given_at": "2037-11-18T06:00:00Z",
+    }  # 48 hours: less than 72
     out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
     # 240 minutes down of 43,260: uptime 99.4452%, 0.4548 points -> 113.70.
     assert out["uptime_percent"] == "99.4452"
@@ -69,6 +80,11 @@ def test_a_window_noticed_late_counts_as_downtime() -> None:
 
 def test_the_credit_is_capped_at_half_the_monthly_fee() -> None:
     out = monthly_service_credit(
-        ctx(("downtime_recorded", {"started_at": "2037-11-01T05:00:00Z", "ended_at": "2037-11-30T05:00:00Z"}))
+        ctx(
+            (
+                "downtime_recorded",
+                {"started_at": "2037-11-01T05:00:00Z", "ended_at": "2037-11-30T05:00:00Z"},
+            )
+        )
     )
     assert out["credit_amount"] == "12500.00" and Decimal(out["credit_percent"]) == 50

@@ -18,29 +18,29 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 HERE = Path(__file__).parent
 NOTICE = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 
 
-async def _terminated(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
+async def _terminated(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[Any, Any]:
     from tests.workflows.helpers import start_case
 
     handle = await start_case(
-        client, queue, "termination_for_convenience", NOTICE, case_id="case_replay_terminated"
+        env.client, queue, "termination_for_convenience", NOTICE, case_id="case_replay_terminated"
     )
     await handle.result()
     return handle
 
 
-async def _withdrawn(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
+async def _withdrawn(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[Any, Any]:
     from tests.workflows.helpers import start_case
     from workflows.case import CaseWorkflow, RecordFactRequest
 
     handle = await start_case(
-        client, queue, "termination_for_convenience", NOTICE, case_id="case_replay_withdrawn"
+        env.client, queue, "termination_for_convenience", NOTICE, case_id="case_replay_withdrawn"
     )
     await handle.execute_update(CaseWorkflow.ready)
     await handle.execute_update(
@@ -56,9 +56,41 @@ async def _withdrawn(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     return handle
 
 
-SCENARIOS: dict[str, Callable[[Client, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
+async def _monthly_review(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[Any, Any]:
+    from tests.workflows.helpers import start_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+
+    handle = await start_case(
+        env.client,
+        queue,
+        "monthly_sla_review",
+        {"first_month": "2037-11-01"},
+        case_id="case_replay_monthly_review",
+    )
+    await handle.execute_update(CaseWorkflow.ready)
+    await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "downtime_recorded",
+            {"started_at": "2037-11-10T14:00:00Z", "ended_at": "2037-11-10T22:00:00Z"},
+            "recorder",
+        ),
+    )
+    # Two month ends pass: a credit for November, a report for December.
+    await env.sleep(dt.timedelta(days=62))
+    await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest("review_ended", {"ended_on": "2038-01-31"}, "recorder"),
+    )
+    await handle.result()
+    return handle
+
+
+Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle[Any, Any]]]
+SCENARIOS: dict[str, Scenario] = {
     "termination_for_convenience.v1.terminated": _terminated,
     "termination_for_convenience.v1.withdrawn": _withdrawn,
+    "monthly_sla_review.v1.two_months_then_ended": _monthly_review,
 }
 
 
@@ -84,7 +116,7 @@ async def record(names: list[str]) -> None:
                 await register_search_attributes(env.client)
                 await travel_to(env, dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
                 async with build_worker(env.client, task_queue="record"):
-                    handle = await SCENARIOS[name](env.client, "record")
+                    handle = await SCENARIOS[name](env, "record")
                 history = await handle.fetch_history()
                 path = HERE / f"{name}.json"
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

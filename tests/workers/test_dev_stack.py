@@ -75,7 +75,13 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             {"Idempotency-Key": "dev-stack"},
         )
         assert case["state"] == "notice_period_running"
-        assert _http("GET", f"{base}/api/cases")["total"] == 1
+        # The reference contract's monthly SLA review runs beside the new case.
+        assert "Monthly review  case case_" in printed
+        cases = _http("GET", f"{base}/api/cases")["items"]
+        assert sorted(c["clause"] for c in cases) == [
+            "monthly_sla_review",
+            "termination_for_convenience",
+        ]
         for _ in range(100):
             outbox = _http("GET", f"{base}/api/outbox")
             if outbox["total"]:

@@ -46,8 +46,10 @@ async def test_each_month_end_sends_its_own_review_notice(
 
     # Eight hours down in November: below target, a credit is due.
     await _record(
-        handle, "downtime_recorded",
-        started_at="2037-11-10T14:00:00Z", ended_at="2037-11-10T22:00:00Z",
+        handle,
+        "downtime_recorded",
+        started_at="2037-11-10T14:00:00Z",
+        ended_at="2037-11-10T22:00:00Z",
     )
     await travel_to(time_env, dt.datetime(2038, 1, 15, tzinfo=dt.UTC))
     view = await handle.query(CaseWorkflow.case)
@@ -60,8 +62,10 @@ async def test_each_month_end_sends_its_own_review_notice(
     assert "November 2037" in credit.subject and "252.40 USD" in credit.subject
     assert "98.8904%" in credit.body_text
     assert credit.to == [
-        "legal@customer.example.com", "contracts@customer.example.com",
-        "notices@provider.example.com", "legal@provider.example.com",
+        "legal@customer.example.com",
+        "contracts@customer.example.com",
+        "notices@provider.example.com",
+        "legal@provider.example.com",
     ]
     # December had no downtime: the owner gets the report, no credit.
     report = sent["uptime_report:deadline:month_end:2038-01-01"]
@@ -81,7 +85,9 @@ async def test_reviews_end_with_the_agreement(worker: Client, task_queue: str) -
     assert notices(handle.id) == []
 
 
-async def test_downtime_cannot_be_recorded_once_reviews_ended(worker: Client, task_queue: str) -> None:
+async def test_downtime_cannot_be_recorded_once_reviews_ended(
+    worker: Client, task_queue: str
+) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, {"first_month": "2037-11-01"})
     await handle.execute_update(CaseWorkflow.ready)
@@ -89,6 +95,8 @@ async def test_downtime_cannot_be_recorded_once_reviews_ended(worker: Client, ta
     # The case has ended: the update finds no running workflow to take it.
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
         await _record(
-            handle, "downtime_recorded",
-            started_at="2037-11-10T14:00:00Z", ended_at="2037-11-10T22:00:00Z",
+            handle,
+            "downtime_recorded",
+            started_at="2037-11-10T14:00:00Z",
+            ended_at="2037-11-10T22:00:00Z",
         )

@@ -69,9 +69,15 @@ async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
     assert effective.created_at.astimezone(NY).date() == dt.date(2038, 3, 1)
     # Reminders at 09:00 local, 60/30/7 days before; 30 days before is a Saturday,
     # so that reminder moves back to Friday.
-    assert fired_at(sent["owner_reminder:deadline:reminder_60:2037-12-31"].created_at, at_ny(2037, 12, 31, 9))
-    assert fired_at(sent["owner_reminder:deadline:reminder_30:2038-01-29"].created_at, at_ny(2038, 1, 29, 9))
-    assert fired_at(sent["owner_reminder:deadline:reminder_7:2038-02-22"].created_at, at_ny(2038, 2, 22, 9))
+    assert fired_at(
+        sent["owner_reminder:deadline:reminder_60:2037-12-31"].created_at, at_ny(2037, 12, 31, 9)
+    )
+    assert fired_at(
+        sent["owner_reminder:deadline:reminder_30:2038-01-29"].created_at, at_ny(2038, 1, 29, 9)
+    )
+    assert fired_at(
+        sent["owner_reminder:deadline:reminder_7:2038-02-22"].created_at, at_ny(2038, 2, 22, 9)
+    )
 
 
 async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) -> None:

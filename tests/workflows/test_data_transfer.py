@@ -1,0 +1,218 @@
+"""The data-transfer consent case (MSA §13, Exhibit D) on the time-skipping server.
+
+The Provider asks on Tue 1 Dec 2037 at 10:00 New York (15:00 UTC, EST) to move Customer
+Data to Singapore, outside the permitted jurisdictions (United States). The owner's
+reminder comes 10 business days later, request day excluded: Wed 2, Thu 3, Fri 4, Mon 7,
+Tue 8, Wed 9, Thu 10, Fri 11, Mon 14, Tue 15 Dec (no New York holiday in between), at
+09:00 EST = 14:00 UTC on Tue 15 Dec 2037.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import get_engine
+from store.models import Escalation
+from tests.workflows.helpers import (
+    case_row,
+    deadlines,
+    eventually,
+    notices,
+    seed_reference_contract,
+    start_case,
+    transitions,
+    travel_to,
+)
+from workflows.case import CaseWorkflow, RecordFactRequest
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+CLAUSE = "data_transfer"
+FACTS = {
+    "requested_at": "2037-12-01T15:00:00Z",
+    "destination": "Singapore",
+    "purpose": "Follow-the-sun support from the Singapore operations centre",
+    "data_categories": "support tickets and call recordings",
+}
+CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
+PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
+OWNER = ["contract.owner@customer.example.com"]
+REMINDER_AT = dt.datetime(2037, 12, 15, 9, tzinfo=NY).astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+async def _start_of_december_2037(time_env: WorkflowEnvironment) -> None:
+    await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=UTC))
+
+
+def escalations(case_id: str) -> list[Escalation]:
+    with Session(get_engine()) as s:
+        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
+
+
+def sent(case_id: str, notice: str) -> Any:
+    (only,) = [n for n in notices(case_id) if n.notice == notice]
+    return only
+
+
+async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> Any:
+    return await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(fact, values, "privacy@customer.example.com", "per signed letter"),
+    )
+
+
+async def started(worker: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    return handle
+
+
+CONSENT = {"consented_by": "Dana Whitfield, General Counsel", "consented_on": "2037-12-04"}
+
+
+async def test_request_asks_the_customer_for_written_consent(
+    worker: Client, task_queue: str
+) -> None:
+    handle = await started(worker, task_queue)
+    view = await handle.query(CaseWorkflow.case)
+    assert view.state == "consent_requested"
+    assert [(d.name, d.due_at) for d in view.deadlines] == [("decision_reminder", REMINDER_AT)]
+    assert deadlines(handle.id)["decision_reminder"].last_day == dt.date(2037, 12, 15)
+
+    await eventually(lambda: notices(handle.id))
+    request = sent(handle.id, "consent_requested")
+    assert request.to == CUSTOMER and request.cc == PROVIDER + OWNER
+    assert request.subject.startswith("Consent requested: transfer of Customer Data to Singapore")
+    for body in (request.body_text, request.body_html):
+        assert "support tickets and call recordings" in body
+        assert "(United States)" in body
+        assert "Section 13 and Exhibit D" in body
+        assert "Tue 15 Dec 2037 09:00" in body
+
+
+async def test_consent_then_transfer_with_consent_on_file_closes_as_transferred(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle = await started(worker, task_queue)
+    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    view = await record(handle, "consent_given", **CONSENT, conditions="Encrypted at rest")
+    assert view.state == "consent_given" and not view.closed
+    # The consent came before the reminder, so the reminder is cancelled and never sent.
+    assert deadlines(handle.id)["decision_reminder"].status == "cancelled"
+    await eventually(lambda: len(notices(handle.id)) == 2)
+    confirmed = sent(handle.id, "consent_confirmed")
+    assert confirmed.to == PROVIDER + CUSTOMER and confirmed.cc == OWNER
+    assert "signed by Dana Whitfield, General Counsel on 2037-12-04" in confirmed.body_text
+    assert "Encrypted at rest" in confirmed.body_text
+
+    await travel_to(time_env, dt.datetime(2037, 12, 20, 16, tzinfo=UTC))
+    assert [n.notice for n in notices(handle.id)] == ["consent_requested", "consent_confirmed"]
+    view = await record(handle, "transfer_made", transferred_on="2037-12-18", consent_on_file=True)
+    assert view.state == "transferred" and view.closed
+    assert (await handle.result()).state == "transferred"
+    recorded = sent(handle.id, "transfer_recorded")
+    assert "on 2037-12-18" in recorded.body_text and "Encrypted at rest" in recorded.body_text
+    row = case_row(handle.id)
+    assert row is not None and row.closed and not row.escalated
+    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+        ("opened", "consent_requested"),
+        ("consent_requested", "consent_given"),
+        ("consent_given", "transferred"),
+    ]
+
+
+async def test_no_decision_reminds_the_owner_then_a_refusal_closes_the_case(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle = await started(worker, task_queue)
+    await travel_to(time_env, dt.datetime(2037, 12, 16, 15, tzinfo=UTC))
+    await eventually(lambda: len(notices(handle.id)) == 2)
+    reminder = sent(handle.id, "owner_reminder")
+    assert dt.timedelta(0) <= reminder.created_at - REMINDER_AT < dt.timedelta(minutes=1)
+    assert reminder.to == OWNER and reminder.cc == []
+    assert "has not yet decided" in reminder.body_text
+    assert "business day 10 is Tue 15 Dec 2037" in reminder.body_text
+    assert (await handle.query(CaseWorkflow.case)).state == "consent_requested"
+
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await record(handle, "consent_refused", refused_by="Dana Whitfield")
+    assert "values.reason is required" in str(info.value.cause)
+
+    view = await record(
+        handle, "consent_refused", reason="No transfer impact assessment", refused_by="D. W."
+    )
+    assert view.state == "consent_refused" and view.closed
+    refusal = sent(handle.id, "consent_refused")
+    assert refusal.to == PROVIDER + CUSTOMER and refusal.cc == OWNER
+    assert "No transfer impact assessment" in refusal.body_text
+    assert "must not transfer the Customer Data to Singapore" in refusal.body_text
+    row = case_row(handle.id)
+    assert row is not None and row.state == "consent_refused" and not row.escalated
+
+
+async def test_transfer_before_consent_is_escalated_as_a_possible_breach(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle = await started(worker, task_queue)
+    await travel_to(time_env, dt.datetime(2037, 12, 8, 16, tzinfo=UTC))
+    view = await record(
+        handle,
+        "transfer_made",
+        transferred_on="2037-12-07",
+        consent_on_file=True,  # claimed, but the case never recorded any consent
+        details="Ticket archive replicated to the SG region",
+    )
+    assert view.state == "transferred_without_consent" and view.closed
+    assert len(view.escalations) == 1 and "MSA §13, Exhibit D" in view.escalations[0]
+    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    assert row.state == "transferred_without_consent"
+    assert [e.rule for e in escalations(handle.id)] == ["transfer_before_consent"]
+    notice = sent(handle.id, "unauthorised_transfer")
+    assert notice.to == CUSTOMER + PROVIDER and notice.cc == OWNER
+    assert "No consent of Example Enterprise Inc. had been recorded" in notice.body_text
+    assert "Ticket archive replicated to the SG region" in notice.body_text
+    assert deadlines(handle.id)["decision_reminder"].status == "cancelled"
+
+
+async def test_transfer_without_written_consent_on_file_is_escalated(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle = await started(worker, task_queue)
+    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    await record(handle, "consent_given", **CONSENT)
+    await travel_to(time_env, dt.datetime(2037, 12, 10, 16, tzinfo=UTC))
+    view = await record(handle, "transfer_made", transferred_on="2037-12-09", consent_on_file=False)
+    assert view.state == "transferred_without_consent" and view.closed
+    assert [e.rule for e in escalations(handle.id)] == ["transfer_without_written_consent_on_file"]
+    notice = sent(handle.id, "unauthorised_transfer")
+    assert "no signed written consent covering the transfer is on file" in notice.body_text
+    assert "Dana Whitfield, General Counsel on 2037-12-04" in notice.body_text
+    row = case_row(handle.id)
+    assert row is not None and row.escalated
+
+
+async def test_a_decision_cannot_be_recorded_twice_and_a_request_can_be_withdrawn(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle = await started(worker, task_queue)
+    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    await record(handle, "consent_given", **CONSENT)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await record(handle, "consent_refused", reason="Changed our mind")
+    assert "can only be recorded in consent_requested; the case is consent_given" in str(
+        info.value.cause
+    )
+    view = await record(handle, "request_withdrawn", note="Provider kept support in the US")
+    assert view.state == "withdrawn" and view.closed
+    withdrawn = sent(handle.id, "request_withdrawn")
+    assert "Provider kept support in the US" in withdrawn.body_text
+    assert "no longer needed" in withdrawn.body_text

@@ -1,0 +1,300 @@
+"""The material-breach case (MSA §10, §5) through its whole life, on the time-skipping server.
+
+The notice of breach is received on Wed 2 Dec 2037 at 10:00 New York time (15:00 UTC).
+Counting 30 calendar days from the day after (NY GCL § 20), day 1 is Thu 3 Dec and day 30
+is Fri 1 Jan 2038, New Year's Day; Sat 2 and Sun 3 Jan follow, so under NY GCL § 25 the
+cure period runs to Mon 4 Jan 2038 and ends at midnight: Tue 5 Jan 2038 00:00 EST
+(05:00 UTC). The owner's reminder is 7 days before Mon 4 Jan: Mon 28 Dec 2037 09:00 EST
+(14:00 UTC). The decision reminder is 14 days after Mon 4 Jan: Mon 18 Jan 2038 is Martin
+Luther King Jr. Day, so it rolls to Tue 19 Jan 2038 09:00 EST (14:00 UTC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import get_engine
+from store.models import Escalation
+from tests.workflows.helpers import (
+    case_row,
+    deadlines,
+    eventually,
+    notices,
+    seed_reference_contract,
+    start_case,
+    transitions,
+    travel_to,
+)
+from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+CLAUSE = "material_breach"
+FACTS = {
+    "breach_notice_received_at": "2037-12-02T15:00:00Z",  # Wed 2 Dec 2037 10:00 New York
+    "given_by": "customer",
+    "breach_description": "Monthly uptime of 97.2% against the 99.9% target",
+}
+CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
+PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
+OWNER = ["contract.owner@customer.example.com"]
+
+CURE_ENDS = dt.datetime(2038, 1, 5, 5, tzinfo=UTC)  # Tue 5 Jan 2038 00:00 EST
+CURE_REMINDER = dt.datetime(2037, 12, 28, 14, tzinfo=UTC)  # Mon 28 Dec 2037 09:00 EST
+ELECTION_REMINDER = dt.datetime(2038, 1, 19, 14, tzinfo=UTC)  # Tue 19 Jan 2038 09:00 EST
+
+
+@pytest.fixture(autouse=True)
+async def _just_after_the_notice(time_env: WorkflowEnvironment) -> None:
+    await travel_to(time_env, dt.datetime(2037, 12, 2, 16, tzinfo=UTC))
+
+
+def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
+    """A timer fires at its instant or a moment after, never before."""
+    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
+
+
+def escalations(case_id: str) -> list[Escalation]:
+    with Session(get_engine()) as s:
+        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
+
+
+async def in_state(handle: WorkflowHandle[Any, Any], state: str, timeout: float = 10.0) -> CaseView:
+    """Polls the case query until the case is in ``state`` (activities run concurrently)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        view = await handle.query(CaseWorkflow.case)
+        if view.state == state:
+            return view
+        if loop.time() > deadline:
+            raise AssertionError(f"case stayed {view.state}, expected {state}")
+        await asyncio.sleep(0.05)
+
+
+async def record(
+    handle: WorkflowHandle[Any, Any], fact: str, values: dict[str, Any], by: str = "owner"
+) -> CaseView:
+    return await handle.execute_update(
+        CaseWorkflow.record_fact, RecordFactRequest(fact, values, by, "test")
+    )
+
+
+async def lapse(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> CaseView:
+    await handle.execute_update(CaseWorkflow.ready)
+    await travel_to(env, CURE_ENDS + dt.timedelta(hours=1))
+    view = await in_state(handle, "termination_right_arisen")
+    await eventually(lambda: len(notices(handle.id)) >= 3)
+    return view
+
+
+async def test_cure_period_lapses_into_termination_right(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    view = await lapse(time_env, handle)
+
+    # The case waits for a decision: it is not closed and is flagged for a person.
+    assert not view.closed
+    assert view.state_label.startswith("Not cured in time")
+    [esc] = escalations(handle.id)
+    assert esc.rule == "cure_period_lapses_into_termination_right"
+    assert "may terminate for cause" in esc.reason
+    row = case_row(handle.id)
+    assert row is not None and row.escalated and not row.closed
+    assert row.next_deadline_name == "election_reminder"
+    assert row.next_deadline_at == ELECTION_REMINDER
+
+    sent = {n.notice: n for n in notices(handle.id)}
+    assert len(notices(handle.id)) == 3
+    assert set(sent) == {"breach_notice_recorded", "cure_reminder", "termination_right_arisen"}
+    assert sent["cure_reminder"].to == OWNER
+    assert fired_at(sent["cure_reminder"].created_at, CURE_REMINDER)
+    arisen = sent["termination_right_arisen"]
+    assert fired_at(arisen.created_at, CURE_ENDS)
+    # The non-breaching party (the Customer, who gave notice) is told; the owner copied.
+    assert arisen.to == CUSTOMER and arisen.cc == OWNER
+    assert "Mon 4 Jan 2038" in arisen.body_text and "Tue 19 Jan 2038" in arisen.body_text
+
+    dls = deadlines(handle.id)
+    assert dls["cure_period"].last_day == dt.date(2038, 1, 4)
+    assert dls["cure_period"].due_at == CURE_ENDS
+    assert dls["cure_period"].status == "reached"
+    assert dls["cure_reminder"].last_day == dt.date(2037, 12, 28)
+    assert dls["election_reminder"].last_day == dt.date(2038, 1, 19)
+    assert dls["election_reminder"].status == "pending"
+    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+        ("opened", "cure_period_running"),
+        ("cure_period_running", "termination_right_arisen"),
+    ]
+
+
+async def test_undecided_right_reminds_owner_then_termination_closes_the_case(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await lapse(time_env, handle)
+    await travel_to(time_env, ELECTION_REMINDER + dt.timedelta(hours=1))
+    reminder = await eventually(
+        lambda: [n for n in notices(handle.id) if n.notice == "election_reminder"]
+    )
+    assert reminder[0].to == OWNER
+    assert fired_at(reminder[0].created_at, ELECTION_REMINDER)
+    assert (await handle.query(CaseWorkflow.case)).state == "termination_right_arisen"
+
+    view = await record(
+        handle,
+        "termination_exercised",
+        {"notice_given_on": "2038-01-20", "signatory": "Dana Whitfield"},
+    )
+    assert view.state == "terminated_for_cause" and view.closed
+    assert (await handle.result()).state == "terminated_for_cause"
+
+    final = next(n for n in notices(handle.id) if n.notice == "termination_for_cause_confirmed")
+    assert final.to == CUSTOMER + PROVIDER and final.cc == OWNER
+    # No effective date was given, so the termination takes effect on the notice date.
+    assert "takes effect on 2038-01-20" in final.body_text
+    assert "Dana Whitfield" in final.body_text
+    for section in ("Section 4", "Section 6", "Section 7", "Section 9", "Section 11"):
+        assert section in final.body_text
+    row = case_row(handle.id)
+    assert row is not None and row.closed and row.state == "terminated_for_cause"
+
+
+async def test_breach_cured_within_cure_period_closes_as_cured(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "cure_period_running"
+    assert [d.name for d in view.deadlines] == ["cure_reminder", "cure_period"]
+
+    await travel_to(time_env, dt.datetime(2037, 12, 20, 15, tzinfo=UTC))
+    view = await record(
+        handle,
+        "breach_cured",
+        {"evidence": "Root-cause fix deployed; 30 days at 99.95%", "cured_on": "2037-12-19"},
+        by="sam@provider.example.com",
+    )
+    assert view.state == "cured" and view.closed
+    assert (await handle.result()).state == "cured"
+
+    sent = {n.notice: n for n in notices(handle.id)}
+    assert set(sent) == {"breach_notice_recorded", "breach_cured"}
+    cured = sent["breach_cured"]
+    # The party that gave notice is told; the party in breach and the owner are copied.
+    assert cured.to == CUSTOMER and cured.cc == PROVIDER + OWNER
+    assert "Root-cause fix deployed" in cured.body_text and "2037-12-19" in cured.body_html
+    assert {d.status for d in deadlines(handle.id).values()} == {"cancelled"}
+    assert escalations(handle.id) == []
+
+
+async def test_opening_notice_goes_to_the_party_in_breach_with_the_cure_deadline(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    [opening] = await eventually(lambda: notices(handle.id))
+    assert opening.notice == "breach_notice_recorded"
+    assert opening.to == PROVIDER and opening.cc == CUSTOMER + OWNER
+    assert "cure period ends Mon 4 Jan 2038" in opening.subject
+    assert "Tue 5 Jan 2038 00:00 New York time" in opening.body_text
+    assert "New Year's Day" in opening.body_text  # the roll is explained
+    assert "Section 5" not in opening.body_text  # opened by a notice, not an SLA failure
+    assert "Monthly uptime of 97.2%" in opening.body_html
+
+
+async def test_cure_is_refused_once_the_cure_period_has_lapsed(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await lapse(time_env, handle)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await record(handle, "breach_cured", {"evidence": "late fix", "cured_on": "2038-01-05"})
+    assert "can only be recorded in cure_period_running" in str(info.value.cause)
+    assert (await handle.query(CaseWorkflow.case)).state == "termination_right_arisen"
+
+
+async def test_cure_needs_evidence_and_termination_waits_for_the_lapse(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await record(handle, "breach_cured", {"cured_on": "2037-12-02"})
+    assert "values.evidence is required" in str(info.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await record(
+            handle, "termination_exercised", {"notice_given_on": "2037-12-02", "signatory": "X"}
+        )
+    assert "can only be recorded in termination_right_arisen" in str(info.value.cause)
+    view = await handle.query(CaseWorkflow.case)
+    assert view.state == "cure_period_running" and not view.closed
+
+
+async def test_signed_waiver_ends_the_case_as_right_waived(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await lapse(time_env, handle)
+    view = await record(
+        handle,
+        "right_waived",
+        {"signatory": "Dana Whitfield", "waived_on": "2038-01-06", "note": "late cure accepted"},
+    )
+    assert view.state == "right_waived" and view.closed
+    await handle.result()
+    waiver = next(n for n in notices(handle.id) if n.notice == "right_waived")
+    assert waiver.to == CUSTOMER + PROVIDER
+    assert "late cure accepted" in waiver.body_text and "this breach only" in waiver.body_text
+    assert {d.status for d in deadlines(handle.id).values()} == {"reached", "cancelled"}
+    assert deadlines(handle.id)["election_reminder"].status == "cancelled"
+
+
+async def test_sla_failure_case_cites_section_5(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, {**FACTS, "opened_by": "sla_failure"})
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.facts["breach_basis"] == "sla_failure"
+    [opening] = await eventually(lambda: notices(handle.id))
+    assert "Section 5" in opening.body_text
+    assert escalations(handle.id) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [
+        (
+            {"opened_by": "sla_failure", "given_by": "provider"},
+            "flag_sla_breach_notified_by_provider",
+        ),
+        ({"opened_by": "complaint"}, "flag_unrecognised_opening"),
+    ],
+)
+async def test_doubtful_opening_is_escalated_but_the_cure_period_still_runs(
+    worker: Client, task_queue: str, extra: dict[str, str], rule: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, {**FACTS, **extra})
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "cure_period_running"
+    assert {d.name for d in view.deadlines} == {"cure_reminder", "cure_period"}
+    [esc] = escalations(handle.id)
+    assert esc.rule == rule
+    row = case_row(handle.id)
+    assert row is not None and row.escalated

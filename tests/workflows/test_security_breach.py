@@ -1,0 +1,230 @@
+"""A security-breach case through its whole life, on the time-skipping server.
+
+The breach is discovered Tue 1 Dec 2037 14:00 UTC (09:00 New York, EST = UTC-5) and the
+case opens at 15:00 UTC. The reference terms allow 72 elapsed hours to notify the
+Customer: until Fri 4 Dec 2037 14:00 UTC (09:00 New York).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import get_engine
+from store.models import Escalation
+from tests.workflows.helpers import (
+    case_row,
+    deadlines,
+    eventually,
+    notices,
+    seed_reference_contract,
+    start_case,
+    transitions,
+    travel_to,
+)
+from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+
+UTC = dt.UTC
+CLAUSE = "security_breach"
+FACTS = {
+    "discovered_at": "2037-12-01T14:00:00Z",
+    "description": "A misconfigured storage bucket exposed call detail records",
+}
+CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
+PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
+OWNER = "contract.owner@customer.example.com"
+# 72 hours after 14:00 UTC on 1 Dec; reminders 24 and 4 hours before that.
+DUE = dt.datetime(2037, 12, 4, 14, tzinfo=UTC)
+REMINDER_24 = dt.datetime(2037, 12, 3, 14, tzinfo=UTC)
+REMINDER_4 = dt.datetime(2037, 12, 4, 10, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+async def _clock(time_env: WorkflowEnvironment) -> None:
+    await travel_to(time_env, dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
+
+
+def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
+    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
+
+
+def escalations(case_id: str) -> list[Escalation]:
+    with Session(get_engine()) as s:
+        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
+
+
+async def record(handle: WorkflowHandle, fact: str, **values: str) -> CaseView:
+    return await handle.execute_update(
+        CaseWorkflow.record_fact, RecordFactRequest(fact, values, "ciso@provider.example.com")
+    )
+
+
+async def test_timely_notification_then_updates_and_final_report(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "notification_pending"
+    assert [(d.name, d.due_at) for d in view.deadlines] == [
+        ("notification_reminder_24", REMINDER_24),
+        ("notification_reminder_4", REMINDER_4),
+        ("notification_due", DUE),
+    ]
+
+    # Past the 24-hour reminder, before the 4-hour one.
+    await travel_to(time_env, dt.datetime(2037, 12, 3, 15, tzinfo=UTC))
+    await eventually(lambda: len(notices(handle.id)) == 2)
+    view = await record(
+        handle,
+        "customer_notified",
+        how="Call with the Customer's CISO, then email",
+        notified_at="2037-12-03T14:30:00Z",
+    )
+    assert view.state == "mitigating" and view.facts["notification_deadline_missed"] is False
+    await record(
+        handle, "mitigation_update", summary="Bucket locked down", next_steps="Forensic review"
+    )
+    await record(handle, "mitigation_update", summary="Forensics done", next_steps="Final report")
+    view = await record(
+        handle,
+        "final_report",
+        root_cause="Public-read ACL left by a deploy script",
+        remediation="ACL policy enforced in CI",
+    )
+    assert view.closed and view.state == "final_report_given"
+    assert (await handle.result()).state == "final_report_given"
+
+    sent = notices(handle.id)
+    assert [n.notice for n in sent] == [
+        "breach_logged",
+        "notification_reminder",
+        "notification_confirmed",
+        "mitigation_update",
+        "mitigation_update",
+        "final_report",
+    ]
+    logged, reminder, confirmed, first, second, final = sent
+    assert logged.to == [OWNER]
+    assert "notify the Customer by Fri 4 Dec 2037 09:00 New York time" in logged.subject
+    assert "72 hours after the event" in logged.body_text  # the explanation travels along
+    assert reminder.to == PROVIDER and reminder.cc == [OWNER]
+    assert fired_at(reminder.created_at, REMINDER_24)
+    assert confirmed.to == CUSTOMER and confirmed.cc == [*PROVIDER, OWNER]
+    assert "Thu 3 Dec 2037 09:30 New York time" in confirmed.body_text
+    assert "was given within the 72 hours" in confirmed.body_text
+    assert "Bucket locked down" in first.body_text and "Forensic review" in first.body_text
+    assert "Forensics done" in second.body_text and "Bucket locked down" not in second.body_text
+    assert final.to == CUSTOMER and "Public-read ACL" in final.body_text
+
+    dls = deadlines(handle.id)
+    assert dls["notification_reminder_24"].status == "reached"
+    assert dls["notification_reminder_4"].status == "cancelled"
+    assert dls["notification_due"].status == "cancelled"
+    row = case_row(handle.id)
+    assert row is not None and not row.escalated
+    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+        ("opened", "notification_pending"),
+        ("notification_pending", "mitigating"),
+        ("mitigating", "final_report_given"),
+    ]
+
+
+async def test_missed_deadline_escalates_and_a_late_notice_is_recorded_as_missed(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+
+    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    assert row.state == "notification_overdue"
+    assert row.facts["notification_deadline_missed"] is True
+    [escalation] = escalations(handle.id)
+    assert escalation.rule == "notification_deadline_missed"
+    reminders = [n for n in notices(handle.id) if n.notice == "notification_reminder"]
+    assert len(reminders) == 2
+    assert fired_at(reminders[0].created_at, REMINDER_24)
+    assert fired_at(reminders[1].created_at, REMINDER_4)
+    assert deadlines(handle.id)["notification_due"].status == "reached"
+
+    view = await record(
+        handle, "customer_notified", how="Email", notified_at="2037-12-04T14:30:00Z"
+    )
+    assert view.state == "mitigating"
+    assert view.facts["customer_notified_in_time"] is False
+    assert view.facts["notification_deadline_missed"] is True
+    confirmed = [n for n in notices(handle.id) if n.notice == "notification_confirmed"]
+    assert "was given after the 72 hours" in confirmed[0].body_text
+    assert "Fri 4 Dec 2037 09:00 New York time" in confirmed[0].body_text
+
+    await record(
+        handle, "final_report", root_cause="Stolen credentials", remediation="MFA enforced"
+    )
+    assert (await handle.result()).state == "final_report_given"
+
+
+async def test_notice_in_time_recorded_after_the_deadline_fired_is_not_counted_missed(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    await eventually(lambda: (r := case_row(handle.id)) and r.escalated)
+
+    # The Customer was in fact told at 13:00 UTC, an hour before the deadline.
+    view = await record(
+        handle, "customer_notified", how="Phone", notified_at="2037-12-04T13:00:00Z"
+    )
+    assert view.state == "mitigating"
+    assert view.facts["notification_deadline_missed"] is False
+
+
+async def test_updates_and_report_are_refused_before_the_customer_is_notified(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    for fact, values in (
+        ("mitigation_update", {"summary": "x", "next_steps": "y"}),
+        ("final_report", {"root_cause": "x", "remediation": "y"}),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(
+                CaseWorkflow.record_fact,
+                RecordFactRequest(fact, values, "ciso@provider.example.com"),
+            )
+        assert "can only be recorded in mitigating" in str(info.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest("customer_notified", {"how": "Email"}, "ciso@provider.example.com"),
+        )
+    assert "values.notified_at is required" in str(info.value.cause)
+    view = await handle.query(CaseWorkflow.case)
+    assert view.state == "notification_pending" and not view.closed
+
+
+async def test_breach_logged_after_the_deadline_escalates_without_stale_reminders(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    # Discovered 80 hours before the case opens: the 72 hours ran out 8 hours ago, so
+    # both reminders and the deadline fire at once; only the escalation should follow.
+    facts = {**FACTS, "discovered_at": "2037-11-28T07:00:00Z"}
+    handle = await start_case(worker, task_queue, CLAUSE, facts)
+    await handle.execute_update(CaseWorkflow.ready)
+    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    assert row.state == "notification_overdue"
+    await eventually(lambda: {d.status for d in deadlines(handle.id).values()} == {"reached"})
+    assert deadlines(handle.id)["notification_due"].due_at == dt.datetime(
+        2037, 12, 1, 7, tzinfo=UTC
+    )
+    assert [n.notice for n in notices(handle.id)] == ["breach_logged"]
