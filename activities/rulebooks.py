@@ -125,6 +125,15 @@ def _parse_instant(value: Any) -> dt.datetime:
     return instant
 
 
+def _is_date(value: Any) -> bool:
+    """A plain calendar date such as a calculator's "2039-03-01", not an instant."""
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
+
+
 def _ends(value: str) -> Any:
     if value in ("end_of_day", "start_of_day"):
         return value
@@ -168,10 +177,11 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
                 day=previous.last_day,
             )
         elif source.fact is not None:
-            spec = rb.facts.get(source.fact)
-            label = source.label or (spec.label if spec else source.fact)
+            # A start fact, a recorded field, or a calculator's output.
+            spec = rb.facts.get(source.fact) or recorded_fields.get(source.fact)
+            label = source.label or (spec.label if spec else source.fact.replace("_", " "))
             value = inp.facts[source.fact]
-            if spec is not None and spec.type == "date":
+            if (spec.type == "date") if spec is not None else _is_date(value):
                 # A date fact counts from that local day (NY GCL § 20 excludes it).
                 day = dt.date.fromisoformat(str(value))
                 start = dt.datetime.combine(day, dt.time(0), tzinfo=calendar.zone)
@@ -197,6 +207,7 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
             ends=_ends(d.spec.ends),
             label=d.label,
             clause_ref=f"MSA {rb.section}",
+            **({"fixed_because": d.spec.fixed_because} if d.spec.fixed_because else {}),
         )
         c = compute_deadline(calendar, rule, anchor)
         return DeadlineView(
@@ -208,6 +219,7 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
             explanation=list(c.explanation),
         )
 
+    recorded_fields = {f: s for rf in rb.recordable_facts.values() for f, s in rf.fields.items()}
     done: dict[str, DeadlineView] = {}
 
     def compute_once(name: str) -> DeadlineView:

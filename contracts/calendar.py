@@ -109,6 +109,8 @@ class DeadlineRule:
             time. Ignored for hour units.
         label: What happens at the deadline, e.g. "Termination takes effect".
         clause_ref: Where the rule comes from, e.g. "MSA §10".
+        fixed_because: With roll "none", why the day does not move, in words that
+            finish "..., but <fixed_because>, so ..."; by default, time of the essence.
     """
 
     period: Period
@@ -117,6 +119,7 @@ class DeadlineRule:
     ends: DayEnd | time = "end_of_day"
     label: str = "deadline"
     clause_ref: str = ""
+    fixed_because: str = "the clause makes time of the essence"
 
     def __post_init__(self) -> None:
         if self.direction not in get_args(Direction):
@@ -412,6 +415,8 @@ def _event_step(calendar: ContractCalendar, anchor: Anchor, counts_days: bool) -
 def _rule_step(rule: DeadlineRule, anchor: Anchor) -> str:
     where = f" ({rule.clause_ref})" if rule.clause_ref else ""
     label = rule.label[:1].upper() + rule.label[1:]
+    if rule.period.count == 0:
+        return f"Rule{where}: {label} at the moment {anchor.label}."
     return f"Rule{where}: {label} {rule.period.describe()} {rule.direction} {anchor.label}."
 
 
@@ -456,7 +461,7 @@ def _day_period(
                 "This is a period of two days, so under NY GCL § 20 the intervening"
                 f" {left_out} {'is' if len(skipped) == 1 else 'are'} left out of the reckoning."
             )
-    final = _roll(calendar, last, rule.roll, steps)
+    final = _roll(calendar, last, rule.roll, steps, rule.fixed_because)
     due = _day_end_instant(calendar, final, rule, steps)
     return final, due
 
@@ -490,14 +495,20 @@ def _count_business_days(
     return d
 
 
-def _roll(calendar: ContractCalendar, last: date, roll: Roll, steps: list[str]) -> date:
+def _roll(
+    calendar: ContractCalendar,
+    last: date,
+    roll: Roll,
+    steps: list[str],
+    fixed_because: str = "the clause makes time of the essence",
+) -> date:
     if calendar.is_business_day(last):
         steps.append(f"{describe_day(last)} is a business day, so the period ends that day.")
         return last
     if roll == "none":
         steps.append(
-            f"{describe_day(last)} is {calendar._not_business_phrase(last)}, but the clause makes"
-            " time of the essence, so the period is not extended to the next business day"
+            f"{describe_day(last)} is {calendar._not_business_phrase(last)}, but {fixed_because},"
+            " so the period is not extended to the next business day"
             " (NY GCL § 25 does not apply)."
         )
         return last
@@ -555,6 +566,12 @@ def _elapsed_hours(
     sign = 1 if rule.direction == "after" else -1
     start = anchor.instant.astimezone(UTC)
     due = start + sign * timedelta(hours=rule.period.count)
+    if rule.period.count == 0:
+        steps.append(
+            f"It falls exactly then: {describe_instant(due, tz)} ({describe_instant(due, 'UTC')}),"
+            " whatever the day."
+        )
+        return due
     steps.append(
         f"Hours are elapsed time: {rule.period.describe()} {rule.direction} the event is"
         f" {describe_instant(due, tz)} ({describe_instant(due, 'UTC')}). The period is not"

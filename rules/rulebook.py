@@ -195,6 +195,7 @@ class DeadlineSpec(_Spec):
     ends: str = "end_of_day"
     repeat_for: ParamRef | None = None
     time_of_the_essence: bool = False
+    fixed_because: str | None = None
     recurring: bool = False
 
     @property

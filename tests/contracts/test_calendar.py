@@ -652,3 +652,32 @@ def test_invalid_calendar_is_rejected(kwargs: dict, match: str) -> None:
 def test_invalid_rule_is_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         DeadlineRule(Period(1, "calendar_days"), **kwargs)
+
+
+def test_a_deadline_that_does_not_roll_says_why_in_its_own_words() -> None:
+    cal = ContractCalendar(time_zone="America/New_York")
+    month_end = DeadlineRule(
+        period=Period(1, "months"),
+        roll="none",
+        ends="start_of_day",
+        label="Month ends",
+        fixed_because="a calendar month ends when the next one begins, whatever the day",
+    )
+    result = compute_deadline(
+        cal, month_end, Anchor(datetime(2026, 12, 1, 5, tzinfo=UTC), "the month began")
+    )
+    assert result.last_day == date(2027, 1, 1)  # New Year's Day: no roll
+    text = result.explanation_text
+    assert "a calendar month ends when the next one begins" in text
+    assert "time of the essence" not in text
+
+
+def test_a_zero_hour_deadline_falls_at_the_moment_itself() -> None:
+    cal = ContractCalendar(time_zone="America/New_York")
+    rule = DeadlineRule(period=Period(0, "hours"), label="Maintenance window ends")
+    at = datetime(2037, 12, 5, 10, tzinfo=UTC)
+    result = compute_deadline(cal, rule, Anchor(at, "the window is scheduled to end"))
+    assert result.due_at == at
+    text = result.explanation_text
+    assert "at the moment the window is scheduled to end" in text
+    assert "0 hours" not in text

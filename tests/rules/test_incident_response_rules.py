@@ -219,16 +219,23 @@ def test_targets_use_the_units_the_exhibit_names(rulebook) -> None:
     assert units["response_due_business"] == "business_hours"
     assert units["response_due_outside"] == "hours"
     assert units["resolution_due"] == "hours"
-    # The extension lands exactly on extended_until: one hour back, one hour forward.
-    helper = rulebook.deadlines["hour_before_extended_resolution"]
+    # The extension lands exactly on the recorded extended_until: zero elapsed hours.
     extended = rulebook.deadlines["extended_resolution_due"]
-    assert (helper.from_.fact, helper.direction, helper.period.count) == (
-        "extended_until",
-        "before",
-        1,
-    )
-    assert (extended.from_.deadline, extended.direction, extended.period.count) == (
-        "hour_before_extended_resolution",
+    assert (extended.from_.fact, extended.from_.deadline) == ("extended_until", None)
+    assert (extended.direction, extended.period.count, units["extended_resolution_due"]) == (
         "after",
-        1,
+        0,
+        "hours",
     )
+    assert set(units) == {
+        "response_due_business",
+        "response_due_outside",
+        "resolution_due",
+        "extended_resolution_due",
+    }
+
+
+def test_extended_until_is_recorded_not_a_start_fact(rulebook) -> None:
+    assert "extended_until" not in rulebook.facts
+    field = rulebook.recordable_facts["resolution_extended"].fields["extended_until"]
+    assert (field.type, field.required) == ("datetime", True)

@@ -110,7 +110,6 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, Any]]]] = [
     ("reminder when notified late", deadline("reminder", LATE), REMIND),
     ("reminder after the case was called off", deadline("reminder", "cancelled"), []),
     ("the notice deadline passing needs nothing", deadline("notice_due", GIVEN), []),
-    ("the helper deadline has no rule", deadline("hour_before_window_end", GIVEN), []),
     (
         "window over after timely notice: excluded from uptime",
         deadline("window_end", GIVEN),
@@ -168,26 +167,9 @@ def test_every_rule_is_exercised_by_the_table(rulebook) -> None:
     assert fired == {rule.name for rule in rulebook.rules}
 
 
-def test_window_end_is_reached_through_a_one_hour_round_trip(rulebook) -> None:
-    # A period of 0 hours cannot be declared, so window_end counts 1 hour forward from
-    # a helper 1 hour before the window's end; the helper itself is never set.
-    helper, end = rulebook.deadlines["hour_before_window_end"], rulebook.deadlines["window_end"]
-    assert (helper.from_.fact, helper.direction, helper.period.count) == (
-        "window_ends_at",
-        "before",
-        1,
-    )
-    assert (end.from_.deadline, end.direction, end.period.count) == (
-        "hour_before_window_end",
-        "after",
-        1,
-    )
-    assert {end.period.unit, helper.period.unit} == {"hours"}
-    set_anywhere = {
-        name
-        for rule in rulebook.rules
-        for action, value in rule.actions
-        if action == "set_deadlines"
-        for name in value
-    }
-    assert "hour_before_window_end" not in set_anywhere
+def test_window_end_falls_exactly_at_the_scheduled_end(rulebook) -> None:
+    # Zero elapsed hours from window_ends_at: no helper deadline around it.
+    end = rulebook.deadlines["window_end"]
+    assert (end.from_.fact, end.from_.deadline) == ("window_ends_at", None)
+    assert (end.direction, end.period.count, end.period.unit) == ("after", 0, "hours")
+    assert set(rulebook.deadlines) == {"notice_due", "reminder", "window_end"}

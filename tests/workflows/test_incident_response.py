@@ -98,6 +98,8 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
     assert "during business hours" in logged.body_text
     assert "within 2 business hours: by Tue 1 Dec 2037 12:00 New York time" in logged.body_text
     assert "by Wed 2 Dec 2037 10:00 New York time" in logged.body_text
+    assert "Response due 2 business hours after the incident was reported." in logged.body_text
+    assert "(reported during business hours)" not in logged.body_text
     assert resolved.notice == "incident_resolved" and resolved.to == [*CUSTOMER, *PROVIDER]
     assert resolved.body_text.count("within target") == 2
     dls = deadlines(handle.id)
@@ -178,9 +180,16 @@ async def test_night_report_extended_for_a_third_party_and_resolved_in_the_exten
     assert view.state == "resolution_extended"
     dls = deadlines(handle.id)
     assert dls["resolution_due"].status == "cancelled"
-    # One hour back and one forward from the agreed time: exactly Tue 8 Dec 17:00 UTC.
+    # Zero hours from the recorded extended_until: exactly Tue 8 Dec 17:00 UTC.
     assert dls["extended_resolution_due"].due_at == utc(8, 17)
-    assert "hour_before_extended_resolution" not in dls
+    assert set(dls) == {"response_due_outside", "resolution_due", "extended_resolution_due"}
+    explained = "\n".join(dls["extended_resolution_due"].explanation)
+    assert (
+        "Event: the agreed extension runs out at Tue 8 Dec 2037 12:00 New York time"
+        " (Tue 8 Dec 2037 17:00 UTC)."
+    ) in explained
+    for roundabout in ("one hour before", "1 hour after", "1 hour before"):
+        assert roundabout not in explained.lower()
     extended = next(n for n in notices(handle.id) if n.notice == "resolution_extended")
     assert extended.to == CUSTOMER
     assert "resolved by Tue 8 Dec 2037 12:00 New York time" in extended.body_text

@@ -81,9 +81,19 @@ async def test_timely_notice_excludes_the_window_from_uptime(
     # 72 hours before 06:00 UTC on 5 Dec is 06:00 UTC on 2 Dec; 24 hours before is 4 Dec.
     assert dls["notice_due"].due_at == dt.datetime(2037, 12, 2, 6, tzinfo=UTC)
     assert dls["reminder"].due_at == dt.datetime(2037, 12, 4, 6, tzinfo=UTC)
-    # One hour back from 10:00 UTC and one hour forward again: exactly the window's end.
+    # Zero hours from the window's scheduled end: exactly 10:00 UTC, with no helper.
     assert dls["window_end"].due_at == dt.datetime(2037, 12, 5, 10, tzinfo=UTC)
-    assert "hour_before_window_end" not in dls
+    assert set(dls) == {"notice_due", "reminder", "window_end"}
+    explained = "\n".join(dls["window_end"].explanation)
+    assert (
+        "Event: the maintenance window is scheduled to end at Sat 5 Dec 2037 05:00 New York"
+        " time (Sat 5 Dec 2037 10:00 UTC)."
+    ) in explained
+    for roundabout in ("one hour before", "1 hour after", "1 hour before"):
+        assert roundabout not in explained.lower()
+    assert "Reminder to the Customer 24 hours before the maintenance window starts." in (
+        "\n".join(dls["reminder"].explanation)
+    )
 
     sent = {n.notice_key: n for n in notices(handle.id)}
     assert set(sent) == {

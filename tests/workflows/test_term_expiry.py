@@ -100,7 +100,16 @@ async def test_term_expires_after_three_years_and_lists_surviving_sections(
     for section in ("4", "6", "7", "9", "11"):
         assert f"<li>Section {section}</li>" in expired.body_html
 
-    assert {d.status for d in deadlines(handle.id).values()} == {"reached"}
+    dls = deadlines(handle.id)
+    assert {d.status for d in dls.values()} == {"reached"}
+    reminder_steps = "\n".join(dls["expiry_reminder_180"].explanation)
+    assert "Event: the term expires at Thu 1 Mar 2040 00:00 New York time" in reminder_steps
+    assert (
+        "Rule (MSA §10): Expiry reminder to the contract owner 180 calendar days before the"
+        " term expires."
+    ) in reminder_steps
+    assert "before the term expires 180 calendar days" not in reminder_steps
+    assert "before term expires" not in reminder_steps
     assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
         ("opened", "term_running"),
         ("term_running", "expired"),
