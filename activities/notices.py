@@ -216,6 +216,20 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             select(Notice).where(Notice.case_id == inp.case_id, Notice.notice_key == inp.notice_key)
         ).first()
     if row is not None:
+        if row.status == "awaiting_approval":
+            if inp.hold_for_approval:
+                return SendNoticeResult(row.id, row.status, row.channel, True)
+            # Approved: the notice that was held (and previewed) is the one that goes out.
+            changes: dict[str, Any] = {
+                "approved_by": inp.approved_by,
+                "approved_at": inp.at,
+                "channel": "sendgrid" if use_sendgrid else "outbox",
+            }
+            if not use_sendgrid:
+                _set_status(notice_id, status="outboxed", sent_at=inp.at, **changes)
+                return SendNoticeResult(notice_id, "outboxed", "outbox")
+            _set_status(notice_id, status="retry", **changes)
+            row.status = "retry"
         if row.status in ("outboxed", "sent"):
             return SendNoticeResult(row.id, row.status, row.channel, True)
         if row.status == "sending":
@@ -241,6 +255,10 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
                 type="NoticeTemplate",
                 non_retryable=True,
             ) from exc
+        if inp.hold_for_approval:
+            status = "awaiting_approval"
+        else:
+            status = "retry" if use_sendgrid else "outboxed"
         row = Notice(
             id=notice_id,
             case_id=inp.case_id,
@@ -248,10 +266,15 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             notice=inp.notice,
             clause=inp.clause,
             channel="sendgrid" if use_sendgrid else "outbox",
-            status="retry" if use_sendgrid else "outboxed",
+            status=status,
             due_at=inp.at,
             created_at=inp.at,
-            sent_at=None if use_sendgrid else inp.at,
+            sent_at=inp.at if status == "outboxed" else None,
+            from_email=get_settings().notice_from_email,
+            text_sha256=hashlib.sha256(rendered["body_text"].encode()).hexdigest(),
+            html_sha256=hashlib.sha256(rendered["body_html"].encode()).hexdigest(),
+            rule=inp.rule,
+            case_state=inp.state,
             **rendered,
         )
         try:
@@ -263,8 +286,8 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
                 other = session.get(Notice, notice_id)
                 assert other is not None
                 return SendNoticeResult(other.id, other.status, other.channel, True)
-        if not use_sendgrid:
-            return SendNoticeResult(notice_id, "outboxed", "outbox")
+        if status != "retry":
+            return SendNoticeResult(notice_id, status, row.channel)
 
     # Committed before the request: from here on a crash leaves the notice "in doubt".
     _set_status(notice_id, status="sending")

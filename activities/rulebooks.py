@@ -63,6 +63,7 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
             )
             for name, f in rb.recordable_facts.items()
         },
+        notices_requiring_approval=[n for n, spec in rb.notices.items() if spec.requires_approval],
     )
 
 

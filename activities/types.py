@@ -58,6 +58,7 @@ class RulebookSummary:
     section: str
     states: dict[str, StateInfo]
     recordable_facts: dict[str, RecordableFactInfo]
+    notices_requiring_approval: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +179,8 @@ class SendNoticeInput:
     terms: dict[str, Any]
     facts: dict[str, Any]
     deadlines: dict[str, DeadlineView]
+    hold_for_approval: bool = False
+    approved_by: str | None = None
 
 
 @dataclass

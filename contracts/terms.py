@@ -133,6 +133,17 @@ class DataTransferTerms(_Terms):
     permitted_jurisdictions: list[str] = Field(default_factory=lambda: ["United States"])
 
 
+class NoticeTerms(_Terms):
+    """How written notice works under the contract.
+
+    The MSA does not say when an emailed notice counts as received, so this is a
+    contract parameter: by default, when the recipient's mail server accepted it
+    (SendGrid's "delivered" event); or when it was sent.
+    """
+
+    deemed_receipt: Literal["delivered", "sent"] = "delivered"
+
+
 class ClauseTerms(_Terms):
     """Each clause's numbers and the section it comes from."""
 
@@ -173,6 +184,7 @@ class TermSheet(_Terms):
     fees: Fees
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     clauses: ClauseTerms = Field(default_factory=ClauseTerms)
+    notices: NoticeTerms = Field(default_factory=NoticeTerms)
 
     @field_validator("time_zone")
     @classmethod

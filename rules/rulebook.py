@@ -68,7 +68,15 @@ DEADLINE_UNITS: tuple[str, ...] = (
 )
 
 # Keys the workflow always sets on the facts it evaluates; `when` may test them.
-EVENT_KEYS: tuple[str, ...] = ("event", "state", "deadline", "deadline_group", "fact")
+EVENT_KEYS: tuple[str, ...] = (
+    "event",
+    "state",
+    "deadline",
+    "deadline_group",
+    "fact",
+    "notice",
+    "delivery_event",
+)
 
 # Keys the engine uses itself; no fact, field or parameter may take these names.
 RESERVED_NAMES: frozenset[str] = frozenset({*EVENT_KEYS, "sid", "id", "clause", "rulebook_version"})
@@ -210,6 +218,7 @@ class NoticeSpec(_Spec):
     subject: str
     to: list[str]
     copy_: list[str] = Field(default_factory=list, alias="copy")
+    requires_approval: bool = False
 
 
 Scalar = str | int | float | bool

@@ -144,12 +144,39 @@ class Notice(SQLModel, table=True):
     body_text: str
     body_html: str
     channel: str = Field(max_length=20, description="outbox or sendgrid")
-    status: str = Field(max_length=20, description="outboxed, retry, sending, sent, failed")
-    provider_message_id: str | None = Field(default=None, max_length=200)
+    status: str = Field(
+        max_length=20, description="awaiting_approval, outboxed, retry, sending, sent, failed"
+    )
+    provider_message_id: str | None = Field(default=None, max_length=200, index=True)
     error: str | None = None
     due_at: dt.datetime = _ts(nullable=False)
     created_at: dt.datetime = _ts(nullable=False)
     sent_at: dt.datetime | None = _ts(nullable=True)
+    # Evidence: who sent it, what exactly was sent, and why.
+    from_email: str = Field(default="", max_length=320)
+    text_sha256: str = Field(default="", max_length=64)
+    html_sha256: str = Field(default="", max_length=64)
+    rule: str = Field(default="", max_length=120)
+    case_state: str = Field(default="", max_length=64)
+    delivery_status: str | None = Field(default=None, max_length=20, index=True)
+    delivered_at: dt.datetime | None = _ts(nullable=True)
+    deemed_received_at: dt.datetime | None = _ts(nullable=True)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: dt.datetime | None = _ts(nullable=True)
+
+
+class NoticeEvent(SQLModel, table=True):
+    """A delivery event SendGrid reported for a notice, kept whole as evidence."""
+
+    __tablename__ = "notice_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sg_event_id: str = Field(max_length=200, unique=True)
+    notice_id: str | None = Field(default=None, foreign_key="notice.id", index=True, max_length=40)
+    event: str = Field(max_length=40)
+    occurred_at: dt.datetime = _ts(nullable=False)
+    received_at: dt.datetime = _ts(nullable=False)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Escalation(SQLModel, table=True):

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     sendgrid_host: str = Field(
         default="https://api.sendgrid.com", description="SendGrid API host (a mock in tests)"
     )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid's signed-webhook verification key (base64 DER, ECDSA P-256)",
+    )
+    sendgrid_webhook_max_age_seconds: int = Field(
+        default=600, description="Webhook requests with an older timestamp are refused"
+    )
     notice_from_email: str = Field(
         default="notices@clauseflow.example.com", description="Sender address of notices"
     )

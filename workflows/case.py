@@ -69,6 +69,15 @@ class RecordedFact:
 
 
 @dataclass
+class HeldNotice:
+    """A notice rendered and waiting for a person's approval before it goes out."""
+
+    notice: str
+    rule: str
+    held_at: dt.datetime
+
+
+@dataclass
 class CaseState:
     """All of a case's workflow state; carried across continue-as-new."""
 
@@ -82,6 +91,7 @@ class CaseState:
     recorded_facts: list[RecordedFact] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     escalations: list[str] = field(default_factory=list)
+    held_notices: dict[str, HeldNotice] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +125,7 @@ class CaseView:
     deadlines: list[DeadlineView]
     notices: list[str]
     escalations: list[str]
+    held_notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +136,25 @@ class RecordFactRequest:
     values: dict[str, Any]
     recorded_by: str
     reason: str | None = None
+
+
+@dataclass
+class ApproveNoticeRequest:
+    """A person approves a held notice so that it goes out."""
+
+    notice_key: str
+    approved_by: str
+    reason: str | None = None
+
+
+@dataclass
+class DeliveryFailure:
+    """The mail provider reported that a notice was not delivered (bounce, block, drop)."""
+
+    notice_key: str
+    notice: str
+    event: str
+    reason: str
 
 
 @dataclass
@@ -140,6 +170,8 @@ class _Event:
     key: str  # stable name of the event within the case, used in notice keys
     facts: dict[str, Scalar] = field(default_factory=dict)
     request: RecordFactRequest | None = None
+    approval: ApproveNoticeRequest | None = None
+    failure: DeliveryFailure | None = None
     done: bool = False
 
 
@@ -171,7 +203,8 @@ class CaseWorkflow:
             self._st = inp.state
             self._ready = True
         st = self._st
-        while not st.closed:
+        # A closed case still waits for its held notices to be approved and sent.
+        while not st.closed or st.held_notices:
             if not self._queue and self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._queue:
@@ -275,7 +308,17 @@ class CaseWorkflow:
             result_type=DecideResult,
             start_to_close_timeout=_LOCAL_TIMEOUT,
         )
-        decisions = decided.decisions
+        decisions = list(decided.decisions)
+        if ev.failure is not None and not decisions:
+            # No rule says otherwise: written notice that was not delivered needs a person.
+            decisions.append(
+                DecisionView(
+                    "written_notice_not_delivered",
+                    "escalate",
+                    f"written notice {ev.failure.notice} was not delivered "
+                    f"({ev.failure.event}): {ev.failure.reason}",
+                )
+            )
         st.facts.update(decided.derived)
         seen.update(
             {k: v for k, v in decided.derived.items() if isinstance(v, str | int | float | bool)}
@@ -348,6 +391,11 @@ class CaseWorkflow:
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
         self._ready = True
+        if ev.approval is not None:
+            held = st.held_notices.pop(ev.approval.notice_key)
+            await self._send_notice(
+                held.notice, held.rule, ev, key=ev.approval.notice_key, approval=ev.approval
+            )
         for notice, rule in notices:
             await self._send_notice(notice, rule, ev)
 
@@ -384,18 +432,30 @@ class CaseWorkflow:
                 decisions=decisions,
                 transition=transition,
                 escalations=escalations,
-                actor=ev.request.recorded_by if ev.request else None,
-                reason=ev.request.reason if ev.request else None,
+                actor=ev.request.recorded_by
+                if ev.request
+                else (ev.approval.approved_by if ev.approval else None),
+                reason=ev.request.reason
+                if ev.request
+                else (ev.approval.reason if ev.approval else None),
                 values=ev.request.values if ev.request else None,
             ),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
         )
 
-    async def _send_notice(self, notice: str, rule: str, ev: _Event) -> None:
+    async def _send_notice(
+        self,
+        notice: str,
+        rule: str,
+        ev: _Event,
+        key: str | None = None,
+        approval: ApproveNoticeRequest | None = None,
+    ) -> None:
         inp, st = self._input, self._st
         assert inp is not None and st is not None
-        key = f"{notice}:{ev.key}"
+        key = key or f"{notice}:{ev.key}"
+        hold = approval is None and notice in st.summary.notices_requiring_approval
         try:
             await workflow.execute_activity(
                 "send_notice",
@@ -411,6 +471,8 @@ class CaseWorkflow:
                     terms=inp.terms,
                     facts=st.facts,
                     deadlines=st.deadlines,
+                    hold_for_approval=hold,
+                    approved_by=approval.approved_by if approval else None,
                 ),
                 start_to_close_timeout=_NOTICE_TIMEOUT,
                 retry_policy=_NOTICE_RETRY,
@@ -430,7 +492,10 @@ class CaseWorkflow:
                 [EscalationView(rule, reason)],
             )
         else:
-            st.notices.append(key)
+            if hold:
+                st.held_notices[key] = HeldNotice(notice, rule, workflow.now())
+            else:
+                st.notices.append(key)
 
     # -- queries and updates -----------------------------------------------------------
 
@@ -454,6 +519,7 @@ class CaseWorkflow:
             deadlines=sorted(st.deadlines.values(), key=lambda d: (d.due_at, d.name)),
             notices=list(st.notices),
             escalations=list(st.escalations),
+            held_notices=list(st.held_notices),
         )
 
     @workflow.update
@@ -461,6 +527,47 @@ class CaseWorkflow:
         """Waits until the case's first step is decided and recorded, then returns it."""
         await workflow.wait_condition(lambda: self._ready)
         return self.case()
+
+    @workflow.update
+    async def approve_notice(self, request: ApproveNoticeRequest) -> CaseView:
+        """Releases a held notice: it is sent as it was rendered and previewed."""
+        ev = _Event(
+            "notice_approved",
+            f"approved:{request.notice_key}",
+            {"notice": self._st.held_notices[request.notice_key].notice} if self._st else {},
+            approval=request,
+        )
+        self._queue.append(ev)
+        await workflow.wait_condition(lambda: ev.done)
+        return self.case()
+
+    @approve_notice.validator
+    def _validate_approve_notice(self, request: ApproveNoticeRequest) -> None:
+        st = self._st
+        if st is None or request.notice_key not in st.held_notices:
+            held = ", ".join(st.held_notices) if st else ""
+            raise ValueError(
+                f"no notice {request.notice_key!r} is waiting for approval"
+                + (f" (waiting: {held})" if held else "")
+            )
+        if not request.approved_by.strip():
+            raise ValueError("approved_by must name who approves the notice")
+        if any(e.approval and e.approval.notice_key == request.notice_key for e in self._queue):
+            raise ValueError(f"notice {request.notice_key!r} is already being approved")
+
+    @workflow.signal
+    def delivery_failed(self, failure: DeliveryFailure) -> None:
+        """The provider could not deliver a notice; the rules decide (escalate by default)."""
+        if self._st is None or self._st.closed:
+            return
+        self._queue.append(
+            _Event(
+                "notice_failed",
+                f"notice_failed:{failure.notice_key}:{failure.event}",
+                {"notice": failure.notice, "delivery_event": failure.event},
+                failure=failure,
+            )
+        )
 
     @workflow.update
     async def record_fact(self, request: RecordFactRequest) -> CaseView:

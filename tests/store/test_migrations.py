@@ -19,6 +19,7 @@ TABLES = {
     "decision",
     "deadline",
     "notice",
+    "notice_event",
     "escalation",
     "audit_entry",
 }
@@ -80,3 +81,40 @@ def test_the_models_match_the_migrations(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     engine.dispose()
     assert diff == [], "models changed without a migration: run alembic revision --autogenerate"
+
+
+def test_upgrading_keeps_notices_sent_before_the_evidence_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0001")
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
+                " effective_date, terms, created_at) VALUES ('c', 't', 'a', 'b',"
+                " 'America/New_York', '2026-01-01', '{}', '2026-11-01 00:00:00')"
+            )
+        )
+        c.execute(
+            text(
+                'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
+                " state_label, closed, escalated, facts, opened_at, last_step, updated_at)"
+                " VALUES ('k', 'c', 'x', 1, 's', 'l', 0, 0, '{}', '2026-11-01 00:00:00', 1,"
+                " '2026-11-01 00:00:00')"
+            )
+        )
+        c.execute(
+            text(
+                'INSERT INTO notice (id, case_id, notice_key, notice, clause, "to", cc,'
+                " subject, body_text, body_html, channel, status, due_at, created_at)"
+                " VALUES ('n', 'k', 'key', 'ack', 'x', '[]', '[]', 's', 't', 'h', 'outbox',"
+                " 'outboxed', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        row = c.execute(text("SELECT id, text_sha256, delivery_status FROM notice")).one()
+    engine.dispose()
+    assert tuple(row) == ("n", "", None)

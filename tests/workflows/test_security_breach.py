@@ -8,6 +8,7 @@ Customer: until Fri 4 Dec 2037 14:00 UTC (09:00 New York).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from sqlmodel import Session, select
@@ -26,7 +27,7 @@ from tests.workflows.helpers import (
     transitions,
     travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import ApproveNoticeRequest, CaseView, CaseWorkflow, RecordFactRequest
 
 UTC = dt.UTC
 CLAUSE = "security_breach"
@@ -97,6 +98,19 @@ async def test_timely_notification_then_updates_and_final_report(
         remediation="ACL policy enforced in CI",
     )
     assert view.closed and view.state == "final_report_given"
+    # The final report waits for approval; the case stays open for it.
+    assert view.held_notices == ["final_report:fact:final_report:6"]
+    held = next(n for n in notices(handle.id) if n.notice == "final_report")
+    assert held.status == "awaiting_approval" and held.sent_at is None
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            CaseWorkflow.approve_notice, ApproveNoticeRequest("final_report:nope", "counsel")
+        )
+    view = await handle.execute_update(
+        CaseWorkflow.approve_notice,
+        ApproveNoticeRequest(held.notice_key, "counsel@provider.example.com", "reviewed"),
+    )
+    assert view.held_notices == []
     assert (await handle.result()).state == "final_report_given"
 
     sent = notices(handle.id)
@@ -120,6 +134,8 @@ async def test_timely_notification_then_updates_and_final_report(
     assert "Bucket locked down" in first.body_text and "Forensic review" in first.body_text
     assert "Forensics done" in second.body_text and "Bucket locked down" not in second.body_text
     assert final.to == CUSTOMER and "Public-read ACL" in final.body_text
+    assert final.status == "outboxed" and final.approved_by == "counsel@provider.example.com"
+    assert final.text_sha256 == hashlib.sha256(final.body_text.encode()).hexdigest()
 
     dls = deadlines(handle.id)
     assert dls["notification_reminder_24"].status == "reached"
@@ -163,8 +179,11 @@ async def test_missed_deadline_escalates_and_a_late_notice_is_recorded_as_missed
     assert "was given after the 72 hours" in confirmed[0].body_text
     assert "Fri 4 Dec 2037 09:00 New York time" in confirmed[0].body_text
 
-    await record(
+    view = await record(
         handle, "final_report", root_cause="Stolen credentials", remediation="MFA enforced"
+    )
+    await handle.execute_update(
+        CaseWorkflow.approve_notice, ApproveNoticeRequest(view.held_notices[0], "counsel")
     )
     assert (await handle.result()).state == "final_report_given"
 

@@ -1,0 +1,55 @@
+"""A notice the provider could not deliver comes back to its case, which escalates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import get_engine
+from store.models import Escalation
+from tests.workflows.helpers import (
+    case_row,
+    eventually,
+    notices,
+    seed_reference_contract,
+    start_case,
+    travel_to,
+)
+from workflows.case import CaseWorkflow, DeliveryFailure
+
+FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
+
+
+@pytest.fixture(autouse=True)
+async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
+    await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
+
+
+async def test_a_bounced_notice_escalates_its_case_by_default(
+    worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, "termination_for_convenience", FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    ack = (await eventually(lambda: notices(handle.id)))[0]
+    await handle.signal(
+        CaseWorkflow.delivery_failed,
+        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 5.1.1 mailbox unavailable"),
+    )
+
+    def escalations() -> list[Escalation]:
+        with Session(get_engine()) as s:
+            return list(s.exec(select(Escalation).where(Escalation.case_id == handle.id)))
+
+    found = await eventually(escalations)
+    assert found[0].rule == "written_notice_not_delivered"
+    assert "acknowledgement was not delivered (bounce)" in found[0].reason
+    assert "550 5.1.1" in found[0].reason
+    row = case_row(handle.id)
+    assert row is not None and row.escalated and row.state == "notice_period_running"
+    view = await handle.query(CaseWorkflow.case)
+    assert view.escalations and not view.closed
