@@ -48,7 +48,6 @@ _LOCAL_TIMEOUT = dt.timedelta(seconds=30)
 # it never loses a step or a notice.
 _RECORD_TIMEOUT = dt.timedelta(seconds=30)
 _RECORD_RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
-_NOTICE_TIMEOUT = dt.timedelta(seconds=60)
 _NOTICE_RETRY = RetryPolicy(
     initial_interval=dt.timedelta(seconds=2),
     backoff_coefficient=2.0,
@@ -92,6 +91,7 @@ class CaseState:
     notices: list[str] = field(default_factory=list)
     escalations: list[str] = field(default_factory=list)
     held_notices: dict[str, HeldNotice] = field(default_factory=dict)
+    delivery_failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +106,8 @@ class CaseInput:
     facts: dict[str, Any]
     owner_email: str | None = None
     history_limit: int = 10_000
+    #: How long one attempt to send a notice may take before Temporal retries it.
+    notice_timeout_seconds: float = 60.0
     state: CaseState | None = None
 
 
@@ -218,6 +220,7 @@ class CaseWorkflow:
                             facts=inp.facts,
                             owner_email=inp.owner_email,
                             history_limit=inp.history_limit,
+                            notice_timeout_seconds=inp.notice_timeout_seconds,
                             state=st,
                         )
                     )
@@ -474,7 +477,7 @@ class CaseWorkflow:
                     hold_for_approval=hold,
                     approved_by=approval.approved_by if approval else None,
                 ),
-                start_to_close_timeout=_NOTICE_TIMEOUT,
+                start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
                 retry_policy=_NOTICE_RETRY,
             )
         except ActivityError as err:
@@ -560,6 +563,11 @@ class CaseWorkflow:
         """The provider could not deliver a notice; the rules decide (escalate by default)."""
         if self._st is None or self._st.closed:
             return
+        # The provider retries its webhooks: one failure of one notice is handled once.
+        key = f"{failure.notice_key}:{failure.event}"
+        if key in self._st.delivery_failures:
+            return
+        self._st.delivery_failures.append(key)
         self._queue.append(
             _Event(
                 "notice_failed",

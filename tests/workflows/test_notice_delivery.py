@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -53,3 +54,19 @@ async def test_a_bounced_notice_escalates_its_case_by_default(
     assert row is not None and row.escalated and row.state == "notice_period_running"
     view = await handle.query(CaseWorkflow.case)
     assert view.escalations and not view.closed
+
+
+async def test_a_repeated_failure_report_is_handled_once(worker: Client, task_queue: str) -> None:
+    seed_reference_contract()
+    handle = await start_case(worker, task_queue, "termination_for_convenience", FACTS)
+    await handle.execute_update(CaseWorkflow.ready)
+    ack = (await eventually(lambda: notices(handle.id)))[0]
+    failure = DeliveryFailure(ack.notice_key, ack.notice, "dropped", "Bounced Address")
+    await handle.signal(CaseWorkflow.delivery_failed, failure)
+    await handle.signal(CaseWorkflow.delivery_failed, failure)  # the webhook was retried
+    await eventually(lambda: case_row(handle.id) and case_row(handle.id).escalated)  # type: ignore[union-attr]
+    # A second escalation, if any, would follow within moments: watch for a while.
+    for _ in range(20):
+        view = await handle.query(CaseWorkflow.case)
+        assert len(view.escalations) == 1
+        await asyncio.sleep(0.05)
