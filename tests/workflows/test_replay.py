@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from rules.rulebook import default_registry
 from workers.temporal import DATA_CONVERTER
 from workflows.case import CaseWorkflow
 
@@ -32,6 +33,11 @@ def test_there_are_histories_for_each_path_of_termination_for_convenience() -> N
         "termination_for_convenience.v1.terminated",
         "termination_for_convenience.v1.withdrawn",
     } <= names
+    # Every clause in the registry has recorded histories (tests/histories/record.py):
+    # a new clause without one fails the build.
+    recorded = {p.stem.split(".", 1)[0] for p in HISTORIES}
+    missing = set(default_registry().clauses()) - recorded
+    assert not missing, f"no recorded history for: {', '.join(sorted(missing))}"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
