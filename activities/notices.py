@@ -1,4 +1,4 @@
-"""Renders notices and sends each one at most once: to SendGrid, or to the local outbox.
+"""Renders notices and sends each one exactly once: to SendGrid, or to the local outbox.
 
 Exactly once, as far as this activity can promise it:
 
@@ -7,18 +7,46 @@ Exactly once, as far as this activity can promise it:
   on replay. Rendering is deterministic for the same input.
 * Outbox mode: inserting the row *is* the delivery, in one transaction. A retry finds
   the row and returns it, so no second notice can exist.
-* SendGrid mode: the row is committed as ``sending`` before the request and set to
-  ``sent`` with SendGrid's message id after the 202. If an attempt finds the row still
-  ``sending``, an earlier attempt died between the request and the record: SendGrid
-  has no idempotency key, so the message may or may not have gone out. Sending again
-  could duplicate a legal notice, so the attempt stops with a non-retryable
-  ``NoticeInDoubt`` error and the case escalates for a person to check.
+* SendGrid mode: SendGrid's Mail Send API has no idempotency key; sending the same
+  request twice sends two emails. So the activity keeps a small state machine in the
+  notice row, committed before and after the one step that cannot be undone:
+
+  ``retry`` (rendered, not handed over) -> ``sending`` (committed *before* the request,
+  with ``sent_at`` = when it was handed over) -> ``sent`` with SendGrid's
+  ``X-Message-Id`` (committed after the 202), or back to ``retry`` (429/5xx/unreachable:
+  not sent) or ``failed`` (400/401/403/413: not sent, and sending again would fail the
+  same way).
+
+  Every request carries ``custom_args`` ``notice_id`` (and ``case_id``), so SendGrid
+  itself can say whether it accepted a notice. An attempt that finds the row still
+  ``sending`` knows an earlier attempt died (or timed out) between handing the message
+  over and recording the answer. It asks SendGrid's Email Activity API
+  (``GET /v3/messages?query=unique_args['notice_id']="..."``):
+
+  - a message with that notice id was accepted: record it as ``sent`` with its id;
+    no second email;
+  - definitely not (200 with no match, and the hand-over is older than
+    ``RECONCILE_SETTLE``, since Email Activity shows a message only after a delay):
+    send it;
+  - no match yet, within ``RECONCILE_SETTLE``: a retryable error, so Temporal asks
+    again later with backoff;
+  - the API cannot tell (403: the account lacks the Email Activity add-on, 404, 5xx,
+    unreachable): the non-retryable ``NoticeInDoubt`` error. Sending again could
+    duplicate a legal notice and not sending could lose one, so the case escalates
+    with that reason for a person to check.
+
+* Retries: 429, 5xx and an unreachable SendGrid raise a retryable error; the workflow's
+  retry policy backs off. 400, 401, 403 and 413 raise the non-retryable
+  ``NoticeRejected`` ("notice could not be sent: ...") and the case escalates.
+
+``activities.faults.crash_if`` marks the points where the crash tests kill the worker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +58,7 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.faults import crash_if
 from activities.types import DeadlineView, SendNoticeInput, SendNoticeResult
 from contracts.calendar import describe_day, describe_instant
 from contracts.terms import TermSheet, other_party
@@ -37,6 +66,12 @@ from rules.rulebook import Rulebook, default_registry
 from store.db import session_scope
 from store.models import Notice
 from store.settings import get_settings
+
+#: How long after the hand-over an accepted message may still be missing from SendGrid's
+#: Email Activity API; until then "no match" is not taken as "not sent".
+RECONCILE_SETTLE = dt.timedelta(minutes=10)
+#: Seconds to wait for SendGrid's answer; after that the outcome is unknown.
+SENDGRID_TIMEOUT = 30.0
 
 #: Layouts shared by every clause's notices (header, footer).
 _LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"
@@ -148,16 +183,39 @@ class _Rejected(Exception):
         self.retryable = retryable
 
 
+class _Unknown(Exception):
+    """SendGrid's Email Activity API cannot tell whether a message was accepted."""
+
+
+def _client() -> Any:
+    import sendgrid
+
+    settings = get_settings()
+    client = sendgrid.SendGridAPIClient(
+        api_key=settings.sendgrid_api_key, host=settings.sendgrid_host
+    )
+    client.client.timeout = SENDGRID_TIMEOUT
+    return client
+
+
+def _http_error_text(exc: Exception) -> tuple[int | None, str]:
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", b"")
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+    return status, text[:500]
+
+
 def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
     """Sends through SendGrid's v3 Mail Send API; returns the X-Message-Id.
 
     Raises:
-        _Rejected: SendGrid answered with an error, so the message was not accepted.
-        Exception: anything else leaves the outcome unknown.
+        _Rejected: SendGrid answered with an error (or could not be reached), so the
+            message was not accepted.
+        Exception: anything else (a timeout, a dropped connection) leaves the outcome
+            unknown.
     """
     import urllib.error
 
-    import sendgrid
     from python_http_client.exceptions import HTTPError
     from sendgrid.helpers.mail import Category, Cc, CustomArg, Mail, To
 
@@ -172,21 +230,18 @@ def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
     for e in notice.cc:
         if e not in notice.to:
             mail.add_cc(Cc(e))
-    mail.add_custom_arg(CustomArg("case_id", notice.case_id))
-    mail.add_custom_arg(CustomArg("notice_id", notice.id))
+    # On the personalization: SendGrid's spec types the message-level custom_args as a
+    # string, the personalization's as an object; events carry them either way.
+    mail.add_custom_arg(CustomArg("case_id", notice.case_id, p=0))
+    mail.add_custom_arg(CustomArg("notice_id", notice.id, p=0))
     mail.add_category(Category(clause))
-    client = sendgrid.SendGridAPIClient(
-        api_key=settings.sendgrid_api_key, host=settings.sendgrid_host
-    )
     try:
-        response = client.send(mail)
+        response = _client().send(mail)
     except HTTPError as exc:
-        status = getattr(exc, "status_code", None)
-        body = getattr(exc, "body", b"")
-        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        status, text = _http_error_text(exc)
         # 400/401/403/413 will fail the same way again; 429 and 5xx are worth a retry.
         raise _Rejected(
-            f"SendGrid answered {status}: {text[:500]}",
+            f"SendGrid answered {status}: {text}",
             retryable=status not in (400, 401, 403, 413),
         ) from exc
     except urllib.error.URLError as exc:
@@ -195,6 +250,72 @@ def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
         raise
     headers = {k.lower(): v for k, v in dict(response.headers).items()}
     return headers.get("x-message-id")
+
+
+def _accepted_message_ids(notice_id: str) -> list[str]:
+    """Asks SendGrid's Email Activity API for the messages carrying this notice id.
+
+    Returns:
+        The X-Message-Ids of the accepted messages (empty: SendGrid accepted none yet).
+
+    Raises:
+        _Unknown: the API cannot answer (no Email Activity add-on, not found, 5xx,
+            unreachable).
+        RuntimeError: rate limited (429); worth asking again later.
+    """
+    from python_http_client.exceptions import HTTPError
+
+    query = f"unique_args['notice_id']=\"{notice_id}\""
+    try:
+        response = _client().client.messages.get(query_params={"query": query, "limit": 10})
+    except HTTPError as exc:
+        status, text = _http_error_text(exc)
+        if status == 429:
+            raise RuntimeError(f"SendGrid's Email Activity API answered 429: {text}") from exc
+        raise _Unknown(f"SendGrid's Email Activity API answered {status}: {text}") from exc
+    except OSError as exc:  # URLError, timeouts, refused connections
+        raise _Unknown(f"SendGrid's Email Activity API is unreachable: {exc}") from exc
+    try:
+        messages = json.loads(response.body)["messages"]
+        # Activity reports "<X-Message-Id>.<SendGrid's suffix>"; keep the X-Message-Id.
+        return [str(m["msg_id"]).split(".", 1)[0] for m in messages]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _Unknown(f"SendGrid's Email Activity API answered {response.body!r:.200}") from exc
+
+
+def _reconcile(row: Notice, notice_key: str) -> str | None:
+    """Settles a notice left ``sending``: its message id if SendGrid accepted it, else None.
+
+    None means SendGrid definitely did not accept it, so it may be sent.
+    """
+    try:
+        found = _accepted_message_ids(row.id)
+    except _Unknown as exc:
+        reason = (
+            f"notice {notice_key} may already have been sent: an earlier attempt stopped "
+            f"after handing it to SendGrid, and SendGrid cannot confirm it ({exc}); "
+            "check SendGrid's activity before resending"
+        )
+        _set_status(row.id, error=reason)
+        raise ApplicationError(reason, type="NoticeInDoubt", non_retryable=True) from exc
+    if found:
+        return found[0]
+    handed_over = row.sent_at
+    if handed_over is not None and handed_over.tzinfo is None:
+        handed_over = handed_over.replace(tzinfo=dt.UTC)
+    if handed_over is None or dt.datetime.now(dt.UTC) - handed_over < RECONCILE_SETTLE:
+        raise RuntimeError(
+            f"notice {notice_key} was handed to SendGrid at {handed_over} and does not show "
+            "in its Email Activity yet; asking again later"
+        )
+    return None
+
+
+def _deemed_on_sending(terms: dict[str, Any], sent_at: dt.datetime | None) -> dict[str, Any]:
+    """Under a contract that deems notice received when sent, the send time is it."""
+    if (terms.get("notices") or {}).get("deemed_receipt") == "sent" and sent_at is not None:
+        return {"deemed_received_at": sent_at}
+    return {}
 
 
 def _set_status(notice_id: str, **changes: Any) -> None:
@@ -209,6 +330,7 @@ def _set_status(notice_id: str, **changes: Any) -> None:
 @activity.defn
 def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
     """Renders and sends one notice, at most once per (case, notice key)."""
+    crash_if("before_notice_row")
     notice_id = notice_id_for(inp.case_id, inp.notice_key)
     use_sendgrid = bool(get_settings().sendgrid_api_key)
     with session_scope() as session:
@@ -226,6 +348,7 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
                 "channel": "sendgrid" if use_sendgrid else "outbox",
             }
             if not use_sendgrid:
+                changes |= _deemed_on_sending(inp.terms, inp.at)
                 _set_status(notice_id, status="outboxed", sent_at=inp.at, **changes)
                 return SendNoticeResult(notice_id, "outboxed", "outbox")
             _set_status(notice_id, status="retry", **changes)
@@ -233,12 +356,19 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
         if row.status in ("outboxed", "sent"):
             return SendNoticeResult(row.id, row.status, row.channel, True)
         if row.status == "sending":
-            raise ApplicationError(
-                f"notice {inp.notice_key} may already have been sent: an earlier attempt "
-                "stopped after handing it to SendGrid; check before resending",
-                type="NoticeInDoubt",
-                non_retryable=True,
-            )
+            message_id = _reconcile(row, inp.notice_key)
+            if message_id is not None:
+                # SendGrid has it: record what the dead attempt could not; no second email.
+                _set_status(
+                    notice_id,
+                    status="sent",
+                    provider_message_id=message_id,
+                    error=None,
+                    **_deemed_on_sending(inp.terms, row.sent_at),
+                )
+                crash_if("after_notice_recorded")
+                return SendNoticeResult(notice_id, "sent", "sendgrid")
+            # SendGrid never accepted it: send it now.
         if row.status == "failed":
             raise ApplicationError(
                 f"notice could not be sent: {row.error}", type="NoticeRejected", non_retryable=True
@@ -270,6 +400,7 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             due_at=inp.at,
             created_at=inp.at,
             sent_at=inp.at if status == "outboxed" else None,
+            **(_deemed_on_sending(inp.terms, inp.at) if status == "outboxed" else {}),
             from_email=get_settings().notice_from_email,
             text_sha256=hashlib.sha256(rendered["body_text"].encode()).hexdigest(),
             html_sha256=hashlib.sha256(rendered["body_html"].encode()).hexdigest(),
@@ -286,25 +417,36 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
                 other = session.get(Notice, notice_id)
                 assert other is not None
                 return SendNoticeResult(other.id, other.status, other.channel, True)
+        crash_if("after_notice_row")
         if status != "retry":
             return SendNoticeResult(notice_id, status, row.channel)
 
-    # Committed before the request: from here on a crash leaves the notice "in doubt".
-    _set_status(notice_id, status="sending")
+    # Committed before the request: from here on a crash leaves the notice "sending",
+    # and the next attempt reconciles it with SendGrid before sending again.
+    _set_status(notice_id, status="sending", sent_at=dt.datetime.now(dt.UTC))
     try:
         message_id = _send_with_sendgrid(row, inp.clause)
     except _Rejected as exc:
-        _set_status(notice_id, status="retry" if exc.retryable else "failed", error=str(exc))
+        _set_status(
+            notice_id,
+            status="retry" if exc.retryable else "failed",
+            sent_at=None,
+            error=str(exc),
+        )
         if exc.retryable:
             raise RuntimeError(str(exc)) from exc
         raise ApplicationError(
             f"notice could not be sent: {exc}", type="NoticeRejected", non_retryable=True
         ) from exc
+    crash_if("after_sendgrid_accepted")
+    sent_at = dt.datetime.now(dt.UTC)
     _set_status(
         notice_id,
         status="sent",
         provider_message_id=message_id,
-        sent_at=dt.datetime.now(dt.UTC),
+        sent_at=sent_at,
         error=None,
+        **_deemed_on_sending(inp.terms, sent_at),
     )
+    crash_if("after_notice_recorded")
     return SendNoticeResult(notice_id, "sent", "sendgrid")

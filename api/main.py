@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import cases, clauses, contracts, notices, service_levels
+from api.routes import cases, clauses, contracts, notices, service_levels, webhooks
 
 
 def create_app() -> FastAPI:
@@ -16,7 +16,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     errors.install(app)
-    for module in (contracts, cases, notices, clauses, service_levels):
+    for module in (contracts, cases, notices, clauses, service_levels, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

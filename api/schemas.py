@@ -193,3 +193,123 @@ class WhatIfPublic(BaseModel):
     state_label: str
     deadlines: list[DeadlinePublic]
     decisions: list[DecisionPublic]
+
+
+# -- Notices: evidence, previews and approvals ------------------------------------------
+
+
+class BodyHash(BaseModel):
+    """A SHA-256 of a notice body: the one stored at render time and one computed now."""
+
+    algorithm: str = "sha256"
+    stored: str = Field(description="Written when the notice was rendered; empty if none was")
+    computed: str = Field(description="Computed now from the body in the store")
+    matches: bool | None = Field(
+        description="Whether the body is unchanged since it was rendered (null: no stored hash)"
+    )
+
+
+class NoticeEventPublic(BaseModel):
+    """A delivery event the mail provider reported for a notice, as received."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    sg_event_id: str
+    event: str
+    occurred_at: dt.datetime
+    received_at: dt.datetime
+    payload: dict[str, Any]
+
+
+class DeemedReceipt(BaseModel):
+    """When the notice counts as received under the contract, and why."""
+
+    rule: str = Field(
+        description="The contract parameter notices.deemed_receipt: delivered or sent"
+    )
+    status: str = Field(description="known, not_yet_known or not_delivered")
+    at: dt.datetime | None
+    local: str | None = Field(description="The same instant in the contract's time zone")
+    explanation: str
+
+
+class NoticeApproval(BaseModel):
+    approved_by: str
+    approved_at: dt.datetime | None
+    reason: str | None = None
+
+
+class EvidenceContract(BaseModel):
+    id: str
+    title: str
+    reference: str | None
+    customer_name: str
+    provider_name: str
+    time_zone: str
+
+
+class NoticeEvidence(BaseModel):
+    """A notice's proof-of-notice record: what was sent, to whom, when, why, and its fate."""
+
+    notice_id: str
+    notice_key: str
+    notice: str
+    subject: str
+    clause: str
+    rule: str = Field(description="The rule whose decision sent the notice")
+    case_state: str = Field(description="The case's state when the notice was rendered")
+    case_id: str
+    rulebook_version: int | None
+    contract: EvidenceContract | None
+    from_email: str
+    to: list[str]
+    cc: list[str]
+    channel: str
+    status: str
+    delivery_status: str | None
+    provider_message_id: str | None
+    error: str | None
+    queued_at: dt.datetime = Field(description="When the notice was rendered and queued")
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    body_text: str
+    body_html: str
+    text_sha256: BodyHash
+    html_sha256: BodyHash
+    events: list[NoticeEventPublic] = Field(description="Delivery events, oldest first")
+    approval: NoticeApproval | None
+    deemed_receipt: DeemedReceipt
+    generated_at: dt.datetime = Field(description="When this record was produced")
+
+
+class NoticePreview(BaseModel):
+    """A notice rendered with a case's current facts; nothing stored or sent."""
+
+    case_id: str
+    notice: str
+    subject: str
+    to: list[str]
+    cc: list[str]
+    body_text: str
+    body_html: str
+    case_state: str
+    requires_approval: bool
+    rendered_at: dt.datetime
+
+
+class NoticeApprove(BaseModel):
+    """Approve a held notice so that it goes out as it was rendered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved_by: str = Field(
+        min_length=1, max_length=200, examples=["counsel@provider.example.com"]
+    )
+    reason: str | None = Field(default=None, max_length=2000, examples=["reviewed; accurate"])
+
+
+class NoticeApproved(NoticePublic):
+    """A notice after its approval: who approved it, and its status now."""
+
+    approved_by: str | None
+    approved_at: dt.datetime | None

@@ -91,7 +91,8 @@ def _money(value: object, field: str) -> Decimal:
         raise ValueError(f"{field} must not be negative (got {amount})")
     if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
         raise ValueError(f"{field} must be a whole number of cents (got {amount})")
-    return amount
+    # Exact (whole cents were just checked); "100" becomes "100.00" in every output.
+    return amount.quantize(CENT)
 
 
 def _percent(value: object, field: str) -> Decimal:

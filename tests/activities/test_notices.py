@@ -1,24 +1,20 @@
-"""A notice is written and sent at most once per (case, notice key)."""
+"""A notice is written and sent exactly once per (case, notice key), as SendGrid's spec wants it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
-from activities.notices import send_notice
+from activities.notices import RECONCILE_SETTLE, send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
 from store.db import get_engine
 from store.models import Case, Notice
-from store.settings import get_settings
+from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
+from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import seed_reference_contract
 from workers.seed import reference_term_sheet
 
@@ -87,90 +83,166 @@ def test_a_different_event_gives_a_different_notice(db_url: str) -> None:
     assert len(rows()) == 2
 
 
-class _SendGrid(BaseHTTPRequestHandler):
-    """A stand-in for SendGrid's Mail Send endpoint that answers with a scripted status."""
-
-    replies: ClassVar[list[int]] = []
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).received.append(body)
-        status = type(self).replies.pop(0) if type(self).replies else 202
-        self.send_response(status)
-        if status == 202:
-            self.send_header("X-Message-Id", f"msg-{len(type(self).received)}")
-            self.end_headers()
-        else:
-            payload = json.dumps({"errors": [{"message": f"scripted {status}"}]}).encode()
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(payload)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _left_sending(handed_over: dt.datetime) -> None:
+    """As if the worker died after handing the notice to SendGrid, before the record."""
+    with Session(get_engine()) as s:
+        row = s.exec(select(Notice)).one()
+        row.status, row.provider_message_id, row.sent_at = "sending", None, handed_over
+        s.add(row)
+        s.commit()
 
 
-@pytest.fixture
-def sendgrid(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_SendGrid]]:
-    _SendGrid.replies, _SendGrid.received = [], []
-    server = HTTPServer(("127.0.0.1", 0), _SendGrid)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test-key")
-    monkeypatch.setenv("SENDGRID_HOST", f"http://127.0.0.1:{server.server_port}")
-    get_settings.cache_clear()
-    yield _SendGrid
-    server.shutdown()
-    get_settings.cache_clear()
-
-
-def test_sendgrid_gets_the_notice_once_with_case_and_notice_ids(sendgrid: type[_SendGrid]) -> None:
+def test_sendgrid_gets_one_spec_valid_request_with_both_parts_recipients_and_ids(
+    sendgrid_mock: SendGridMock,
+) -> None:
     _case("case_n")
     result = send_notice(notice_input())
-    send_notice(notice_input())  # a retry after success sends nothing
-    assert result.status == "sent" and len(sendgrid.received) == 1
-    body = sendgrid.received[0]
-    assert body["custom_args"] == {"case_id": "case_n", "notice_id": result.notice_id}
-    assert body["categories"] == ["termination_for_convenience"]
+    again = send_notice(notice_input())  # a retry after success sends nothing
+    assert result.status == "sent" and again.already_sent
+    assert not sendgrid_mock.invalid and len(sendgrid_mock.requests) == 1
+    [sent] = sendgrid_mock.sends
+    body = sent.json
+    assert sent.headers["authorization"] == "Bearer SG.test-key"
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
-    personalization = body["personalizations"][0]
-    assert personalization["to"][0]["email"] == "legal@customer.example.com"
+    assert "Mon 1 Mar 2027" in body["content"][0]["value"]
+    assert "<" in body["content"][1]["value"]
+    [personalization] = body["personalizations"]
+    # The notifying party's notice address and its "copy to"; the owner in copy.
+    assert personalization["to"] == [
+        {"email": "legal@customer.example.com"},
+        {"email": "contracts@customer.example.com"},
+    ]
     assert personalization["cc"] == [{"email": "contract.owner@customer.example.com"}]
-    assert rows()[0].provider_message_id == "msg-1"
+    assert personalization["custom_args"] == {"case_id": "case_n", "notice_id": result.notice_id}
+    assert sent.custom_args == {"case_id": "case_n", "notice_id": result.notice_id}
+    assert body["categories"] == ["termination_for_convenience"]
+    assert body["from"]["email"] == "notices@clauseflow.example.com"
+    row = rows()[0]
+    assert row.status == "sent" and row.provider_message_id == sent.message_id
+    assert sendgrid_mock.accepted_for(result.notice_id) == [sent.message_id]
 
 
-def test_sendgrid_429_is_retried_and_then_sent_once(sendgrid: type[_SendGrid]) -> None:
+def test_sendgrid_429_is_retried_and_then_sent_once(sendgrid_mock: SendGridMock) -> None:
     _case("case_n")
-    sendgrid.replies = [429]
-    with pytest.raises(RuntimeError, match="429"):
+    sendgrid_mock.script_send(429)
+    with pytest.raises(RuntimeError, match="429") as info:
+        send_notice(notice_input())
+    assert not isinstance(info.value, ApplicationError)  # retryable: the workflow backs off
+    assert rows()[0].status == "retry"
+    assert send_notice(notice_input()).status == "sent"
+    assert [r.status for r in sendgrid_mock.sends] == [429, 202]
+    assert len(sendgrid_mock.accepted_for(rows()[0].id)) == 1 and rows()[0].status == "sent"
+
+
+def test_sendgrid_500_is_retried(sendgrid_mock: SendGridMock) -> None:
+    _case("case_n")
+    sendgrid_mock.script_send(500)
+    with pytest.raises(RuntimeError, match="500"):
         send_notice(notice_input())
     assert rows()[0].status == "retry"
     assert send_notice(notice_input()).status == "sent"
-    assert len(sendgrid.received) == 2 and rows()[0].status == "sent"
+    assert len(sendgrid_mock.accepted_for(rows()[0].id)) == 1
 
 
-def test_sendgrid_400_is_not_retried(sendgrid: type[_SendGrid]) -> None:
+@pytest.mark.parametrize("status", [400, 401, 403, 413])
+def test_a_refused_notice_is_not_retried(sendgrid_mock: SendGridMock, status: int) -> None:
     _case("case_n")
-    sendgrid.replies = [400]
+    sendgrid_mock.script_send(Reply(status, f"scripted refusal {status}", field="content"))
     with pytest.raises(ApplicationError) as info:
         send_notice(notice_input())
-    assert info.value.non_retryable and "400" in str(info.value)
-    with pytest.raises(ApplicationError):
+    assert info.value.non_retryable and info.value.type == "NoticeRejected"
+    assert info.value.message.startswith(f"notice could not be sent: SendGrid answered {status}")
+    assert f"scripted refusal {status}" in info.value.message
+    with pytest.raises(ApplicationError):  # a later attempt does not ask SendGrid again
         send_notice(notice_input())
-    assert len(sendgrid.received) == 1 and rows()[0].status == "failed"
+    assert len(sendgrid_mock.requests) == 1 and rows()[0].status == "failed"
 
 
-def test_a_notice_left_sending_by_a_dead_worker_is_not_sent_again(
-    sendgrid: type[_SendGrid],
+def test_a_notice_sendgrid_accepted_before_the_worker_died_is_recorded_not_resent(
+    sendgrid_mock: SendGridMock,
+) -> None:
+    _case("case_n")
+    first = send_notice(notice_input())
+    accepted = rows()[0].provider_message_id
+    _left_sending(dt.datetime.now(dt.UTC))
+    again = send_notice(notice_input())
+    assert again.status == "sent" and again.notice_id == first.notice_id
+    assert len(sendgrid_mock.sends) == 1
+    [query] = sendgrid_mock.activity_queries()
+    assert query.query["query"] == [f"unique_args['notice_id']=\"{first.notice_id}\""]
+    assert query.status == 200
+    row = rows()[0]
+    assert row.status == "sent" and row.provider_message_id == accepted
+
+
+def test_a_notice_sendgrid_never_accepted_is_sent_once_after_the_settle_time(
+    sendgrid_mock: SendGridMock,
+) -> None:
+    _case("case_n")
+    sendgrid_mock.script_send(Reply(202, delay=0))
+    send_notice(notice_input())
+    # Forget what the mock accepted: SendGrid has no message for this notice.
+    sendgrid_mock._accepted.clear()
+    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(seconds=1))
+    result = send_notice(notice_input())
+    assert result.status == "sent"
+    assert len(sendgrid_mock.accepted_for(result.notice_id)) == 1
+    assert rows()[0].provider_message_id == sendgrid_mock.accepted_for(result.notice_id)[0]
+
+
+def test_no_match_right_after_the_hand_over_is_asked_again_later_not_resent(
+    sendgrid_mock: SendGridMock,
+) -> None:
+    _case("case_n")
+    sendgrid_mock.activity_lag = 3600  # accepted, but not in Email Activity yet
+    send_notice(notice_input())
+    _left_sending(dt.datetime.now(dt.UTC))
+    with pytest.raises(RuntimeError, match="does not show in its Email Activity yet") as info:
+        send_notice(notice_input())
+    assert not isinstance(info.value, ApplicationError)  # retryable, with backoff
+    assert len(sendgrid_mock.sends) == 1 and rows()[0].status == "sending"
+
+
+@pytest.mark.parametrize("status", [403, 404, 500])
+def test_a_notice_in_doubt_is_not_resent_when_sendgrid_cannot_tell(
+    sendgrid_mock: SendGridMock, status: int
 ) -> None:
     _case("case_n")
     send_notice(notice_input())
-    with Session(get_engine()) as s:  # as if the worker died after the request, before the record
-        row = s.exec(select(Notice)).one()
-        row.status = "sending"
-        s.add(row)
-        s.commit()
+    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(minutes=1))
+    sendgrid_mock.script_activity(always=status)
     with pytest.raises(ApplicationError) as info:
         send_notice(notice_input())
     assert info.value.type == "NoticeInDoubt" and info.value.non_retryable
-    assert len(sendgrid.received) == 1
+    assert f"answered {status}" in info.value.message
+    assert "may already have been sent" in info.value.message
+    assert len(sendgrid_mock.sends) == 1 and rows()[0].status == "sending"
+    assert rows()[0].error == info.value.message
+
+
+def test_a_notice_in_doubt_is_not_resent_when_sendgrid_is_unreachable(
+    sendgrid_mock: SendGridMock,
+) -> None:
+    _case("case_n")
+    send_notice(notice_input())
+    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(minutes=1))
+    sendgrid_mock.stop()
+    with pytest.raises(ApplicationError) as info:
+        send_notice(notice_input())
+    assert info.value.type == "NoticeInDoubt" and "unreachable" in str(info.value)
+    assert len(sendgrid_mock.sends) == 1
+
+
+def test_a_contract_deeming_notice_received_when_sent_records_it_on_sending(db_url: str) -> None:
+    _case("case_n")
+    inp = notice_input()
+    inp.terms = {**inp.terms, "notices": {"deemed_receipt": "sent"}}
+    send_notice(inp)
+    [row] = rows()
+    assert row.deemed_received_at == row.sent_at == inp.at
+
+
+def test_by_default_notice_is_not_deemed_received_until_delivered(db_url: str) -> None:
+    _case("case_n")
+    send_notice(notice_input())
+    assert rows()[0].deemed_received_at is None

@@ -33,6 +33,7 @@ async def start_case(
     case_id: str | None = None,
     history_limit: int = 10_000,
     version: int = 1,
+    notice_timeout_seconds: float = 60.0,
 ) -> WorkflowHandle[Any, Any]:
     case_id = case_id or f"case_{uuid.uuid4().hex}"
     terms = reference_term_sheet()
@@ -47,6 +48,7 @@ async def start_case(
             facts=facts,
             owner_email=terms.owner.email,
             history_limit=history_limit,
+            notice_timeout_seconds=notice_timeout_seconds,
         ),
         id=case_id,
         task_queue=task_queue,

@@ -1,0 +1,208 @@
+"""SendGrid's Event Webhook: verified, stored once per event, reported to the cases.
+
+Order of work for ``POST /webhooks/sendgrid``:
+
+1. Verify the signature (ECDSA P-256 with SHA-256 over the timestamp header followed
+   by the raw body) and the timestamp's age. Anything unverified gets 403 and changes
+   nothing; without a configured key every request is refused.
+2. Parse the body: a JSON array of objects, else 400.
+3. Store the events, once per ``sg_event_id``, and update their notices
+   (store/notice_events.py has the precedence of delivery statuses).
+4. Tell each case whose notice bounced, was blocked or was dropped. A case that has
+   already ended cannot be told: the event stays on the notice and in the case's
+   timeline, and the answer is still 2xx. If Temporal cannot be reached the answer is
+   503, so that SendGrid retries; the events are stored already, so the retry stores
+   nothing twice, and it reports the failures again (the case handles each notice's
+   failure once, however often it is told).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import get_temporal
+from store.notice_events import FailureReport, store_events
+from store.settings import get_settings
+from workflows.case import CaseWorkflow, DeliveryFailure
+
+router = APIRouter(tags=["webhooks"])
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+#: How long one signal to a case may take before the request answers 503.
+SIGNAL_TIMEOUT = 10.0
+
+
+class WebhookReceipt(BaseModel):
+    """What the webhook did with a batch of events."""
+
+    received: int = Field(description="Events in the request")
+    stored: int = Field(description="Events stored now")
+    duplicates: int = Field(description="Events stored before (same sg_event_id), skipped")
+    matched: int = Field(description="Events that belong to a known notice")
+    cases_told: int = Field(description="Delivery failures reported to running cases")
+    cases_ended: int = Field(
+        description="Delivery failures of notices whose case has ended; kept on the notice"
+    )
+
+
+@lru_cache(maxsize=4)
+def _public_key(configured: str) -> ec.EllipticCurvePublicKey:
+    """The configured key: base64 DER (as SendGrid shows it), or PEM."""
+    text = configured.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+    else:
+        key = serialization.load_der_public_key(base64.b64decode(text, validate=True))
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("not an ECDSA P-256 public key")
+    return key
+
+
+def verify_signature(
+    body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None
+) -> None:
+    """Checks SendGrid's signature and the timestamp's age.
+
+    Raises:
+        HTTPException: 403 with the reason, if anything is missing or wrong.
+    """
+    settings = get_settings()
+    if not settings.sendgrid_webhook_public_key:
+        raise HTTPException(
+            403,
+            "the SendGrid webhook verification key is not configured "
+            "(SENDGRID_WEBHOOK_PUBLIC_KEY); unsigned events are never accepted",
+        )
+    try:
+        key = _public_key(settings.sendgrid_webhook_public_key)
+    except (ValueError, binascii.Error, UnsupportedAlgorithm) as exc:
+        log.error("SENDGRID_WEBHOOK_PUBLIC_KEY cannot be used: %s", exc)
+        raise HTTPException(
+            403, "the SendGrid webhook verification key (SENDGRID_WEBHOOK_PUBLIC_KEY) is invalid"
+        ) from exc
+    if not signature or not timestamp:
+        raise HTTPException(403, f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER}")
+    try:
+        sent = int(timestamp.strip())
+    except ValueError:
+        raise HTTPException(403, f"{TIMESTAMP_HEADER} is not a Unix time") from None
+    # The same tolerance both ways: old requests may be replays, future ones clock skew.
+    age = (time.time() if now is None else now) - sent
+    limit = settings.sendgrid_webhook_max_age_seconds
+    if age > limit:
+        raise HTTPException(403, f"the webhook timestamp is older than {limit} seconds")
+    if -age > limit:
+        raise HTTPException(403, f"the webhook timestamp is more than {limit} seconds ahead")
+    try:
+        der = base64.b64decode(signature.strip(), validate=True)
+        key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    except (binascii.Error, ValueError, InvalidSignature):
+        raise HTTPException(403, "the webhook signature does not verify") from None
+
+
+def parse_events(body: bytes) -> list[dict[str, Any]]:
+    """The body as a list of event objects.
+
+    Raises:
+        HTTPException: 400 if it is not JSON, not an array, or holds a non-object.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(400, f"the body is not JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise HTTPException(400, "the body must be a JSON array of events")
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise HTTPException(400, f"event {i} is not a JSON object")
+    return data
+
+
+@router.post(
+    "/webhooks/sendgrid",
+    response_model=WebhookReceipt,
+    responses={
+        400: {"description": "The body is not a JSON array of event objects"},
+        403: {"description": "Signature missing, wrong, too old, or no key configured"},
+        503: {"description": "Events stored, but a case could not be told; SendGrid retries"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "array", "items": {}}}},
+        }
+    },
+)
+async def sendgrid_events(request: Request) -> WebhookReceipt:
+    """SendGrid's Event Webhook: delivery events of notices (delivered, bounce, ...).
+
+    Signed by SendGrid; each event is stored once (by ``sg_event_id``), whole, and
+    updates its notice's delivery status. A bounce, block or drop is reported to the
+    notice's case, whose rules decide what follows (by default it escalates).
+    """
+    body = await request.body()
+    verify_signature(
+        body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+    )
+    events = parse_events(body)
+    result = await run_in_threadpool(store_events, events, dt.datetime.now(dt.UTC))
+    told = ended = 0
+    if result.failures:
+        client = await get_temporal(request)  # 503 if unreachable; SendGrid retries
+        for failure in result.failures:
+            if await _tell_case(client, failure):
+                told += 1
+            else:
+                ended += 1
+    return WebhookReceipt(
+        received=result.received,
+        stored=result.stored,
+        duplicates=result.duplicates,
+        matched=result.matched,
+        cases_told=told,
+        cases_ended=ended,
+    )
+
+
+async def _tell_case(client: Any, failure: FailureReport) -> bool:
+    """Signals the failure to its case; False if the case's workflow has ended.
+
+    Raises:
+        HTTPException: 503 when Temporal does not take the signal.
+    """
+    handle = client.get_workflow_handle(failure.case_id)
+    try:
+        await asyncio.wait_for(
+            handle.signal(
+                CaseWorkflow.delivery_failed,
+                DeliveryFailure(failure.notice_key, failure.notice, failure.event, failure.reason),
+            ),
+            timeout=SIGNAL_TIMEOUT,
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            # The case has ended: nothing can act on it; the notice and timeline show it.
+            return False
+        raise HTTPException(503, f"Temporal did not take the signal: {exc.message}") from exc
+    except TimeoutError as exc:
+        raise HTTPException(503, "Temporal did not answer in time") from exc
+    return True

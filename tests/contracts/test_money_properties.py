@@ -1,0 +1,560 @@
+"""Properties of the contract money arithmetic, checked with Hypothesis.
+
+The example tests in ``test_money.py`` check hand-worked figures; these check what must
+hold for every amount, rate and date: the lawful maximum is a hard ceiling, interest
+never goes negative or down as payment gets later, every amount is in cents, floats are
+refused, part payments balance, service credits respect the cap and the target, and
+uptime agrees with a minute-by-minute count.
+
+Expected values are worked out here with exact fractions or by counting minutes, never
+by calling the module's private helpers. Example counts are bounded so the file runs in
+a few seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts.money import (
+    amount_due_after_dispute,
+    interest_with_payments,
+    late_payment_interest,
+    monthly_uptime,
+    service_credit,
+    to_cents,
+    uncontested_amount,
+)
+
+FAST = settings(
+    max_examples=80,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+SLOW = settings(FAST, max_examples=30)
+
+CENT = Decimal("0.01")
+
+
+def cents_strategy(max_cents: int = 10**9, min_cents: int = 0) -> st.SearchStrategy[Decimal]:
+    """Amounts in whole cents written with two places, e.g. Decimal("1234.50")."""
+    return st.integers(min_cents, max_cents).map(lambda c: Decimal(c).scaleb(-2))
+
+
+amounts = cents_strategy()
+monthly_rates = st.decimals(min_value=0, max_value=5, places=3)
+annual_caps = st.decimals(min_value=0, max_value=40, places=2)
+due_dates = st.dates(dt.date(2000, 1, 1), dt.date(2090, 12, 31))
+day_offsets = st.integers(-60, 1500)
+uptimes = st.decimals(min_value=0, max_value=100, places=4)
+targets = st.decimals(min_value=0, max_value=100, places=3)
+per_points = st.decimals(min_value=0, max_value=20, places=2)
+caps = st.decimals(min_value=0, max_value=100, places=2)
+
+
+def is_cents(value: Decimal) -> bool:
+    return isinstance(value, Decimal) and value.as_tuple().exponent == -2
+
+
+def simple_interest_ceiling(principal: Decimal, annual_percent: Decimal, days: int) -> Fraction:
+    """Exact simple interest at the lawful maximum, actual/365, before any rounding."""
+    return Fraction(principal) * Fraction(annual_percent) * max(days, 0) / (100 * 365)
+
+
+# --------------------------------------------------------------------------- late interest
+
+
+@FAST
+@given(
+    principal=amounts,
+    due=due_dates,
+    offset=day_offsets,
+    rate=monthly_rates,
+    cap=annual_caps,
+)
+def test_late_interest_never_exceeds_the_lawful_maximum_and_is_never_negative(
+    principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
+) -> None:
+    paid_on = due + dt.timedelta(days=offset)
+    result = late_payment_interest(
+        principal, due, paid_on, monthly_rate_percent=rate, max_annual_rate_percent=cap
+    )
+    assert Fraction(result.amount) <= simple_interest_ceiling(principal, cap, offset)
+    assert result.amount >= 0
+    assert result.amount == min(result.contract_rate_interest, result.lawful_maximum_interest)
+    assert result.days_late == max(offset, 0)
+    if offset <= 0:
+        assert result.amount == 0
+
+
+@FAST
+@given(
+    principal=amounts,
+    due=due_dates,
+    offsets=st.lists(day_offsets, min_size=2, max_size=2).map(sorted),
+    rate=monthly_rates,
+    cap=annual_caps,
+)
+def test_late_interest_does_not_go_down_when_payment_is_later(
+    principal: Decimal, due: dt.date, offsets: list[int], rate: Decimal, cap: Decimal
+) -> None:
+    earlier, later = (
+        late_payment_interest(
+            principal,
+            due,
+            due + dt.timedelta(days=k),
+            monthly_rate_percent=rate,
+            max_annual_rate_percent=cap,
+        )
+        for k in offsets
+    )
+    assert earlier.amount <= later.amount
+    assert earlier.contract_rate_interest <= later.contract_rate_interest
+    assert earlier.lawful_maximum_interest <= later.lawful_maximum_interest
+
+
+@FAST
+@given(principal=amounts, due=due_dates, offset=day_offsets, rate=monthly_rates, cap=annual_caps)
+def test_late_interest_figures_are_in_cents(
+    principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
+) -> None:
+    result = late_payment_interest(
+        principal,
+        due,
+        due + dt.timedelta(days=offset),
+        monthly_rate_percent=rate,
+        max_annual_rate_percent=cap,
+    )
+    assert is_cents(result.amount)
+    assert is_cents(result.contract_rate_interest)
+    assert is_cents(result.lawful_maximum_interest)
+    for month in result.months:
+        assert is_cents(month.interest)
+        assert is_cents(month.opening_balance) and is_cents(month.closing_balance)
+        assert month.closing_balance == month.opening_balance + month.interest
+    # The month lines add up to the contract-rate limb.
+    assert sum((m.interest for m in result.months), Decimal("0.00")) == (
+        result.contract_rate_interest
+    )
+
+
+# --------------------------------------------------------------------------- floats
+
+
+FLOAT_CALLS = {
+    "to_cents": lambda f: to_cents(f),
+    "late principal": lambda f: late_payment_interest(f, dt.date(2026, 1, 1), dt.date(2026, 3, 1)),
+    "late monthly rate": lambda f: late_payment_interest(
+        Decimal("100.00"), dt.date(2026, 1, 1), dt.date(2026, 3, 1), monthly_rate_percent=f
+    ),
+    "late annual cap": lambda f: late_payment_interest(
+        Decimal("100.00"), dt.date(2026, 1, 1), dt.date(2026, 3, 1), max_annual_rate_percent=f
+    ),
+    "ledger principal": lambda f: interest_with_payments(
+        f, dt.date(2026, 1, 1), [], dt.date(2026, 3, 1)
+    ),
+    "ledger payment": lambda f: interest_with_payments(
+        Decimal("100.00"), dt.date(2026, 1, 1), [(dt.date(2026, 2, 1), f)], dt.date(2026, 3, 1)
+    ),
+    "credit fee": lambda f: service_credit(f, Decimal("99")),
+    "credit uptime": lambda f: service_credit(Decimal("100.00"), f),
+    "credit target": lambda f: service_credit(Decimal("100.00"), Decimal("99"), target_percent=f),
+    "credit per point": lambda f: service_credit(
+        Decimal("100.00"), Decimal("99"), credit_percent_per_point=f
+    ),
+    "credit cap": lambda f: service_credit(Decimal("100.00"), Decimal("99"), cap_percent=f),
+    "uncontested total": lambda f: uncontested_amount(f, Decimal("0.00")),
+    "uncontested contested": lambda f: uncontested_amount(Decimal("100.00"), f),
+    "dispute payable": lambda f: amount_due_after_dispute(Decimal("100.00"), Decimal("50.00"), f),
+}
+
+
+@FAST
+@given(call=st.sampled_from(sorted(FLOAT_CALLS)), value=st.floats())
+def test_floats_are_refused_everywhere(call: str, value: float) -> None:
+    # Any float, even one that looks like a whole number of cents, NaN or infinity.
+    with pytest.raises(TypeError, match="float"):
+        FLOAT_CALLS[call](value)
+
+
+# --------------------------------------------------------------------------- part payments
+
+
+@st.composite
+def payment_histories(draw: st.DrawFn) -> dict:
+    due = draw(due_dates)
+    principal = draw(cents_strategy(10**8))
+    payments = [
+        (due + dt.timedelta(days=draw(st.integers(-30, 800))), draw(cents_strategy(10**8, 1)))
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+    return {
+        "principal": principal,
+        "due": due,
+        "payments": payments,
+        "as_of": due + dt.timedelta(days=draw(st.integers(-30, 900))),
+        "rate": draw(monthly_rates),
+        "cap": draw(annual_caps),
+    }
+
+
+def statement(h: dict, as_of: dt.date | None = None):
+    return interest_with_payments(
+        h["principal"],
+        h["due"],
+        h["payments"],
+        as_of or h["as_of"],
+        monthly_rate_percent=h["rate"],
+        max_annual_rate_percent=h["cap"],
+    )
+
+
+@FAST
+@given(h=payment_histories())
+def test_part_payments_balance_and_never_leave_a_negative_balance(h: dict) -> None:
+    s = statement(h)
+    counted = [amount for when, amount in h["payments"] if when <= h["as_of"]]
+    # Nothing owed is ever negative, on the statement date or on any ledger line.
+    assert s.outstanding_principal >= 0 and s.accrued_interest >= 0 and s.total_outstanding >= 0
+    assert s.overpayment >= 0
+    for entry in s.ledger:
+        assert entry.principal_outstanding >= 0 and entry.interest_unpaid >= 0
+        assert entry.paid == entry.to_interest + entry.to_principal + entry.overpayment
+        if entry.event == "payment" and entry.date <= h["due"]:
+            assert entry.to_interest == 0
+    # Payments plus what is still owed are the principal plus the interest charged, to
+    # the cent (every figure is in cents, so no rounding slack is needed), less any excess.
+    assert sum(counted, Decimal("0.00")) + s.total_outstanding == (
+        h["principal"] + s.interest_charged + s.overpayment
+    )
+    assert s.principal_paid + s.outstanding_principal == h["principal"]
+    assert s.interest_paid + s.accrued_interest == s.interest_charged
+    for value in (s.outstanding_principal, s.accrued_interest, s.total_outstanding):
+        assert is_cents(value)
+    for value in (s.interest_charged, s.interest_paid, s.principal_paid, s.overpayment):
+        assert is_cents(value)
+
+
+@FAST
+@given(h=payment_histories())
+def test_part_payment_interest_stays_under_the_lawful_maximum(h: dict) -> None:
+    s = statement(h)
+    days = (h["as_of"] - h["due"]).days
+    assert s.interest_charged >= 0
+    # Limb (b) runs on the principal still outstanding, which is never more than the
+    # original principal, so simple interest on the original is a ceiling.
+    assert Fraction(s.interest_charged) <= simple_interest_ceiling(h["principal"], h["cap"], days)
+    if days <= 0:
+        assert s.interest_charged == 0
+
+
+@FAST
+@given(h=payment_histories(), extra=st.integers(0, 400))
+def test_part_payment_interest_charged_does_not_go_down_with_a_later_statement(
+    h: dict, extra: int
+) -> None:
+    earlier = statement(h)
+    later = statement(h, h["as_of"] + dt.timedelta(days=extra))
+    assert earlier.interest_charged <= later.interest_charged
+
+
+@FAST
+@given(principal=amounts, due=due_dates, offset=day_offsets, rate=monthly_rates, cap=annual_caps)
+def test_a_ledger_without_payments_agrees_with_late_payment_interest(
+    principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
+) -> None:
+    as_of = due + dt.timedelta(days=offset)
+    single = late_payment_interest(
+        principal, due, as_of, monthly_rate_percent=rate, max_annual_rate_percent=cap
+    )
+    ledger = interest_with_payments(
+        principal, due, [], as_of, monthly_rate_percent=rate, max_annual_rate_percent=cap
+    )
+    assert ledger.interest_charged == single.amount
+    assert ledger.total_outstanding == principal + single.amount
+    if single.amount:
+        assert ledger.limb == single.limb
+
+
+@FAST
+@given(
+    principal=cents_strategy(10**8, 1),
+    due=due_dates,
+    early=st.integers(0, 30),
+    as_of=st.integers(0, 900),
+    rate=monthly_rates,
+    cap=annual_caps,
+)
+def test_paying_in_full_by_the_due_date_costs_no_interest(
+    principal: Decimal, due: dt.date, early: int, as_of: int, rate: Decimal, cap: Decimal
+) -> None:
+    s = interest_with_payments(
+        principal,
+        due,
+        [(due - dt.timedelta(days=early), principal)],
+        due + dt.timedelta(days=as_of),
+        monthly_rate_percent=rate,
+        max_annual_rate_percent=cap,
+    )
+    assert s.interest_charged == 0
+    assert s.total_outstanding == 0
+    assert s.overpayment == 0
+
+
+# --------------------------------------------------------------------------- service credits
+
+
+def credit(fee: Decimal, uptime: Decimal, **terms: object):
+    return service_credit(fee, uptime, **terms)  # type: ignore[arg-type]
+
+
+credit_terms = st.fixed_dictionaries(
+    {
+        "target_percent": targets,
+        "credit_percent_per_point": per_points,
+        "cap_percent": caps,
+        "pro_rata": st.booleans(),
+    }
+)
+
+
+@FAST
+@given(fee=amounts, uptime=uptimes, terms=credit_terms)
+def test_service_credit_respects_the_cap_and_the_target(
+    fee: Decimal, uptime: Decimal, terms: dict
+) -> None:
+    result = credit(fee, uptime, **terms)
+    assert is_cents(result.amount)
+    assert result.amount >= 0
+    assert 0 <= result.percent_of_fee <= terms["cap_percent"]
+    # Never above the cap, rounded the same way as the credit itself.
+    assert result.amount <= to_cents(fee * terms["cap_percent"] / 100)
+    if uptime >= terms["target_percent"]:
+        assert result.amount == 0 and result.points_below_target == 0
+    # The figure is the stated percentage of the fee, rounded half up to the cent.
+    exact = Fraction(fee) * Fraction(result.percent_of_fee) / 100
+    assert abs(Fraction(result.amount) - exact) <= Fraction(1, 200)
+
+
+@FAST
+@given(
+    fee=amounts,
+    pair=st.lists(uptimes, min_size=2, max_size=2).map(sorted),
+    terms=credit_terms,
+)
+def test_service_credit_does_not_grow_as_uptime_improves(
+    fee: Decimal, pair: list[Decimal], terms: dict
+) -> None:
+    lower, higher = (credit(fee, u, **terms) for u in pair)
+    assert lower.amount >= higher.amount
+    assert lower.percent_of_fee >= higher.percent_of_fee
+
+
+@FAST
+@given(fee=amounts, uptime=uptimes, terms=credit_terms)
+def test_without_pro_rata_only_whole_points_count(
+    fee: Decimal, uptime: Decimal, terms: dict
+) -> None:
+    pro_rata = credit(fee, uptime, **(terms | {"pro_rata": True}))
+    whole = credit(fee, uptime, **(terms | {"pro_rata": False}))
+    # Disregarding fractions can only lower the credit, and by less than one point's worth.
+    assert whole.amount <= pro_rata.amount
+    assert whole.points_counted == int(whole.points_below_target)
+    assert pro_rata.points_below_target - whole.points_counted < 1
+    if not whole.capped:
+        assert whole.percent_of_fee == whole.points_counted * terms["credit_percent_per_point"]
+
+
+# --------------------------------------------------------------------------- uptime
+
+ZONES = ["America/New_York", "UTC", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
+
+
+def month_bounds(year: int, month: int, zone: str) -> tuple[dt.datetime, int]:
+    """UTC start of the local month and its real length in minutes."""
+    tz = ZoneInfo(zone)
+    start = dt.datetime(year, month, 1, tzinfo=tz).astimezone(dt.UTC)
+    nxt = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz).astimezone(dt.UTC)
+    return start, (nxt - start) // dt.timedelta(minutes=1)
+
+
+# Intervals as (first minute, length in minutes) relative to the month's UTC start; they
+# may start before the month and end after it.
+minute_intervals = st.lists(st.tuples(st.integers(-3000, 46000), st.integers(0, 6000)), max_size=6)
+
+
+def to_datetimes(
+    start: dt.datetime, intervals: list[tuple[int, int]], zone: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    tz = ZoneInfo(zone)
+    return [
+        (
+            (start + dt.timedelta(minutes=a)).astimezone(tz),
+            (start + dt.timedelta(minutes=a + length)).astimezone(tz),
+        )
+        for a, length in intervals
+    ]
+
+
+def covered(intervals: list[tuple[int, int]], minutes: int) -> set[int]:
+    return {m for a, length in intervals for m in range(max(a, 0), min(a + length, minutes))}
+
+
+def expected_uptime(down: set[int], windows: set[int], minutes: int) -> Decimal:
+    measured = minutes - len(windows)
+    if not measured:
+        return Decimal("100.0000")
+    ratio = Fraction(measured - len(down - windows), measured) * 100 * 10_000
+    return Decimal(math.floor(ratio + Fraction(1, 2))).scaleb(-4)  # half up, 4 places
+
+
+months = st.tuples(st.integers(1995, 2060), st.integers(1, 12))
+
+
+@SLOW
+@given(
+    month=months,
+    zone=st.sampled_from(ZONES),
+    downtime=minute_intervals,
+    windows=minute_intervals,
+)
+def test_uptime_matches_a_minute_by_minute_count(
+    month: tuple[int, int],
+    zone: str,
+    downtime: list[tuple[int, int]],
+    windows: list[tuple[int, int]],
+) -> None:
+    start, minutes = month_bounds(*month, zone)
+    result = monthly_uptime(
+        month, zone, to_datetimes(start, downtime, zone), to_datetimes(start, windows, zone)
+    )
+    down, maintenance = covered(downtime, minutes), covered(windows, minutes)
+    assert Decimal(0) <= result.uptime_percent <= Decimal(100)
+    assert result.uptime_percent == expected_uptime(down, maintenance, minutes)
+    assert result.minutes_in_month == minutes
+    assert result.excluded_minutes == len(maintenance)
+    assert result.downtime_minutes == len(down - maintenance)
+    assert result.downtime_in_maintenance_minutes == len(down & maintenance)
+    # Order and duplicates do not matter: overlapping downtime is counted once.
+    again = monthly_uptime(
+        month,
+        zone,
+        to_datetimes(start, list(reversed(downtime)) + downtime, zone),
+        to_datetimes(start, windows, zone),
+    )
+    assert again.uptime_percent == result.uptime_percent
+
+
+@SLOW
+@given(
+    month=months,
+    zone=st.sampled_from(ZONES),
+    downtime=minute_intervals,
+    windows=minute_intervals,
+    picked=st.integers(0, 5),
+    cut=st.tuples(st.integers(0, 6000), st.integers(0, 6000)),
+)
+def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
+    month: tuple[int, int],
+    zone: str,
+    downtime: list[tuple[int, int]],
+    windows: list[tuple[int, int]],
+    picked: int,
+    cut: tuple[int, int],
+) -> None:
+    start, _ = month_bounds(*month, zone)
+    down = to_datetimes(start, downtime, zone)
+    before = monthly_uptime(month, zone, down, to_datetimes(start, windows, zone))
+    if downtime:
+        # A new window that lies wholly inside one of the outages.
+        a, length = downtime[picked % len(downtime)]
+        skip = min(cut[0], length)
+        window = (a + skip, min(cut[1], length - skip))
+    else:
+        window = (cut[0], cut[1])
+    after = monthly_uptime(month, zone, down, to_datetimes(start, [*windows, window], zone))
+    # Counted downtime never grows when a window is excluded ...
+    assert after.downtime_minutes <= before.downtime_minutes
+    # ... and when the window was all downtime, uptime cannot fall.
+    assert after.uptime_percent >= before.uptime_percent
+
+
+@SLOW
+@given(
+    month=months,
+    zone=st.sampled_from(ZONES),
+    downtime=minute_intervals,
+    more=minute_intervals,
+    windows=minute_intervals,
+)
+def test_more_downtime_never_raises_uptime(
+    month: tuple[int, int],
+    zone: str,
+    downtime: list[tuple[int, int]],
+    more: list[tuple[int, int]],
+    windows: list[tuple[int, int]],
+) -> None:
+    start, _ = month_bounds(*month, zone)
+    maintenance = to_datetimes(start, windows, zone)
+    base = monthly_uptime(month, zone, to_datetimes(start, downtime, zone), maintenance)
+    worse = monthly_uptime(month, zone, to_datetimes(start, downtime + more, zone), maintenance)
+    assert worse.uptime_percent <= base.uptime_percent
+    assert worse.downtime_minutes >= base.downtime_minutes
+
+
+# --------------------------------------------------------------------------- disputes
+
+
+@FAST
+@given(data=st.data(), total=amounts)
+def test_a_dispute_splits_the_invoice_without_losing_a_cent(
+    data: st.DataObject, total: Decimal
+) -> None:
+    cents = int(total * 100)
+    contested = data.draw(cents_strategy(cents))
+    payable = data.draw(cents_strategy(int(contested * 100)))
+    assert uncontested_amount(total, contested) + contested == total
+    outcome = amount_due_after_dispute(total, contested, payable)
+    assert outcome.amount_due + outcome.credited == total
+    assert 0 <= outcome.credited <= contested
+    assert is_cents(outcome.amount_due) and is_cents(outcome.uncontested)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    whole=st.integers(min_value=0, max_value=10_000_000),
+    days=st.integers(min_value=0, max_value=800),
+    paid=st.integers(min_value=1, max_value=10_000),
+)
+def test_every_amount_comes_back_in_cents_even_from_whole_number_inputs(
+    whole: int, days: int, paid: int
+) -> None:
+    due = dt.date(2026, 1, 1)
+    principal = Decimal(whole)  # e.g. Decimal("100"), no decimal places given
+    late = late_payment_interest(principal, due, due + dt.timedelta(days=days))
+    statement = interest_with_payments(
+        principal,
+        due,
+        [(due + dt.timedelta(days=days // 2), Decimal(paid))],
+        due + dt.timedelta(days=days),
+    )
+    outcome = amount_due_after_dispute(principal, principal, Decimal(0))
+    for amount in (
+        late.amount,
+        late.contract_rate_interest,
+        late.lawful_maximum_interest,
+        statement.outstanding_principal,
+        statement.accrued_interest,
+        statement.total_outstanding,
+        outcome.credited,
+        outcome.amount_due,
+    ):
+        assert amount.as_tuple().exponent == -2, amount

@@ -1,0 +1,1 @@
+"""Test support: stand-ins for the services Clauseflow talks to."""
