@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses development secrets and unsafe defaults at start-up",
+    )
     database_url: str = Field(
         default=f"sqlite:///{STATE_DIR / 'clauseflow.db'}",
         description="SQLAlchemy URL of the store; SQLite by default, PostgreSQL in production",
@@ -50,6 +56,28 @@ class Settings(BaseSettings):
     notice_from_name: str = "Clauseflow Notices"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    payload_encryption_keys: str | None = Field(
+        default=None,
+        description="Keys for Temporal payloads, 'id:base64key,...' (first encrypts; all decrypt)",
+    )
+    payload_key_file: str = Field(
+        default=str(STATE_DIR / "payload.key"),
+        description="Where the keys are read from when PAYLOAD_ENCRYPTION_KEYS is unset "
+        "(make dev generates a development key there on first start)",
+    )
+    codec_auth_token: str | None = Field(
+        default=None,
+        description="Bearer token the Temporal Web UI must send to the codec endpoint",
+    )
+    codec_cors_origins: str = Field(
+        default="http://127.0.0.1:8233,http://localhost:8233",
+        description="Web UI origins allowed to call the codec endpoint (comma-separated)",
+    )
+    worker_metrics_port: int = Field(
+        default=9464, description="Port of the worker's Prometheus endpoint (Temporal SDK metrics)"
+    )
+    log_format: Literal["json", "text"] = Field(default="json", description="Log line format")
+    log_level: str = "INFO"
 
 
 @lru_cache
