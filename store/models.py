@@ -47,9 +47,14 @@ class Case(SQLModel, table=True):
     """One running clause of one contract. The id is the Temporal workflow id."""
 
     __tablename__ = "case"
+    # The case list is "nearest deadline first", filtered by at most one of these.
     __table_args__ = (
         Index("ix_case_open_next_deadline", "closed", "next_deadline_at"),
         Index("ix_case_clause_state", "clause", "state"),
+        Index("ix_case_next_deadline", "next_deadline_at", "id"),
+        Index("ix_case_state_next_deadline", "state", "next_deadline_at", "id"),
+        Index("ix_case_clause_next_deadline", "clause", "next_deadline_at", "id"),
+        Index("ix_case_contract_next_deadline", "contract_id", "next_deadline_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=80)

@@ -9,16 +9,24 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
 from store.migrate import upgrade
 from store.settings import get_settings
+from tests.databases import (
+    empty_tables,
+    postgres_server,
+    run_uses_postgres,
+    temporary_postgres_database,
+)
+from workers.codec import EncryptionCodec, new_key
 from workers.temporal import (
-    DATA_CONVERTER,
     SEARCH_ATTRIBUTES,
     build_worker,
+    encrypting_converter,
     register_search_attributes,
 )
 
@@ -40,17 +48,45 @@ def _reset_caches() -> None:
     get_engine.cache_clear()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, migrated SQLite database that the whole process uses for this test."""
-    url = f"sqlite:///{tmp_path / 'clauseflow.db'}"
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """This run's own PostgreSQL database, migrated once."""
+    try:
+        with temporary_postgres_database() as url:
+            upgrade(url)
+            yield url
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {postgres_server()} is needed by these tests: {exc}")
+
+
+def use_database(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Points the whole process (API, activities, store) at a clean database of ``kind``."""
+    if kind == "postgresql":
+        url = request.getfixturevalue("postgres_database")
+        empty_tables(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'clauseflow.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
     _reset_caches()
-    upgrade(url)
-    yield url
-    get_engine(url).dispose()
-    _reset_caches()
+    if kind != "postgresql":
+        upgrade(url)
+    request.addfinalizer(_reset_caches)
+    request.addfinalizer(lambda: get_engine(url).dispose())
+    return url
+
+
+@pytest.fixture
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A clean, migrated database for this test: SQLite, or PostgreSQL when the run's
+    DATABASE_URL points there (tests/api and tests/store run on both anyway)."""
+    return use_database(
+        "postgresql" if run_uses_postgres() else "sqlite", request, tmp_path, monkeypatch
+    )
 
 
 @pytest.fixture
@@ -60,7 +96,8 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     One per test, because skipped time cannot be turned back.
     """
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        # Encrypted like production, under a throwaway key.
+        data_converter=encrypting_converter(EncryptionCodec([new_key("test-")])),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_search_attributes(env.client)
@@ -75,7 +112,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
     keys = [SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES]
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=encrypting_converter(EncryptionCodec([new_key("test-")])),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=keys,
     )

@@ -365,12 +365,9 @@ def list_cases(
         where.append(Case.state == state)
     if contract_id:
         where.append(Case.contract_id == contract_id)
-    order = [
-        col(Case.next_deadline_at).is_(None),
-        col(Case.next_deadline_at),
-        col(Case.opened_at),
-        col(Case.id),
-    ]
+    # NULLS LAST matches the indexes' order, so the database reads the first page
+    # straight off an index instead of sorting every case.
+    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
     rows, total = page(session, Case, where, order, limit, offset)
     zones: dict[str, str] = {}
     items = []

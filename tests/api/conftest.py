@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from temporalio.client import Client
 
 from api.main import create_app
+from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """API tests run on SQLite and on PostgreSQL."""
+    return use_database(request.param, request, tmp_path, monkeypatch)
 
 
 @pytest.fixture
