@@ -111,7 +111,8 @@ async def test_cases_are_listed_filtered_and_paginated(api: httpx.AsyncClient) -
     for i in range(3):
         r = await api.post(
             URL,
-            json=case_body(notice_received_at=f"2026-11-0{i + 2}T10:00:00-05:00"),
+            # A week apart, so each case has its own next deadline (no ties).
+            json=case_body(notice_received_at=f"2026-11-{2 + 7 * i:02d}T10:00:00-05:00"),
             headers={"Idempotency-Key": f"list-{i}"},
         )
         ids.append(r.json()["id"])
