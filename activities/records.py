@@ -55,6 +55,8 @@ def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
 @activity.defn
 def record_step(inp: RecordStepInput) -> None:
     """Records a case step: the case row, transition, decisions, deadlines, escalations."""
+    from workers.observability import observe_deadline_lateness
+
     with session_scope() as session:
         existing = session.get(Case, inp.case.case_id)
         if existing is not None and existing.last_step >= inp.step:
@@ -130,4 +132,13 @@ def record_step(inp: RecordStepInput) -> None:
                     before={"state": inp.transition.from_state} if inp.transition else None,
                     after={"state": inp.case.state, "event": inp.event, "values": inp.values},
                 )
+            )
+    # Observability (issue 6): how late the case acted on a deadline, observed once, after
+    # the step is committed (a retry of a recorded step returned above). The event key is
+    # "deadline:<name>:<day>"; ``at`` is the workflow's time when it handled the deadline.
+    if inp.event.startswith("deadline:"):
+        reached = inp.case.deadlines.get(inp.event.split(":", 2)[1])
+        if reached is not None:
+            observe_deadline_lateness(
+                reached.due_at, inp.at, clause=inp.case.clause, deadline=reached.group
             )

@@ -107,6 +107,11 @@ def decide(inp: DecideInput) -> DecideResult:
     The rulebook's parameters (term-sheet figures) and its calculators' outputs join
     the facts the rules see; everything the calculators derived goes back to the case.
     """
+    import time
+
+    from workers.observability import observe_decision_latency
+
+    started = time.perf_counter()  # observability: decision latency (issue 6)
     facts = dict(inp.facts)
     derived: dict[str, Any] = {}
     if inp.context is not None:
@@ -116,6 +121,12 @@ def decide(inp: DecideInput) -> DecideResult:
         derived = derive_facts(clause, version, inp.context)
         facts.update(_scalars(derived))
     decisions = engine.evaluate(facts)
+    # Labels are the clause and the event kind only: never fact values (personal data).
+    observe_decision_latency(
+        time.perf_counter() - started,
+        clause=str(inp.facts.get("clause", "")),
+        event=str(inp.facts.get("event", "")),
+    )
     return DecideResult([DecisionView(d.rule, d.action, d.value) for d in decisions], derived)
 
 

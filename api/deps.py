@@ -22,10 +22,13 @@ async def get_temporal(request: Request) -> Client:
     """The app's Temporal client, connected on first use so the API starts without it."""
     client: Client | None = getattr(request.app.state, "temporal", None)
     if client is None:
+        from workers.codec import PayloadKeyError
         from workers.temporal import connect
 
         try:
             client = await connect(get_settings())
+        except PayloadKeyError as exc:
+            raise HTTPException(503, f"payload encryption is not configured: {exc}") from exc
         except Exception as exc:  # connection refused, bad address, ...
             raise HTTPException(503, f"Temporal is not reachable: {exc}") from exc
         request.app.state.temporal = client

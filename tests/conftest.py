@@ -22,7 +22,7 @@ from tests.databases import (
     run_uses_postgres,
     temporary_postgres_database,
 )
-from workers.codec import EncryptionCodec, new_key
+from workers.codec import EncryptionCodec, format_key, new_key, parse_keys
 from workers.temporal import (
     SEARCH_ATTRIBUTES,
     build_worker,
@@ -33,6 +33,9 @@ from workers.temporal import (
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+#: The throwaway payload key of the test servers' clients (PAYLOAD_ENCRYPTION_KEYS format):
+#: a worker started as a subprocess needs it in its environment to read their cases.
+TEST_PAYLOAD_KEYS = format_key(*new_key("test-"))
 
 
 def shared_path(*parts: str) -> Path:
@@ -79,9 +82,7 @@ def use_database(
 
 
 @pytest.fixture
-def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A clean, migrated database for this test: SQLite, or PostgreSQL when the run's
     DATABASE_URL points there (tests/api and tests/store run on both anyway)."""
     return use_database(
@@ -97,7 +98,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping(
         # Encrypted like production, under a throwaway key.
-        data_converter=encrypting_converter(EncryptionCodec([new_key("test-")])),
+        data_converter=encrypting_converter(EncryptionCodec(parse_keys(TEST_PAYLOAD_KEYS))),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_search_attributes(env.client)
@@ -112,7 +113,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
     keys = [SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES]
     env = await WorkflowEnvironment.start_local(
-        data_converter=encrypting_converter(EncryptionCodec([new_key("test-")])),
+        data_converter=encrypting_converter(EncryptionCodec(parse_keys(TEST_PAYLOAD_KEYS))),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=keys,
     )

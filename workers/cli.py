@@ -29,7 +29,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     wi.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("dev", "what-if"):
+        # Interactive commands print for a person; the services log JSON.
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    else:
+        from store.settings import get_settings
+        from workers.logging_setup import configure_logging
+
+        settings = get_settings()
+        configure_logging(settings)
+        from store.config_check import enforce_production_settings
+
+        enforce_production_settings(settings)  # exits, listing every problem
+        if args.command == "worker":
+            from workers.codec import check_payload_keys
+            from workers.logging_setup import load_party_names
+
+            check_payload_keys(settings)
+            load_party_names(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     if args.command == "dev":

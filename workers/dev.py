@@ -20,6 +20,7 @@ from sqlmodel import Session
 from store.db import get_engine
 from store.migrate import upgrade
 from store.settings import STATE_DIR, get_settings
+from workers.codec import ensure_dev_key_file
 from workers.seed import ensure_reference_contract
 from workers.temporal import SEARCH_ATTRIBUTES
 
@@ -160,6 +161,8 @@ def run_dev() -> int:
         upgrade(settings.database_url)
         with Session(get_engine(), expire_on_commit=False) as session:
             contract, created = ensure_reference_contract(session)
+        # Temporal payloads are encrypted: a development key on first start.
+        ensure_dev_key_file(settings)
         print("Starting the worker and the API ...", flush=True)
         start("worker", [sys.executable, "-m", "workers.cli", "worker"])
         api = start(

@@ -7,6 +7,7 @@ import logging
 import signal
 
 from store.settings import get_settings
+from workers.observability import worker_runtime
 from workers.temporal import build_worker, connect
 
 log = logging.getLogger("clauseflow.worker")
@@ -15,7 +16,8 @@ log = logging.getLogger("clauseflow.worker")
 async def run_worker() -> None:
     """Connects, polls the case task queue, and stops cleanly on SIGINT/SIGTERM."""
     settings = get_settings()
-    client = await connect(settings)
+    # The worker's runtime serves the SDK's and Clauseflow's metrics on its own port.
+    client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -15,9 +15,7 @@ from tests.workflows.helpers import seed_reference_contract
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """API tests run on SQLite and on PostgreSQL."""
     return use_database(request.param, request, tmp_path, monkeypatch)
 

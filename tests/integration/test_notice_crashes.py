@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.faults import CRASH_AT_ENV
 from activities.notices import notice_id_for
-from tests.conftest import REPO
+from tests.conftest import REPO, TEST_PAYLOAD_KEYS
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import MAIL_SEND, SendGridMock
 from tests.workflows.helpers import case_row, eventually, notices, seed_reference_contract
@@ -95,6 +95,7 @@ def workers(
         DATABASE_URL=db_url,
         SENDGRID_API_KEY=sendgrid_mock.api_key,
         SENDGRID_HOST=sendgrid_mock.url,
+        PAYLOAD_ENCRYPTION_KEYS=TEST_PAYLOAD_KEYS,
     )
     w = Workers(env, tmp_path)
     yield w

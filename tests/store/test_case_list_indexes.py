@@ -40,8 +40,10 @@ def filled(postgres_database: str) -> Iterator[Any]:
                 'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
                 " state_label, closed, escalated, facts, opened_at, next_deadline_at, last_step,"
                 " updated_at) SELECT 'case_' || g, 'c' || (g % 50),"
-                " (ARRAY['termination_for_convenience','material_breach','invoice_payment'])[g % 3 + 1],"
-                " 1, (ARRAY['notice_period_running','cure_period_running','overdue','paid'])[g % 4 + 1],"
+                " (ARRAY['termination_for_convenience','material_breach',"
+                " 'invoice_payment'])[g % 3 + 1], 1,"
+                " (ARRAY['notice_period_running','cure_period_running','overdue',"
+                " 'paid'])[g % 4 + 1],"
                 " 'label', g % 4 = 3, false, '{}', now(),"
                 " CASE WHEN g % 10 = 0 THEN NULL ELSE :start + (g || ' minutes')::interval END,"
                 " 1, now() FROM generate_series(1, :n) AS g"

@@ -44,7 +44,7 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         "API_PORT": str(api),
         "TEMPORAL_TASK_QUEUE": "dev-stack-test",
     }
-    for key in ("DATABASE_URL", "SENDGRID_API_KEY"):
+    for key in ("DATABASE_URL", "SENDGRID_API_KEY", "PAYLOAD_ENCRYPTION_KEYS"):
         env.pop(key, None)
     log = open(tmp_path / "dev.log", "w+b")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -90,6 +90,11 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert [n["notice"] for n in outbox["items"]] == ["acknowledgement"]
         assert (tmp_path / ".clauseflow" / "temporal.db").exists()
         assert (tmp_path / ".clauseflow" / "clauseflow.db").exists()
+        # Payloads are encrypted with a development key made on first start, owner-only.
+        key_file = tmp_path / ".clauseflow" / "payload.key"
+        keys = [ln for ln in key_file.read_text().splitlines() if ln and not ln.startswith("#")]
+        assert len(keys) == 1 and keys[0].startswith("dev-")
+        assert key_file.stat().st_mode & 0o777 == 0o600
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
