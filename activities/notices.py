@@ -26,9 +26,9 @@ Exactly once, as far as this activity can promise it:
   - a message with that notice id was accepted: record it as ``sent`` with its id;
     no second email;
   - definitely not (200 with no match, and the hand-over is older than
-    ``RECONCILE_SETTLE``, since Email Activity shows a message only after a delay):
+    ``SENDGRID_RECONCILE_SETTLE_SECONDS``, since Email Activity shows a message only after a delay):
     send it;
-  - no match yet, within ``RECONCILE_SETTLE``: a retryable error, so Temporal asks
+  - no match yet, within ``SENDGRID_RECONCILE_SETTLE_SECONDS``: a retryable error, so Temporal asks
     again later with backoff;
   - the API cannot tell (403: the account lacks the Email Activity add-on, 404, 5xx,
     unreachable): the non-retryable ``NoticeInDoubt`` error. Sending again could
@@ -66,12 +66,6 @@ from rules.rulebook import Rulebook, default_registry
 from store.db import session_scope
 from store.models import Notice
 from store.settings import get_settings
-
-#: How long after the hand-over an accepted message may still be missing from SendGrid's
-#: Email Activity API; until then "no match" is not taken as "not sent".
-RECONCILE_SETTLE = dt.timedelta(minutes=10)
-#: Seconds to wait for SendGrid's answer; after that the outcome is unknown.
-SENDGRID_TIMEOUT = 30.0
 
 #: Layouts shared by every clause's notices (header, footer).
 _LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"
@@ -194,7 +188,7 @@ def _client() -> Any:
     client = sendgrid.SendGridAPIClient(
         api_key=settings.sendgrid_api_key, host=settings.sendgrid_host
     )
-    client.client.timeout = SENDGRID_TIMEOUT
+    client.client.timeout = get_settings().sendgrid_timeout_seconds
     return client
 
 
@@ -303,7 +297,8 @@ def _reconcile(row: Notice, notice_key: str) -> str | None:
     handed_over = row.sent_at
     if handed_over is not None and handed_over.tzinfo is None:
         handed_over = handed_over.replace(tzinfo=dt.UTC)
-    if handed_over is None or dt.datetime.now(dt.UTC) - handed_over < RECONCILE_SETTLE:
+    settle = dt.timedelta(seconds=get_settings().sendgrid_reconcile_settle_seconds)
+    if handed_over is None or dt.datetime.now(dt.UTC) - handed_over < settle:
         raise RuntimeError(
             f"notice {notice_key} was handed to SendGrid at {handed_over} and does not show "
             "in its Email Activity yet; asking again later"

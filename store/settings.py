@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     sendgrid_webhook_max_age_seconds: int = Field(
         default=600, description="Webhook requests with an older timestamp are refused"
     )
+    sendgrid_reconcile_settle_seconds: int = Field(
+        default=600,
+        description="How long after a hand-over SendGrid's Email Activity may still not show a "
+        "message; until then 'not found' is not taken as 'not sent'",
+    )
+    sendgrid_timeout_seconds: float = Field(default=30.0, description="Mail Send request timeout")
     notice_from_email: str = Field(
         default="notices@clauseflow.example.com", description="Sender address of notices"
     )

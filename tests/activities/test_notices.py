@@ -8,11 +8,12 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
-from activities.notices import RECONCILE_SETTLE, send_notice
+from activities.notices import send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
 from store.db import get_engine
 from store.models import Case, Notice
+from store.settings import get_settings
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import seed_reference_contract
@@ -39,6 +40,11 @@ def _case(case_id: str) -> None:
             )
         )
         s.commit()
+
+
+def _settle() -> dt.timedelta:
+    """How long Email Activity may lag behind a hand-over (the configured setting)."""
+    return dt.timedelta(seconds=get_settings().sendgrid_reconcile_settle_seconds)
 
 
 def notice_input(case_id: str = "case_n", key: str = "acknowledgement:started") -> SendNoticeInput:
@@ -183,7 +189,7 @@ def test_a_notice_sendgrid_never_accepted_is_sent_once_after_the_settle_time(
     send_notice(notice_input())
     # Forget what the mock accepted: SendGrid has no message for this notice.
     sendgrid_mock._accepted.clear()
-    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(seconds=1))
+    _left_sending(dt.datetime.now(dt.UTC) - _settle() - dt.timedelta(seconds=1))
     result = send_notice(notice_input())
     assert result.status == "sent"
     assert len(sendgrid_mock.accepted_for(result.notice_id)) == 1
@@ -209,7 +215,7 @@ def test_a_notice_in_doubt_is_not_resent_when_sendgrid_cannot_tell(
 ) -> None:
     _case("case_n")
     send_notice(notice_input())
-    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(minutes=1))
+    _left_sending(dt.datetime.now(dt.UTC) - _settle() - dt.timedelta(minutes=1))
     sendgrid_mock.script_activity(always=status)
     with pytest.raises(ApplicationError) as info:
         send_notice(notice_input())
@@ -225,7 +231,7 @@ def test_a_notice_in_doubt_is_not_resent_when_sendgrid_is_unreachable(
 ) -> None:
     _case("case_n")
     send_notice(notice_input())
-    _left_sending(dt.datetime.now(dt.UTC) - RECONCILE_SETTLE - dt.timedelta(minutes=1))
+    _left_sending(dt.datetime.now(dt.UTC) - _settle() - dt.timedelta(minutes=1))
     sendgrid_mock.stop()
     with pytest.raises(ApplicationError) as info:
         send_notice(notice_input())
