@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rules.facts import FactsError
 
@@ -53,12 +55,36 @@ def unknown_clause(clause: str) -> HTTPException:
     )
 
 
+#: FastAPI's bare 400 for a body it cannot decode (not UTF-8), before any JSON parsing.
+_UNDECODABLE_BODY = "There was an error parsing the body"
+
+
 def install(app: FastAPI) -> None:
     """Adds a ``field`` name to each validation error, keeping FastAPI's shape."""
 
     @app.exception_handler(FactsError)
     async def _facts(_: Request, exc: FactsError) -> JSONResponse:
         return facts_error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _UNDECODABLE_BODY:
+            # A body that is not UTF-8 gets the same documented 422 as one that is not JSON.
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": [
+                        {
+                            "type": "json_invalid",
+                            "loc": ["body"],
+                            "msg": "the body is not UTF-8 encoded JSON",
+                            "input": {},
+                            "field": "body",
+                        }
+                    ]
+                },
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The largest ``offset`` a list accepts: far past any real list, and well inside the
+#: 64-bit integer SQLite and PostgreSQL take (a larger one was a 500).
+MAX_OFFSET = 1_000_000_000
+
 
 class ContractPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)

@@ -54,11 +54,20 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
     downtime: list[tuple[dt.datetime, dt.datetime]] = []
     excluded: list[tuple[dt.datetime, dt.datetime]] = []
     late: list[str] = []
+    ignored: list[str] = []
     for r in ctx.recorded:
         if r.fact == "downtime_recorded":
-            downtime.append((_instant(r.values["started_at"]), _instant(r.values["ended_at"])))
+            started, ended = _instant(r.values["started_at"]), _instant(r.values["ended_at"])
+            if ended <= started:
+                # A record that cannot be right must not stop every later review.
+                ignored.append(f"downtime recorded {started:%Y-%m-%d %H:%M}Z ends before it starts")
+                continue
+            downtime.append((started, ended))
         elif r.fact == "maintenance_window_recorded":
             starts, ends = _instant(r.values["starts_at"]), _instant(r.values["ends_at"])
+            if ends <= starts:
+                ignored.append(f"maintenance window {starts:%Y-%m-%d %H:%M}Z ends before it starts")
+                continue
             noticed = _instant(r.values["notice_given_at"])
             if starts - noticed >= required:
                 excluded.append((starts, ends))
@@ -76,6 +85,8 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
         pro_rata=levels.credit_pro_rata,
     )
     lines = list(uptime.explanation) + list(credit.explanation)
+    for reason in ignored:
+        lines.append(f"Ignored: {reason}; correct it by recording it again.")
     if late:
         lines.append(
             f"Maintenance windows starting {', '.join(late)} were noticed less than "

@@ -57,6 +57,15 @@ class BusinessHours(_Terms):
         description="ISO weekday numbers counted from Monday = 0",
     )
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local_time(cls, v: dt.time) -> dt.time:
+        if v.tzinfo is not None:
+            raise ValueError(
+                "business hours are local times in the contract's time zone: give no UTC offset"
+            )
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> BusinessHours:
         if self.end <= self.start:

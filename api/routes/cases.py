@@ -28,6 +28,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import unknown_clause
 from api.pagination import page
 from api.schemas import (
+    MAX_OFFSET,
     CaseCreate,
     CaseDetail,
     CasePublic,
@@ -355,7 +356,7 @@ def list_cases(
     state: str | None = None,
     contract_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasesPublic:
     """Lists cases, the nearest next deadline first, filtered by clause, state, contract."""
     where = []
@@ -378,7 +379,11 @@ def list_cases(
     return CasesPublic(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/api/cases/{case_id}", response_model=CaseDetail)
+@router.get(
+    "/api/cases/{case_id}",
+    response_model=CaseDetail,
+    responses={404: {"description": "Unknown case"}},
+)
 def get_case(case_id: str, settings: SettingsDep) -> CaseDetail:
     """A case with its deadlines (and how each was computed), notices and timeline."""
     detail = _case_detail(case_id, settings.temporal_ui_url, settings.temporal_namespace)
@@ -387,7 +392,14 @@ def get_case(case_id: str, settings: SettingsDep) -> CaseDetail:
     return detail
 
 
-@router.post("/api/cases/{case_id}/facts", response_model=CaseDetail)
+@router.post(
+    "/api/cases/{case_id}/facts",
+    response_model=CaseDetail,
+    responses={
+        404: {"description": "Unknown case"},
+        409: {"description": "The case is closed, or its workflow refused the fact"},
+    },
+)
 async def record_fact(
     case_id: str, body: FactCreate, client: TemporalDep, settings: SettingsDep
 ) -> CaseDetail:
@@ -433,10 +445,19 @@ async def submit_fact(
     )
     handle = client.get_workflow_handle(case_id)
     try:
-        await handle.execute_update(
-            CaseWorkflow.record_fact,
-            RecordFactRequest(body.fact, values, body.recorded_by, body.reason),
+        await asyncio.wait_for(
+            handle.execute_update(
+                CaseWorkflow.record_fact,
+                RecordFactRequest(body.fact, values, body.recorded_by, body.reason),
+            ),
+            timeout=START_WAIT.total_seconds(),
         )
+    except TimeoutError as exc:
+        raise HTTPException(
+            504,
+            f"case {case_id} did not answer within {START_WAIT.total_seconds():.0f} s; the fact "
+            "may still be recorded when its worker catches up: check the case before resending",
+        ) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         raise HTTPException(409, getattr(cause, "message", None) or str(exc)) from exc

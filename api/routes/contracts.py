@@ -16,6 +16,7 @@ from api.errors import facts_error_response, unknown_clause
 from api.pagination import page
 from api.routes.cases import MONTHLY_REVIEW, Opened, open_case
 from api.schemas import (
+    MAX_OFFSET,
     CaseDetail,
     ContractPublic,
     ContractRegistered,
@@ -92,7 +93,16 @@ async def start_monthly_review(request: Request, settings: Settings, contract_id
     )
 
 
-@router.post("/{contract_id}/sla-review", response_model=CaseDetail)
+@router.post(
+    "/{contract_id}/sla-review",
+    response_model=CaseDetail,
+    responses={
+        200: {"description": "The review was already running: the existing case"},
+        201: {"model": CaseDetail, "description": "Started"},
+        202: {"description": "Started; the worker has not decided the first step yet"},
+        404: {"description": "Unknown contract"},
+    },
+)
 async def start_sla_review(
     contract_id: str, request: Request, response: Response, settings: SettingsDep
 ) -> Any:
@@ -106,7 +116,7 @@ async def start_sla_review(
 def list_contracts(
     session: SessionDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> ContractsPublic:
     """Lists contracts, newest first."""
     rows, total = page(
@@ -158,7 +168,11 @@ def what_if(contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
     )
 
 
-@router.get("/{contract_id}", response_model=ContractPublic)
+@router.get(
+    "/{contract_id}",
+    response_model=ContractPublic,
+    responses={404: {"description": "Unknown contract"}},
+)
 def get_contract(contract_id: str, session: SessionDep) -> Contract:
     """One contract with its term sheet."""
     contract = session.get(Contract, contract_id)

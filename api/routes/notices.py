@@ -29,6 +29,7 @@ from activities.types import DeadlineView, SendNoticeInput
 from api.deps import SessionDep, TemporalDep
 from api.pagination import page
 from api.schemas import (
+    MAX_OFFSET,
     BodyHash,
     DeemedReceipt,
     EvidenceContract,
@@ -103,7 +104,7 @@ def outbox(
     session: SessionDep,
     case_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> NoticesPublic:
     """Notices kept in the local outbox (no SendGrid key configured), newest first."""
     return _list(session, "outbox", case_id, limit, offset)
@@ -120,13 +121,17 @@ def list_notices(
         description="e.g. awaiting_approval: the notices held until a person approves them",
     ),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> NoticesPublic:
     """Every notice, whichever way it went, newest first; filtered by case, channel, status."""
     return _list(session, channel, case_id, limit, offset, status)
 
 
-@router.get("/api/notices/{notice_id}", response_model=NoticePublic)
+@router.get(
+    "/api/notices/{notice_id}",
+    response_model=NoticePublic,
+    responses={404: {"description": "Unknown notice"}},
+)
 def get_notice(notice_id: str, session: SessionDep) -> Notice:
     """One notice as it was sent: recipients, subject, plain text and HTML."""
     notice = session.get(Notice, notice_id)
@@ -135,7 +140,11 @@ def get_notice(notice_id: str, session: SessionDep) -> Notice:
     return notice
 
 
-@router.get("/api/notices/{notice_id}/html", response_class=HTMLResponse)
+@router.get(
+    "/api/notices/{notice_id}/html",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Unknown notice"}},
+)
 def notice_html(notice_id: str, session: SessionDep) -> str:
     """The HTML version of a notice, as the recipient saw it."""
     notice = session.get(Notice, notice_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client
 
 from api.deps import SettingsDep, TemporalDep
@@ -16,6 +16,15 @@ from store.settings import Settings
 router = APIRouter(prefix="/api/contracts/{contract_id}", tags=["service levels"])
 
 
+def _check_order(start: dt.datetime, end: dt.datetime, start_name: str, end_name: str) -> None:
+    """Refuses an interval that ends before it starts, here with a 422: the monthly review
+    cannot compute uptime over one, and its decide activity would fail on every retry."""
+    if (start.utcoffset() is None) != (end.utcoffset() is None):
+        raise ValueError(f"{start_name} and {end_name} must both have a UTC offset or neither")
+    if end < start:
+        raise ValueError(f"{end_name} must not be before {start_name}")
+
+
 class DowntimeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -23,6 +32,11 @@ class DowntimeCreate(BaseModel):
     ended_at: dt.datetime
     description: str | None = Field(default=None, max_length=2000)
     recorded_by: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> DowntimeCreate:
+        _check_order(self.started_at, self.ended_at, "started_at", "ended_at")
+        return self
 
 
 class MaintenanceWindowCreate(BaseModel):
@@ -33,6 +47,17 @@ class MaintenanceWindowCreate(BaseModel):
     notice_given_at: dt.datetime = Field(description="When the Customer was given notice")
     description: str | None = Field(default=None, max_length=2000)
     recorded_by: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> MaintenanceWindowCreate:
+        _check_order(self.starts_at, self.ends_at, "starts_at", "ends_at")
+        return self
+
+
+_REVIEW_RESPONSES: dict[int | str, dict[str, str]] = {
+    404: {"description": "Unknown contract, or its monthly SLA review is not running"},
+    409: {"description": "The review is closed, or its workflow refused the record"},
+}
 
 
 def _iso(value: dt.datetime) -> str:
@@ -54,7 +79,7 @@ async def _record_in_review(
         ) from exc
 
 
-@router.post("/downtime", response_model=CaseDetail)
+@router.post("/downtime", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_downtime(
     contract_id: str, body: DowntimeCreate, client: TemporalDep, settings: SettingsDep
 ) -> CaseDetail:
@@ -75,7 +100,7 @@ async def record_downtime(
     )
 
 
-@router.post("/maintenance-windows", response_model=CaseDetail)
+@router.post("/maintenance-windows", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_maintenance_window(
     contract_id: str, body: MaintenanceWindowCreate, client: TemporalDep, settings: SettingsDep
 ) -> CaseDetail:

@@ -81,3 +81,9 @@ def test_the_reference_term_sheet_carries_the_msa_figures() -> None:
     assert str(terms.clauses.payment.late_interest_percent_per_month) == "1"
     assert str(terms.clauses.service_levels.uptime_target_percent) == "99.9"
     assert terms.clauses.service_levels.maintenance_notice_hours == 72
+
+
+async def test_business_hours_with_a_utc_offset_are_a_422_not_a_500(api: httpx.AsyncClient) -> None:
+    r = await api.post("/api/contracts", json=term_sheet(business_hours={"end": "00:00:00Z"}))
+    assert r.status_code == 422
+    assert "business_hours.end" in [e["field"] for e in r.json()["detail"]]

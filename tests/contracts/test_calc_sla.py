@@ -88,3 +88,16 @@ def test_the_credit_is_capped_at_half_the_monthly_fee() -> None:
         )
     )
     assert out["credit_amount"] == "12500.00" and Decimal(out["credit_percent"]) == 50
+
+
+def test_a_downtime_record_that_ends_before_it_starts_is_ignored_and_said() -> None:
+    out = monthly_service_credit(
+        ctx(
+            (
+                "downtime_recorded",
+                {"started_at": "2037-11-10T22:00:00Z", "ended_at": "2037-11-10T14:00:00Z"},
+            )
+        )
+    )
+    assert out["uptime_percent"] == "100.0000"
+    assert "ends before it starts" in out["sla_explanation"]
