@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format venv clean bench
+.PHONY: dev test lint format venv clean bench chaos
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ clean:
 
 bench: $(STAMP)
 	$(PY) -m bench.case_throughput
+
+# Fault injection: 220 cases under worker kills, Temporal restarts, database outages and
+# a failing, slow SendGrid; prints what survived and fails on any lost or duplicate notice.
+chaos: $(STAMP)
+	$(PY) -m bench.chaos
