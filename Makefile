@@ -33,8 +33,13 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .clauseflow .pytest_cache
 
+# Figures, not tests. The scale run at the issue's sizes takes about 20 minutes here;
+# make bench SCALE_ARGS="--open-cases 2000 --list-cases 20000" is a quicker one.
+SCALE_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m bench.case_throughput
+	$(PY) -m bench.rule_evaluation
+	$(PY) -m bench.scale $(SCALE_ARGS)
 
 # Fault injection: 220 cases under worker kills, Temporal restarts, database outages and
 # a failing, slow SendGrid; prints what survived and fails on any lost or duplicate notice.

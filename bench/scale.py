@@ -1,0 +1,323 @@
+"""Scale: many open cases on one dev server and one worker; the case list over many cases.
+
+(a) N open termination-for-convenience cases (default 10,000) whose notices arrived a
+    day ago: each acknowledges the notice, records its first step and then sleeps on a
+    timer for months (the first reminder is weeks away). One dev server
+    (`temporal server start-dev`, in-memory SQLite with the WAL pragmas, started here),
+    one worker process (`python -m workers.cli worker`, as deployed), a throwaway
+    PostgreSQL database as the store. Cases are started in batches; reports the time to
+    start them (accepted by the server) and until every one is asleep (its
+    acknowledgement notice is in the store), and the resident memory (VmRSS from
+    /proc/<pid>/status) of the worker and of the dev server before and after.
+(b) M cases (default 100,000) inserted directly with SQL into a throwaway PostgreSQL
+    database (50 contracts; each case with two deadlines, a transition, three decisions
+    and a notice), then GET /api/cases (first page, and filtered by state) and GET
+    /api/cases/{id} (random cases) through the real FastAPI app over httpx's
+    ASGITransport: p50/p95 over R requests each.
+
+Prints tables; it asserts nothing.
+
+    .venv/bin/python -m bench.scale [--open-cases 10000] [--batch 500]
+        [--list-cases 100000] [--requests 200] [--skip-open] [--skip-list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench._common import DevServer, free_port, pct, rss_mib, use_generated_payload_key
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# -- (a) open cases sleeping on timers ------------------------------------------------------
+
+
+def _count(url: str, sql: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from store.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as c:
+            return int(c.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def open_cases(n: int, batch: int) -> None:
+    from sqlmodel import Session, create_engine
+
+    from store.db import normalise_url
+    from store.migrate import upgrade
+    from tests.databases import temporary_postgres_database
+    from tests.workflows.helpers import start_case
+    from workers.seed import ensure_reference_contract
+    from workers.temporal import data_converter
+
+    key_id = use_generated_payload_key()
+    queue = f"scale-{uuid.uuid4().hex[:8]}"
+    with temporary_postgres_database() as url:
+        upgrade(url)
+        engine = create_engine(normalise_url(url))
+        with Session(engine) as session:
+            ensure_reference_contract(session)
+        engine.dispose()
+        server = DevServer()
+        worker: subprocess.Popen[bytes] | None = None
+        log = tempfile.NamedTemporaryFile(prefix="clauseflow-scale-worker-", suffix=".log")  # noqa: SIM115 (closed in finally)
+        try:
+            client = await server.connect(data_converter())
+            env = dict(os.environ)
+            env.update(
+                TEMPORAL_ADDRESS=server.address,
+                TEMPORAL_TASK_QUEUE=queue,
+                DATABASE_URL=url,
+                WORKER_METRICS_PORT=str(free_port()),
+                LOG_LEVEL="WARNING",
+                ENVIRONMENT="development",
+            )
+            env.pop("SENDGRID_API_KEY", None)  # notices go to the outbox
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "workers.cli", "worker"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            await asyncio.sleep(3)  # the worker connects and polls
+            if worker.poll() is not None:
+                raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")
+            before = (rss_mib(worker.pid), rss_mib(server.pid))
+
+            received = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+            facts = {"notice_received_at": received, "given_by": "customer"}
+            t0 = time.perf_counter()
+            for first in range(0, n, batch):
+                await asyncio.gather(
+                    *(
+                        start_case(
+                            client,
+                            queue,
+                            "termination_for_convenience",
+                            facts,
+                            case_id=f"case_scale_{i:06d}",
+                        )
+                        for i in range(first, min(n, first + batch))
+                    )
+                )
+            started = time.perf_counter() - t0
+            asleep_sql = "SELECT count(*) FROM notice WHERE notice = 'acknowledgement'"
+            while (asleep := _count(url, asleep_sql)) < n:
+                if worker.poll() is not None:
+                    raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")
+                await asyncio.sleep(1)
+            settled = time.perf_counter() - t0
+            await asyncio.sleep(5)  # let the last workflow tasks finish
+            after = (rss_mib(worker.pid), rss_mib(server.pid))
+            running = (await client.count_workflows("ExecutionStatus='Running'")).count
+            pending = _count(
+                url,
+                "SELECT count(DISTINCT case_id) FROM deadline WHERE status = 'pending'"
+                " AND due_at > now() + interval '7 days'",
+            )
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+            server.stop()
+            log.close()
+
+    print(
+        f"scale (a): {n} open termination cases (notice received a day ago), started in batches"
+        f" of {batch}; one dev server, one worker process (16 activity threads, SDK default"
+        f" workflow cache of 1,000); PostgreSQL store; payloads encrypted (key {key_id})"
+    )
+    print(f"{'':44} {'value':>10}")
+    print(f"{'time to start them (accepted by the server) s':44} {started:10.1f}")
+    print(f"{'time until all asleep (acknowledged) s':44} {settled:10.1f}")
+    print(f"{'cases started per second (until asleep)':44} {n / settled:10.1f}")
+    print(f"{'running workflows on the server':44} {running:10d}")
+    print(f"{'cases asleep on a deadline > 7 days away':44} {pending:10d}")
+    print(f"{'acknowledgements in the outbox':44} {asleep:10d}")
+    print(f"{'worker RSS MiB, before / after':44} {before[0]:5.0f} / {after[0]:.0f}")
+    print(f"{'dev server RSS MiB, before / after':44} {before[1]:5.0f} / {after[1]:.0f}")
+
+
+# -- (b) the case list and the case page over many cases ------------------------------------
+
+
+def fill(url: str, n: int) -> None:
+    """Inserts ``n`` cases of 50 contracts, each with a case page's worth of rows."""
+    from sqlalchemy import create_engine, text
+
+    from store.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    clauses = "(ARRAY['termination_for_convenience','material_breach','invoice_payment'])"
+    states = "(ARRAY['notice_period_running','cure_period_running','overdue','paid'])"
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
+                " effective_date, terms, created_at) SELECT 'c' || g, 't', 'a', 'b',"
+                " 'America/New_York', '2026-01-01', '{}', now() FROM generate_series(0, 49) g"
+            )
+        )
+        c.execute(
+            text(
+                'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
+                " state_label, closed, escalated, facts, opened_at, next_deadline_at,"
+                " next_deadline_name, last_step, updated_at) SELECT 'case_' || g, 'c' || (g % 50),"
+                f" {clauses}[g % 3 + 1], 1, {states}[g % 4 + 1], 'label', g % 4 = 3, false,"
+                ' \'{"given_by": "customer"}\', now(),'
+                " CASE WHEN g % 10 = 0 THEN NULL ELSE :start + (g || ' minutes')::interval END,"
+                " 'effective_date', 1, now() FROM generate_series(1, :n) AS g"
+            ),
+            {"start": start, "n": n},
+        )
+        for name, group, offset in (
+            ("effective_date", "effective_date", 0),
+            ("reminder_7", "reminder", -7),
+        ):
+            c.execute(
+                text(
+                    'INSERT INTO deadline (case_id, name, "group", label, due_at, last_day,'
+                    " explanation, status, set_at_step, updated_at) SELECT 'case_' || g,"
+                    f" '{name}', '{group}', 'Termination takes effect',"
+                    f" :start + (g || ' minutes')::interval + interval '{offset} days', NULL,"
+                    " '[\"counted from the notice\", \"90 calendar days\"]', 'pending', 1, now()"
+                    " FROM generate_series(1, :n) AS g"
+                ),
+                {"start": start, "n": n},
+            )
+        c.execute(
+            text(
+                "INSERT INTO transition (case_id, step, from_state, to_state, rule, at)"
+                " SELECT 'case_' || g, 1, NULL, 'notice_period_running',"
+                " 'acknowledge_termination_notice', now() FROM generate_series(1, :n) AS g"
+            ),
+            {"n": n},
+        )
+        c.execute(
+            text(
+                "INSERT INTO decision (case_id, step, seq, event, rule, rulebook_version, action,"
+                " value, facts, at) SELECT 'case_' || g, 1, s, 'started',"
+                " 'acknowledge_termination_notice', 1,"
+                " (ARRAY['transition','set_deadlines','send_notice'])[s],"
+                ' \'"notice_period_running"\', \'{"event": "case_started"}\', now()'
+                " FROM generate_series(1, :n) AS g, generate_series(1, 3) AS s"
+            ),
+            {"n": n},
+        )
+        c.execute(
+            text(
+                'INSERT INTO notice (id, case_id, notice_key, notice, clause, "to", cc, subject,'
+                " body_text, body_html, channel, status, due_at, created_at, from_email,"
+                " text_sha256, html_sha256, rule, case_state) SELECT 'ntc_' || g, 'case_' || g,"
+                " 'acknowledgement:started', 'acknowledgement', 'termination_for_convenience',"
+                " '[\"legal@customer.example.com\"]', '[]', 'Acknowledgement',"
+                " repeat('text ', 300), repeat('<p>html</p>', 200), 'outbox', 'outboxed',"
+                " now(), now(), 'clauseflow@provider.example.com', '', '',"
+                " 'acknowledge_termination_notice', 'notice_period_running'"
+                " FROM generate_series(1, :n) AS g"
+            ),
+            {"n": n},
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+async def case_list(n: int, requests: int) -> None:
+    import httpx
+
+    from store.migrate import upgrade
+    from tests.databases import temporary_postgres_database
+
+    with temporary_postgres_database() as url:
+        upgrade(url)
+        t0 = time.perf_counter()
+        fill(url, n)
+        filled = time.perf_counter() - t0
+        os.environ["DATABASE_URL"] = url
+        from store.db import get_engine
+        from store.settings import get_settings
+
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+        from api.main import create_app
+
+        app = create_app()
+        rng = random.Random(7)
+        paths = {
+            "GET /api/cases (first page of 50)": lambda: "/api/cases",
+            "GET /api/cases?state=overdue": lambda: "/api/cases?state=overdue",
+            "GET /api/cases/{id} (random case)": lambda: f"/api/cases/case_{rng.randint(1, n)}",
+        }
+        rows = {}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://clauseflow.test") as hc:
+            for name, path in paths.items():
+                for _ in range(5):  # warm up
+                    (await hc.get(path())).raise_for_status()
+                lat = []
+                for _ in range(requests):
+                    s = time.perf_counter()
+                    r = await hc.get(path())
+                    lat.append(time.perf_counter() - s)
+                    r.raise_for_status()
+                body = r.json()
+                size = body.get("total", len(body.get("timeline", [])))
+                rows[name] = (statistics.median(lat), pct(lat, 95), size)
+        get_engine().dispose()  # before the database is dropped
+
+    print(
+        f"scale (b): {n:,} cases in PostgreSQL (50 contracts; 2 deadlines, 1 transition,"
+        f" 3 decisions, 1 notice each; inserted in {filled:.0f} s); {requests} requests each,"
+        " one at a time, through the FastAPI app (httpx ASGITransport)"
+    )
+    print(f"{'request':36} {'p50 ms':>8} {'p95 ms':>8} {'matching / timeline':>20}")
+    for name, (p50, p95, size) in rows.items():
+        print(f"{name:36} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {size:20,}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open-cases", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500, help="cases started at a time")
+    parser.add_argument("--list-cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
+    parser.add_argument("--skip-open", action="store_true", help="skip (a)")
+    parser.add_argument("--skip-list", action="store_true", help="skip (b)")
+    args = parser.parse_args()
+    # Settings read by the bench process itself (the worker gets its own environment).
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp()}/unused.db")
+    if not args.skip_open:
+        asyncio.run(open_cases(args.open_cases, args.batch))
+    if not args.skip_list:
+        if not args.skip_open:
+            print()
+        asyncio.run(case_list(args.list_cases, args.requests))
+
+
+if __name__ == "__main__":
+    main()
