@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
-from store.models import Case, Deadline, Notice, Transition
+from store.models import Case, Deadline, Escalation, Notice, Transition
 from workers.seed import reference_term_sheet
 from workflows.case import CaseInput, CaseWorkflow
 
@@ -102,3 +102,14 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(0.05)
+
+
+def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
+    """A timer fires at its instant or a moment after, never before."""
+    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
+
+
+def escalations(case_id: str) -> list[Escalation]:
+    """The escalations recorded for a case."""
+    with Session(get_engine()) as s:
+        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))

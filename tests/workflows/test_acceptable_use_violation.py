@@ -15,16 +15,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    escalations,
     eventually,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -53,16 +52,6 @@ DECISION_REMINDER = dt.datetime(2038, 4, 14, 13, tzinfo=UTC)  # Wed 14 Apr 2038 
 @pytest.fixture(autouse=True)
 async def _just_after_the_notice(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2038, 3, 1, 15, tzinfo=UTC))
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    """A timer fires at its instant or a moment after, never before."""
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 def sent(case_id: str, notice: str) -> Any:

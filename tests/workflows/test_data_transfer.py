@@ -14,15 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    escalations,
     eventually,
     notices,
     seed_reference_contract,
@@ -50,11 +48,6 @@ REMINDER_AT = dt.datetime(2037, 12, 15, 9, tzinfo=NY).astimezone(UTC)
 @pytest.fixture(autouse=True)
 async def _start_of_december_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=UTC))
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 def sent(case_id: str, notice: str) -> Any:

@@ -14,16 +14,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    escalations,
     eventually,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -52,16 +51,6 @@ ESCALATION = dt.datetime(2038, 1, 5, 14, tzinfo=UTC)  # Tue 5 Jan 2038 09:00 EST
 @pytest.fixture(autouse=True)
 async def _just_after_the_claim(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 18, 22, tzinfo=UTC))
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    """A timer fires at its instant or a moment after, never before."""
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 def sent(case_id: str, notice: str) -> Any:

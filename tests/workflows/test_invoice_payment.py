@@ -20,16 +20,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    escalations,
     eventually,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -58,16 +57,6 @@ async def _early_march_2037(time_env: WorkflowEnvironment) -> None:
 
 def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    """A timer fires at its instant or a moment after, never before."""
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 def sent(case_id: str, notice: str) -> list[Any]:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notices import notice_id_for
 from store.db import get_engine
-from store.models import Case, Escalation, Notice
+from store.models import Case, Notice
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import (
     case_row,
+    escalations,
     eventually,
     seed_reference_contract,
     start_case,
@@ -29,11 +30,6 @@ FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 @pytest.fixture(autouse=True)
 async def _early_december_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=dt.UTC))
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])

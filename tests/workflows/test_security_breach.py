@@ -11,15 +11,13 @@ import datetime as dt
 import hashlib
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
     deadlines,
+    escalations,
     eventually,
     notices,
     seed_reference_contract,
@@ -51,11 +49,6 @@ async def _clock(time_env: WorkflowEnvironment) -> None:
 
 def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
     return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
-def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
 
 
 async def record(handle: WorkflowHandle, fact: str, **values: str) -> CaseView:

@@ -18,6 +18,7 @@ from tests.workflows.helpers import (
     case_row,
     deadlines,
     eventually,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -40,11 +41,6 @@ async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
 
 def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    """A timer fires at its instant or a moment after, never before."""
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
 
 
 async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
