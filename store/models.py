@@ -55,6 +55,11 @@ class Case(SQLModel, table=True):
         Index("ix_case_state_next_deadline", "state", "next_deadline_at", "id"),
         Index("ix_case_clause_next_deadline", "clause", "next_deadline_at", "id"),
         Index("ix_case_contract_next_deadline", "contract_id", "next_deadline_at", "id"),
+        # The console's "stuck" and "escalated" filters.
+        Index("ix_case_escalated_next_deadline", "escalated", "next_deadline_at", "id"),
+        Index("ix_case_failing_since", "failing_since"),
+        Index("ix_case_failing_attempts", "failing_attempts"),
+        Index("ix_case_dwell_overdue_at", "dwell_overdue_at"),
     )
 
     id: str = Field(primary_key=True, max_length=80)
@@ -73,6 +78,19 @@ class Case(SQLModel, table=True):
     next_deadline_name: str | None = Field(default=None, max_length=80)
     last_step: int = Field(default=0, description="Highest workflow step recorded")
     updated_at: dt.datetime = _ts(nullable=False)
+    # Why the case is escalated (the latest open escalation), for the console's badge.
+    escalation_reason: str | None = None
+    # When the case entered its current state, and when it has stayed there longer than
+    # its rulebook expects (None when the rulebook sets no expected dwell or it closed).
+    state_entered_at: dt.datetime | None = _ts(nullable=True)
+    dwell_overdue_at: dt.datetime | None = _ts(nullable=True)
+    # An activity of the case that is failing, as Temporal reports its attempts; cleared
+    # when it succeeds. The case page reads the live detail from Temporal itself.
+    failing_activity: str | None = Field(default=None, max_length=80)
+    failing_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    failing_since: dt.datetime | None = _ts(nullable=True)
+    last_failure: str | None = None
+    last_failure_at: dt.datetime | None = _ts(nullable=True)
 
 
 class Transition(SQLModel, table=True):
@@ -126,6 +144,10 @@ class Deadline(SQLModel, table=True):
     status: str = Field(default="pending", max_length=20, description="pending, reached, cancelled")
     set_at_step: int
     updated_at: dt.datetime = _ts(nullable=False)
+    # Set when an operator amended the deadline; revision grows whenever due_at moves
+    # (calendar feeds send it as SEQUENCE so subscribed calendars move the event).
+    original_due_at: dt.datetime | None = _ts(nullable=True)
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Notice(SQLModel, table=True):
@@ -200,12 +222,14 @@ class Escalation(SQLModel, table=True):
     at: dt.datetime = _ts(nullable=False)
     resolved_at: dt.datetime | None = _ts(nullable=True)
     resolution_note: str | None = None
+    resolved_by: str | None = Field(default=None, max_length=200)
 
 
 class AuditEntry(SQLModel, table=True):
     """Who did what, when and why: the audit trail."""
 
     __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_audit_idempotency_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = _ts(nullable=False, index=True)
@@ -216,3 +240,86 @@ class AuditEntry(SQLModel, table=True):
     reason: str | None = None
     before: Any = _json()
     after: Any = _json()
+    # Set by activities that may run twice: the same key is written once.
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class DeadlineAmendment(SQLModel, table=True):
+    """An operator's request to move a deadline, and its approval by a second person."""
+
+    __tablename__ = "deadline_amendment"
+    __table_args__ = (
+        UniqueConstraint("case_id", "amendment_id", name="uq_amendment_case_amendment"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    amendment_id: str = Field(max_length=80, description="The workflow's id of the amendment")
+    deadline: str = Field(max_length=80)
+    from_due_at: dt.datetime = _ts(nullable=False)
+    to_due_at: dt.datetime = _ts(nullable=False)
+    reason: str
+    proposed_by: str = Field(max_length=200)
+    proposed_at: dt.datetime = _ts(nullable=False)
+    status: str = Field(max_length=20, index=True, description="pending, applied, rejected")
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: dt.datetime | None = _ts(nullable=True)
+    decision_reason: str | None = None
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the console (and may own API tokens)."""
+
+    __tablename__ = "app_user"
+
+    id: str = Field(primary_key=True, max_length=40)
+    email: str = Field(max_length=320, unique=True)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=20, description="viewer, contract_manager, operator, admin")
+    password_hash: str = Field(description="argon2id")
+    active: bool = Field(default=True)
+    created_at: dt.datetime = _ts(nullable=False)
+    created_by: str | None = Field(default=None, max_length=200)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16, description="The token's first characters, for lists")
+    user_id: str | None = Field(default=None, foreign_key="app_user.id", max_length=40)
+    created_at: dt.datetime = _ts(nullable=False)
+    created_by: str | None = Field(default=None, max_length=200)
+    last_used_at: dt.datetime | None = _ts(nullable=True)
+    revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session; the cookie holds a secret whose SHA-256 is the id."""
+
+    __tablename__ = "console_session"
+
+    id: str = Field(primary_key=True, max_length=64, description="SHA-256 of the cookie value")
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=40)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = _ts(nullable=False)
+    expires_at: dt.datetime = _ts(nullable=False)
+    revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A contract's iCalendar feed, reached by a secret URL; only the token's hash is kept."""
+
+    __tablename__ = "calendar_feed"
+
+    id: str = Field(primary_key=True, max_length=40)
+    contract_id: str = Field(foreign_key="contract.id", index=True, max_length=40)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=200)
+    revoked_at: dt.datetime | None = _ts(nullable=True)

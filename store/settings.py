@@ -81,6 +81,26 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         default=9464, description="Port of the worker's Prometheus endpoint (Temporal SDK metrics)"
     )
+    stuck_after_attempts: int = Field(
+        default=3, description="A case is stuck when one of its activities failed this many times"
+    )
+    stuck_after_seconds: int = Field(
+        default=600, description="... or has been failing for longer than this many seconds"
+    )
+    amendment_requires_second_approver: bool = Field(
+        default=True, description="A deadline amendment takes effect only when a second person "
+        "approves it"
+    )
+    session_max_age_seconds: int = Field(
+        default=12 * 3600, description="How long a console sign-in lasts"
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the console cookie over HTTPS only (set in production)"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The API's address as users reach it, for calendar feed links",
+    )
     log_format: Literal["json", "text"] = Field(default="json", description="Log line format")
     log_level: str = "INFO"
 

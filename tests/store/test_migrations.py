@@ -21,6 +21,11 @@ TABLES = {
     "notice",
     "notice_event",
     "escalation",
+    "deadline_amendment",
+    "app_user",
+    "api_token",
+    "console_session",
+    "calendar_feed",
     "audit_entry",
 }
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
