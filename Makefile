@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format venv clean bench chaos
+.PHONY: dev test lint format venv clean bench chaos chromium
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,24 @@ venv: $(STAMP)
 dev: $(STAMP)
 	$(VENV)/bin/clauseflow dev
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium: install it when we can, else stop and say how.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get install chromium)..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  fi; \
+	  if [ ! -x "$(CHROMIUM)" ]; then \
+	    echo "make test: the browser tests need Debian's chromium at $(CHROMIUM)." >&2; \
+	    echo "Install it with 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium) and run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -31,7 +47,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .clauseflow .pytest_cache
+	rm -rf $(VENV) .clauseflow .pytest_cache test-artifacts
 
 # Figures, not tests. The scale run at the issue's sizes takes about 20 minutes here;
 # make bench SCALE_ARGS="--open-cases 2000 --list-cases 20000" is a quicker one.

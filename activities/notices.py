@@ -105,11 +105,14 @@ def _deadline_context(d: DeadlineView, zone: str) -> dict[str, Any]:
     }
 
 
-def _recipients(roles: list[str], terms: TermSheet, facts: dict[str, Any]) -> list[str]:
+def _recipients(
+    roles: list[str], terms: TermSheet, facts: dict[str, Any], owner_email: str | None = None
+) -> list[str]:
     out: list[str] = []
     for role in roles:
         if role == "owner":
-            emails = [terms.owner.email]
+            # The case's current owner (an operator may have reassigned it).
+            emails = [owner_email or terms.owner.email]
         else:
             if role == "notifying_party":
                 party = terms.party(facts["given_by"])
@@ -164,8 +167,8 @@ def render_notice(rb: Rulebook, inp: SendNoticeInput, terms: TermSheet) -> dict[
         "subject": subject,
         "body_text": text,
         "body_html": html,
-        "to": _recipients(spec.to, terms, facts),
-        "cc": _recipients(spec.copy_, terms, facts),
+        "to": _recipients(spec.to, terms, facts, inp.owner_email),
+        "cc": _recipients(spec.copy_, terms, facts, inp.owner_email),
     }
 
 

@@ -6,19 +6,46 @@ activity for a step that is already recorded changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.types import RecordStepInput
 from rules.rulebook import default_registry
 from store.db import session_scope
-from store.models import AuditEntry, Case, Deadline, DecisionRecord, Escalation, Transition
+from store.models import (
+    AuditEntry,
+    Case,
+    Deadline,
+    DeadlineAmendment,
+    DecisionRecord,
+    Escalation,
+    Notice,
+    Transition,
+)
+
+#: How the states an operator closes a case with read, when its rulebook has no such state.
+_CLOSED_BY_OPERATOR = {
+    "withdrawn": "Withdrawn by an operator",
+    "cancelled": "Cancelled by an operator",
+}
+
+
+def _state_label(inp: RecordStepInput) -> str:
+    snap = inp.case
+    state = default_registry().get(snap.clause, snap.rulebook_version).states.get(snap.state)
+    if state is not None:
+        return state.label
+    return _CLOSED_BY_OPERATOR.get(snap.state, snap.state)
 
 
 def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
     snap = inp.case
     rb = default_registry().get(snap.clause, snap.rulebook_version)
     state = rb.states.get(snap.state)
+    label = _state_label(inp)
     pending = sorted(
         (d for d in snap.deadlines.values() if d.status == "pending"), key=lambda d: d.due_at
     )
@@ -30,21 +57,38 @@ def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
             clause=snap.clause,
             rulebook_version=snap.rulebook_version,
             state=snap.state,
-            state_label=state.label if state else snap.state,
+            state_label=label,
             facts=snap.facts,
             opened_at=snap.opened_at,
             owner_email=snap.owner_email,
             updated_at=inp.at,
         )
+    # Stuck detection: when the case entered its state, and when it has stayed too long.
+    if case.state_entered_at is None or case.state != snap.state:
+        case.state_entered_at = inp.at
+    dwell = state.expected_dwell_days if state else None
+    case.dwell_overdue_at = (
+        case.state_entered_at + dt.timedelta(days=dwell)
+        if dwell is not None and not snap.closed
+        else None
+    )
     case.state = snap.state
-    case.state_label = state.label if state else snap.state
+    case.state_label = label
     case.closed = snap.closed
     case.closed_at = inp.at if snap.closed else None
     case.facts = snap.facts
     case.owner_email = snap.owner_email
     case.next_deadline_at = pending[0].due_at if pending else None
     case.next_deadline_name = pending[0].name if pending else None
-    case.escalated = case.escalated or bool(inp.escalations)
+    if snap.open_escalations is None:
+        case.escalated = case.escalated or bool(inp.escalations)
+        if inp.escalations:
+            case.escalation_reason = inp.escalations[-1].reason
+    else:
+        # Escalated while a rule's escalation is open; resolving the last one clears it.
+        case.escalated = bool(snap.open_escalations)
+        latest = max(snap.open_escalations, key=lambda e: (e.at, e.step), default=None)
+        case.escalation_reason = latest.reason if latest else None
     case.last_step = inp.step
     case.updated_at = inp.at
     session.add(case)
@@ -52,12 +96,133 @@ def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
     return case
 
 
+def _audit_entry(session: Session, inp: RecordStepInput) -> None:
+    """The step's audit entry, written once per (case, step, action)."""
+    cid = inp.case.case_id
+    if inp.audit is not None:
+        action, actor, reason = inp.audit.action, inp.audit.actor, inp.audit.reason
+        before: Any = inp.audit.before
+        after: Any = inp.audit.after
+    elif inp.actor is not None:
+        action, actor, reason = inp.event.split(":", 1)[0], inp.actor, inp.reason
+        before = {"state": inp.transition.from_state} if inp.transition else None
+        after = {"state": inp.case.state, "event": inp.event, "values": inp.values}
+    else:
+        return
+    key = f"{cid}:{inp.step}:{action}"
+    if session.exec(select(AuditEntry.id).where(AuditEntry.idempotency_key == key)).first():
+        return
+    session.add(
+        AuditEntry(
+            at=inp.at,
+            actor=actor,
+            action=action,
+            contract_id=inp.case.contract_id,
+            case_id=cid,
+            reason=reason,
+            before=before,
+            after=after,
+            idempotency_key=key,
+        )
+    )
+
+
+def _record_deadlines(session: Session, inp: RecordStepInput) -> None:
+    cid = inp.case.case_id
+    amended = {a.deadline for a in inp.amendments if a.status == "applied"}
+    rows = {r.name: r for r in session.exec(select(Deadline).where(Deadline.case_id == cid)).all()}
+    for dl in inp.case.deadlines.values():
+        row = rows.get(dl.name)
+        if row is None:
+            row = Deadline(
+                case_id=cid,
+                name=dl.name,
+                group=dl.group,
+                label=dl.label,
+                due_at=dl.due_at,
+                last_day=dl.last_day,
+                explanation=dl.explanation,
+                status=dl.status,
+                set_at_step=inp.step,
+                updated_at=inp.at,
+            )
+        elif (row.status, row.due_at, row.explanation) != (
+            dl.status,
+            dl.due_at,
+            dl.explanation,
+        ):
+            if row.due_at != dl.due_at:
+                # Calendar feeds send the revision, so subscribed calendars move the event.
+                row.revision += 1
+                if dl.name in amended and row.original_due_at is None:
+                    row.original_due_at = row.due_at
+            row.status, row.due_at, row.last_day = dl.status, dl.due_at, dl.last_day
+            row.explanation = dl.explanation
+            row.updated_at = inp.at
+        session.add(row)
+
+
+def _record_amendments(session: Session, inp: RecordStepInput) -> None:
+    cid = inp.case.case_id
+    for a in inp.amendments:
+        row = session.exec(
+            select(DeadlineAmendment).where(
+                DeadlineAmendment.case_id == cid, DeadlineAmendment.amendment_id == a.id
+            )
+        ).first()
+        if row is None:
+            row = DeadlineAmendment(
+                case_id=cid,
+                amendment_id=a.id,
+                deadline=a.deadline,
+                from_due_at=a.from_due_at,
+                to_due_at=a.to_due_at,
+                reason=a.reason,
+                proposed_by=a.proposed_by,
+                proposed_at=a.proposed_at,
+                status=a.status,
+            )
+        row.status = a.status
+        row.decided_by, row.decided_at = a.decided_by, a.decided_at
+        row.decision_reason = a.decision_reason
+        session.add(row)
+
+
+def _record_resolutions(session: Session, inp: RecordStepInput) -> None:
+    cid = inp.case.case_id
+    for r in inp.resolved_escalations:
+        row = session.exec(
+            select(Escalation).where(
+                Escalation.case_id == cid, Escalation.step == r.step, Escalation.rule == r.rule
+            )
+        ).first()
+        if row is not None and row.resolved_at is None:
+            row.resolved_at, row.resolved_by, row.resolution_note = r.at, r.resolved_by, r.note
+            session.add(row)
+    for key in inp.discarded_notices:
+        notice = session.exec(
+            select(Notice).where(Notice.case_id == cid, Notice.notice_key == key)
+        ).first()
+        if notice is not None and notice.status == "awaiting_approval":
+            notice.status = "discarded"
+            session.add(notice)
+
+
 @activity.defn
 def record_step(inp: RecordStepInput) -> None:
-    """Records a case step: the case row, transition, decisions, deadlines, escalations."""
+    """Records a case step: the case row, transition, decisions, deadlines, escalations.
+
+    Also the operator's actions of the step: its audit entry (keyed
+    ``"{case_id}:{step}:{action}"``, so it is written once), resolved escalations,
+    deadline amendments and discarded held notices. An ``audit_only`` step writes just
+    its audit entry: it is an action taken while another step may still be in flight.
+    """
     from workers.observability import observe_deadline_lateness
 
     with session_scope() as session:
+        if inp.audit_only:
+            _audit_entry(session, inp)
+            return
         existing = session.get(Case, inp.case.case_id)
         if existing is not None and existing.last_step >= inp.step:
             return  # already recorded by an earlier attempt
@@ -89,50 +254,14 @@ def record_step(inp: RecordStepInput) -> None:
                     at=inp.at,
                 )
             )
-        rows = {
-            r.name: r for r in session.exec(select(Deadline).where(Deadline.case_id == cid)).all()
-        }
-        for dl in inp.case.deadlines.values():
-            row = rows.get(dl.name)
-            if row is None:
-                row = Deadline(
-                    case_id=cid,
-                    name=dl.name,
-                    group=dl.group,
-                    label=dl.label,
-                    due_at=dl.due_at,
-                    last_day=dl.last_day,
-                    explanation=dl.explanation,
-                    status=dl.status,
-                    set_at_step=inp.step,
-                    updated_at=inp.at,
-                )
-            elif (row.status, row.due_at, row.explanation) != (
-                dl.status,
-                dl.due_at,
-                dl.explanation,
-            ):
-                row.status, row.due_at, row.last_day = dl.status, dl.due_at, dl.last_day
-                row.explanation = dl.explanation
-                row.updated_at = inp.at
-            session.add(row)
+        _record_deadlines(session, inp)
         for e in inp.escalations:
             session.add(
                 Escalation(case_id=cid, step=inp.step, rule=e.rule, reason=e.reason, at=inp.at)
             )
-        if inp.actor is not None:
-            session.add(
-                AuditEntry(
-                    at=inp.at,
-                    actor=inp.actor,
-                    action=inp.event.split(":", 1)[0],
-                    contract_id=inp.case.contract_id,
-                    case_id=cid,
-                    reason=inp.reason,
-                    before={"state": inp.transition.from_state} if inp.transition else None,
-                    after={"state": inp.case.state, "event": inp.event, "values": inp.values},
-                )
-            )
+        _record_amendments(session, inp)
+        _record_resolutions(session, inp)
+        _audit_entry(session, inp)
     # Observability (issue 6): how late the case acted on a deadline, observed once, after
     # the step is committed (a retry of a recorded step returned above). The event key is
     # "deadline:<name>:<day>"; ``at`` is the workflow's time when it handled the deadline.

@@ -9,8 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Scalar = str | int | float | bool | None
+
+
+def local_date(instant: dt.datetime, time_zone: str) -> dt.date:
+    """The date of ``instant`` in ``time_zone`` (the workflow's sandbox cannot build zones)."""
+    return instant.astimezone(ZoneInfo(time_zone)).date()
 
 
 @dataclass
@@ -134,6 +140,55 @@ class EscalationView:
 
 
 @dataclass
+class OpenEscalation:
+    """An escalation a person has not resolved yet (the Escalation row's step and rule)."""
+
+    step: int
+    rule: str
+    reason: str
+    at: dt.datetime
+
+
+@dataclass
+class ResolvedEscalationView:
+    """An operator resolved the escalation of ``step`` by ``rule``."""
+
+    step: int
+    rule: str
+    resolved_by: str
+    note: str
+    at: dt.datetime
+
+
+@dataclass
+class AmendmentView:
+    """A proposed change of a deadline's instant, and its decision once taken."""
+
+    id: str
+    deadline: str
+    from_due_at: dt.datetime
+    to_due_at: dt.datetime
+    reason: str
+    proposed_by: str
+    proposed_at: dt.datetime
+    status: str = "pending"  # pending, applied, rejected
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    decision_reason: str | None = None
+
+
+@dataclass
+class AuditView:
+    """An operator's action for the audit trail: who, why, and the case before and after."""
+
+    action: str
+    actor: str
+    reason: str | None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+@dataclass
 class CaseSnapshot:
     """The case row as the workflow sees it after a step."""
 
@@ -147,6 +202,8 @@ class CaseSnapshot:
     facts: dict[str, Any]
     opened_at: dt.datetime
     deadlines: dict[str, DeadlineView]
+    #: None from workflows that predate resolvable escalations: then "escalated" only grows.
+    open_escalations: list[OpenEscalation] | None = None
 
 
 @dataclass
@@ -164,6 +221,14 @@ class RecordStepInput:
     actor: str | None = None
     reason: str | None = None
     values: dict[str, Any] | None = None
+    #: An operator's action; its audit entry replaces the generic one of the step.
+    audit: AuditView | None = None
+    #: Write only the audit entry (an action taken while a step is still in flight).
+    audit_only: bool = False
+    resolved_escalations: list[ResolvedEscalationView] = field(default_factory=list)
+    amendments: list[AmendmentView] = field(default_factory=list)
+    #: Held notices the case discarded when it was closed (their notice keys).
+    discarded_notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -181,6 +246,8 @@ class SendNoticeInput:
     deadlines: dict[str, DeadlineView]
     hold_for_approval: bool = False
     approved_by: str | None = None
+    #: The case's current owner; notices "to owner" go here (else the term sheet's owner).
+    owner_email: str | None = None
 
 
 @dataclass

@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import cases, clauses, contracts, notices, ops_metrics, service_levels, webhooks
+from api.access import document_auth_responses
+from api.console import routes as console
+from api.routes import (
+    calendar,
+    cases,
+    clauses,
+    contracts,
+    notices,
+    ops_metrics,
+    service_levels,
+    users,
+    webhooks,
+)
 from api.routes import codec as codec_routes
 
 
@@ -26,7 +38,13 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    """Builds the app. The Temporal client is connected on first use."""
+    """Builds the app. The Temporal client is connected on first use.
+
+    Every route needs a token (``api.access.require``) except ``/healthz``, ``/readyz``,
+    the SendGrid webhook and the codec endpoint (their own signature or token), the docs,
+    the console's sign-in page, static files and calendar feeds (a secret URL);
+    ``tests/api/test_access.py`` walks the routes to hold that.
+    """
     app = FastAPI(
         lifespan=_lifespan,
         title="Clauseflow",
@@ -34,8 +52,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     errors.install(app)
-    for module in (contracts, cases, notices, clauses, service_levels, webhooks):
+    for module in (contracts, cases, notices, clauses, service_levels, webhooks, users, calendar):
         app.include_router(module.router)
+    app.include_router(console.router)  # /console: HTML pages, signed in with a session
+    console.mount_static(app)  # /static: the console's stylesheet and htmx
     app.include_router(ops_metrics.router)  # /metrics and /readyz
     app.include_router(codec_routes.router)  # /codec/decode, /codec/encode for the Web UI
 
@@ -44,6 +64,7 @@ def create_app() -> FastAPI:
         """The API process is alive."""
         return {"status": "ok"}
 
+    document_auth_responses(app)
     return app
 
 

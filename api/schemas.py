@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,6 +63,8 @@ class DeadlinePublic(BaseModel):
     last_day: dt.date | None
     status: str
     explanation: list[str]
+    original_due_at: dt.datetime | None = None
+    revision: int = 0
 
     @classmethod
     def of(cls, d: Any, time_zone: str) -> DeadlinePublic:
@@ -78,6 +80,8 @@ class DeadlinePublic(BaseModel):
             last_day=d.last_day,
             status=d.status,
             explanation=list(d.explanation),
+            original_due_at=getattr(d, "original_due_at", None),
+            revision=getattr(d, "revision", 0) or 0,
         )
 
 
@@ -129,12 +133,142 @@ class CasePublic(BaseModel):
     next_deadline_at: dt.datetime | None
     next_deadline_name: str | None
     deadlines: list[DeadlinePublic] = Field(default_factory=list)
+    escalation_reason: str | None = None
+    state_entered_at: dt.datetime | None = None
+    failing_activity: str | None = None
+    failing_attempts: int = 0
+    last_failure: str | None = None
+    stuck_reasons: list[str] = Field(
+        default_factory=list, description="Why the case is stuck, if it is (see /api/ops)"
+    )
+
+
+class EscalationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    step: int
+    rule: str
+    reason: str
+    at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+
+
+class AmendmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    amendment_id: str
+    deadline: str
+    from_due_at: dt.datetime
+    to_due_at: dt.datetime
+    reason: str
+    proposed_by: str
+    proposed_at: dt.datetime
+    status: str
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_reason: str | None
+
+
+class PendingActivityPublic(BaseModel):
+    """An activity Temporal is running or retrying for the case, read from Temporal."""
+
+    activity: str
+    state: str
+    attempt: int
+    maximum_attempts: int
+    last_failure: str | None
+    last_attempt_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    scheduled_at: dt.datetime | None
 
 
 class CaseDetail(CasePublic):
     notices: list[NoticeSummary] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     temporal_url: str
+    escalations: list[EscalationPublic] = Field(default_factory=list)
+    amendments: list[AmendmentPublic] = Field(default_factory=list)
+    pending_activities: list[PendingActivityPublic] | None = Field(
+        default=None,
+        description="From Temporal; null when Temporal could not be asked",
+    )
+
+
+class _Reasoned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why: kept in the audit trail")
+
+
+class RetryNow(_Reasoned):
+    """Retry the case's failing activity now instead of after its backoff."""
+
+
+class ResolveEscalation(BaseModel):
+    """Resolve an escalation, with a note saying how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class AmendDeadline(_Reasoned):
+    """Move a deadline (by default only when a second person approves)."""
+
+    due_at: dt.datetime = Field(
+        description="The new instant, with its offset", examples=["2027-03-08T23:59:00-05:00"]
+    )
+
+
+class AmendmentProposed(BaseModel):
+    amendment_id: str
+    status: str
+    case: CaseDetail
+
+
+class DecideAmendment(_Reasoned):
+    """Approve or reject a proposed deadline amendment."""
+
+
+class CloseCase(_Reasoned):
+    """Withdraw or cancel a case: its deadlines stop and no more notices go out."""
+
+    outcome: Literal["withdrawn", "cancelled"]
+
+
+class ReassignOwner(_Reasoned):
+    """Hand the case to another owner."""
+
+    owner_email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class NoteCreate(BaseModel):
+    """A note on the case's timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class OpsSummary(BaseModel):
+    """Counts for alerting on stuck, escalated and imminent cases."""
+
+    generated_at: dt.datetime
+    open_cases: int
+    stuck: int
+    stuck_failing_activity: int
+    stuck_overdue_in_state: int
+    failing_activity: int
+    escalated: int
+    deadlines_within_24_hours: int
+    deadlines_within_7_days: int
+    pending_amendments: int
+    notices_failed: int
+    open_by_clause_and_state: list[dict[str, Any]]
+    thresholds: dict[str, int]
 
 
 class CasesPublic(BaseModel):
@@ -142,6 +276,9 @@ class CasesPublic(BaseModel):
     total: int
     limit: int
     offset: int
+    counts_by_state: dict[str, int] = Field(
+        default_factory=dict, description="Cases per state under every filter but the state"
+    )
 
 
 class FactCreate(BaseModel):
@@ -151,7 +288,13 @@ class FactCreate(BaseModel):
 
     fact: str = Field(examples=["withdrawal_agreed"])
     values: dict[str, Any] = Field(default_factory=dict)
-    recorded_by: str = Field(min_length=1, max_length=200)
+    recorded_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Whom the caller records the fact for, when not for themselves; the "
+        "audit trail always names the caller",
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 

@@ -264,8 +264,14 @@ async def case_list(n: int, requests: int) -> None:
 
         get_settings.cache_clear()
         get_engine.cache_clear()
-        from api.main import create_app
+        from sqlmodel import Session
 
+        from api.main import create_app
+        from store.auth import create_token
+
+        with Session(get_engine()) as session:  # every API call needs a token
+            _, token = create_token(session, "bench", "viewer", created_by="bench")
+            session.commit()
         app = create_app()
         rng = random.Random(7)
         paths = {
@@ -275,7 +281,11 @@ async def case_list(n: int, requests: int) -> None:
         }
         rows = {}
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://clauseflow.test") as hc:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://clauseflow.test",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as hc:
             for name, path in paths.items():
                 for _ in range(5):  # warm up
                     (await hc.get(path())).raise_for_status()

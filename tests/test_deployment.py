@@ -266,6 +266,26 @@ def test_health_checks_hit_routes_the_api_serves(services: dict[str, dict[str, A
     assert not _serves_get(app, "/no-such-health-check")
 
 
+def test_health_checks_need_no_token(services: dict[str, dict[str, Any]]) -> None:
+    """Probes send no credentials: their routes must not depend on api.access.require."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from api.main import app
+
+    def guarded(dependant: Any) -> bool:
+        return any(
+            getattr(d.call, "permissions", None) or guarded(d) for d in dependant.dependencies
+        )
+
+    probes = {urlsplit(_health_url(services["api"])).path, "/healthz"}
+    routes = {
+        c.path: c.route for c in iter_route_contexts(app.routes) if isinstance(c.route, APIRoute)
+    }
+    assert probes <= set(routes)
+    assert not any(guarded(routes[path].dependant) for path in probes)
+    assert guarded(routes["/api/cases"].dependant)  # the check can fail
+
+
 def test_every_setting_is_set_for_the_api_and_the_worker(
     services: dict[str, dict[str, Any]], dotenv: dict[str, str]
 ) -> None:

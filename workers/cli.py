@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a registered contract id (reads DATABASE_URL); default: the reference MSA",
     )
     wi.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_access_commands(sub)
     args = parser.parse_args(argv)
-    if args.command in ("dev", "what-if"):
+    if args.command in ("dev", "what-if", "user", "token"):
         # Interactive commands print for a person; the services log JSON.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     else:
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from workers.what_if import run
 
         return run(args.clause, args.facts, contract_id=args.contract, as_json=args.json)
+    if args.command in ("user", "token"):
+        return _run_access_command(args)
     if args.command == "migrate":
         from store.migrate import upgrade
         from store.settings import get_settings
@@ -70,6 +74,98 @@ def main(argv: list[str] | None = None) -> int:
         print("database is up to date")
         return 0
     return 2
+
+
+def _add_access_commands(sub: Any) -> None:
+    from store.auth import ROLES
+
+    user = sub.add_parser("user", help="manage console users")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    create = user_sub.add_parser(
+        "create",
+        help="create a console user (the first admin: --role admin)",
+        description="Creates a user who signs in to the console at /console. Without "
+        "--password-stdin a random password is generated and printed once.",
+    )
+    create.add_argument("--email", required=True, help="the sign-in name")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", help="display name (default: the email's local part)")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    tcreate = token_sub.add_parser(
+        "create",
+        help="create an API token (printed once; only its hash is stored)",
+        description="Creates a bearer token for the API: "
+        "curl -H 'Authorization: Bearer <token>' ...",
+    )
+    tcreate.add_argument("--name", required=True, help="what uses it, e.g. billing-sync")
+    tcreate.add_argument("--role", required=True, choices=ROLES)
+
+
+#: Who the audit trail names for what the command line creates.
+CLI_ACTOR = "clauseflow cli"
+
+#: Passwords shorter than this are refused (the API asks the same).
+MIN_PASSWORD_LENGTH = 12
+
+
+def _run_access_command(args: argparse.Namespace) -> int:
+    """`clauseflow user create` and `clauseflow token create`, on DATABASE_URL."""
+    from sqlmodel import Session
+
+    from store.auth import AuthError, create_token, create_user, generate_password
+    from store.db import get_engine
+    from store.migrate import upgrade
+    from store.settings import get_settings
+
+    generated = False
+    password = ""
+    if args.command == "user":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+            if len(password) < MIN_PASSWORD_LENGTH:
+                print(
+                    f"error: the password must have at least {MIN_PASSWORD_LENGTH} characters",
+                    file=sys.stderr,
+                )
+                return 2
+        else:
+            password, generated = generate_password(), True
+
+    upgrade(get_settings().database_url)  # a fresh database gets its tables first
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            if args.command == "user":
+                user = create_user(
+                    session,
+                    args.email,
+                    args.role,
+                    password,
+                    display_name=args.name,
+                    created_by=CLI_ACTOR,
+                )
+            else:
+                token, plaintext = create_token(session, args.name, args.role, created_by=CLI_ACTOR)
+        except AuthError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        session.commit()
+
+    if args.command == "user":
+        print(f"created user {user.email} ({user.role}), id {user.id}")
+        if generated:
+            print(f"password: {password}")
+            print("(shown once; sign in at /console and keep it safe)")
+        return 0
+    print(f"created token {token.name!r} ({token.role}), id {token.id}")
+    print(f"token: {plaintext}")
+    print("(shown once; only its hash is stored)")
+    print(f"export CLAUSEFLOW_TOKEN={plaintext}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from store.db import get_engine
 from store.migrate import upgrade
 from store.settings import STATE_DIR, get_settings
 from workers.codec import ensure_dev_key_file
-from workers.seed import ensure_reference_contract
+from workers.seed import ensure_dev_credentials, ensure_reference_contract
 from workers.temporal import SEARCH_ATTRIBUTES
 
 
@@ -70,15 +70,22 @@ async def _wait_for_namespace(address: str, namespace: str, timeout: float) -> N
     raise SystemExit(f"Temporal at {address} is not ready: {last}")
 
 
-def _start_reference_review(host: str, port: int, contract_id: str) -> str:
+#: Where `make dev` keeps the local admin's password and API token (mode 0600).
+CREDENTIALS_FILE = STATE_DIR / "dev-credentials.json"
+
+
+def _start_reference_review(host: str, port: int, contract_id: str, token: str) -> str:
     """Starts (once) the reference contract's monthly SLA review through the API."""
     import json
     import urllib.error
     import urllib.request
 
     url = f"http://{host}:{port}/api/contracts/{contract_id}/sla-review"
+    request = urllib.request.Request(
+        url, method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=30) as r:
+        with urllib.request.urlopen(request, timeout=30) as r:
             return f"case {json.loads(r.read())['id']}"
     except (urllib.error.URLError, KeyError, ValueError) as exc:
         return f"not started ({exc}); POST {url} to start it"
@@ -161,6 +168,8 @@ def run_dev() -> int:
         upgrade(settings.database_url)
         with Session(get_engine(), expire_on_commit=False) as session:
             contract, created = ensure_reference_contract(session)
+            # A local admin to sign in with, and a token for the API (first start only).
+            credentials = ensure_dev_credentials(session, CREDENTIALS_FILE)
         # Temporal payloads are encrypted: a development key on first start.
         ensure_dev_key_file(settings)
         print("Starting the worker and the API ...", flush=True)
@@ -179,11 +188,16 @@ def run_dev() -> int:
             ],
         )
         _wait_for_port(settings.api_host, settings.api_port, 60, api, "the API")
-        review = _start_reference_review(settings.api_host, settings.api_port, contract.id)
+        review = _start_reference_review(
+            settings.api_host, settings.api_port, contract.id, credentials.token
+        )
         channel = "SendGrid" if settings.sendgrid_api_key else "local outbox (no SENDGRID_API_KEY)"
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
             "\nClauseflow is running.\n"
+            f"  Console         {base}/console\n"
+            f"  Sign in as      {credentials.email}\n"
+            f"  Password        {credentials.password}\n"
             f"  API docs        {base}/docs\n"
             f"  Cases           {base}/api/cases\n"
             f"  Outbox          {base}/api/outbox\n"
@@ -194,6 +208,10 @@ def run_dev() -> int:
             f"  Database        {settings.database_url}\n"
             f"  Notices         {channel}\n"
             f"  Logs            {logs}/\n"
+            f"  Credentials     {CREDENTIALS_FILE} (made on first start; mode 0600)\n"
+            "Call the API with the local admin's token:\n"
+            f"  export CLAUSEFLOW_TOKEN={credentials.token}\n"
+            f'  curl -H "Authorization: Bearer $CLAUSEFLOW_TOKEN" {base}/api/cases\n'
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

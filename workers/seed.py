@@ -1,17 +1,36 @@
-"""Registers the reference MSA on first start."""
+"""What `make dev` sets up on first start: the reference MSA and a local admin."""
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import yaml
 from sqlmodel import Session
 
 from contracts.terms import TermSheet
+from store.auth import (
+    create_token,
+    create_user,
+    find_token,
+    find_user_by_email,
+    generate_password,
+    set_password,
+    verify_password,
+)
 from store.contracts import create_contract
 from store.models import Contract
 
 REFERENCE_CONTRACT_ID = "ctr_reference_msa"
+
+#: The dev stack's local admin, and the name of its API token.
+DEV_ADMIN_EMAIL = "admin@localhost"
+DEV_TOKEN_NAME = "clauseflow dev"
+DEV_ACTOR = "clauseflow dev"
 
 
 def reference_term_sheet() -> TermSheet:
@@ -26,7 +45,85 @@ def ensure_reference_contract(session: Session) -> tuple[Contract, bool]:
     if existing is not None:
         return existing, False
     contract = create_contract(
-        session, reference_term_sheet(), actor="clauseflow dev", contract_id=REFERENCE_CONTRACT_ID
+        session, reference_term_sheet(), actor=DEV_ACTOR, contract_id=REFERENCE_CONTRACT_ID
     )
     session.commit()
     return contract, True
+
+
+@dataclass(frozen=True)
+class DevCredentials:
+    """The local admin's sign-in and API token, as kept in the credentials file."""
+
+    email: str
+    password: str
+    token: str
+    #: What this start made: "user", "password" (reset), "token"; empty when all was reused.
+    made: tuple[str, ...] = ()
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Writes ``content`` readable by the owner only (0600), whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_saved(path: Path) -> dict[str, str]:
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in saved.items() if isinstance(v, str)} if isinstance(saved, dict) else {}
+
+
+def ensure_dev_credentials(session: Session, path: Path) -> DevCredentials:
+    """The dev stack's local admin (``admin@localhost``) and its API token.
+
+    Made on first start with a random password and token and kept in ``path`` (mode
+    0600); later starts reuse them. When the file is gone, or no longer matches the
+    database (deleted, the password changed, the token revoked), what does not match is
+    made anew so that the printed credentials always work. Commits.
+    """
+    saved = _read_saved(path)
+    made: list[str] = []
+    password = saved.get("password") or ""
+    user = find_user_by_email(session, DEV_ADMIN_EMAIL)
+    if user is None:
+        password = password or generate_password()
+        user = create_user(
+            session,
+            DEV_ADMIN_EMAIL,
+            "admin",
+            password,
+            display_name="Local admin",
+            created_by=DEV_ACTOR,
+        )
+        made.append("user")
+    elif not password or not verify_password(user.password_hash, password):
+        password = generate_password()
+        set_password(session, user, password)
+        made.append("password")
+    if not user.active or user.role != "admin":
+        user.active, user.role = True, "admin"  # the local admin is the way back in
+        session.add(user)
+    token = saved.get("token") or ""
+    if not token or find_token(session, token) is None:
+        _, token = create_token(
+            session, DEV_TOKEN_NAME, "admin", created_by=DEV_ACTOR, user_id=user.id
+        )
+        made.append("token")
+    session.commit()
+    if made or saved.get("email") != DEV_ADMIN_EMAIL:
+        content = {"email": DEV_ADMIN_EMAIL, "password": password, "token": token}
+        _write_private(path, json.dumps(content, indent=2) + "\n")
+    else:
+        os.chmod(path, 0o600)  # it holds an admin's secrets: the owner's alone
+    return DevCredentials(DEV_ADMIN_EMAIL, password, token, tuple(made))

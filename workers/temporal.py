@@ -12,6 +12,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities import ACTIVITIES, LOCAL_ACTIVITIES
+from activities.failures import ActivityFailureInterceptor
 from store.settings import Settings, get_settings
 from workers.codec import EncryptionCodec
 from workflows.case import CaseWorkflow
@@ -80,7 +81,8 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     """The case worker: the generic workflow and every activity.
 
     Activities are synchronous (the store and SendGrid are blocking clients), so
-    they run on a thread pool.
+    they run on a thread pool. Failing attempts of a case's activities are kept on its
+    row for the console (activities/failures.py).
     """
     return Worker(
         client,
@@ -89,4 +91,5 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
         activities=[*ACTIVITIES, *LOCAL_ACTIVITIES],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,
+        interceptors=[ActivityFailureInterceptor()],
     )

@@ -5,6 +5,14 @@ deadline being reached, a fact being recorded) it asks the pinned rulebook versi
 which decisions follow, applies them (transition, set or cancel deadlines, notices,
 escalation, close) and has activities record them. It is deterministic and does no
 I/O itself.
+
+Operators act on a running case through updates, each with a validator whose
+ValueError message the API shows them: ``retry_now``, ``resolve_escalation``,
+``amend_deadline`` and ``decide_amendment`` (a second person approves by default),
+``close_case`` and ``reassign_owner``. Except ``retry_now``, which acts on the
+activities in flight, each is queued and carried out by the main loop as one step of
+the case, which ``record_step`` writes with an audit entry (who, why, before, after)
+keyed ``"{case_id}:{step}:{action}"``.
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        AmendmentView,
+        AuditView,
         CaseSnapshot,
         ComputeDeadlinesInput,
         ComputeDeadlinesResult,
@@ -30,12 +41,15 @@ with workflow.unsafe.imports_passed_through():
         DeriveContext,
         DescribeRulebookInput,
         EscalationView,
+        OpenEscalation,
         RecordedFactInput,
         RecordStepInput,
+        ResolvedEscalationView,
         RulebookSummary,
         Scalar,
         SendNoticeInput,
         TransitionView,
+        local_date,
     )
     from contracts.calendar import describe_instant
 
@@ -53,6 +67,11 @@ _NOTICE_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=dt.timedelta(minutes=10),
 )
+#: Labels of the outcomes an operator closes a case with, when its rulebook has no such state.
+_CLOSED_BY_OPERATOR = {
+    "withdrawn": "Withdrawn by an operator",
+    "cancelled": "Cancelled by an operator",
+}
 
 
 @dataclass
@@ -92,6 +111,14 @@ class CaseState:
     escalations: list[str] = field(default_factory=list)
     held_notices: dict[str, HeldNotice] = field(default_factory=dict)
     delivery_failures: list[str] = field(default_factory=list)
+    #: The case's owner now (CaseInput.owner_email until an operator reassigns it).
+    owner_email: str | None = None
+    #: Escalations no one has resolved yet; ``escalations`` keeps every reason ever given.
+    open_escalations: list[OpenEscalation] = field(default_factory=list)
+    #: False in state carried over from runs that did not track open escalations.
+    escalations_tracked: bool = False
+    #: Deadline amendments by id: pending ones wait for a second person.
+    amendments: dict[str, AmendmentView] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +155,13 @@ class CaseView:
     notices: list[str]
     escalations: list[str]
     held_notices: list[str] = field(default_factory=list)
+    owner_email: str | None = None
+    open_escalations: list[OpenEscalation] = field(default_factory=list)
+    pending_amendments: list[AmendmentView] = field(default_factory=list)
+    #: Names of the activities running or waiting to retry (what retry_now would restart).
+    inflight_activities: list[str] = field(default_factory=list)
+    #: Set only in the answer to amend_deadline: the id of the amendment it created.
+    amendment_id: str | None = None
 
 
 @dataclass
@@ -160,6 +194,74 @@ class DeliveryFailure:
 
 
 @dataclass
+class RetryNowRequest:
+    """An operator retries the case's failing activity now instead of after the backoff."""
+
+    actor: str
+    reason: str
+
+
+@dataclass
+class ResolveEscalationRequest:
+    """An operator resolves the escalation a rule raised at ``step`` (the Escalation row)."""
+
+    step: int
+    rule: str
+    note: str
+    actor: str
+
+
+@dataclass
+class AmendDeadlineRequest:
+    """An operator asks to move a deadline to ``due_at`` (timezone-aware)."""
+
+    deadline: str
+    due_at: dt.datetime
+    reason: str
+    actor: str
+    #: By default the deadline moves only when a second person approves.
+    second_approver_required: bool = True
+
+
+@dataclass
+class DecideAmendmentRequest:
+    """A person approves (the deadline moves) or rejects a pending amendment."""
+
+    amendment_id: str
+    approve: bool
+    actor: str
+    reason: str
+
+
+@dataclass
+class CloseCaseRequest:
+    """An operator closes the case: ``outcome`` is "withdrawn" or "cancelled"."""
+
+    outcome: str
+    actor: str
+    reason: str
+
+
+@dataclass
+class ReassignOwnerRequest:
+    """An operator hands the case to another owner; later owner notices go to them."""
+
+    owner_email: str
+    actor: str
+    reason: str
+
+
+#: The operator actions that go through the main loop, one step each.
+_Action = (
+    ResolveEscalationRequest
+    | AmendDeadlineRequest
+    | DecideAmendmentRequest
+    | CloseCaseRequest
+    | ReassignOwnerRequest
+)
+
+
+@dataclass
 class CaseResult:
     case_id: str
     state: str
@@ -174,7 +276,32 @@ class _Event:
     request: RecordFactRequest | None = None
     approval: ApproveNoticeRequest | None = None
     failure: DeliveryFailure | None = None
+    action: _Action | None = None
     done: bool = False
+    #: Why an action could not be carried out after all (the case changed meanwhile).
+    error: str | None = None
+    #: What an action created (an amendment id).
+    result: str | None = None
+
+
+@dataclass
+class _InFlight:
+    """An activity the workflow is waiting for; retry_now cancels it and starts it again."""
+
+    name: str
+    handle: ActivityHandle[Any]
+    restart: bool = False
+
+
+@dataclass
+class _Changes:
+    """What an operator action changed, for record_step."""
+
+    audit: AuditView
+    transition: TransitionView | None = None
+    resolved: list[ResolvedEscalationView] = field(default_factory=list)
+    amendments: list[AmendmentView] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -186,6 +313,7 @@ class CaseWorkflow:
         self._st: CaseState | None = None
         self._queue: list[_Event] = []
         self._ready = False
+        self._inflight: list[_InFlight] = []
 
     # -- the main loop -------------------------------------------------------------
 
@@ -199,10 +327,18 @@ class CaseWorkflow:
                 result_type=RulebookSummary,
                 start_to_close_timeout=_LOCAL_TIMEOUT,
             )
-            self._st = CaseState(summary=summary, opened_at=workflow.now(), facts=dict(inp.facts))
+            self._st = CaseState(
+                summary=summary,
+                opened_at=workflow.now(),
+                facts=dict(inp.facts),
+                owner_email=inp.owner_email,
+                escalations_tracked=True,
+            )
             await self._handle(_Event("case_started", "started"))
         else:
             self._st = inp.state
+            if self._st.owner_email is None:
+                self._st.owner_email = inp.owner_email
             self._ready = True
         st = self._st
         # A closed case still waits for its held notices to be approved and sent.
@@ -231,7 +367,8 @@ class CaseWorkflow:
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: bool(self._queue), timeout=timeout)
             if self._queue:
-                await self._handle(self._queue[0])
+                ev = self._queue[0]
+                await (self._operate(ev) if ev.action is not None else self._handle(ev))
                 self._queue.pop(0).done = True
             elif due is not None and workflow.now() >= due.due_at:
                 # The key names the occurrence: a recurring deadline is reached again
@@ -389,18 +526,58 @@ class CaseWorkflow:
                 if dl.status == "pending":
                     dl.status = "cancelled"
         st.escalations.extend(e.reason for e in escalations)
+        st.open_escalations.extend(
+            OpenEscalation(step, e.rule, e.reason, workflow.now()) for e in escalations
+        )
 
         await self._record(step, ev, seen, decisions, transition, escalations)
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
         self._ready = True
-        if ev.approval is not None:
-            held = st.held_notices.pop(ev.approval.notice_key)
+        # A notice discarded (the case was closed) after its approval was queued stays unsent.
+        held = st.held_notices.pop(ev.approval.notice_key, None) if ev.approval else None
+        if ev.approval is not None and held is not None:
             await self._send_notice(
                 held.notice, held.rule, ev, key=ev.approval.notice_key, approval=ev.approval
             )
         for notice, rule in notices:
             await self._send_notice(notice, rule, ev)
+
+    async def _activity(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        start_to_close_timeout: dt.timedelta,
+        retry_policy: RetryPolicy,
+    ) -> Any:
+        """Runs a regular activity, which retry_now may restart at attempt 1.
+
+        The same ScheduleActivityTask command as ``execute_activity`` (recorded histories
+        replay), but the handle is kept so that retry_now can cancel it. Cancellation
+        waits for a running attempt to finish, so an attempt is never run twice at once;
+        an activity waiting out its retry backoff is cancelled by the server at once.
+        """
+        while True:
+            flight = _InFlight(
+                name,
+                workflow.start_activity(
+                    name,
+                    arg,
+                    start_to_close_timeout=start_to_close_timeout,
+                    retry_policy=retry_policy,
+                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                ),
+            )
+            self._inflight.append(flight)
+            try:
+                return await flight.handle
+            except ActivityError:
+                if not flight.restart:
+                    raise
+                # retry_now cancelled it: start it again, now, as a new activity.
+            finally:
+                self._inflight.remove(flight)
 
     async def _record(
         self,
@@ -410,10 +587,12 @@ class CaseWorkflow:
         decisions: list[DecisionView],
         transition: TransitionView | None,
         escalations: list[EscalationView],
+        changes: _Changes | None = None,
+        audit_only: bool = False,
     ) -> None:
         inp, st = self._input, self._st
         assert inp is not None and st is not None
-        await workflow.execute_activity(
+        await self._activity(
             "record_step",
             RecordStepInput(
                 case=CaseSnapshot(
@@ -423,10 +602,11 @@ class CaseWorkflow:
                     rulebook_version=inp.rulebook_version,
                     state=st.state,
                     closed=st.closed,
-                    owner_email=inp.owner_email,
+                    owner_email=st.owner_email,
                     facts=st.facts,
                     opened_at=st.opened_at,
                     deadlines=st.deadlines,
+                    open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
                 ),
                 step=step,
                 event=ev.key,
@@ -442,6 +622,11 @@ class CaseWorkflow:
                 if ev.request
                 else (ev.approval.reason if ev.approval else None),
                 values=ev.request.values if ev.request else None,
+                audit=changes.audit if changes else None,
+                audit_only=audit_only,
+                resolved_escalations=changes.resolved if changes else [],
+                amendments=changes.amendments if changes else [],
+                discarded_notices=changes.discarded if changes else [],
             ),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
@@ -460,7 +645,7 @@ class CaseWorkflow:
         key = key or f"{notice}:{ev.key}"
         hold = approval is None and notice in st.summary.notices_requiring_approval
         try:
-            await workflow.execute_activity(
+            await self._activity(
                 "send_notice",
                 SendNoticeInput(
                     case_id=inp.case_id,
@@ -476,6 +661,7 @@ class CaseWorkflow:
                     deadlines=st.deadlines,
                     hold_for_approval=hold,
                     approved_by=approval.approved_by if approval else None,
+                    owner_email=st.owner_email,
                 ),
                 start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
                 retry_policy=_NOTICE_RETRY,
@@ -486,6 +672,7 @@ class CaseWorkflow:
             reason = f"notice {notice} could not be sent: {cause or err}"
             st.step += 1
             st.escalations.append(reason)
+            st.open_escalations.append(OpenEscalation(st.step, rule, reason, workflow.now()))
             await self._record(
                 st.step,
                 _Event("notice_failed", f"notice_failed:{key}"),
@@ -500,6 +687,302 @@ class CaseWorkflow:
             else:
                 st.notices.append(key)
 
+    # -- operator actions ------------------------------------------------------------
+
+    def _zone(self) -> str:
+        assert self._input is not None
+        return str(self._input.terms.get("time_zone") or "UTC")
+
+    async def _operate(self, ev: _Event) -> None:
+        """Carries out an operator's action as one step of the case, and records it."""
+        st, action = self._st, ev.action
+        assert st is not None and action is not None
+        # The validator accepted it, but an earlier queued event may have changed the case.
+        ev.error = self._refusal(action)
+        if ev.error is not None:
+            return
+        st.step += 1
+        step = st.step
+        if isinstance(action, ResolveEscalationRequest):
+            changes = self._resolve_escalation(action)
+        elif isinstance(action, AmendDeadlineRequest):
+            changes = self._amend_deadline(action, f"amd-{step}")
+            ev.result = f"amd-{step}"
+        elif isinstance(action, DecideAmendmentRequest):
+            changes = self._decide_amendment(action)
+        elif isinstance(action, CloseCaseRequest):
+            changes = self._close_case(action)
+        else:
+            changes = self._reassign_owner(action)
+        ev.key = f"{changes.audit.action}:{step}"
+        await self._record(
+            step,
+            ev,
+            {"event": changes.audit.action},
+            [],
+            changes.transition,
+            [],
+            changes,
+        )
+        if changes.transition is not None:
+            workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
+
+    def _resolve_escalation(self, req: ResolveEscalationRequest) -> _Changes:
+        st = self._st
+        assert st is not None
+        item = next(e for e in st.open_escalations if (e.step, e.rule) == (req.step, req.rule))
+        st.open_escalations.remove(item)
+        escalation = {"step": item.step, "rule": item.rule, "reason": item.reason}
+        return _Changes(
+            AuditView(
+                "resolve_escalation",
+                req.actor,
+                req.note,
+                before={"escalation": escalation, "resolved": False},
+                after={
+                    "escalation": escalation,
+                    "resolved": True,
+                    "open_escalations": len(st.open_escalations),
+                },
+            ),
+            resolved=[
+                ResolvedEscalationView(req.step, req.rule, req.actor, req.note, workflow.now())
+            ],
+        )
+
+    def _amend_deadline(self, req: AmendDeadlineRequest, amendment_id: str) -> _Changes:
+        st = self._st
+        assert st is not None
+        dl = st.deadlines[req.deadline]
+        amendment = AmendmentView(
+            id=amendment_id,
+            deadline=req.deadline,
+            from_due_at=dl.due_at,
+            to_due_at=req.due_at.astimezone(dt.UTC),
+            reason=req.reason,
+            proposed_by=req.actor,
+            proposed_at=workflow.now(),
+        )
+        before = {"deadline": dl.name, "due_at": dl.due_at.isoformat()}
+        if req.second_approver_required:
+            st.amendments[amendment_id] = amendment
+        else:
+            self._apply_amendment(amendment, req.actor, "no second approver required")
+        return _Changes(
+            AuditView(
+                "amend_deadline",
+                req.actor,
+                req.reason,
+                before=before,
+                after={
+                    "deadline": dl.name,
+                    "due_at": dl.due_at.isoformat(),
+                    "amendment": amendment_id,
+                    "proposed_due_at": amendment.to_due_at.isoformat(),
+                    "status": amendment.status,
+                },
+            ),
+            amendments=[amendment],
+        )
+
+    def _apply_amendment(self, a: AmendmentView, decided_by: str, reason: str) -> None:
+        """Moves the deadline (the main loop's timer follows) and explains the move."""
+        st = self._st
+        assert st is not None
+        dl = st.deadlines[a.deadline]
+        zone = self._zone()
+        old = dl.due_at
+        dl.due_at = a.to_due_at
+        dl.last_day = local_date(a.to_due_at, zone)
+        approved = (
+            f", approved by {decided_by}"
+            if decided_by != a.proposed_by
+            else " (no second approver required)"
+        )
+        dl.explanation = [
+            *dl.explanation,
+            f"Amended on {describe_instant(workflow.now(), zone)} by {a.proposed_by}{approved}: "
+            f"moved from {describe_instant(old, zone)} to {describe_instant(a.to_due_at, zone)}. "
+            f"Reason: {a.reason}",
+        ]
+        a.status = "applied"
+        a.decided_by, a.decided_at, a.decision_reason = decided_by, workflow.now(), reason
+        st.amendments.pop(a.id, None)
+
+    def _decide_amendment(self, req: DecideAmendmentRequest) -> _Changes:
+        st = self._st
+        assert st is not None
+        a = st.amendments[req.amendment_id]
+        dl = st.deadlines[a.deadline]
+        before = {
+            "amendment": a.id,
+            "deadline": a.deadline,
+            "due_at": dl.due_at.isoformat(),
+            "proposed_due_at": a.to_due_at.isoformat(),
+            "proposed_by": a.proposed_by,
+            "status": a.status,
+        }
+        if req.approve:
+            self._apply_amendment(a, req.actor, req.reason)
+        else:
+            a.status = "rejected"
+            a.decided_by, a.decided_at, a.decision_reason = req.actor, workflow.now(), req.reason
+            st.amendments.pop(a.id)
+        return _Changes(
+            AuditView(
+                "approve_amendment" if req.approve else "reject_amendment",
+                req.actor,
+                req.reason,
+                before=before,
+                after={**before, "due_at": dl.due_at.isoformat(), "status": a.status},
+            ),
+            amendments=[a],
+        )
+
+    def _close_case(self, req: CloseCaseRequest) -> _Changes:
+        st = self._st
+        assert st is not None
+        before: dict[str, Any] = {
+            "state": st.state,
+            "closed": st.closed,
+            "pending_deadlines": sorted(
+                d.name for d in st.deadlines.values() if d.status == "pending"
+            ),
+            "held_notices": sorted(st.held_notices),
+        }
+        transition = None
+        if not st.closed:
+            transition = TransitionView(st.state, req.outcome, "operator:close_case")
+            st.state = req.outcome
+            st.closed = True
+        for dl in st.deadlines.values():
+            if dl.status == "pending":
+                dl.status = "cancelled"
+        # Held notices are never sent now; without them pending the run can end.
+        discarded = sorted(st.held_notices)
+        st.held_notices.clear()
+        rejected = []
+        for a in st.amendments.values():
+            a.status = "rejected"
+            a.decided_by, a.decided_at = req.actor, workflow.now()
+            a.decision_reason = f"the case was closed ({req.outcome})"
+            rejected.append(a)
+        st.amendments.clear()
+        return _Changes(
+            AuditView(
+                "close_case",
+                req.actor,
+                req.reason,
+                before=before,
+                after={
+                    "state": st.state,
+                    "closed": True,
+                    "cancelled_deadlines": before["pending_deadlines"],
+                    "discarded_notices": discarded,
+                },
+            ),
+            transition=transition,
+            amendments=rejected,
+            discarded=discarded,
+        )
+
+    def _reassign_owner(self, req: ReassignOwnerRequest) -> _Changes:
+        st = self._st
+        assert st is not None
+        before = st.owner_email
+        st.owner_email = req.owner_email
+        return _Changes(
+            AuditView(
+                "reassign_owner",
+                req.actor,
+                req.reason,
+                before={"owner_email": before},
+                after={"owner_email": req.owner_email},
+            )
+        )
+
+    def _refusal(self, action: _Action) -> str | None:
+        """Why the action cannot be carried out on the case as it is now (None: it can)."""
+        st = self._st
+        if st is None or not self._ready:
+            return "the case is still starting; try again in a moment"
+        if not action.actor.strip():
+            return "actor must name who acts"
+        why = action.note if isinstance(action, ResolveEscalationRequest) else action.reason
+        if not why.strip():
+            what = "note" if isinstance(action, ResolveEscalationRequest) else "reason"
+            return f"a {what} is required: say why, for the audit trail"
+        if isinstance(action, CloseCaseRequest):
+            if action.outcome not in _CLOSED_BY_OPERATOR:
+                return f"outcome must be withdrawn or cancelled, not {action.outcome!r}"
+            if st.closed and not st.held_notices:
+                return f"the case is already closed ({st.state})"
+            return None
+        if st.closed:
+            return f"the case is closed ({st.state})"
+        if isinstance(action, ResolveEscalationRequest):
+            if not any((e.step, e.rule) == (action.step, action.rule) for e in st.open_escalations):
+                return (
+                    f"the case has no open escalation by rule {action.rule!r} at step "
+                    f"{action.step} (it may be resolved already)"
+                )
+        elif isinstance(action, AmendDeadlineRequest):
+            return self._amend_refusal(action)
+        elif isinstance(action, DecideAmendmentRequest):
+            return self._decide_refusal(action)
+        elif isinstance(action, ReassignOwnerRequest):
+            email = action.owner_email.strip()
+            if "@" not in email or " " in email:
+                return f"owner_email {action.owner_email!r} is not an email address"
+            if email == st.owner_email:
+                return f"{email} already owns the case"
+        return None
+
+    def _amend_refusal(self, req: AmendDeadlineRequest) -> str | None:
+        st = self._st
+        assert st is not None
+        dl = st.deadlines.get(req.deadline)
+        if dl is None:
+            known = ", ".join(sorted(d for d, v in st.deadlines.items() if v.status == "pending"))
+            return f"the case has no deadline {req.deadline!r} (pending: {known or 'none'})"
+        if dl.status != "pending":
+            return f"the {dl.label.lower()} is {dl.status}; only a pending deadline can be amended"
+        if req.due_at.tzinfo is None or req.due_at.utcoffset() is None:
+            return "due_at must include a time zone offset"
+        zone = self._zone()
+        if req.due_at <= workflow.now():
+            return f"the new time {describe_instant(req.due_at, zone)} is not in the future"
+        if req.due_at == dl.due_at:
+            return f"the {dl.label.lower()} is already at {describe_instant(dl.due_at, zone)}"
+        for a in st.amendments.values():
+            if a.deadline == req.deadline:
+                return (
+                    f"amendment {a.id} of the {dl.label.lower()} by {a.proposed_by} is waiting "
+                    "for approval; approve or reject it first"
+                )
+        return None
+
+    def _decide_refusal(self, req: DecideAmendmentRequest) -> str | None:
+        st = self._st
+        assert st is not None
+        a = st.amendments.get(req.amendment_id)
+        if a is None:
+            pending = ", ".join(st.amendments) or "none"
+            return (
+                f"no amendment {req.amendment_id!r} is waiting for a decision (pending: {pending})"
+            )
+        if not req.approve:
+            return None  # anyone, the proposer too, may withdraw or refuse a proposal
+        if req.actor.strip() == a.proposed_by:
+            return f"{a.proposed_by} proposed amendment {a.id}; a second person must approve it"
+        dl = st.deadlines[a.deadline]
+        if dl.status != "pending":
+            return f"the {dl.label.lower()} is {dl.status}; the amendment can only be rejected"
+        if a.to_due_at <= workflow.now():
+            when = describe_instant(a.to_due_at, self._zone())
+            return f"the proposed time {when} has passed; reject it and propose a new one"
+        return None
+
     # -- queries and updates -----------------------------------------------------------
 
     @workflow.query
@@ -508,7 +991,10 @@ class CaseWorkflow:
         inp, st = self._input, self._st
         if inp is None or st is None:
             raise ApplicationError("case is starting")
-        label = st.summary.states[st.state].label if st.state in st.summary.states else st.state
+        if st.state in st.summary.states:
+            label = st.summary.states[st.state].label
+        else:
+            label = _CLOSED_BY_OPERATOR.get(st.state, st.state)
         return CaseView(
             case_id=inp.case_id,
             contract_id=inp.contract_id,
@@ -523,7 +1009,136 @@ class CaseWorkflow:
             notices=list(st.notices),
             escalations=list(st.escalations),
             held_notices=list(st.held_notices),
+            owner_email=st.owner_email,
+            open_escalations=list(st.open_escalations),
+            pending_amendments=[a for a in st.amendments.values() if a.status == "pending"],
+            inflight_activities=[f.name for f in self._inflight],
         )
+
+    async def _carry_out(self, action: _Action) -> _Event:
+        """Queues an operator action for the main loop and waits until it is recorded."""
+        ev = _Event("operator_action", type(action).__name__, action=action)
+        self._queue.append(ev)
+        await workflow.wait_condition(lambda: ev.done)
+        if ev.error is not None:
+            raise ApplicationError(ev.error, type="ActionRefused", non_retryable=True)
+        return ev
+
+    def _validate_action(self, action: _Action) -> None:
+        """Refuses (ValueError, shown to the operator) what the case cannot do now."""
+        for ev in self._queue:
+            queued = ev.action
+            if isinstance(queued, CloseCaseRequest):
+                raise ValueError("the case is being closed")
+            if queued is not None and _same_target(queued, action):
+                raise ValueError("the same action on this case is already being carried out")
+        refusal = self._refusal(action)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @workflow.update
+    async def retry_now(self, request: RetryNowRequest) -> CaseView:
+        """Retries the case's in-flight activities now, as new activities at attempt 1.
+
+        An attempt that is running is allowed to finish (never duplicated); one waiting
+        out its retry backoff is cancelled at once and started again.
+        """
+        st = self._st
+        assert st is not None
+        flights = list(self._inflight)
+        names = [f.name for f in flights]
+        for flight in flights:
+            flight.restart = True
+            flight.handle.cancel()
+        # Recorded on its own step while the step that is in flight stays unrecorded.
+        st.step += 1
+        await self._record(
+            st.step,
+            _Event("retry_now", f"retry_now:{st.step}"),
+            {"event": "retry_now"},
+            [],
+            None,
+            [],
+            _Changes(
+                AuditView(
+                    "retry_now",
+                    request.actor,
+                    request.reason,
+                    before={"state": st.state, "activities": names},
+                    after={"state": st.state, "restarted": names},
+                )
+            ),
+            audit_only=True,
+        )
+        return self.case()
+
+    @retry_now.validator
+    def _validate_retry_now(self, request: RetryNowRequest) -> None:
+        if self._st is None or not self._ready:
+            raise ValueError("the case is still starting; try again in a moment")
+        if not request.actor.strip():
+            raise ValueError("actor must name who retries")
+        if not request.reason.strip():
+            raise ValueError("a reason is required: say why, for the audit trail")
+        if not self._inflight:
+            raise ValueError(
+                "nothing to retry: no activity of this case is running or waiting to retry"
+            )
+
+    @workflow.update
+    async def resolve_escalation(self, request: ResolveEscalationRequest) -> CaseView:
+        """Resolves an open escalation with the operator's note."""
+        await self._carry_out(request)
+        return self.case()
+
+    @resolve_escalation.validator
+    def _validate_resolve_escalation(self, request: ResolveEscalationRequest) -> None:
+        self._validate_action(request)
+
+    @workflow.update
+    async def amend_deadline(self, request: AmendDeadlineRequest) -> CaseView:
+        """Proposes moving a deadline (applied at once without a second approver).
+
+        Returns the case with ``amendment_id`` set to the new amendment's id.
+        """
+        ev = await self._carry_out(request)
+        view = self.case()
+        view.amendment_id = ev.result
+        return view
+
+    @amend_deadline.validator
+    def _validate_amend_deadline(self, request: AmendDeadlineRequest) -> None:
+        self._validate_action(request)
+
+    @workflow.update
+    async def decide_amendment(self, request: DecideAmendmentRequest) -> CaseView:
+        """Approves (the deadline and its timer move) or rejects a pending amendment."""
+        await self._carry_out(request)
+        return self.case()
+
+    @decide_amendment.validator
+    def _validate_decide_amendment(self, request: DecideAmendmentRequest) -> None:
+        self._validate_action(request)
+
+    @workflow.update
+    async def close_case(self, request: CloseCaseRequest) -> CaseView:
+        """Closes the case as withdrawn or cancelled: deadlines stop, held notices are dropped."""
+        await self._carry_out(request)
+        return self.case()
+
+    @close_case.validator
+    def _validate_close_case(self, request: CloseCaseRequest) -> None:
+        self._validate_action(request)
+
+    @workflow.update
+    async def reassign_owner(self, request: ReassignOwnerRequest) -> CaseView:
+        """Hands the case to another owner; later notices to the owner go to them."""
+        await self._carry_out(request)
+        return self.case()
+
+    @reassign_owner.validator
+    def _validate_reassign_owner(self, request: ReassignOwnerRequest) -> None:
+        self._validate_action(request)
 
     @workflow.update
     async def ready(self) -> CaseView:
@@ -557,6 +1172,8 @@ class CaseWorkflow:
             raise ValueError("approved_by must name who approves the notice")
         if any(e.approval and e.approval.notice_key == request.notice_key for e in self._queue):
             raise ValueError(f"notice {request.notice_key!r} is already being approved")
+        if any(isinstance(e.action, CloseCaseRequest) for e in self._queue):
+            raise ValueError("the case is being closed; its held notices are discarded")
 
     @workflow.signal
     def delivery_failed(self, failure: DeliveryFailure) -> None:
@@ -595,7 +1212,7 @@ class CaseWorkflow:
         st = self._st
         if st is None or not self._ready:
             raise ValueError("the case is still starting; try again in a moment")
-        if st.closed:
+        if st.closed or any(isinstance(e.action, CloseCaseRequest) for e in self._queue):
             raise ValueError(f"the case is closed ({st.state}); no facts can be recorded")
         spec = st.summary.recordable_facts.get(request.fact)
         if spec is None:
@@ -630,3 +1247,14 @@ class CaseWorkflow:
 
 def _scalars(values: dict[str, Any]) -> dict[str, Scalar]:
     return {k: v for k, v in values.items() if isinstance(v, str | int | float | bool)}
+
+
+def _same_target(a: _Action, b: _Action) -> bool:
+    """Whether two operator actions act on the same thing (one must wait for the other)."""
+    if isinstance(a, ResolveEscalationRequest) and isinstance(b, ResolveEscalationRequest):
+        return (a.step, a.rule) == (b.step, b.rule)
+    if isinstance(a, AmendDeadlineRequest) and isinstance(b, AmendDeadlineRequest):
+        return a.deadline == b.deadline
+    if isinstance(a, DecideAmendmentRequest) and isinstance(b, DecideAmendmentRequest):
+        return a.amendment_id == b.amendment_id
+    return type(a) is type(b) and isinstance(a, CloseCaseRequest | ReassignOwnerRequest)

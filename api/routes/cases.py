@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -22,23 +22,37 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api import case_actions
+from api.access import FactRecorder, Manager, Operator, Principal, Reader
+from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
 from api.errors import unknown_clause
-from api.pagination import page
+from api.ops import CaseFilters, list_case_rows, live_activities, stuck_reasons
+from api.routes import ops as ops_routes
 from api.schemas import (
     MAX_OFFSET,
+    AmendDeadline,
+    AmendmentProposed,
+    AmendmentPublic,
     CaseCreate,
     CaseDetail,
     CasePublic,
     CasesPublic,
+    CloseCase,
     DeadlinePublic,
+    DecideAmendment,
+    EscalationPublic,
     FactCreate,
+    NoteCreate,
     NoticeSummary,
+    PendingActivityPublic,
+    ReassignOwner,
+    ResolveEscalation,
+    RetryNow,
     TimelineEntry,
 )
-from rules.facts import validate_recorded_fact, validate_start_facts
+from rules.facts import validate_start_facts
 from rules.rulebook import default_registry
 from store.contracts import contract_terms
 from store.db import get_engine
@@ -47,22 +61,24 @@ from store.models import (
     Case,
     Contract,
     Deadline,
+    DeadlineAmendment,
     DecisionRecord,
     Escalation,
     Notice,
     Transition,
 )
-from store.settings import Settings
+from store.settings import Settings, get_settings
 from workflows.case import (
     CASE_STATE,
     CLAUSE,
     CONTRACT_ID,
     CaseInput,
     CaseWorkflow,
-    RecordFactRequest,
 )
 
 router = APIRouter(tags=["cases"])
+# The operations summary reads the same case list; it comes in with this router.
+router.include_router(ops_routes.router)
 
 #: The idempotency key (and so the case id) of each contract's monthly SLA review.
 MONTHLY_REVIEW = "monthly_sla_review"
@@ -98,6 +114,7 @@ def _case_public(session: Session, case: Case, zone: str) -> dict[str, Any]:
     ).all()
     data = case.model_dump()
     data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
+    data["stuck_reasons"] = stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
     return data
 
 
@@ -125,6 +142,7 @@ async def start_case(
     response: Response,
     client: TemporalDep,
     settings: SettingsDep,
+    _: Manager,
 ) -> Any:
     """Starts a case of a clause, e.g. "termination notice received today".
 
@@ -335,48 +353,71 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
                     at=a.at,
                     step=None,
                     kind="audit",
-                    summary=f"{a.actor}: {a.action}" + (f" ({a.reason})" if a.reason else ""),
-                    details={"actor": a.actor, "before": a.before, "after": a.after},
+                    summary=f"{a.actor}: {a.action.replace('_', ' ')}"
+                    + (f" ({a.reason})" if a.reason else ""),
+                    details={
+                        "actor": a.actor,
+                        "action": a.action,
+                        "reason": a.reason,
+                        "before": a.before,
+                        "after": a.after,
+                    },
                 )
             )
         order = {"decision": 0, "transition": 1, "escalation": 2, "audit": 3, "notice": 4}
         timeline.sort(key=lambda e: (e.at, e.step or 0, order[e.kind]))
+        escalations = session.exec(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
+        ).all()
+        amendments = session.exec(
+            select(DeadlineAmendment)
+            .where(DeadlineAmendment.case_id == case_id)
+            .order_by(col(DeadlineAmendment.id))
+        ).all()
         return CaseDetail(
             **_case_public(session, case, zone),
             notices=[NoticeSummary.model_validate(n) for n in notices],
             timeline=timeline,
             temporal_url=_temporal_url(ui, namespace, case_id),
+            escalations=[EscalationPublic.model_validate(e) for e in escalations],
+            amendments=[AmendmentPublic.model_validate(a) for a in amendments],
         )
 
 
 @router.get("/api/cases", response_model=CasesPublic)
 def list_cases(
     session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
     clause: str | None = None,
     state: str | None = None,
     contract_id: str | None = None,
+    escalated: bool | None = Query(None, description="Only cases a rule escalated (or not)"),
+    stuck: bool | None = Query(
+        None, description="Only cases with a failing activity or overdue in their state"
+    ),
+    within_days: int | None = Query(
+        None, ge=0, le=3660, description="Only cases whose next deadline is within N days"
+    ),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasesPublic:
-    """Lists cases, the nearest next deadline first, filtered by clause, state, contract."""
-    where = []
-    if clause:
-        where.append(Case.clause == clause)
-    if state:
-        where.append(Case.state == state)
-    if contract_id:
-        where.append(Case.contract_id == contract_id)
-    # NULLS LAST matches the indexes' order, so the database reads the first page
-    # straight off an index instead of sorting every case.
-    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
-    rows, total = page(session, Case, where, order, limit, offset)
-    zones: dict[str, str] = {}
-    items = []
-    for case in rows:
-        if case.contract_id not in zones:
-            zones[case.contract_id] = _zone(session, case.contract_id)
-        items.append(CasePublic(**_case_public(session, case, zones[case.contract_id])))
-    return CasesPublic(items=items, total=total, limit=limit, offset=offset)
+    """Lists cases, the nearest next deadline first, with the count per state.
+
+    Filters: clause, state, contract, escalated, stuck and "next deadline within N
+    days". The per-state counts apply every filter but the state.
+    """
+    now = dt.datetime.now(dt.UTC)
+    filters = CaseFilters(clause, state, contract_id, escalated, stuck, within_days)
+    rows = list_case_rows(session, filters, limit, offset, now, settings)
+    items = [CasePublic(**_case_public(session, r.case, r.zone)) for r in rows.items]
+    return CasesPublic(
+        items=items,
+        total=rows.total,
+        limit=limit,
+        offset=offset,
+        counts_by_state=rows.counts_by_state,
+    )
 
 
 @router.get(
@@ -384,89 +425,216 @@ def list_cases(
     response_model=CaseDetail,
     responses={404: {"description": "Unknown case"}},
 )
-def get_case(case_id: str, settings: SettingsDep) -> CaseDetail:
-    """A case with its deadlines (and how each was computed), notices and timeline."""
-    detail = _case_detail(case_id, settings.temporal_ui_url, settings.temporal_namespace)
+async def get_case(case_id: str, settings: SettingsDep, request: Request, _: Reader) -> CaseDetail:
+    """A case with its deadlines (and how each was computed), notices and timeline.
+
+    ``stuck_reasons`` says why the case is stuck, if it is; ``pending_activities`` is
+    what Temporal itself reports about the activities it is running or retrying (the
+    attempt count and the last failure's message), or null if Temporal did not answer.
+    """
+    detail = await run_in_threadpool(
+        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
+    if detail is None:
+        raise HTTPException(404, f"case {case_id!r} not found")
+    detail.pending_activities = await pending_activities(request, case_id)
+    return detail
+
+
+async def pending_activities(request: Request, case_id: str) -> list[PendingActivityPublic] | None:
+    """The case's pending activities from Temporal, or None when Temporal cannot say."""
+    try:
+        client = await get_temporal(request)
+        found = await asyncio.wait_for(live_activities(client, case_id), timeout=5)
+    except Exception:  # Temporal down or the workflow gone: the page still shows the store
+        return None
+    return [PendingActivityPublic(**vars(a)) for a in found]
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or an unknown bearer token"},
+    403: {"description": "The token's role may not do this"},
+    404: {"description": "Unknown case"},
+    409: {"description": "The case's workflow refused the action; the message says why"},
+    504: {"description": "The case's worker did not answer in time"},
+}
+
+
+@router.post("/api/cases/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
+async def record_fact(
+    case_id: str,
+    body: FactCreate,
+    client: TemporalDep,
+    settings: SettingsDep,
+    actor: FactRecorder,
+) -> CaseDetail:
+    """Records a fact in a running case, e.g. a breach cured, a payment received.
+
+    The fact goes to the workflow as an update; its validator and the rules decide
+    what follows. Nothing is written behind the workflow's back. The audit trail
+    names the token's owner (and ``recorded_by``, when they act for someone else).
+    """
+    await case_actions.record_fact(
+        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
+    )
+    return await _detail(case_id, settings)
+
+
+async def _detail(case_id: str, settings: Settings) -> CaseDetail:
+    detail = await run_in_threadpool(
+        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
     if detail is None:
         raise HTTPException(404, f"case {case_id!r} not found")
     return detail
 
 
-@router.post(
-    "/api/cases/{case_id}/facts",
-    response_model=CaseDetail,
-    responses={
-        404: {"description": "Unknown case"},
-        409: {"description": "The case is closed, or its workflow refused the fact"},
-    },
-)
-async def record_fact(
-    case_id: str, body: FactCreate, client: TemporalDep, settings: SettingsDep
+@router.post("/api/cases/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
+async def retry_now(
+    case_id: str, body: RetryNow, client: TemporalDep, settings: SettingsDep, actor: Operator
 ) -> CaseDetail:
-    """Records a fact in a running case, e.g. a withdrawal agreed in writing.
+    """Retries the case's failing activity now, instead of after Temporal's backoff.
 
-    The fact goes to the workflow as an update; its validator and the rules decide
-    what follows. Nothing is written behind the workflow's back.
+    Use it once the cause is fixed (the mail provider is back, a setting corrected).
     """
-    return await submit_fact(client, settings, case_id, body)
+    await case_actions.retry_now(client, case_id, actor, body.reason)
+    return await _detail(case_id, settings)
+
+
+@router.post(
+    "/api/cases/{case_id}/escalations/{escalation_id}/resolve",
+    response_model=CaseDetail,
+    responses=_REFUSALS,
+)
+async def resolve_escalation(
+    case_id: str,
+    escalation_id: int,
+    body: ResolveEscalation,
+    client: TemporalDep,
+    settings: SettingsDep,
+    actor: Operator,
+) -> CaseDetail:
+    """Resolves an escalation with a note saying what was done."""
+    await case_actions.resolve_escalation(client, case_id, escalation_id, actor, body.note)
+    return await _detail(case_id, settings)
+
+
+@router.post(
+    "/api/cases/{case_id}/deadlines/{deadline}/amendments",
+    status_code=201,
+    response_model=AmendmentProposed,
+    responses=_REFUSALS,
+)
+async def amend_deadline(
+    case_id: str,
+    deadline: str,
+    body: AmendDeadline,
+    client: TemporalDep,
+    settings: SettingsDep,
+    actor: Operator,
+) -> AmendmentProposed:
+    """Moves a deadline; by default it moves only when a second person approves.
+
+    The workflow's timer moves with it, and the deadline's explanation records the
+    amendment (who, who approved, why, before and after).
+    """
+    amendment_id = await case_actions.propose_amendment(
+        client,
+        case_id,
+        actor,
+        deadline,
+        body.due_at,
+        body.reason,
+        settings.amendment_requires_second_approver,
+    )
+    return AmendmentProposed(
+        amendment_id=amendment_id,
+        status="pending" if amendment_id else "applied",
+        case=await _detail(case_id, settings),
+    )
+
+
+@router.post(
+    "/api/cases/{case_id}/amendments/{amendment_id}/approve",
+    response_model=CaseDetail,
+    responses=_REFUSALS,
+)
+async def approve_amendment(
+    case_id: str,
+    amendment_id: str,
+    body: DecideAmendment,
+    client: TemporalDep,
+    settings: SettingsDep,
+    actor: Operator,
+) -> CaseDetail:
+    """Approves a proposed amendment (not by its proposer): the deadline moves."""
+    await case_actions.decide_amendment(client, case_id, actor, amendment_id, True, body.reason)
+    return await _detail(case_id, settings)
+
+
+@router.post(
+    "/api/cases/{case_id}/amendments/{amendment_id}/reject",
+    response_model=CaseDetail,
+    responses=_REFUSALS,
+)
+async def reject_amendment(
+    case_id: str,
+    amendment_id: str,
+    body: DecideAmendment,
+    client: TemporalDep,
+    settings: SettingsDep,
+    actor: Operator,
+) -> CaseDetail:
+    """Rejects a proposed amendment: the deadline stays where it was."""
+    await case_actions.decide_amendment(client, case_id, actor, amendment_id, False, body.reason)
+    return await _detail(case_id, settings)
+
+
+@router.post("/api/cases/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
+async def close_case(
+    case_id: str, body: CloseCase, client: TemporalDep, settings: SettingsDep, actor: Operator
+) -> CaseDetail:
+    """Withdraws or cancels a case: its deadlines stop and no more notices go out."""
+    await case_actions.close_case(client, case_id, actor, body.outcome, body.reason)
+    return await _detail(case_id, settings)
+
+
+@router.post("/api/cases/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
+async def reassign_owner(
+    case_id: str, body: ReassignOwner, client: TemporalDep, settings: SettingsDep, actor: Operator
+) -> CaseDetail:
+    """Hands the case to another owner; later owner reminders go to them."""
+    await case_actions.reassign_owner(client, case_id, actor, body.owner_email, body.reason)
+    return await _detail(case_id, settings)
+
+
+@router.post(
+    "/api/cases/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS
+)
+async def add_note(
+    case_id: str, body: NoteCreate, session: SessionDep, settings: SettingsDep, actor: Operator
+) -> CaseDetail:
+    """Adds a note to the case's timeline."""
+    case_actions.add_note(session, case_id, actor, body.note)
+    return await _detail(case_id, settings)
 
 
 async def submit_fact(
-    client: Client, settings: Settings, case_id: str, body: FactCreate
+    client: Client,
+    settings: Settings,
+    case_id: str,
+    body: FactCreate,
+    actor: Principal | None = None,
 ) -> CaseDetail:
     """Checks a recorded fact against the case's rulebook and sends it to the workflow.
 
     Raises:
-        HTTPException: unknown case (404), a closed case or a fact the workflow's
+        ActionRefused: unknown case (404), a closed case or a fact the workflow's
             validator refuses (409, with its reason), Temporal unavailable (503).
         FactsError: the fact's values do not fit (422, field by field).
     """
-
-    def load() -> tuple[Case | None, str]:
-        with Session(get_engine()) as s:
-            c = s.get(Case, case_id)
-            return c, (_zone(s, c.contract_id) if c else "UTC")
-
-    case, zone = await run_in_threadpool(load)
-    if case is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    if case.closed:
-        raise HTTPException(
-            409, f"case {case_id} is closed ({case.state}); no facts can be recorded"
-        )
-    rulebook = default_registry().get(case.clause, case.rulebook_version)
-    values = validate_recorded_fact(
-        rulebook,
-        body.fact,
-        body.values,
-        state=case.state,
-        time_zone=zone,
-        now=dt.datetime.now(dt.UTC),
+    who = actor or Principal(
+        kind="token", id="", name=body.recorded_by or "unknown", role="contract_manager"
     )
-    handle = client.get_workflow_handle(case_id)
-    try:
-        await asyncio.wait_for(
-            handle.execute_update(
-                CaseWorkflow.record_fact,
-                RecordFactRequest(body.fact, values, body.recorded_by, body.reason),
-            ),
-            timeout=START_WAIT.total_seconds(),
-        )
-    except TimeoutError as exc:
-        raise HTTPException(
-            504,
-            f"case {case_id} did not answer within {START_WAIT.total_seconds():.0f} s; the fact "
-            "may still be recorded when its worker catches up: check the case before resending",
-        ) from exc
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise HTTPException(409, getattr(cause, "message", None) or str(exc)) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(409, f"case {case_id} is no longer running") from exc
-        raise HTTPException(503, f"Temporal refused the update: {exc.message}") from exc
-    detail = await run_in_threadpool(
-        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-    )
-    assert detail is not None
-    return detail
+    await case_actions.record_fact(client, case_id, who, body.fact, body.values, body.reason)
+    return await _detail(case_id, settings)

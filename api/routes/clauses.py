@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.access import Reader
 from api.schemas import ClausePublic
 from rules.rulebook import default_registry
 
@@ -11,7 +12,7 @@ router = APIRouter(prefix="/api/clauses", tags=["clauses"])
 
 
 @router.get("", response_model=list[ClausePublic])
-def list_clauses() -> list[ClausePublic]:
+def list_clauses(_: Reader) -> list[ClausePublic]:
     """The clauses Clauseflow can run, with the facts each needs (latest versions)."""
     registry = default_registry()
     out = []

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col
 
 from activities.rulebooks import what_if as run_what_if
+from api.access import Manager, Reader
 from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import facts_error_response, unknown_clause
 from api.pagination import page
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/api/contracts", tags=["contracts"])
 
 @router.post("", status_code=201, response_model=ContractRegistered)
 async def register_contract(
-    terms: TermSheet, request: Request, settings: SettingsDep
+    principal: Manager, terms: TermSheet, request: Request, settings: SettingsDep
 ) -> ContractRegistered:
     """Registers a contract from its term sheet and starts its monthly SLA review.
 
@@ -51,7 +52,7 @@ async def register_contract(
 
     def store() -> Contract:
         with Session(get_engine(), expire_on_commit=False) as session:
-            contract = create_contract(session, terms, actor="api")
+            contract = create_contract(session, terms, actor=principal.name)
             session.commit()
             return contract
 
@@ -104,7 +105,7 @@ async def start_monthly_review(request: Request, settings: Settings, contract_id
     },
 )
 async def start_sla_review(
-    contract_id: str, request: Request, response: Response, settings: SettingsDep
+    _: Manager, contract_id: str, request: Request, response: Response, settings: SettingsDep
 ) -> Any:
     """Starts the contract's monthly SLA review if it is not running (safe to repeat)."""
     opened = await start_monthly_review(request, settings, contract_id)
@@ -114,6 +115,7 @@ async def start_sla_review(
 
 @router.get("", response_model=ContractsPublic)
 def list_contracts(
+    _: Reader,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -138,7 +140,7 @@ def list_contracts(
         422: {"description": "Bad clause or facts"},
     },
 )
-def what_if(contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
+def what_if(_: Manager, contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
     """The deadlines the facts would set, with their explanations, without starting a case.
 
     Facts may lie in the future here: "if we give notice on 15 December, when does
@@ -173,7 +175,7 @@ def what_if(contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
     response_model=ContractPublic,
     responses={404: {"description": "Unknown contract"}},
 )
-def get_contract(contract_id: str, session: SessionDep) -> Contract:
+def get_contract(_: Reader, contract_id: str, session: SessionDep) -> Contract:
     """One contract with its term sheet."""
     contract = session.get(Contract, contract_id)
     if contract is None:

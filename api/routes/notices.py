@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notices import render_notice
 from activities.types import DeadlineView, SendNoticeInput
+from api.access import FactRecorder, Reader
 from api.deps import SessionDep, TemporalDep
 from api.pagination import page
 from api.schemas import (
@@ -101,6 +102,7 @@ def _list(
 
 @router.get("/api/outbox", response_model=NoticesPublic)
 def outbox(
+    _: Reader,
     session: SessionDep,
     case_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
@@ -112,6 +114,7 @@ def outbox(
 
 @router.get("/api/notices", response_model=NoticesPublic)
 def list_notices(
+    _: Reader,
     session: SessionDep,
     case_id: str | None = None,
     channel: str | None = Query(None, pattern="^(outbox|sendgrid)$"),
@@ -132,7 +135,7 @@ def list_notices(
     response_model=NoticePublic,
     responses={404: {"description": "Unknown notice"}},
 )
-def get_notice(notice_id: str, session: SessionDep) -> Notice:
+def get_notice(_: Reader, notice_id: str, session: SessionDep) -> Notice:
     """One notice as it was sent: recipients, subject, plain text and HTML."""
     notice = session.get(Notice, notice_id)
     if notice is None:
@@ -145,7 +148,7 @@ def get_notice(notice_id: str, session: SessionDep) -> Notice:
     response_class=HTMLResponse,
     responses={404: {"description": "Unknown notice"}},
 )
-def notice_html(notice_id: str, session: SessionDep) -> str:
+def notice_html(_: Reader, notice_id: str, session: SessionDep) -> str:
     """The HTML version of a notice, as the recipient saw it."""
     notice = session.get(Notice, notice_id)
     if notice is None:
@@ -318,6 +321,7 @@ def evidence_record(session: Session, notice_id: str) -> tuple[NoticeEvidence, s
     },
 )
 def notice_evidence(
+    _: Reader,
     notice_id: str,
     session: SessionDep,
     format: Literal["json", "html"] = Query(
@@ -423,6 +427,7 @@ def _preview(case_id: str, notice: str) -> NoticePreview:
     },
 )
 def preview_notice(
+    _: Reader,
     case_id: str,
     notice: str,
     format: Literal["json", "html"] = Query("json", description="html: the notice's HTML"),
@@ -450,7 +455,7 @@ def preview_notice(
     },
 )
 async def approve_notice(
-    case_id: str, notice_key: str, body: NoticeApprove, client: TemporalDep
+    _: FactRecorder, case_id: str, notice_key: str, body: NoticeApprove, client: TemporalDep
 ) -> Notice:
     """Approves a notice the rulebook holds for approval, so that it goes out as previewed.
 

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api.access import Reader
 from api.routes import readiness
 from store.db import get_engine
 from store.models import Case, Notice
@@ -106,7 +107,7 @@ _REGISTRY = _registry()
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(_: Reader) -> Response:
     """Prometheus text format: cases by clause and state, notices by status."""
     body = await run_in_threadpool(generate_latest, _REGISTRY)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

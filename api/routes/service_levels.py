@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client
 
+from api.access import Manager
 from api.deps import SettingsDep, TemporalDep
 from api.routes.cases import MONTHLY_REVIEW, case_id_for, submit_fact
 from api.schemas import CaseDetail, FactCreate
@@ -81,7 +82,7 @@ async def _record_in_review(
 
 @router.post("/downtime", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_downtime(
-    contract_id: str, body: DowntimeCreate, client: TemporalDep, settings: SettingsDep
+    _: Manager, contract_id: str, body: DowntimeCreate, client: TemporalDep, settings: SettingsDep
 ) -> CaseDetail:
     """Records an outage; the month's review counts it against uptime."""
     return await _record_in_review(
@@ -102,7 +103,11 @@ async def record_downtime(
 
 @router.post("/maintenance-windows", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_maintenance_window(
-    contract_id: str, body: MaintenanceWindowCreate, client: TemporalDep, settings: SettingsDep
+    _: Manager,
+    contract_id: str,
+    body: MaintenanceWindowCreate,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Records a maintenance window; it is excluded from uptime only if noticed in time."""
     return await _record_in_review(

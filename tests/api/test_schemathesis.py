@@ -14,8 +14,11 @@ and negative examples, half of them with path parameters that name things that e
 (the reference contract, a running case and its notice) so that the bodies reach the
 route's logic instead of its 404.
 
-Authentication: the API has none yet. When bearer tokens arrive (issue 4), set
-``AUTH_HEADERS`` below; every generated request carries it.
+Authentication: every generated request carries ``AUTH_HEADERS``, an admin token made
+for each database by the ``served`` fixture, so that requests reach the routes' logic.
+Who may do what is tested in tests/api/test_access.py. The users and tokens endpoints
+run here too, on a user and a token of their own (never the admin token itself, which
+a DELETE would revoke for every later request).
 """
 
 from __future__ import annotations
@@ -45,13 +48,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from store.settings import get_settings
+from tests.api.conftest import bearer, issue_token
 from tests.conftest import TEST_PAYLOAD_KEYS, use_database
 from tests.workflows.helpers import eventually, notices, seed_reference_contract
 from workers.codec import EncryptionCodec, parse_keys
 from workers.temporal import build_worker, encrypting_converter, register_search_attributes
 
-#: Headers every generated request carries. Issue 4 (bearer tokens) makes this
-#: ``{"Authorization": f"Bearer {token}"}``.
+#: Headers every generated request carries: ``{"Authorization": "Bearer <admin token>"}``,
+#: filled in by the ``served`` fixture once its database exists.
 AUTH_HEADERS: dict[str, str] = {}
 
 #: Examples per operation and generation mode (positive, negative): 2 x 20 requests each.
@@ -163,6 +167,8 @@ async def served(
                 app = create_app()
                 app.state.temporal = env.client
                 seed_reference_contract()
+                AUTH_HEADERS.clear()
+                AUTH_HEADERS.update(bearer(issue_token("admin", "schemathesis")))
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
                     yield ServedAPI(
@@ -186,7 +192,19 @@ async def _existing_things(client: httpx.AsyncClient) -> dict[str, str]:
     assert r.status_code == 201, r.text
     case_id = r.json()["id"]
     notice = (await eventually(lambda: notices(case_id)))[0]
+    user = await client.post(
+        "/api/users",
+        json={"email": "fuzzed@provider.example", "role": "viewer", "password": "x" * 12},
+        headers=AUTH_HEADERS,
+    )
+    assert user.status_code == 201, user.text
+    token = await client.post(
+        "/api/tokens", json={"name": "fuzzed", "role": "viewer"}, headers=AUTH_HEADERS
+    )
+    assert token.status_code == 201, token.text
     return {
+        "user_id": user.json()["id"],
+        "token_id": token.json()["id"],
         "contract_id": "ctr_reference_msa",
         "case_id": case_id,
         "notice_id": notice.id,

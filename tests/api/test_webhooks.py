@@ -236,7 +236,9 @@ async def test_a_missing_or_bad_signature_is_403_and_stores_nothing(
     assert stored_events() == []
 
 
-@pytest.mark.parametrize("offset", [-601, -3600, 601, 86400])
+# A few seconds past the 600 s tolerance: the test's whole-second timestamp and the time
+# the request takes on a busy machine must not bring it back inside.
+@pytest.mark.parametrize("offset", [-605, -3600, 605, 86400])
 async def test_a_timestamp_outside_the_tolerance_is_403(
     hook: httpx.AsyncClient, signer: Signer, offset: int
 ) -> None:
@@ -546,7 +548,9 @@ async def test_a_failed_notice_escalates_its_running_case(
     assert f"written notice acknowledgement was not delivered ({event})" in found[0]["summary"]
     assert notice_row(ack.id).delivery_status == event
     timeline = (await api.get(f"/api/cases/{case_id}")).json()["timeline"]
-    assert any(e["kind"] == "audit" and f"notice_{event}" in e["summary"] for e in timeline)
+    assert any(
+        e["kind"] == "audit" and e["details"]["action"] == f"notice_{event}" for e in timeline
+    )
 
 
 async def test_a_bounce_for_an_ended_case_is_stored_and_answered_2xx(
@@ -573,7 +577,9 @@ async def test_a_bounce_for_an_ended_case_is_stored_and_answered_2xx(
     assert notice_row(ack.id).delivery_status == "bounce"
     assert [e.notice_id for e in stored_events()] == [ack.id]
     case = (await api.get(f"/api/cases/{case_id}")).json()
-    assert any(e["kind"] == "audit" and "notice_bounce" in e["summary"] for e in case["timeline"])
+    assert any(
+        e["kind"] == "audit" and e["details"]["action"] == "notice_bounce" for e in case["timeline"]
+    )
 
 
 async def test_when_temporal_is_down_events_are_stored_the_answer_is_503_and_the_retry_escalates(

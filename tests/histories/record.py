@@ -854,6 +854,111 @@ async def _term_renewed(env: WorkflowEnvironment, queue: str) -> Handle:
     return handle
 
 
+# Operator actions (issue 4): updates with validators, deadlines moved by amendment,
+# escalations resolved, cases closed by an operator, and an activity retried now.
+ALICE = "alice@customer.example.com"
+BOB = "bob@customer.example.com"
+
+
+async def _termination_amended_and_reassigned(env: WorkflowEnvironment, queue: str) -> Handle:
+    from workflows.case import (
+        AmendDeadlineRequest,
+        CaseWorkflow,
+        DecideAmendmentRequest,
+        ReassignOwnerRequest,
+    )
+
+    handle = await _open(
+        env, queue, "termination_for_convenience", NOTICE, "case_replay_operator_amended"
+    )
+    # Effective date Mon 1 Mar 2038 00:00 New York; moved to Mon 15 Mar with approval.
+    view = await handle.execute_update(
+        CaseWorkflow.amend_deadline,
+        AmendDeadlineRequest("effective_date", _at(2038, 3, 15, 5), "agreed extension", ALICE),
+    )
+    await handle.execute_update(
+        CaseWorkflow.decide_amendment,
+        DecideAmendmentRequest(view.amendment_id or "", True, BOB, "side letter checked"),
+    )
+    view = await handle.execute_update(
+        CaseWorkflow.amend_deadline,
+        AmendDeadlineRequest("reminder_7", _at(2038, 3, 9, 14), "follow the move", ALICE),
+    )
+    await handle.execute_update(
+        CaseWorkflow.decide_amendment,
+        DecideAmendmentRequest(view.amendment_id or "", False, ALICE, "not needed"),
+    )
+    await handle.execute_update(
+        CaseWorkflow.reassign_owner, ReassignOwnerRequest(BOB, ALICE, "handover")
+    )
+    await handle.result()
+    return handle
+
+
+async def _breach_escalation_resolved_then_cancelled(
+    env: WorkflowEnvironment, queue: str
+) -> Handle:
+    from workflows.case import CaseWorkflow, CloseCaseRequest, ResolveEscalationRequest
+
+    handle = await _open(
+        env,
+        queue,
+        "material_breach",
+        {**BREACH, "opened_by": "complaint"},
+        "case_replay_breach_resolved_cancelled",
+        at=_at(2037, 12, 2, 16),
+    )
+    view = await handle.query(CaseWorkflow.case)
+    [esc] = view.open_escalations
+    await handle.execute_update(
+        CaseWorkflow.resolve_escalation,
+        ResolveEscalationRequest(esc.step, esc.rule, "confirmed with the Customer", ALICE),
+    )
+    await handle.execute_update(
+        CaseWorkflow.close_case, CloseCaseRequest("cancelled", ALICE, "opened in error")
+    )
+    await handle.result()
+    return handle
+
+
+async def _termination_notice_retried_now(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The acknowledgement fails twice at a SendGrid mock, then is retried now."""
+    from store.settings import get_settings
+    from tests.support.sendgrid_mock import SendGridMock
+    from tests.workflows.helpers import case_row, start_case
+    from workflows.case import CaseWorkflow, RetryNowRequest
+
+    spec = HERE.parents[2] / "shared" / "sendgrid" / "tsg_mail_v3.json"
+    with SendGridMock(spec) as mock:
+        os.environ.update(SENDGRID_API_KEY=mock.api_key, SENDGRID_HOST=mock.url)
+        get_settings.cache_clear()
+        try:
+            mock.script_send(500, 500)
+            handle = await start_case(
+                env.client,
+                queue,
+                "termination_for_convenience",
+                NOTICE,
+                case_id="case_replay_notice_retried_now",
+            )
+            await handle.execute_update(CaseWorkflow.ready)
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 30
+            while not ((row := case_row(handle.id)) and row.failing_attempts >= 2):
+                assert loop.time() < until, "the acknowledgement did not fail twice"
+                await asyncio.sleep(0.1)
+            await handle.execute_update(
+                CaseWorkflow.retry_now, RetryNowRequest(ALICE, "SendGrid is back")
+            )
+            await _until(handle, lambda view: bool(view.notices))
+        finally:
+            os.environ.pop("SENDGRID_API_KEY")
+            os.environ.pop("SENDGRID_HOST")
+            get_settings.cache_clear()
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, Scenario] = {
     "termination_for_convenience.v1.terminated": _terminated,
@@ -896,6 +1001,13 @@ SCENARIOS: dict[str, Scenario] = {
     "security_breach.v1.deadline_missed_then_notified_late": _security_deadline_missed,
     "term_expiry.v1.expired": _term_expired,
     "term_expiry.v1.renewed": _term_renewed,
+    "termination_for_convenience.v1.operator_amended_and_reassigned": (
+        _termination_amended_and_reassigned
+    ),
+    "material_breach.v1.escalation_resolved_then_cancelled": (
+        _breach_escalation_resolved_then_cancelled
+    ),
+    "termination_for_convenience.v1.notice_retried_now": _termination_notice_retried_now,
 }
 
 

@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from store.auth import create_token
+from store.db import get_engine
 from tests.workflows.helpers import eventually, notices, seed_reference_contract
 from workers.temporal import build_worker
 
@@ -24,9 +27,16 @@ async def dev_api(
     app = create_app()
     app.state.temporal = dev_env.client
     seed_reference_contract()
+    with Session(get_engine()) as session:
+        _, token = create_token(session, "integration", "contract_manager", created_by="tests")
+        session.commit()
     async with build_worker(dev_env.client, task_queue=task_queue):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://clauseflow.test") as c:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://clauseflow.test",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as c:
             yield c, dev_env.client
 
 

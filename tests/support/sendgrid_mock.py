@@ -173,6 +173,11 @@ class SendGridMock:
         with self._lock:
             self._send_script.extend(r if isinstance(r, Reply) else Reply(r) for r in replies)
 
+    def clear_send_script(self) -> None:
+        """Drops the Mail Send answers still scripted: SendGrid is healthy again."""
+        with self._lock:
+            self._send_script.clear()
+
     def script_activity(self, *replies: Reply | int, always: Reply | int | None = None) -> None:
         """The next Email Activity answers (or ``always`` that one, e.g. 403: no add-on)."""
         with self._lock:

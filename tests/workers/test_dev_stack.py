@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.devserver
@@ -24,10 +26,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> dict:
+def _http(
+    method: str, url: str, body: dict | None = None, headers: dict | None = None, token: str = ""
+) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
     for k, v in (headers or {}).items():
         req.add_header(k, v)
     with urllib.request.urlopen(req, timeout=30) as resp:
@@ -62,8 +68,11 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             time.sleep(0.3)
         printed = (tmp_path / "dev.log").read_text()
         assert f"http://127.0.0.1:{api}/docs" in printed and f"http://127.0.0.1:{ui}" in printed
+        assert f"http://127.0.0.1:{api}/console" in printed
 
         base = f"http://127.0.0.1:{api}"
+        token = _printed(printed, r"export CLAUSEFLOW_TOKEN=(cf_\S+)")
+        _check_the_printed_credentials(base, printed, token, tmp_path)
         received = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         case = _http(
             "POST",
@@ -73,17 +82,18 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
                 "facts": {"notice_received_at": received, "given_by": "customer"},
             },
             {"Idempotency-Key": "dev-stack"},
+            token=token,
         )
         assert case["state"] == "notice_period_running"
         # The reference contract's monthly SLA review runs beside the new case.
         assert "Monthly review  case case_" in printed
-        cases = _http("GET", f"{base}/api/cases")["items"]
+        cases = _http("GET", f"{base}/api/cases", token=token)["items"]
         assert sorted(c["clause"] for c in cases) == [
             "monthly_sla_review",
             "termination_for_convenience",
         ]
         for _ in range(100):
-            outbox = _http("GET", f"{base}/api/outbox")
+            outbox = _http("GET", f"{base}/api/outbox", token=token)
             if outbox["total"]:
                 break
             time.sleep(0.1)
@@ -103,3 +113,37 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     for port in (temporal, api):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after Ctrl-C"
+
+
+def _printed(printed: str, pattern: str) -> str:
+    found = re.search(pattern, printed)
+    assert found, f"{pattern!r} not in:\n{printed}"
+    return found.group(1)
+
+
+def _check_the_printed_credentials(base: str, printed: str, token: str, tmp_path: Path) -> None:
+    """The printed token works (and the API refuses a call without it), the printed
+    password signs in to the console, and both are kept owner-only for the next start."""
+    email = _printed(printed, r"Sign in as\s+(\S+)")
+    password = _printed(printed, r"Password\s+(\S+)")
+    assert email == "admin@localhost"
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/api/cases").status_code == 401
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["role"] == "admin"
+
+        form = client.get("/console/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and csrf, form.text
+        signed_in = client.post(
+            "/console/login",
+            data={"email": email, "password": password, "csrf_token": csrf.group(1), "next": ""},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        assert "clauseflow_session" in client.cookies
+        me = client.get("/api/me")  # the session cookie alone
+        assert me.status_code == 200 and me.json()["name"] == email and me.json()["via_session"]
+    saved = tmp_path / ".clauseflow" / "dev-credentials.json"
+    assert json.loads(saved.read_text()) == {"email": email, "password": password, "token": token}
+    assert saved.stat().st_mode & 0o777 == 0o600

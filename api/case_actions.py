@@ -1,0 +1,270 @@
+"""Operator actions on a case, shared by the REST API and the console.
+
+Every action that changes a case is an update of its workflow: the workflow's
+validator decides whether it may happen (and says why not), the workflow carries it
+out (moving a timer, closing the case) and its ``record_step`` activity writes the
+audit entry with who, when, why, before and after. Nothing here writes the store
+behind Temporal's back, except notes, which change no case state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.access import Principal
+from rules.facts import validate_recorded_fact
+from rules.rulebook import default_registry
+from store.db import get_engine
+from store.models import AuditEntry, Case, Contract, Escalation
+from workflows.case import (
+    AmendDeadlineRequest,
+    CaseView,
+    CaseWorkflow,
+    CloseCaseRequest,
+    DecideAmendmentRequest,
+    ReassignOwnerRequest,
+    RecordFactRequest,
+    ResolveEscalationRequest,
+    RetryNowRequest,
+)
+
+#: How long an action waits for the case's worker to carry it out.
+ACTION_WAIT = dt.timedelta(seconds=20)
+
+
+class ActionRefused(HTTPException):
+    """The case refused the action (or does not exist); the message says why."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(status, message)
+        self.message = message
+
+
+def _reason(reason: str | None, what: str = "reason") -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ActionRefused(f"{what} is required: say why, for the audit trail", 422)
+    return text
+
+
+def _load_case(case_id: str) -> tuple[Case | None, str]:
+    with Session(get_engine()) as s:
+        case = s.get(Case, case_id)
+        contract = s.get(Contract, case.contract_id) if case else None
+        return case, (contract.time_zone if contract else "UTC")
+
+
+async def _case(case_id: str) -> tuple[Case, str]:
+    case, zone = await run_in_threadpool(_load_case, case_id)
+    if case is None:
+        raise ActionRefused(f"case {case_id!r} not found", 404)
+    return case, zone
+
+
+async def _update(
+    client: Client,
+    case_id: str,
+    call: Callable[[Any], Awaitable[CaseView]],
+) -> CaseView:
+    """Runs one update of the case's workflow and maps its failures to clear answers."""
+    handle = client.get_workflow_handle(case_id)
+    try:
+        return await asyncio.wait_for(call(handle), timeout=ACTION_WAIT.total_seconds())
+    except TimeoutError as exc:
+        raise ActionRefused(
+            f"case {case_id} did not answer within {ACTION_WAIT.total_seconds():.0f} s; the "
+            "action may still be carried out when its worker catches up: check the case "
+            "before repeating it",
+            504,
+        ) from exc
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise ActionRefused(getattr(cause, "message", None) or str(exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(f"case {case_id} is no longer running") from exc
+        raise ActionRefused(f"Temporal refused the action: {exc.message}", 503) from exc
+
+
+async def retry_now(client: Client, case_id: str, actor: Principal, reason: str) -> CaseView:
+    """Retries the case's failing activity now instead of after Temporal's backoff."""
+    await _case(case_id)
+    request = RetryNowRequest(actor=actor.name, reason=_reason(reason))
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.retry_now, request)
+    )
+
+
+def _escalation(case_id: str, escalation_id: int) -> Escalation | None:
+    with Session(get_engine()) as s:
+        row = s.get(Escalation, escalation_id)
+        return row if row is not None and row.case_id == case_id else None
+
+
+async def resolve_escalation(
+    client: Client, case_id: str, escalation_id: int, actor: Principal, note: str
+) -> CaseView:
+    """Marks one of the case's escalations resolved, with the operator's note."""
+    await _case(case_id)
+    row = await run_in_threadpool(_escalation, case_id, escalation_id)
+    if row is None:
+        raise ActionRefused(f"case {case_id} has no escalation {escalation_id}", 404)
+    if row.resolved_at is not None:
+        raise ActionRefused(
+            f"escalation {escalation_id} was already resolved by {row.resolved_by or 'someone'}"
+        )
+    request = ResolveEscalationRequest(
+        step=row.step, rule=row.rule, note=_reason(note, "note"), actor=actor.name
+    )
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.resolve_escalation, request)
+    )
+
+
+def _recorded_by(actor: Principal, on_behalf_of: str | None) -> str:
+    if on_behalf_of and on_behalf_of.strip() and on_behalf_of.strip() != actor.name:
+        return f"{actor.name} for {on_behalf_of.strip()}"
+    return actor.name
+
+
+async def record_fact(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    fact: str,
+    values: dict[str, Any],
+    reason: str | None,
+    on_behalf_of: str | None = None,
+) -> CaseView:
+    """Records a fact (breach cured, payment received, ...): the rules decide what follows.
+
+    Raises:
+        FactsError: the values do not fit the rulebook's fields (422, field by field).
+        ActionRefused: unknown or closed case, or the workflow's validator refused.
+    """
+    case, zone = await _case(case_id)
+    if case.closed:
+        raise ActionRefused(f"case {case_id} is closed ({case.state}); no facts can be recorded")
+    rulebook = default_registry().get(case.clause, case.rulebook_version)
+    checked = validate_recorded_fact(
+        rulebook, fact, values, state=case.state, time_zone=zone, now=dt.datetime.now(dt.UTC)
+    )
+    request = RecordFactRequest(
+        fact, checked, _recorded_by(actor, on_behalf_of), (reason or "").strip() or None
+    )
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.record_fact, request)
+    )
+
+
+async def propose_amendment(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    deadline: str,
+    due_at: dt.datetime,
+    reason: str,
+    second_approver_required: bool = True,
+) -> str:
+    """Asks to move a deadline; returns the amendment's id.
+
+    With ``second_approver_required`` the deadline moves only when another person
+    approves (:func:`decide_amendment`); without it, at once.
+    """
+    await _case(case_id)
+    if due_at.tzinfo is None:
+        raise ActionRefused(
+            "due_at must include a time zone offset, e.g. 2027-03-01T23:59-05:00", 422
+        )
+    request = AmendDeadlineRequest(
+        deadline=deadline,
+        due_at=due_at.astimezone(dt.UTC),
+        reason=_reason(reason),
+        actor=actor.name,
+        second_approver_required=second_approver_required,
+    )
+    before = await _update(client, case_id, lambda h: h.query(CaseWorkflow.case))
+    known = {a.id for a in before.pending_amendments}
+    view = await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.amend_deadline, request)
+    )
+    # Applied at once (no second approver) leaves nothing pending: there is no id to act on.
+    new = [a.id for a in view.pending_amendments if a.id not in known]
+    return new[0] if new else ""
+
+
+async def decide_amendment(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    amendment_id: str,
+    approve: bool,
+    reason: str,
+) -> CaseView:
+    """Approves (the deadline moves) or rejects a proposed deadline amendment."""
+    await _case(case_id)
+    request = DecideAmendmentRequest(
+        amendment_id=amendment_id, approve=approve, actor=actor.name, reason=_reason(reason)
+    )
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.decide_amendment, request)
+    )
+
+
+async def close_case(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    outcome: Literal["withdrawn", "cancelled"],
+    reason: str,
+) -> CaseView:
+    """Withdraws or cancels a case: its deadlines stop and nothing more is sent."""
+    await _case(case_id)
+    if outcome not in ("withdrawn", "cancelled"):
+        raise ActionRefused("outcome must be withdrawn or cancelled", 422)
+    request = CloseCaseRequest(outcome=outcome, actor=actor.name, reason=_reason(reason))
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.close_case, request)
+    )
+
+
+async def reassign_owner(
+    client: Client, case_id: str, actor: Principal, owner_email: str, reason: str
+) -> CaseView:
+    """Hands the case to another owner: later reminders go to them."""
+    await _case(case_id)
+    email = owner_email.strip()
+    if "@" not in email or " " in email or len(email) > 320:
+        raise ActionRefused(f"owner_email {owner_email!r} is not an email address", 422)
+    request = ReassignOwnerRequest(owner_email=email, actor=actor.name, reason=_reason(reason))
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.reassign_owner, request)
+    )
+
+
+def add_note(session: Session, case_id: str, actor: Principal, note: str) -> AuditEntry:
+    """Adds an operator's note to the case's timeline (no case state changes)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise ActionRefused(f"case {case_id!r} not found", 404)
+    entry = AuditEntry(
+        at=dt.datetime.now(dt.UTC),
+        actor=actor.name,
+        action="note",
+        contract_id=case.contract_id,
+        case_id=case_id,
+        reason=_reason(note, "note"),
+    )
+    session.add(entry)
+    session.commit()
+    session.refresh(entry)
+    return entry

@@ -1,0 +1,382 @@
+"""The data each console page shows, read from the store in one session per page.
+
+These are plain functions over a database session, so the routes can run them in a
+worker thread and the tests can read what a page is built from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api.ops import CaseFilters, CaseRow, list_case_rows, stuck_reasons
+from rules.rulebook import RecordableFact, Rulebook, default_registry
+from store.models import (
+    AuditEntry,
+    CalendarFeed,
+    Case,
+    Contract,
+    Deadline,
+    DeadlineAmendment,
+    DecisionRecord,
+    Escalation,
+    Notice,
+    Transition,
+    User,
+)
+from store.settings import Settings
+
+#: Cases on one page of the console's list.
+PAGE_SIZE = 25
+
+
+@lru_cache(maxsize=256)
+def rulebook_of(clause: str, version: int) -> Rulebook | None:
+    """The case's rulebook, or None for a clause or version this build does not know."""
+    try:
+        return default_registry().get(clause, version)
+    except Exception:  # an old case of a retired rulebook still shows, without its words
+        return None
+
+
+def clause_title(clause: str, version: int) -> str:
+    """The clause's title and section, e.g. "Material breach and termination for cause (§10)"."""
+    rb = rulebook_of(clause, version)
+    return f"{rb.title} ({rb.section})" if rb else clause.replace("_", " ")
+
+
+def state_words(clause: str, version: int, state: str | None) -> str:
+    """A state's plain-language label from the rulebook (the name itself if unknown)."""
+    if state is None:
+        return "opened"
+    rb = rulebook_of(clause, version)
+    spec = rb.states.get(state) if rb else None
+    return spec.label if spec else state.replace("_", " ")
+
+
+def state_options() -> list[tuple[str, str]]:
+    """Every state of every clause's latest rulebook, for the state filter."""
+    registry = default_registry()
+    seen: dict[str, str] = {}
+    for clause in registry.clauses():
+        for name in registry.latest(clause).states:
+            seen.setdefault(name, name.replace("_", " ").capitalize())
+    return sorted(seen.items(), key=lambda kv: kv[1])
+
+
+def clause_options() -> list[tuple[str, str]]:
+    """Every clause with its title, for the clause filter."""
+    registry = default_registry()
+    return sorted(
+        (
+            (c, f"{registry.latest(c).title} ({registry.latest(c).section})")
+            for c in registry.clauses()
+        ),
+        key=lambda kv: kv[1],
+    )
+
+
+# ---------------------------------------------------------------------------- case list
+
+
+@dataclass
+class ListedCase:
+    """One row of the case list as the page shows it."""
+
+    row: CaseRow
+    clause: str
+    contract_title: str
+    next_label: str | None
+
+
+@dataclass
+class CaseList:
+    """The case list page: the rows, the totals, the filters' choices."""
+
+    items: list[ListedCase]
+    total: int
+    counts_by_state: list[tuple[str, str, int]]
+    page: int
+    pages: int
+    first: int
+    last: int
+    contracts: list[tuple[str, str]]
+    clauses: list[tuple[str, str]]
+    states: list[tuple[str, str]]
+
+
+def case_list(
+    session: Session, filters: CaseFilters, page: int, now: dt.datetime, settings: Settings
+) -> CaseList:
+    """One page of the filtered case list, with the filters' choices and the state counts."""
+    page = max(page, 1)
+    rows = list_case_rows(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE, now, settings)
+    ids = [r.case.id for r in rows.items]
+    labels: dict[tuple[str, str], str] = {}
+    if ids:
+        for d in session.exec(select(Deadline).where(col(Deadline.case_id).in_(ids))):
+            labels[(d.case_id, d.name)] = d.label
+    contracts = [
+        (c.id, c.title) for c in session.exec(select(Contract).order_by(col(Contract.title)))
+    ]
+    titles = dict(contracts)
+    items = [
+        ListedCase(
+            row=r,
+            clause=clause_title(r.case.clause, r.case.rulebook_version),
+            contract_title=titles.get(r.case.contract_id, r.case.contract_id),
+            next_label=labels.get((r.case.id, r.case.next_deadline_name or ""))
+            or (r.case.next_deadline_name or "").replace("_", " ")
+            or None,
+        )
+        for r in rows.items
+    ]
+    states = state_options()
+    state_names = dict(states)
+    counts = [
+        (state, state_names.get(state, state.replace("_", " ")), n)
+        for state, n in sorted(rows.counts_by_state.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    pages = max(1, -(-rows.total // PAGE_SIZE))
+    first = (page - 1) * PAGE_SIZE + 1 if rows.items else 0
+    return CaseList(
+        items=items,
+        total=rows.total,
+        counts_by_state=counts,
+        page=page,
+        pages=pages,
+        first=first,
+        last=first + len(rows.items) - 1 if rows.items else 0,
+        contracts=contracts,
+        clauses=clause_options(),
+        states=states,
+    )
+
+
+# ---------------------------------------------------------------------------- case page
+
+
+@dataclass
+class TimelineItem:
+    """One thing that happened to a case, for the case page's timeline."""
+
+    at: dt.datetime
+    kind: str  # transition, decision, notice, escalation, action, note
+    title: str
+    order: int = 0
+    step: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CasePage:
+    """Everything the case page shows that the store knows."""
+
+    case: Case
+    contract: Contract | None
+    zone: str
+    clause: str
+    summary: str
+    stuck_reasons: list[str]
+    expected_dwell_days: int | None
+    deadlines: list[Deadline]
+    open_escalations: list[Escalation]
+    pending_amendments: list[DeadlineAmendment]
+    notices: list[Notice]
+    timeline: list[TimelineItem]
+    recordable_facts: dict[str, RecordableFact]
+    owner_name: str | None
+    deadline_labels: dict[str, str]
+
+
+def _audit_title(a: AuditEntry) -> str:
+    words = a.action.replace("_", " ")
+    return f"{words[:1].upper()}{words[1:]} by {a.actor}"
+
+
+def case_page(
+    session: Session, case_id: str, now: dt.datetime, settings: Settings
+) -> CasePage | None:
+    """What the case page shows, or None for an unknown case."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    contract = session.get(Contract, case.contract_id)
+    zone = contract.time_zone if contract else "UTC"
+    rb = rulebook_of(case.clause, case.rulebook_version)
+    deadlines = list(
+        session.exec(
+            select(Deadline).where(Deadline.case_id == case_id).order_by(col(Deadline.due_at))
+        )
+    )
+    escalations = list(
+        session.exec(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
+        )
+    )
+    amendments = list(
+        session.exec(
+            select(DeadlineAmendment)
+            .where(DeadlineAmendment.case_id == case_id)
+            .order_by(col(DeadlineAmendment.id))
+        )
+    )
+    notices = list(
+        session.exec(
+            select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
+        )
+    )
+    label = {d.name: d.label for d in deadlines}
+
+    def words(state: str | None) -> str:
+        return state_words(case.clause, case.rulebook_version, state)
+
+    timeline: list[TimelineItem] = []
+    for t in session.exec(select(Transition).where(Transition.case_id == case_id)):
+        timeline.append(
+            TimelineItem(
+                at=t.at,
+                kind="transition",
+                title=words(t.to_state),
+                order=1,
+                step=t.step,
+                data={"from": words(t.from_state) if t.from_state else None, "rule": t.rule},
+            )
+        )
+    for d in session.exec(select(DecisionRecord).where(DecisionRecord.case_id == case_id)):
+        timeline.append(
+            TimelineItem(
+                at=d.at,
+                kind="decision",
+                title=f"Rule {d.rule} decided: {d.action.replace('_', ' ')}",
+                order=0,
+                step=d.step,
+                data={
+                    "rule": d.rule,
+                    "rulebook_version": d.rulebook_version,
+                    "event": d.event,
+                    "action": d.action,
+                    "value": d.value,
+                    "facts": d.facts,
+                },
+            )
+        )
+    for n in notices:
+        timeline.append(
+            TimelineItem(
+                at=n.sent_at or n.created_at,
+                kind="notice",
+                title=n.subject,
+                order=4,
+                data={"notice": n},
+            )
+        )
+    for e in escalations:
+        timeline.append(
+            TimelineItem(
+                at=e.at,
+                kind="escalation",
+                title=e.reason,
+                order=2,
+                step=e.step,
+                data={"rule": e.rule},
+            )
+        )
+        if e.resolved_at is not None:
+            timeline.append(
+                TimelineItem(
+                    at=e.resolved_at,
+                    kind="resolution",
+                    title=f"Escalation resolved by {e.resolved_by or 'someone'}",
+                    order=3,
+                    data={"note": e.resolution_note, "reason": e.reason},
+                )
+            )
+    for a in session.exec(select(AuditEntry).where(AuditEntry.case_id == case_id)):
+        timeline.append(
+            TimelineItem(
+                at=a.at,
+                kind="note" if a.action == "note" else "action",
+                title=f"Note by {a.actor}" if a.action == "note" else _audit_title(a),
+                order=3,
+                data={
+                    "actor": a.actor,
+                    "action": a.action,
+                    "reason": a.reason,
+                    "before": a.before,
+                    "after": a.after,
+                },
+            )
+        )
+    # Newest first: what an operator opening the case wants to see is what happened last.
+    timeline.sort(key=lambda i: (i.at, i.step or 0, i.order), reverse=True)
+    facts: dict[str, RecordableFact] = {}
+    if rb is not None and not case.closed:
+        facts = {
+            name: spec
+            for name, spec in rb.recordable_facts.items()
+            if not spec.allowed_in or case.state in spec.allowed_in
+        }
+    owner = (
+        session.exec(select(User).where(User.email == case.owner_email)).first()
+        if case.owner_email
+        else None
+    )
+    pending = [a for a in amendments if a.status == "pending"]
+    return CasePage(
+        case=case,
+        contract=contract,
+        zone=zone,
+        clause=clause_title(case.clause, case.rulebook_version),
+        summary=rb.summary if rb else "",
+        stuck_reasons=stuck_reasons(case, now, settings, zone),
+        expected_dwell_days=(
+            rb.states[case.state].expected_dwell_days if rb and case.state in rb.states else None
+        ),
+        deadlines=deadlines,
+        open_escalations=[e for e in escalations if e.resolved_at is None],
+        pending_amendments=pending,
+        notices=notices,
+        timeline=timeline,
+        recordable_facts=facts,
+        owner_name=owner.display_name if owner else None,
+        deadline_labels=label,
+    )
+
+
+# ------------------------------------------------------------------------- other pages
+
+
+def display_name(session: Session, user_id: str) -> str | None:
+    """The signed-in user's display name for the header."""
+    user = session.get(User, user_id)
+    return user.display_name if user else None
+
+
+@dataclass
+class ContractPage:
+    """A contract with its cases and its calendar feed."""
+
+    contract: Contract
+    cases: CaseList
+    feed: CalendarFeed | None
+
+
+def contract_page(
+    session: Session, contract_id: str, page: int, now: dt.datetime, settings: Settings
+) -> ContractPage | None:
+    """The contract page's data, or None for an unknown contract."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        return None
+    feed = session.exec(
+        select(CalendarFeed)
+        .where(CalendarFeed.contract_id == contract_id, col(CalendarFeed.revoked_at).is_(None))
+        .order_by(col(CalendarFeed.created_at).desc())
+    ).first()
+    cases = case_list(session, CaseFilters(contract_id=contract_id), page, now, settings)
+    return ContractPage(contract=contract, cases=cases, feed=feed)

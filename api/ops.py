@@ -1,0 +1,304 @@
+"""What operators ask of the case list: which cases are stuck or escalated, and why.
+
+A case is *stuck* when either
+
+- one of its activities keeps failing: Temporal retries it, and the worker's activity
+  interceptor (``activities/failures.py``) keeps the attempt count, when it started
+  failing and the last failure's message on the case row, so the list can filter on
+  them with an index; the case page reads the live detail from Temporal itself
+  (:func:`live_activities`); or
+- it has stayed in its state longer than its rulebook expects for that state
+  (``expected_dwell_days``): ``record_step`` stores the instant that happens as
+  ``dwell_overdue_at``.
+
+A case is *escalated* when a rule escalated it and no one has resolved that yet.
+
+Every filter is a comparison on an indexed column, so the list and its counts stay
+index reads at 100,000 cases (see ``tests/store/test_case_list_indexes.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, false, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, func, select
+from temporalio.client import Client
+
+from contracts.calendar import describe_instant
+from rules.rulebook import default_registry
+from store.models import Case, Contract, DeadlineAmendment, Notice
+from store.settings import Settings
+
+
+@dataclass
+class CaseFilters:
+    """The case list's filters; None means "any"."""
+
+    clause: str | None = None
+    state: str | None = None
+    contract_id: str | None = None
+    escalated: bool | None = None
+    stuck: bool | None = None
+    within_days: int | None = None
+
+
+@dataclass
+class CaseRow:
+    """One case of the list with what the console shows beside it."""
+
+    case: Case
+    zone: str
+    stuck_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def escalation_reason(self) -> str | None:
+        return self.case.escalation_reason if self.case.escalated else None
+
+
+@dataclass
+class CaseRows:
+    """A page of the case list, how many cases match, and the count per state."""
+
+    items: list[CaseRow]
+    total: int
+    counts_by_state: dict[str, int]
+
+
+@dataclass
+class PendingActivity:
+    """An activity Temporal is running or retrying for a case, as Temporal reports it."""
+
+    activity: str
+    state: str
+    attempt: int
+    maximum_attempts: int
+    last_failure: str | None
+    last_attempt_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    scheduled_at: dt.datetime | None
+
+
+def failing_condition(now: dt.datetime, settings: Settings) -> ColumnElement[bool]:
+    """Cases with an activity that failed often enough, or for long enough, to be stuck."""
+    since = now - dt.timedelta(seconds=settings.stuck_after_seconds)
+    return and_(
+        col(Case.failing_activity).is_not(None),
+        or_(
+            col(Case.failing_attempts) >= settings.stuck_after_attempts,
+            col(Case.failing_since) <= since,
+        ),
+    )
+
+
+def overdue_condition(now: dt.datetime) -> ColumnElement[bool]:
+    """Cases that stayed in their state longer than the rulebook expects."""
+    return col(Case.dwell_overdue_at) <= now
+
+
+def stuck_condition(now: dt.datetime, settings: Settings) -> ColumnElement[bool]:
+    """Either kind of stuck."""
+    return or_(failing_condition(now, settings), overdue_condition(now))
+
+
+def _where(
+    filters: CaseFilters, now: dt.datetime, settings: Settings, *, with_state: bool = True
+) -> list[Any]:
+    where: list[Any] = []
+    if filters.clause:
+        where.append(Case.clause == filters.clause)
+    if filters.state and with_state:
+        where.append(Case.state == filters.state)
+    if filters.contract_id:
+        where.append(Case.contract_id == filters.contract_id)
+    if filters.escalated is not None:
+        where.append(col(Case.escalated).is_(true() if filters.escalated else false()))
+    if filters.stuck is True:
+        where.append(stuck_condition(now, settings))
+    elif filters.stuck is False:
+        # NULL-safe: a case with no failing activity and no dwell limit is not stuck.
+        where.append(
+            and_(
+                or_(
+                    col(Case.failing_activity).is_(None),
+                    and_(
+                        col(Case.failing_attempts) < settings.stuck_after_attempts,
+                        or_(
+                            col(Case.failing_since).is_(None),
+                            col(Case.failing_since)
+                            > now - dt.timedelta(seconds=settings.stuck_after_seconds),
+                        ),
+                    ),
+                ),
+                or_(col(Case.dwell_overdue_at).is_(None), col(Case.dwell_overdue_at) > now),
+            )
+        )
+    if filters.within_days is not None:
+        where.append(col(Case.next_deadline_at) <= now + dt.timedelta(days=filters.within_days))
+    return where
+
+
+def list_case_rows(
+    session: Session,
+    filters: CaseFilters,
+    limit: int,
+    offset: int,
+    now: dt.datetime,
+    settings: Settings,
+) -> CaseRows:
+    """One page of cases, nearest next deadline first, with why each is stuck.
+
+    The per-state counts apply every filter except the state itself, so they say how
+    many cases each state would show.
+    """
+    where = _where(filters, now, settings)
+    total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
+    # NULLS LAST matches the indexes' order: the first page is read off an index.
+    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
+    rows = session.exec(select(Case).where(*where).order_by(*order).offset(offset).limit(limit))
+    counts = session.exec(
+        select(Case.state, func.count())
+        .where(*_where(filters, now, settings, with_state=False))
+        .group_by(col(Case.state))
+    ).all()
+    zones: dict[str, str] = {}
+    items = []
+    for case in rows:
+        if case.contract_id not in zones:
+            contract = session.get(Contract, case.contract_id)
+            zones[case.contract_id] = contract.time_zone if contract else "UTC"
+        zone = zones[case.contract_id]
+        items.append(CaseRow(case, zone, stuck_reasons(case, now, settings, zone)))
+    return CaseRows(items, total, {state: n for state, n in sorted(counts)})
+
+
+def expected_dwell_days(case: Case) -> int | None:
+    """How many days the case's rulebook expects it to stay in its current state."""
+    try:
+        rulebook = default_registry().get(case.clause, case.rulebook_version)
+    except Exception:  # an unknown clause or version: no expectation to compare with
+        return None
+    spec = rulebook.states.get(case.state)
+    return spec.expected_dwell_days if spec else None
+
+
+def stuck_reasons(case: Case, now: dt.datetime, settings: Settings, zone: str = "UTC") -> list[str]:
+    """Why a case is stuck, in words an operator can act on (empty when it is not)."""
+    reasons = []
+    if case.failing_activity and (
+        case.failing_attempts >= settings.stuck_after_attempts
+        or (
+            case.failing_since is not None
+            and case.failing_since <= now - dt.timedelta(seconds=settings.stuck_after_seconds)
+        )
+    ):
+        since = f" since {describe_instant(case.failing_since, zone)}" if case.failing_since else ""
+        attempts = "once" if case.failing_attempts == 1 else f"{case.failing_attempts} times"
+        reasons.append(
+            f"{case.failing_activity.replace('_', ' ')} has failed {attempts}{since}"
+            + (f": {case.last_failure}" if case.last_failure else "")
+        )
+    if case.dwell_overdue_at is not None and case.dwell_overdue_at <= now and not case.closed:
+        entered = case.state_entered_at or case.opened_at
+        days = (now - entered).days
+        expected = expected_dwell_days(case)
+        limit = f"; its rulebook expects at most {expected} days" if expected else ""
+        reasons.append(
+            f"has stayed in \u201c{case.state_label}\u201d for {days} "
+            f"day{'s' if days != 1 else ''} since {describe_instant(entered, zone)}{limit}"
+        )
+    return reasons
+
+
+async def live_activities(client: Client, case_id: str) -> list[PendingActivity]:
+    """The case's pending activities as Temporal describes them: attempts, last failure."""
+    desc = await client.get_workflow_handle(case_id).describe()
+    out = []
+    for pa in desc.raw_description.pending_activities:
+
+        def ts(field_name: str, pa: Any = pa) -> dt.datetime | None:
+            return (
+                pa.__getattribute__(field_name).ToDatetime(dt.UTC)
+                if pa.HasField(field_name)
+                else None
+            )
+
+        failure = None
+        if pa.HasField("last_failure"):
+            # Failure messages are encrypted like every payload: decode with our codec.
+            try:
+                err: BaseException | None = await client.data_converter.decode_failure(
+                    pa.last_failure
+                )
+            except Exception:  # a key this process lacks: say so rather than fail the page
+                err = None
+            # The error the activity raised; its causes are the library's internals.
+            failure = str(err) if err is not None else "(the failure could not be decrypted)"
+        out.append(
+            PendingActivity(
+                activity=pa.activity_type.name,
+                state=_ACTIVITY_STATES.get(pa.state, str(pa.state)),
+                attempt=pa.attempt,
+                maximum_attempts=pa.maximum_attempts,
+                last_failure=failure,
+                last_attempt_at=ts("last_attempt_complete_time"),
+                next_attempt_at=ts("next_attempt_schedule_time"),
+                scheduled_at=ts("scheduled_time"),
+            )
+        )
+    return out
+
+
+# temporal.api.enums.v1.PendingActivityState
+_ACTIVITY_STATES = {1: "scheduled", 2: "started", 3: "cancel requested", 4: "paused"}
+
+
+def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[str, Any]:
+    """Counts for alerting: open, stuck (by kind), escalated, deadlines coming up."""
+
+    def count(*where: Any) -> int:
+        return int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
+
+    open_ = col(Case.closed).is_(false())
+    by_state = session.exec(
+        select(Case.clause, Case.state, func.count())
+        .where(open_)
+        .group_by(col(Case.clause), col(Case.state))
+    ).all()
+    return {
+        "generated_at": now,
+        "open_cases": count(open_),
+        "stuck": count(stuck_condition(now, settings)),
+        "stuck_failing_activity": count(failing_condition(now, settings)),
+        "stuck_overdue_in_state": count(overdue_condition(now)),
+        "failing_activity": count(col(Case.failing_activity).is_not(None)),
+        "escalated": count(col(Case.escalated).is_(true())),
+        "deadlines_within_24_hours": count(
+            open_, col(Case.next_deadline_at) <= now + dt.timedelta(hours=24)
+        ),
+        "deadlines_within_7_days": count(
+            open_, col(Case.next_deadline_at) <= now + dt.timedelta(days=7)
+        ),
+        "pending_amendments": int(
+            session.exec(
+                select(func.count())
+                .select_from(DeadlineAmendment)
+                .where(DeadlineAmendment.status == "pending")
+            ).one()
+        ),
+        "notices_failed": int(
+            session.exec(
+                select(func.count()).select_from(Notice).where(Notice.status == "failed")
+            ).one()
+        ),
+        "open_by_clause_and_state": [
+            {"clause": clause, "state": state, "count": n} for clause, state, n in by_state
+        ],
+        "thresholds": {
+            "stuck_after_attempts": settings.stuck_after_attempts,
+            "stuck_after_seconds": settings.stuck_after_seconds,
+        },
+    }

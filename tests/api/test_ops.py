@@ -1,0 +1,196 @@
+"""The case list's stuck / escalated / due-soon filters, counts per state, /api/ops/summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from sqlmodel import Session
+
+from store.db import get_engine
+from store.models import Case, DeadlineAmendment
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _case(case_id: str, **kw: object) -> Case:
+    values: dict[str, object] = dict(
+        id=case_id,
+        contract_id="ctr_reference_msa",
+        clause="termination_for_convenience",
+        rulebook_version=1,
+        state="notice_period_running",
+        state_label="Notice period running",
+        facts={},
+        opened_at=NOW - dt.timedelta(days=3),
+        updated_at=NOW,
+        next_deadline_at=NOW + dt.timedelta(days=30),
+        next_deadline_name="effective_date",
+    )
+    values.update(kw)
+    return Case(**values)  # type: ignore[arg-type]
+
+
+def _seed(*cases: Case) -> None:
+    with Session(get_engine()) as s:
+        for c in cases:
+            s.add(c)
+        s.commit()
+
+
+def _seed_the_usual_mix() -> None:
+    _seed(
+        _case("case_quiet"),
+        _case(
+            "case_failing",
+            next_deadline_at=NOW + dt.timedelta(days=2),
+            failing_activity="send_notice",
+            failing_attempts=5,
+            failing_since=NOW - dt.timedelta(minutes=3),
+            last_failure="SendGrid answered 500: Internal Server Error",
+        ),
+        # Failed once, a moment ago: not stuck yet (below 3 attempts and 600 s).
+        _case(
+            "case_blip",
+            failing_activity="send_notice",
+            failing_attempts=1,
+            failing_since=NOW - dt.timedelta(seconds=5),
+            last_failure="timeout",
+        ),
+        # Failing for an hour with few attempts (long backoff): stuck by time.
+        _case(
+            "case_slow_failure",
+            next_deadline_at=NOW + dt.timedelta(days=90),
+            failing_activity="record_step",
+            failing_attempts=2,
+            failing_since=NOW - dt.timedelta(hours=1),
+            last_failure="database is locked",
+        ),
+        _case(
+            "case_overdue",
+            clause="security_breach",
+            state="notification_pending",
+            state_label="Breach discovered; the Customer must be notified by the deadline",
+            state_entered_at=NOW - dt.timedelta(days=9),
+            dwell_overdue_at=NOW - dt.timedelta(days=6),
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+        _case(
+            "case_escalated",
+            state="terminated",
+            state_label="Terminated",
+            escalated=True,
+            escalation_reason="written notice termination_notice was not delivered (bounce)",
+            next_deadline_at=NOW + dt.timedelta(days=6),
+        ),
+    )
+
+
+async def _ids(api: httpx.AsyncClient, **params: object) -> list[str]:
+    r = await api.get("/api/cases", params=params)
+    assert r.status_code == 200, r.text
+    return [c["id"] for c in r.json()["items"]]
+
+
+async def test_stuck_filter_finds_failing_activities_and_cases_overdue_in_their_state(
+    api: httpx.AsyncClient,
+) -> None:
+    _seed_the_usual_mix()
+    assert await _ids(api, stuck="true") == ["case_failing", "case_slow_failure", "case_overdue"]
+    assert await _ids(api, stuck="false") == ["case_escalated", "case_blip", "case_quiet"]
+
+
+async def test_each_stuck_case_says_why(api: httpx.AsyncClient) -> None:
+    _seed_the_usual_mix()
+    items = {c["id"]: c for c in (await api.get("/api/cases")).json()["items"]}
+    (failing,) = items["case_failing"]["stuck_reasons"]
+    assert failing.startswith("send notice has failed 5 times since ")
+    assert failing.endswith(": SendGrid answered 500: Internal Server Error")
+    (overdue,) = items["case_overdue"]["stuck_reasons"]
+    assert overdue.startswith(
+        "has stayed in \u201cBreach discovered; the Customer must be notified by the deadline\u201d"
+        " for 9 days since "
+    )
+    assert overdue.endswith("its rulebook expects at most 3 days")
+    assert items["case_blip"]["stuck_reasons"] == []
+    assert items["case_quiet"]["stuck_reasons"] == []
+
+
+async def test_escalated_and_due_within_filters(api: httpx.AsyncClient) -> None:
+    _seed_the_usual_mix()
+    assert await _ids(api, escalated="true") == ["case_escalated"]
+    assert "case_escalated" not in await _ids(api, escalated="false")
+    assert await _ids(api, within_days=7) == ["case_failing", "case_escalated"]
+    assert await _ids(api, within_days=7, stuck="true") == ["case_failing"]
+    items = (await api.get("/api/cases", params={"escalated": "true"})).json()["items"]
+    assert items[0]["escalation_reason"].startswith("written notice termination_notice")
+
+
+async def test_counts_per_state_apply_every_filter_but_the_state(api: httpx.AsyncClient) -> None:
+    _seed_the_usual_mix()
+    body = (await api.get("/api/cases", params={"state": "terminated"})).json()
+    assert body["total"] == 1
+    assert body["counts_by_state"] == {
+        "notification_pending": 1,
+        "notice_period_running": 4,
+        "terminated": 1,
+    }
+    body = (await api.get("/api/cases", params={"stuck": "true"})).json()
+    assert body["counts_by_state"] == {"notification_pending": 1, "notice_period_running": 2}
+
+
+async def test_bad_filter_values_are_422s_that_name_the_field(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/cases", params={"within_days": "-1"})
+    assert r.status_code == 422 and "within_days" in r.text
+    r = await api.get("/api/cases", params={"stuck": "maybe"})
+    assert r.status_code == 422 and "stuck" in r.text
+
+
+async def test_ops_summary_counts_what_alerting_needs(api: httpx.AsyncClient) -> None:
+    _seed_the_usual_mix()
+    with Session(get_engine()) as s:
+        s.add(
+            DeadlineAmendment(
+                case_id="case_quiet",
+                amendment_id="amd-4",
+                deadline="effective_date",
+                from_due_at=NOW,
+                to_due_at=NOW + dt.timedelta(days=7),
+                reason="parties agreed in writing",
+                proposed_by="op@example.com",
+                proposed_at=NOW,
+                status="pending",
+            )
+        )
+        s.commit()
+    r = await api.get("/api/ops/summary")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["open_cases"] == 6
+    assert body["stuck"] == 3
+    assert body["stuck_failing_activity"] == 2
+    assert body["stuck_overdue_in_state"] == 1
+    assert body["failing_activity"] == 3
+    assert body["escalated"] == 1
+    assert body["deadlines_within_7_days"] == 2
+    assert body["pending_amendments"] == 1
+    assert body["thresholds"] == {"stuck_after_attempts": 3, "stuck_after_seconds": 600}
+    by = {(r["clause"], r["state"]): r["count"] for r in body["open_by_clause_and_state"]}
+    assert by[("security_breach", "notification_pending")] == 1
+
+
+async def test_stuck_thresholds_are_settings(api: httpx.AsyncClient, monkeypatch: object) -> None:
+    import pytest
+
+    from store.settings import get_settings
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    _seed_the_usual_mix()
+    monkeypatch.setenv("STUCK_AFTER_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    try:
+        assert "case_blip" in await _ids(api, stuck="true")
+    finally:
+        monkeypatch.delenv("STUCK_AFTER_ATTEMPTS")
+        get_settings.cache_clear()
