@@ -130,7 +130,8 @@ async def resolve_escalation(
     )
 
 
-def _recorded_by(actor: Principal, on_behalf_of: str | None) -> str:
+def recorded_by(actor: Principal, on_behalf_of: str | None) -> str:
+    """Who the audit trail names: the caller, and whom they act for when that differs."""
     if on_behalf_of and on_behalf_of.strip() and on_behalf_of.strip() != actor.name:
         return f"{actor.name} for {on_behalf_of.strip()}"
     return actor.name
@@ -159,7 +160,7 @@ async def record_fact(
         rulebook, fact, values, state=case.state, time_zone=zone, now=dt.datetime.now(dt.UTC)
     )
     request = RecordFactRequest(
-        fact, checked, _recorded_by(actor, on_behalf_of), (reason or "").strip() or None
+        fact, checked, recorded_by(actor, on_behalf_of), (reason or "").strip() or None
     )
     return await _update(
         client, case_id, lambda h: h.execute_update(CaseWorkflow.record_fact, request)
@@ -175,7 +176,7 @@ async def propose_amendment(
     reason: str,
     second_approver_required: bool = True,
 ) -> str:
-    """Asks to move a deadline; returns the amendment's id.
+    """Asks to move a deadline; returns the amendment's id (``amd-<step>``).
 
     With ``second_approver_required`` the deadline moves only when another person
     approves (:func:`decide_amendment`); without it, at once.
@@ -192,14 +193,10 @@ async def propose_amendment(
         actor=actor.name,
         second_approver_required=second_approver_required,
     )
-    before = await _update(client, case_id, lambda h: h.query(CaseWorkflow.case))
-    known = {a.id for a in before.pending_amendments}
     view = await _update(
         client, case_id, lambda h: h.execute_update(CaseWorkflow.amend_deadline, request)
     )
-    # Applied at once (no second approver) leaves nothing pending: there is no id to act on.
-    new = [a.id for a in view.pending_amendments if a.id not in known]
-    return new[0] if new else ""
+    return view.amendment_id or ""
 
 
 async def decide_amendment(

@@ -449,8 +449,13 @@ class NoticeApprove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approved_by: str = Field(
-        min_length=1, max_length=200, examples=["counsel@provider.example.com"]
+    approved_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        examples=["counsel@provider.example.com"],
+        description="Whom the caller approves for, when not for themselves; the record "
+        "always names the caller",
     )
     reason: str | None = Field(default=None, max_length=2000, examples=["reviewed; accurate"])
 

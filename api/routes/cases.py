@@ -136,13 +136,13 @@ def _zone(session: Session, contract_id: str) -> str:
     },
 )
 async def start_case(
+    _: Manager,
     contract_id: str,
     body: CaseCreate,
     idempotency_key: IdempotencyKey,
     response: Response,
     client: TemporalDep,
     settings: SettingsDep,
-    _: Manager,
 ) -> Any:
     """Starts a case of a clause, e.g. "termination notice received today".
 
@@ -386,9 +386,9 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
 
 @router.get("/api/cases", response_model=CasesPublic)
 def list_cases(
+    _: Reader,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     clause: str | None = None,
     state: str | None = None,
     contract_id: str | None = None,
@@ -425,7 +425,12 @@ def list_cases(
     response_model=CaseDetail,
     responses={404: {"description": "Unknown case"}},
 )
-async def get_case(case_id: str, settings: SettingsDep, request: Request, _: Reader) -> CaseDetail:
+async def get_case(
+    _: Reader,
+    case_id: str,
+    settings: SettingsDep,
+    request: Request,
+) -> CaseDetail:
     """A case with its deadlines (and how each was computed), notices and timeline.
 
     ``stuck_reasons`` says why the case is stuck, if it is; ``pending_activities`` is
@@ -462,11 +467,11 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/api/cases/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
 async def record_fact(
+    actor: FactRecorder,
     case_id: str,
     body: FactCreate,
     client: TemporalDep,
     settings: SettingsDep,
-    actor: FactRecorder,
 ) -> CaseDetail:
     """Records a fact in a running case, e.g. a breach cured, a payment received.
 
@@ -491,7 +496,11 @@ async def _detail(case_id: str, settings: Settings) -> CaseDetail:
 
 @router.post("/api/cases/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
 async def retry_now(
-    case_id: str, body: RetryNow, client: TemporalDep, settings: SettingsDep, actor: Operator
+    actor: Operator,
+    case_id: str,
+    body: RetryNow,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Retries the case's failing activity now, instead of after Temporal's backoff.
 
@@ -507,12 +516,12 @@ async def retry_now(
     responses=_REFUSALS,
 )
 async def resolve_escalation(
+    actor: Operator,
     case_id: str,
     escalation_id: int,
     body: ResolveEscalation,
     client: TemporalDep,
     settings: SettingsDep,
-    actor: Operator,
 ) -> CaseDetail:
     """Resolves an escalation with a note saying what was done."""
     await case_actions.resolve_escalation(client, case_id, escalation_id, actor, body.note)
@@ -526,12 +535,12 @@ async def resolve_escalation(
     responses=_REFUSALS,
 )
 async def amend_deadline(
+    actor: Operator,
     case_id: str,
     deadline: str,
     body: AmendDeadline,
     client: TemporalDep,
     settings: SettingsDep,
-    actor: Operator,
 ) -> AmendmentProposed:
     """Moves a deadline; by default it moves only when a second person approves.
 
@@ -549,7 +558,7 @@ async def amend_deadline(
     )
     return AmendmentProposed(
         amendment_id=amendment_id,
-        status="pending" if amendment_id else "applied",
+        status="pending" if settings.amendment_requires_second_approver else "applied",
         case=await _detail(case_id, settings),
     )
 
@@ -560,12 +569,12 @@ async def amend_deadline(
     responses=_REFUSALS,
 )
 async def approve_amendment(
+    actor: Operator,
     case_id: str,
     amendment_id: str,
     body: DecideAmendment,
     client: TemporalDep,
     settings: SettingsDep,
-    actor: Operator,
 ) -> CaseDetail:
     """Approves a proposed amendment (not by its proposer): the deadline moves."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, True, body.reason)
@@ -578,12 +587,12 @@ async def approve_amendment(
     responses=_REFUSALS,
 )
 async def reject_amendment(
+    actor: Operator,
     case_id: str,
     amendment_id: str,
     body: DecideAmendment,
     client: TemporalDep,
     settings: SettingsDep,
-    actor: Operator,
 ) -> CaseDetail:
     """Rejects a proposed amendment: the deadline stays where it was."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, False, body.reason)
@@ -592,7 +601,11 @@ async def reject_amendment(
 
 @router.post("/api/cases/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
 async def close_case(
-    case_id: str, body: CloseCase, client: TemporalDep, settings: SettingsDep, actor: Operator
+    actor: Operator,
+    case_id: str,
+    body: CloseCase,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Withdraws or cancels a case: its deadlines stop and no more notices go out."""
     await case_actions.close_case(client, case_id, actor, body.outcome, body.reason)
@@ -601,7 +614,11 @@ async def close_case(
 
 @router.post("/api/cases/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
 async def reassign_owner(
-    case_id: str, body: ReassignOwner, client: TemporalDep, settings: SettingsDep, actor: Operator
+    actor: Operator,
+    case_id: str,
+    body: ReassignOwner,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Hands the case to another owner; later owner reminders go to them."""
     await case_actions.reassign_owner(client, case_id, actor, body.owner_email, body.reason)
@@ -612,7 +629,11 @@ async def reassign_owner(
     "/api/cases/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS
 )
 async def add_note(
-    case_id: str, body: NoteCreate, session: SessionDep, settings: SettingsDep, actor: Operator
+    actor: Operator,
+    case_id: str,
+    body: NoteCreate,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Adds a note to the case's timeline."""
     case_actions.add_note(session, case_id, actor, body.note)
@@ -636,5 +657,7 @@ async def submit_fact(
     who = actor or Principal(
         kind="token", id="", name=body.recorded_by or "unknown", role="contract_manager"
     )
-    await case_actions.record_fact(client, case_id, who, body.fact, body.values, body.reason)
+    await case_actions.record_fact(
+        client, case_id, who, body.fact, body.values, body.reason, body.recorded_by
+    )
     return await _detail(case_id, settings)

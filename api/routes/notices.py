@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.notices import render_notice
 from activities.types import DeadlineView, SendNoticeInput
 from api.access import FactRecorder, Reader
+from api.case_actions import recorded_by
 from api.deps import SessionDep, TemporalDep
 from api.pagination import page
 from api.schemas import (
@@ -390,6 +391,8 @@ def _preview(case_id: str, notice: str) -> NoticePreview:
             )
             for d in rows
         },
+        # The case's current owner (an operator may have reassigned it).
+        owner_email=case.owner_email,
     )
     try:
         rendered = render_notice(rulebook, inp, terms)
@@ -455,7 +458,7 @@ def preview_notice(
     },
 )
 async def approve_notice(
-    _: FactRecorder, case_id: str, notice_key: str, body: NoticeApprove, client: TemporalDep
+    actor: FactRecorder, case_id: str, notice_key: str, body: NoticeApprove, client: TemporalDep
 ) -> Notice:
     """Approves a notice the rulebook holds for approval, so that it goes out as previewed.
 
@@ -473,7 +476,8 @@ async def approve_notice(
     try:
         await handle.execute_update(
             CaseWorkflow.approve_notice,
-            ApproveNoticeRequest(notice_key, body.approved_by, body.reason),
+            # The approval names the caller (and whom they approve for, if someone else).
+            ApproveNoticeRequest(notice_key, recorded_by(actor, body.approved_by), body.reason),
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client
 
-from api.access import Manager
+from api.access import Manager, Principal
 from api.deps import SettingsDep, TemporalDep
 from api.routes.cases import MONTHLY_REVIEW, case_id_for, submit_fact
 from api.schemas import CaseDetail, FactCreate
@@ -66,10 +66,12 @@ def _iso(value: dt.datetime) -> str:
 
 
 async def _record_in_review(
-    client: Client, settings: Settings, contract_id: str, fact: FactCreate
+    client: Client, settings: Settings, contract_id: str, fact: FactCreate, actor: Principal
 ) -> CaseDetail:
     try:
-        return await submit_fact(client, settings, case_id_for(contract_id, MONTHLY_REVIEW), fact)
+        return await submit_fact(
+            client, settings, case_id_for(contract_id, MONTHLY_REVIEW), fact, actor
+        )
     except HTTPException as exc:
         if exc.status_code != 404:
             raise
@@ -82,7 +84,11 @@ async def _record_in_review(
 
 @router.post("/downtime", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_downtime(
-    _: Manager, contract_id: str, body: DowntimeCreate, client: TemporalDep, settings: SettingsDep
+    actor: Manager,
+    contract_id: str,
+    body: DowntimeCreate,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> CaseDetail:
     """Records an outage; the month's review counts it against uptime."""
     return await _record_in_review(
@@ -98,12 +104,13 @@ async def record_downtime(
             },
             recorded_by=body.recorded_by,
         ),
+        actor,
     )
 
 
 @router.post("/maintenance-windows", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_maintenance_window(
-    _: Manager,
+    actor: Manager,
     contract_id: str,
     body: MaintenanceWindowCreate,
     client: TemporalDep,
@@ -124,4 +131,5 @@ async def record_maintenance_window(
             },
             recorded_by=body.recorded_by,
         ),
+        actor,
     )

@@ -598,7 +598,7 @@ async def test_retry_now_is_refused_when_nothing_is_in_flight(
 # -- replay ----------------------------------------------------------------------------------
 
 
-def test_the_operator_actions_have_recorded_histories_that_replay() -> None:
+def test_the_operator_actions_are_in_the_histories_the_replay_suite_replays() -> None:
     """tests/workflows/test_replay.py replays every recorded history; these hold the updates."""
     from pathlib import Path
 
