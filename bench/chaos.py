@@ -686,6 +686,8 @@ async def run(args: argparse.Namespace) -> Summary:
                                         facts=s.facts,
                                         owner_email=terms.owner.email,
                                         notice_timeout_seconds=args.notice_timeout,
+                                        record_timeout_seconds=args.record_timeout,
+                                        notice_retry_max_seconds=args.notice_retry_max,
                                     ),
                                     id=o.case_id,
                                     task_queue=queue,
@@ -1027,6 +1029,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--slow-rate", type=float, default=0.05, help="share of notices accepted too late"
     )
     p.add_argument("--notice-timeout", type=float, default=4.0, help="send activity timeout")
+    p.add_argument("--record-timeout", type=float, default=30.0, help="record activity timeout (s)")
+    p.add_argument(
+        "--notice-retry-max", type=float, default=600.0, help="cap of the send retry backoff (s)"
+    )
     p.add_argument("--slow-min", type=float, default=5.0)
     p.add_argument("--slow-max", type=float, default=9.0)
     p.add_argument("--activity-lag", type=float, default=1.0, help="Email Activity lag (s)")

@@ -186,11 +186,23 @@ def fill(url: str, n: int) -> None:
             text(
                 'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
                 " state_label, closed, escalated, facts, opened_at, next_deadline_at,"
-                " next_deadline_name, last_step, updated_at) SELECT 'case_' || g, 'c' || (g % 50),"
-                f" {clauses}[g % 3 + 1], 1, {states}[g % 4 + 1], 'label', g % 4 = 3, false,"
+                " next_deadline_name, last_step, updated_at, escalation_reason,"
+                " failing_activity, failing_attempts, failing_since, last_failure,"
+                " dwell_overdue_at) SELECT 'case_' || g, 'c' || (g % 50),"
+                f" {clauses}[g % 3 + 1], 1, {states}[g % 4 + 1], 'label', g % 4 = 3,"
+                " g % 97 = 0,"
                 ' \'{"given_by": "customer"}\', now(),'
                 " CASE WHEN g % 10 = 0 THEN NULL ELSE :start + (g || ' minutes')::interval END,"
-                " 'effective_date', 1, now() FROM generate_series(1, :n) AS g"
+                " 'effective_date', 1, now(),"
+                # About 1% escalated, 1% with a failing activity, 0.5% overstaying a state.
+                " CASE WHEN g % 97 = 0 THEN 'written notice was not delivered' END,"
+                " CASE WHEN g % 101 = 0 THEN 'send_notice' END,"
+                " CASE WHEN g % 101 = 0 THEN 5 ELSE 0 END,"
+                " CASE WHEN g % 101 = 0 THEN now() - interval '1 hour' END,"
+                " CASE WHEN g % 101 = 0 THEN 'SendGrid answered 500' END,"
+                " CASE WHEN g % 199 = 0 THEN now() - interval '1 day'"
+                " WHEN g % 2 = 0 THEN now() + interval '30 days' END"
+                " FROM generate_series(1, :n) AS g"
             ),
             {"start": start, "n": n},
         )
@@ -267,17 +279,26 @@ async def case_list(n: int, requests: int) -> None:
         from sqlmodel import Session
 
         from api.main import create_app
-        from store.auth import create_token
+        from store.auth import create_console_session, create_token, create_user
 
         with Session(get_engine()) as session:  # every API call needs a token
             _, token = create_token(session, "bench", "viewer", created_by="bench")
+            reader = create_user(session, "bench@example.com", "viewer", "x", created_by="bench")
+            cookie, _row = create_console_session(session, reader, dt.timedelta(hours=1))
             session.commit()
         app = create_app()
         rng = random.Random(7)
         paths = {
             "GET /api/cases (first page of 50)": lambda: "/api/cases",
             "GET /api/cases?state=overdue": lambda: "/api/cases?state=overdue",
+            "GET /api/cases?stuck=true": lambda: "/api/cases?stuck=true",
+            "GET /api/cases?escalated=true": lambda: "/api/cases?escalated=true",
+            "GET /api/cases?within_days=7": lambda: "/api/cases?within_days=7",
+            "GET /api/ops/summary": lambda: "/api/ops/summary",
             "GET /api/cases/{id} (random case)": lambda: f"/api/cases/case_{rng.randint(1, n)}",
+            "GET /console (HTML, first page)": lambda: "/console",
+            "GET /console?stuck=yes (HTML)": lambda: "/console?stuck=yes",
+            "GET /console/cases/{id} (HTML)": lambda: f"/console/cases/case_{rng.randint(1, n)}",
         }
         rows = {}
         transport = httpx.ASGITransport(app=app)
@@ -285,6 +306,7 @@ async def case_list(n: int, requests: int) -> None:
             transport=transport,
             base_url="http://clauseflow.test",
             headers={"Authorization": f"Bearer {token}"},
+            cookies={"clauseflow_session": cookie},
         ) as hc:
             for name, path in paths.items():
                 for _ in range(5):  # warm up
@@ -295,8 +317,11 @@ async def case_list(n: int, requests: int) -> None:
                     r = await hc.get(path())
                     lat.append(time.perf_counter() - s)
                     r.raise_for_status()
-                body = r.json()
-                size = body.get("total", len(body.get("timeline", [])))
+                if r.headers["content-type"].startswith("text/html"):
+                    size = len(r.content)
+                else:
+                    body = r.json()
+                    size = body.get("total", body.get("open_cases", len(body.get("timeline", []))))
                 rows[name] = (statistics.median(lat), pct(lat, 95), size)
         get_engine().dispose()  # before the database is dropped
 
@@ -305,9 +330,9 @@ async def case_list(n: int, requests: int) -> None:
         f" 3 decisions, 1 notice each; inserted in {filled:.0f} s); {requests} requests each,"
         " one at a time, through the FastAPI app (httpx ASGITransport)"
     )
-    print(f"{'request':36} {'p50 ms':>8} {'p95 ms':>8} {'matching / timeline':>20}")
+    print(f"{'request':40} {'p50 ms':>8} {'p95 ms':>8} {'matching / timeline / bytes':>28}")
     for name, (p50, p95, size) in rows.items():
-        print(f"{name:36} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {size:20,}")
+        print(f"{name:40} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {size:28,}")
 
 
 def main() -> None:

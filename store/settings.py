@@ -88,8 +88,8 @@ class Settings(BaseSettings):
         default=600, description="... or has been failing for longer than this many seconds"
     )
     amendment_requires_second_approver: bool = Field(
-        default=True, description="A deadline amendment takes effect only when a second person "
-        "approves it"
+        default=True,
+        description="A deadline amendment takes effect only when a second person approves it",
     )
     session_max_age_seconds: int = Field(
         default=12 * 3600, description="How long a console sign-in lasts"

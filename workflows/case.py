@@ -60,13 +60,17 @@ CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
 _LOCAL_TIMEOUT = dt.timedelta(seconds=30)
 # Records and notices retry without limit: a database or mail outage delays a case,
 # it never loses a step or a notice.
-_RECORD_TIMEOUT = dt.timedelta(seconds=30)
 _RECORD_RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
-_NOTICE_RETRY = RetryPolicy(
-    initial_interval=dt.timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=dt.timedelta(minutes=10),
-)
+
+
+def _notice_retry(max_interval_seconds: float) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=dt.timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=dt.timedelta(seconds=max_interval_seconds),
+    )
+
+
 #: Labels of the outcomes an operator closes a case with, when its rulebook has no such state.
 _CLOSED_BY_OPERATOR = {
     "withdrawn": "Withdrawn by an operator",
@@ -135,6 +139,10 @@ class CaseInput:
     history_limit: int = 10_000
     #: How long one attempt to send a notice may take before Temporal retries it.
     notice_timeout_seconds: float = 60.0
+    #: How long one attempt to record a step may take before Temporal retries it.
+    record_timeout_seconds: float = 30.0
+    #: The longest wait between two attempts to send a notice (the backoff's cap).
+    notice_retry_max_seconds: float = 600.0
     state: CaseState | None = None
 
 
@@ -357,6 +365,8 @@ class CaseWorkflow:
                             owner_email=inp.owner_email,
                             history_limit=inp.history_limit,
                             notice_timeout_seconds=inp.notice_timeout_seconds,
+                            record_timeout_seconds=inp.record_timeout_seconds,
+                            notice_retry_max_seconds=inp.notice_retry_max_seconds,
                             state=st,
                         )
                     )
@@ -628,7 +638,7 @@ class CaseWorkflow:
                 amendments=changes.amendments if changes else [],
                 discarded_notices=changes.discarded if changes else [],
             ),
-            start_to_close_timeout=_RECORD_TIMEOUT,
+            start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
             retry_policy=_RECORD_RETRY,
         )
 
@@ -664,7 +674,7 @@ class CaseWorkflow:
                     owner_email=st.owner_email,
                 ),
                 start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
-                retry_policy=_NOTICE_RETRY,
+                retry_policy=_notice_retry(inp.notice_retry_max_seconds),
             )
         except ActivityError as err:
             # A notice that cannot go out must not pass silently: escalate the case.

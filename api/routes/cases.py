@@ -28,7 +28,13 @@ from api import case_actions
 from api.access import FactRecorder, Manager, Operator, Principal, Reader
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
 from api.errors import unknown_clause
-from api.ops import CaseFilters, list_case_rows, live_activities, stuck_reasons
+from api.ops import (
+    CaseFilters,
+    PendingActivity,
+    list_case_rows,
+    live_activities,
+    stuck_reasons,
+)
 from api.routes import ops as ops_routes
 from api.schemas import (
     MAX_OFFSET,
@@ -448,9 +454,12 @@ async def get_case(
 
 async def pending_activities(request: Request, case_id: str) -> list[PendingActivityPublic] | None:
     """The case's pending activities from Temporal, or None when Temporal cannot say."""
+
+    async def ask() -> list[PendingActivity]:
+        return await live_activities(await get_temporal(request), case_id)
+
     try:
-        client = await get_temporal(request)
-        found = await asyncio.wait_for(live_activities(client, case_id), timeout=5)
+        found = await asyncio.wait_for(ask(), timeout=5)
     except Exception:  # Temporal down or the workflow gone: the page still shows the store
         return None
     return [PendingActivityPublic(**vars(a)) for a in found]

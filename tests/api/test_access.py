@@ -46,7 +46,16 @@ from store.models import ApiToken, AuditEntry, ConsoleSession, Contract, User
 from store.settings import get_settings
 from tests.api.conftest import BASE_URL, ApiAs, MakeToken, bearer
 from tests.api.test_contracts import term_sheet
+from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """SQLite only: who may do what does not depend on the database, and every other API
+    test authenticates with a token on both SQLite and PostgreSQL."""
+    return use_database("sqlite", request, tmp_path, monkeypatch)
+
 
 # -- the table -------------------------------------------------------------------------
 

@@ -97,9 +97,7 @@ async def test_an_operator_finds_a_stuck_case_retries_it_and_amends_a_deadline(
     stack.sendgrid.clear_send_script()
     await stuck.get_by_label(re.compile("Reason")).fill("SendGrid incident resolved")
     await stuck.get_by_role("button", name="Retry now").click()
-    sent = await eventually(
-        lambda: [n for n in notices(case_id) if n.status == "sent"], timeout=60
-    )
+    sent = await eventually(lambda: [n for n in notices(case_id) if n.status == "sent"], timeout=60)
     assert len(stack.sendgrid.accepted_for(sent[0].id)) == 1  # exactly once
     await eventually(lambda: not case_row(case_id).failing_activity, timeout=30)  # type: ignore[union-attr]
     await page.reload()

@@ -52,6 +52,9 @@ def test_no_notice_is_lost_or_duplicated_under_every_fault(tmp_path: Path) -> No
         tmp_path,
         *("--cases", "12", "--seed", "11", "--kills", "2", "--server-restarts", "1"),
         *("--db-outages", "1", "--db-down", "3", "--slow-rate", "0.1", "--timeout", "540"),
+        # A killed worker's records are retried after 5 s, not 30; sends wait at most 8 s
+        # between attempts, not 10 minutes: the same faults, less waiting.
+        *("--record-timeout", "5", "--notice-retry-max", "8"),
     )
     report = proc.stdout[-4000:]
     assert proc.returncode == 0, report + proc.stderr[-3000:]
