@@ -18,8 +18,10 @@ venv: $(STAMP)
 dev: $(STAMP)
 	$(VENV)/bin/clauseflow dev
 
+# Two test processes (pytest-xdist): most of a test's time is waiting on a server.
+TEST_WORKERS ?= 2
 test: $(STAMP) chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The browser tests drive Debian's chromium: install it when we can, else stop and say how.
 CHROMIUM ?= /usr/bin/chromium

@@ -30,7 +30,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from store.auth import (
     ROLES,
@@ -41,6 +41,7 @@ from store.auth import (
     find_user_by_email,
     hash_password,
     lesser_role,
+    normalise_email,
     password_needs_rehash,
     revoke_console_session,
     secret_hash,
@@ -48,7 +49,7 @@ from store.auth import (
     verify_password,
 )
 from store.db import get_engine
-from store.models import User
+from store.models import AuditEntry, User
 from store.settings import Settings, get_settings
 
 __all__ = [
@@ -331,18 +332,64 @@ FactRecorder = Annotated[Principal, Depends(require("manage_cases", "operate"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
+#: Failed sign-ins of one email allowed within the window before it is locked for a while.
+SIGN_IN_ATTEMPTS = 5
+SIGN_IN_WINDOW = dt.timedelta(minutes=15)
+
+
+class TooManySignIns(Exception):
+    """Too many failed sign-ins for this email lately; ``retry_after`` seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after // 60 + 1} minutes")
+        self.retry_after = retry_after
+
+
+def _recent_failures(session: Session, email: str, now: dt.datetime) -> list[dt.datetime]:
+    rows = session.exec(
+        select(AuditEntry.at).where(
+            AuditEntry.action == "sign_in_failed",
+            AuditEntry.actor == email,
+            col(AuditEntry.at) >= now - SIGN_IN_WINDOW,
+        )
+    ).all()
+    return sorted(rows)
+
+
 def start_console_session(session: Session, email: str, password: str) -> tuple[str, str] | None:
     """Signs a user in: checks the password and opens a console session (commits).
+
+    Every failed sign-in is in the audit trail; after ``SIGN_IN_ATTEMPTS`` failures of
+    one email within ``SIGN_IN_WINDOW`` that email is refused, even with the right
+    password, until the oldest of them is out of the window (password guessing).
 
     Returns:
         ``(cookie value, csrf token)``, or None for an unknown email, a wrong password
         or a deactivated user (the same answer for each, in about the same time).
+
+    Raises:
+        TooManySignIns: the email is locked for now.
     """
+    now = dt.datetime.now(dt.UTC)
+    who = normalise_email(email)[:200]
+    failures = _recent_failures(session, who, now)
+    if len(failures) >= SIGN_IN_ATTEMPTS:
+        burn_verification_time(password)
+        unlock = failures[-SIGN_IN_ATTEMPTS] + SIGN_IN_WINDOW
+        raise TooManySignIns(max(1, int((unlock - now).total_seconds())))
     user = find_user_by_email(session, email)
     if user is None:
         burn_verification_time(password)
-        return None
-    if not verify_password(user.password_hash, password) or not user.active:
+        why = "unknown email"
+    elif not verify_password(user.password_hash, password):
+        why = "wrong password"
+    elif not user.active:
+        why = "user deactivated"
+    else:
+        why = ""
+    if why or user is None:
+        session.add(AuditEntry(at=now, actor=who, action="sign_in_failed", reason=why))
+        session.commit()
         return None
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -26,6 +26,7 @@ from api import case_actions
 from api.access import (
     SESSION_COOKIE,
     Principal,
+    TooManySignIns,
     clear_session_cookie,
     console_principal,
     end_console_session,
@@ -158,7 +159,12 @@ async def login(request: Request) -> Response:
         with Session(get_engine(), expire_on_commit=False) as session:
             return start_console_session(session, email, password)
 
-    started = await run_in_threadpool(sign_in) if email and password else None
+    try:
+        started = await run_in_threadpool(sign_in) if email and password else None
+    except TooManySignIns as exc:
+        response = _login_again(target, f"Too many failed sign-ins for {email}: {exc}.", 429, email)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if started is None:
         return _login_again(target, "Wrong email or password.", 401, email)
     cookie, _csrf = started

@@ -211,6 +211,49 @@ async def test_a_wrong_password_signs_nobody_in(api_as: ApiAs) -> None:
     assert (await client.get("/console")).status_code == 303
 
 
+async def test_password_guessing_locks_the_email_for_a_while_and_is_audited(
+    api_as: ApiAs,
+) -> None:
+    add_user("ops@clauseflow.example.com", "operator")
+    client = api_as(None)
+
+    async def attempt(password: str) -> httpx.Response:
+        form = await client.get("/console/login")
+        return await client.post(
+            "/console/login",
+            data={
+                "email": "ops@clauseflow.example.com",
+                "password": password,
+                "csrf_token": csrf_of(form.text),
+            },
+        )
+
+    for i in range(5):
+        assert (await attempt(f"guess {i}")).status_code == 401
+    # Locked now, even with the right password.
+    r = await attempt(PASSWORD)
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    assert 0 < int(r.headers["Retry-After"]) <= 15 * 60
+    assert "clauseflow_session" not in r.headers.get("set-cookie", "")
+    with Session(get_engine()) as s:
+        failed = s.exec(select(AuditEntry).where(AuditEntry.action == "sign_in_failed")).all()
+    assert [(a.actor, a.reason) for a in failed] == [
+        ("ops@clauseflow.example.com", "wrong password")
+    ] * 5
+    # Another person is not locked out by it.
+    add_user("other@clauseflow.example.com", "viewer")
+    form = await client.get("/console/login")
+    ok = await client.post(
+        "/console/login",
+        data={
+            "email": "other@clauseflow.example.com",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert ok.status_code == 303
+
+
 async def test_the_sign_in_form_needs_its_double_submit_token(api_as: ApiAs) -> None:
     add_user("ops@clauseflow.example.com", "operator")
     client = api_as(None)
