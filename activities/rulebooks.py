@@ -172,6 +172,17 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     calendar = ContractCalendar.from_terms(terms)
     known: dict[str, DeadlineView] = dict(inp.known)
     wanted = [n for n, d in expanded.items() if n in inp.names or d.group in inp.names]
+    if inp.dependents_of is not None:
+        moved = {inp.dependents_of}
+        grew = True
+        while grew:  # and what counts from those, until nothing more depends
+            grew = False
+            for n, d in expanded.items():
+                pending = n in known and known[n].status == "pending"
+                if pending and n not in wanted and d.spec.from_.deadline in moved:
+                    wanted.append(n)
+                    moved.add(n)
+                    grew = True
     unknown = set(inp.names) - {n for n in wanted} - {d.group for d in expanded.values()}
     if unknown:
         raise ValueError(f"rulebook declares no deadline named {sorted(unknown)}")

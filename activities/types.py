@@ -81,6 +81,9 @@ class ComputeDeadlinesInput:
     facts: dict[str, Any]
     names: list[str]
     known: dict[str, DeadlineView] = field(default_factory=dict)
+    #: Also compute the pending deadlines counted from this one (and from those, ...),
+    #: e.g. the reminders before an effective date an operator amended.
+    dependents_of: str | None = None
 
 
 @dataclass

@@ -123,6 +123,8 @@ class CaseState:
     escalations_tracked: bool = False
     #: Deadline amendments by id: pending ones wait for a second person.
     amendments: dict[str, AmendmentView] = field(default_factory=dict)
+    #: Deadlines an operator moved: nothing recomputes them afterwards.
+    amended_deadlines: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -724,6 +726,11 @@ class CaseWorkflow:
             changes = self._close_case(action)
         else:
             changes = self._reassign_owner(action)
+        applied = [a for a in changes.amendments if a.status == "applied"]
+        # Cases that amended a deadline before this change kept its reminders where they were.
+        if applied and workflow.patched("amended-deadline-moves-its-reminders"):
+            for a in applied:
+                await self._move_dependents(a)
         ev.key = f"{changes.audit.action}:{step}"
         await self._record(
             step,
@@ -818,6 +825,45 @@ class CaseWorkflow:
         a.status = "applied"
         a.decided_by, a.decided_at, a.decision_reason = decided_by, workflow.now(), reason
         st.amendments.pop(a.id, None)
+        if a.deadline not in st.amended_deadlines:
+            st.amended_deadlines.append(a.deadline)
+
+    async def _move_dependents(self, a: AmendmentView) -> None:
+        """Moves the pending deadlines counted from an amended one (e.g. its reminders).
+
+        A deadline an operator amended itself keeps its own time.
+        """
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        computed = await workflow.execute_local_activity(
+            "compute_deadlines",
+            ComputeDeadlinesInput(
+                inp.clause,
+                inp.rulebook_version,
+                inp.terms,
+                st.facts,
+                [],
+                dict(st.deadlines),
+                dependents_of=a.deadline,
+            ),
+            result_type=ComputeDeadlinesResult,
+            start_to_close_timeout=_LOCAL_TIMEOUT,
+        )
+        zone = self._zone()
+        amended = st.deadlines[a.deadline]
+        for dl in computed.deadlines:
+            current = st.deadlines.get(dl.name)
+            if current is None or current.status != "pending" or dl.name in st.amended_deadlines:
+                continue
+            if dl.due_at == current.due_at:
+                continue
+            dl.explanation = [
+                *dl.explanation,
+                f"Moved from {describe_instant(current.due_at, zone)} because the deadline "
+                f"it counts from ({amended.label.lower()}) was amended on "
+                f"{describe_instant(workflow.now(), zone)}.",
+            ]
+            st.deadlines[dl.name] = dl
 
     def _decide_amendment(self, req: DecideAmendmentRequest) -> _Changes:
         st = self._st

@@ -1008,6 +1008,11 @@ SCENARIOS: dict[str, Scenario] = {
         _breach_escalation_resolved_then_cancelled
     ),
     "termination_for_convenience.v1.notice_retried_now": _termination_notice_retried_now,
+    # The same actions after "amended-deadline-moves-its-reminders" (workflow.patched):
+    # approving the amendment also moves the reminders counted from the effective date.
+    "termination_for_convenience.v1.amended_reminders_follow": (
+        _termination_amended_and_reassigned
+    ),
 }
 
 

@@ -206,6 +206,39 @@ async def test_without_a_second_approver_the_amendment_applies_at_once(
     assert case_row(handle.id).next_deadline_at is not None  # type: ignore[union-attr]
 
 
+async def test_an_amended_deadline_moves_the_reminders_counted_from_it(
+    worker: Client, task_queue: str
+) -> None:
+    handle = await open_case(worker, task_queue, "termination_for_convenience", TERMINATION)
+    before = {d.name: d for d in (await handle.query(CaseWorkflow.case)).deadlines}
+    assert before["reminder_7"].due_at == at_ny(2038, 2, 22, 9)
+    # The 60-day reminder was moved by hand first: it keeps its own time.
+    own = at_ny(2037, 12, 28, 10)
+    await handle.execute_update(
+        CaseWorkflow.amend_deadline,
+        AmendDeadlineRequest("reminder_60", own, "owner away until the 28th", ALICE, False),
+    )
+    view = await handle.execute_update(
+        CaseWorkflow.amend_deadline,
+        AmendDeadlineRequest(
+            "effective_date", at_ny(2038, 3, 15), "Parties agreed two more weeks", ALICE, False
+        ),
+    )
+    after = {d.name: d for d in view.deadlines}
+    # Seven days before Mon 15 Mar 2038, at 09:00: Mon 8 Mar.
+    assert after["reminder_7"].due_at == at_ny(2038, 3, 8, 9)
+    assert after["reminder_30"].due_at > before["reminder_30"].due_at
+    assert after["reminder_60"].due_at == own
+    line = after["reminder_7"].explanation[-1]
+    assert line.startswith(
+        "Moved from Mon 22 Feb 2038 09:00 New York time because the deadline it counts from"
+        " (termination takes effect) was amended on "
+    )
+    stored = deadlines(handle.id)
+    assert stored["reminder_7"].due_at == at_ny(2038, 3, 8, 9)
+    assert stored["reminder_7"].revision == 1 and stored["reminder_60"].due_at == own
+
+
 async def test_a_rejected_amendment_leaves_the_deadline_and_anyone_may_reject(
     worker: Client, task_queue: str
 ) -> None:
@@ -630,3 +663,25 @@ def test_the_operator_actions_are_in_the_histories_the_replay_suite_replays() ->
         "close_case",
         "retry_now",
     }
+
+
+def test_both_sides_of_the_reminders_patch_are_recorded_for_replay() -> None:
+    """Cases that amended a deadline before reminders followed it still replay (no patch
+    marker), and cases after it replay the extra computation (with the marker)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "histories"
+
+    def markers(name: str) -> list[str]:
+        events = json.loads((folder / f"{name}.json").read_text())["events"]
+        return [
+            e["markerRecordedEventAttributes"]["markerName"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        ]
+
+    before = markers("termination_for_convenience.v1.operator_amended_and_reassigned")
+    after = markers("termination_for_convenience.v1.amended_reminders_follow")
+    assert "core_patch" not in before and after.count("core_patch") == 1
+    assert after.count("core_local_activity") == before.count("core_local_activity") + 1
