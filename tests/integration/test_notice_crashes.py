@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -57,6 +58,8 @@ class Workers:
     def start(self, crash_at: str | None) -> subprocess.Popen[bytes]:
         env = dict(self.env)
         env.pop(CRASH_AT_ENV, None)
+        # Tests run in parallel: each worker's metrics port must be its own.
+        env["WORKER_METRICS_PORT"] = str(_free_port())
         if crash_at:
             env[CRASH_AT_ENV] = crash_at
         log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
@@ -82,6 +85,12 @@ class Workers:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

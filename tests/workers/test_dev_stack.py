@@ -49,6 +49,8 @@ def test_dev_stack_runs_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         "TEMPORAL_UI_PORT": str(ui),
         "API_PORT": str(api),
         "TEMPORAL_TASK_QUEUE": "dev-stack-test",
+        # Tests run in parallel: the worker's metrics port must not be the default.
+        "WORKER_METRICS_PORT": str(_free_port()),
     }
     for key in ("DATABASE_URL", "SENDGRID_API_KEY", "PAYLOAD_ENCRYPTION_KEYS"):
         env.pop(key, None)
