@@ -23,10 +23,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.access import Principal
 from rules.facts import validate_recorded_fact
 from rules.rulebook import default_registry
+from store.contracts import time_zone_of
 from store.db import get_engine
-from store.models import AuditEntry, Case, Contract, Escalation
+from store.models import AuditEntry, Case, Escalation
 from workflows.case import (
     AmendDeadlineRequest,
+    ApproveNoticeRequest,
     CaseView,
     CaseWorkflow,
     CloseCaseRequest,
@@ -59,8 +61,7 @@ def _reason(reason: str | None, what: str = "reason") -> str:
 def _load_case(case_id: str) -> tuple[Case | None, str]:
     with Session(get_engine()) as s:
         case = s.get(Case, case_id)
-        contract = s.get(Contract, case.contract_id) if case else None
-        return case, (contract.time_zone if contract else "UTC")
+        return case, (time_zone_of(s, case.contract_id) if case else "UTC")
 
 
 async def _case(case_id: str) -> tuple[Case, str]:
@@ -245,6 +246,22 @@ async def reassign_owner(
     request = ReassignOwnerRequest(owner_email=email, actor=actor.name, reason=_reason(reason))
     return await _update(
         client, case_id, lambda h: h.execute_update(CaseWorkflow.reassign_owner, request)
+    )
+
+
+async def approve_notice(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    notice_key: str,
+    on_behalf_of: str | None,
+    reason: str | None,
+) -> CaseView:
+    """Releases a notice the rulebook held for approval: it goes out as previewed."""
+    await _case(case_id)
+    request = ApproveNoticeRequest(notice_key, recorded_by(actor, on_behalf_of), reason)
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.approve_notice, request)
     )
 
 

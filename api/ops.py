@@ -19,10 +19,13 @@ index reads at 100,000 cases (see ``tests/store/test_case_list_indexes.py``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import HTTPException
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
@@ -30,7 +33,8 @@ from temporalio.client import Client
 
 from contracts.calendar import describe_instant
 from rules.rulebook import default_registry
-from store.models import Case, Contract, DeadlineAmendment, Notice
+from store.contracts import time_zone_of
+from store.models import Case, DeadlineAmendment, Notice
 from store.settings import Settings
 
 
@@ -168,8 +172,7 @@ def list_case_rows(
     items = []
     for case in rows:
         if case.contract_id not in zones:
-            contract = session.get(Contract, case.contract_id)
-            zones[case.contract_id] = contract.time_zone if contract else "UTC"
+            zones[case.contract_id] = time_zone_of(session, case.contract_id)
         zone = zones[case.contract_id]
         items.append(CaseRow(case, zone, stuck_reasons(case, now, settings, zone)))
     return CaseRows(items, total, {state: n for state, n in sorted(counts)})
@@ -218,14 +221,6 @@ async def live_activities(client: Client, case_id: str) -> list[PendingActivity]
     desc = await client.get_workflow_handle(case_id).describe()
     out = []
     for pa in desc.raw_description.pending_activities:
-
-        def ts(field_name: str, pa: Any = pa) -> dt.datetime | None:
-            return (
-                pa.__getattribute__(field_name).ToDatetime(dt.UTC)
-                if pa.HasField(field_name)
-                else None
-            )
-
         failure = None
         if pa.HasField("last_failure"):
             # Failure messages are encrypted like every payload: decode with our codec.
@@ -244,16 +239,40 @@ async def live_activities(client: Client, case_id: str) -> list[PendingActivity]
                 attempt=pa.attempt,
                 maximum_attempts=pa.maximum_attempts,
                 last_failure=failure,
-                last_attempt_at=ts("last_attempt_complete_time"),
-                next_attempt_at=ts("next_attempt_schedule_time"),
-                scheduled_at=ts("scheduled_time"),
+                last_attempt_at=_instant(pa, "last_attempt_complete_time"),
+                next_attempt_at=_instant(pa, "next_attempt_schedule_time"),
+                scheduled_at=_instant(pa, "scheduled_time"),
             )
         )
     return out
 
 
+async def asked_temporal(
+    client: Callable[[], Awaitable[Client]], case_id: str, timeout: float = 5.0
+) -> tuple[list[PendingActivity] | None, str | None]:
+    """:func:`live_activities`, or None and why when Temporal cannot say (the case
+    pages still show everything the store knows)."""
+
+    async def ask() -> list[PendingActivity]:
+        return await live_activities(await client(), case_id)
+
+    try:
+        return await asyncio.wait_for(ask(), timeout=timeout), None
+    except HTTPException as exc:  # Temporal unreachable, from the API's dependency
+        return None, str(exc.detail)
+    except Exception as exc:
+        return None, f"Temporal did not describe the workflow: {exc or type(exc).__name__}"
+
+
 # temporal.api.enums.v1.PendingActivityState
 _ACTIVITY_STATES = {1: "scheduled", 2: "started", 3: "cancel requested", 4: "paused"}
+
+
+def _instant(message: Any, field_name: str) -> dt.datetime | None:
+    """A protobuf Timestamp field as an aware datetime, None when unset."""
+    if not message.HasField(field_name):
+        return None
+    return getattr(message, field_name).ToDatetime(dt.UTC)
 
 
 def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[str, Any]:

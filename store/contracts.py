@@ -45,6 +45,12 @@ def create_contract(
     return contract
 
 
+def time_zone_of(session: Session, contract_id: str) -> str:
+    """The contract's time zone, in which its deadlines are counted and shown."""
+    contract = session.get(Contract, contract_id)
+    return contract.time_zone if contract else "UTC"
+
+
 def contract_terms(contract: Contract) -> TermSheet:
     """The contract's term sheet as a model."""
     return TermSheet.model_validate(contract.terms)

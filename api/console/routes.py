@@ -9,7 +9,6 @@ the signed-in user's role before it reaches the case's workflow (``api.case_acti
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -46,10 +45,11 @@ from api.console.helpers import (
     same_token,
 )
 from api.deps import get_temporal
-from api.ops import CaseFilters, PendingActivity, live_activities
+from api.ops import CaseFilters, PendingActivity, asked_temporal
 from rules.facts import FactsError
+from store.contracts import time_zone_of
 from store.db import get_engine
-from store.models import Case, Contract, Notice
+from store.models import Case, Notice
 from store.settings import Settings, get_settings
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -67,6 +67,7 @@ FLASH = {
     "closed": "Case closed; its deadlines are cancelled.",
     "reassigned": "Owner reassigned; later reminders go to the new owner.",
     "noted": "Note added to the timeline.",
+    "released": "Notice approved; it goes out as it was previewed.",
 }
 
 
@@ -277,13 +278,8 @@ async def case_list(
 
 
 async def _activities(request: Request, case_id: str) -> tuple[list[PendingActivity], str | None]:
-    try:
-        client = await get_temporal(request)
-        return await asyncio.wait_for(live_activities(client, case_id), timeout=5), None
-    except HTTPException as exc:
-        return [], str(exc.detail)
-    except Exception as exc:  # the page still shows everything the store knows
-        return [], f"Temporal did not describe the workflow: {exc}"
+    found, why = await asked_temporal(lambda: get_temporal(request), case_id)
+    return found or [], why
 
 
 async def _case_page(
@@ -463,13 +459,25 @@ async def record_fact(request: Request, case_id: str) -> Response:
     return await _act(request, case_id, ("operate", "manage_cases"), run)
 
 
+@router.post("/cases/{case_id}/notices/{notice_key}/approve")
+async def approve_notice(request: Request, case_id: str, notice_key: str) -> Response:
+    """Releases a notice the rulebook held for approval."""
+
+    async def run(actor: Principal, form: FormData) -> str:
+        client = await get_temporal(request)
+        reason = _required(form, "reason", "A reason")
+        await case_actions.approve_notice(client, case_id, actor, notice_key, None, reason)
+        return "released"
+
+    return await _act(request, case_id, ("operate", "manage_cases"), run)
+
+
 def _contract_zone(case_id: str) -> str:
     with Session(get_engine()) as session:
         case = session.get(Case, case_id)
         if case is None:
             raise ActionRefused(f"case {case_id!r} not found", 404)
-        contract = session.get(Contract, case.contract_id)
-        return contract.time_zone if contract else "UTC"
+        return time_zone_of(session, case.contract_id)
 
 
 @router.post("/cases/{case_id}/amendments")

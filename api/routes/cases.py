@@ -30,9 +30,8 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
 from api.errors import unknown_clause
 from api.ops import (
     CaseFilters,
-    PendingActivity,
+    asked_temporal,
     list_case_rows,
-    live_activities,
     stuck_reasons,
 )
 from api.routes import ops as ops_routes
@@ -60,7 +59,7 @@ from api.schemas import (
 )
 from rules.facts import validate_start_facts
 from rules.rulebook import default_registry
-from store.contracts import contract_terms
+from store.contracts import contract_terms, time_zone_of
 from store.db import get_engine
 from store.models import (
     AuditEntry,
@@ -114,19 +113,20 @@ def _fingerprint(clause: str, facts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([clause, facts], sort_keys=True).encode()).hexdigest()
 
 
-def _case_public(session: Session, case: Case, zone: str) -> dict[str, Any]:
+def _case_public(
+    session: Session, case: Case, zone: str, stuck: list[str] | None = None
+) -> dict[str, Any]:
     deadlines = session.exec(
         select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
     ).all()
     data = case.model_dump()
     data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
-    data["stuck_reasons"] = stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
+    data["stuck_reasons"] = (
+        stuck
+        if stuck is not None
+        else stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
+    )
     return data
-
-
-def _zone(session: Session, contract_id: str) -> str:
-    contract = session.get(Contract, contract_id)
-    return contract.time_zone if contract else "UTC"
 
 
 @router.post(
@@ -299,7 +299,7 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
         case = session.get(Case, case_id)
         if case is None:
             return None
-        zone = _zone(session, case.contract_id)
+        zone = time_zone_of(session, case.contract_id)
         notices = session.exec(
             select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
         ).all()
@@ -416,7 +416,9 @@ def list_cases(
     now = dt.datetime.now(dt.UTC)
     filters = CaseFilters(clause, state, contract_id, escalated, stuck, within_days)
     rows = list_case_rows(session, filters, limit, offset, now, settings)
-    items = [CasePublic(**_case_public(session, r.case, r.zone)) for r in rows.items]
+    items = [
+        CasePublic(**_case_public(session, r.case, r.zone, r.stuck_reasons)) for r in rows.items
+    ]
     return CasesPublic(
         items=items,
         total=rows.total,
@@ -454,15 +456,8 @@ async def get_case(
 
 async def pending_activities(request: Request, case_id: str) -> list[PendingActivityPublic] | None:
     """The case's pending activities from Temporal, or None when Temporal cannot say."""
-
-    async def ask() -> list[PendingActivity]:
-        return await live_activities(await get_temporal(request), case_id)
-
-    try:
-        found = await asyncio.wait_for(ask(), timeout=5)
-    except Exception:  # Temporal down or the workflow gone: the page still shows the store
-        return None
-    return [PendingActivityPublic(**vars(a)) for a in found]
+    found, _ = await asked_temporal(lambda: get_temporal(request), case_id)
+    return None if found is None else [PendingActivityPublic(**vars(a)) for a in found]
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -488,10 +483,7 @@ async def record_fact(
     what follows. Nothing is written behind the workflow's back. The audit trail
     names the token's owner (and ``recorded_by``, when they act for someone else).
     """
-    await case_actions.record_fact(
-        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
-    )
-    return await _detail(case_id, settings)
+    return await submit_fact(client, settings, case_id, body, actor)
 
 
 async def _detail(case_id: str, settings: Settings) -> CaseDetail:
@@ -654,7 +646,7 @@ async def submit_fact(
     settings: Settings,
     case_id: str,
     body: FactCreate,
-    actor: Principal | None = None,
+    actor: Principal,
 ) -> CaseDetail:
     """Checks a recorded fact against the case's rulebook and sends it to the workflow.
 
@@ -663,10 +655,7 @@ async def submit_fact(
             validator refuses (409, with its reason), Temporal unavailable (503).
         FactsError: the fact's values do not fit (422, field by field).
     """
-    who = actor or Principal(
-        kind="token", id="", name=body.recorded_by or "unknown", role="contract_manager"
-    )
     await case_actions.record_fact(
-        client, case_id, who, body.fact, body.values, body.reason, body.recorded_by
+        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
     )
     return await _detail(case_id, settings)

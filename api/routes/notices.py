@@ -20,14 +20,12 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notices import render_notice
 from activities.types import DeadlineView, SendNoticeInput
+from api import case_actions
 from api.access import FactRecorder, Reader
-from api.case_actions import recorded_by
 from api.deps import SessionDep, TemporalDep
 from api.pagination import page
 from api.schemas import (
@@ -51,7 +49,6 @@ from rules.rulebook import default_registry
 from store.contracts import contract_terms
 from store.db import get_engine
 from store.models import AuditEntry, Case, Contract, Deadline, Notice, NoticeEvent
-from workflows.case import ApproveNoticeRequest, CaseWorkflow
 
 router = APIRouter(tags=["notices"])
 
@@ -466,28 +463,10 @@ async def approve_notice(
     notice that is not waiting (409). Returns the notice after it was sent (or outboxed).
     """
 
-    def load_case() -> Case | None:
-        with Session(get_engine()) as s:
-            return s.get(Case, case_id)
-
-    if await run_in_threadpool(load_case) is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    handle = client.get_workflow_handle(case_id)
-    try:
-        await handle.execute_update(
-            CaseWorkflow.approve_notice,
-            # The approval names the caller (and whom they approve for, if someone else).
-            ApproveNoticeRequest(notice_key, recorded_by(actor, body.approved_by), body.reason),
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise HTTPException(409, getattr(cause, "message", None) or str(exc)) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                409, f"case {case_id} is no longer running; no notice is waiting for approval"
-            ) from exc
-        raise HTTPException(503, f"Temporal refused the update: {exc.message}") from exc
+    # The approval names the caller (and whom they approve for, if someone else).
+    await case_actions.approve_notice(
+        client, case_id, actor, notice_key, body.approved_by, body.reason
+    )
 
     def load_notice() -> Notice | None:
         with Session(get_engine(), expire_on_commit=False) as s:

@@ -543,6 +543,34 @@ async def test_a_note_through_the_console_is_an_audit_entry(
     assert "Called the Provider's counsel" in text_of(shown.text)
 
 
+async def test_a_held_notice_is_approved_from_the_case_page(
+    api: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    from tests.api.test_previews_and_approvals import breach_case_at_final_report
+
+    case_id = await breach_case_at_final_report(api)
+    [held] = [n for n in notices(case_id) if n.status == "awaiting_approval"]
+    viewer = await sign_in("viewer")
+    assert "Approve and send" not in (await viewer.get(f"/console/cases/{case_id}")).text
+    client = await sign_in("operator")
+    page = await client.get(f"/console/cases/{case_id}")
+    assert "Approve and send" in page.text
+    r = await client.post(
+        f"/console/cases/{case_id}/notices/{held.notice_key}/approve",
+        data={"csrf_token": csrf_of(page.text), "reason": "reviewed with counsel"},
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/console/cases/{case_id}?flash=released"
+    sent = next(n for n in notices(case_id) if n.notice_key == held.notice_key)
+    assert sent.status == "outboxed" and sent.approved_by == "operator@clauseflow.example.com"
+    # Approved once: a second approval is refused and nothing changes.
+    again = await client.post(
+        f"/console/cases/{case_id}/notices/{held.notice_key}/approve",
+        data={"csrf_token": csrf_of(page.text), "reason": "again"},
+    )
+    assert again.status_code in (404, 409) and "Nothing was changed" in again.text
+
+
 async def test_actions_need_a_reason_the_csrf_token_and_the_role(
     api: httpx.AsyncClient, sign_in: SignIn
 ) -> None:

@@ -8,40 +8,14 @@ import httpx
 from sqlmodel import Session
 
 from store.db import get_engine
-from store.models import Case, DeadlineAmendment
-
-NOW = dt.datetime.now(dt.UTC)
-
-
-def _case(case_id: str, **kw: object) -> Case:
-    values: dict[str, object] = dict(
-        id=case_id,
-        contract_id="ctr_reference_msa",
-        clause="termination_for_convenience",
-        rulebook_version=1,
-        state="notice_period_running",
-        state_label="Notice period running",
-        facts={},
-        opened_at=NOW - dt.timedelta(days=3),
-        updated_at=NOW,
-        next_deadline_at=NOW + dt.timedelta(days=30),
-        next_deadline_name="effective_date",
-    )
-    values.update(kw)
-    return Case(**values)  # type: ignore[arg-type]
-
-
-def _seed(*cases: Case) -> None:
-    with Session(get_engine()) as s:
-        for c in cases:
-            s.add(c)
-        s.commit()
+from store.models import DeadlineAmendment
+from tests.api.test_console import NOW, a_case, seed
 
 
 def _seed_the_usual_mix() -> None:
-    _seed(
-        _case("case_quiet"),
-        _case(
+    seed(
+        a_case("case_quiet"),
+        a_case(
             "case_failing",
             next_deadline_at=NOW + dt.timedelta(days=2),
             failing_activity="send_notice",
@@ -50,7 +24,7 @@ def _seed_the_usual_mix() -> None:
             last_failure="SendGrid answered 500: Internal Server Error",
         ),
         # Failed once, a moment ago: not stuck yet (below 3 attempts and 600 s).
-        _case(
+        a_case(
             "case_blip",
             failing_activity="send_notice",
             failing_attempts=1,
@@ -58,7 +32,7 @@ def _seed_the_usual_mix() -> None:
             last_failure="timeout",
         ),
         # Failing for an hour with few attempts (long backoff): stuck by time.
-        _case(
+        a_case(
             "case_slow_failure",
             next_deadline_at=NOW + dt.timedelta(days=90),
             failing_activity="record_step",
@@ -66,7 +40,7 @@ def _seed_the_usual_mix() -> None:
             failing_since=NOW - dt.timedelta(hours=1),
             last_failure="database is locked",
         ),
-        _case(
+        a_case(
             "case_overdue",
             clause="security_breach",
             state="notification_pending",
@@ -76,7 +50,7 @@ def _seed_the_usual_mix() -> None:
             next_deadline_at=None,
             next_deadline_name=None,
         ),
-        _case(
+        a_case(
             "case_escalated",
             state="terminated",
             state_label="Terminated",
