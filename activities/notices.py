@@ -35,6 +35,12 @@ Exactly once, as far as this activity can promise it:
     duplicate a legal notice and not sending could lose one, so the case escalates
     with that reason for a person to check.
 
+* Two attempts at once: an attempt Temporal has timed out may still be running on
+  another worker, and nobody reads its answer. So an attempt that finds the row written
+  by another one reports the notice done only if it has gone out (otherwise it asks
+  again), and the step to ``sending`` is taken only if the row is still as this attempt
+  read it (locked while checked), so two attempts never both hand the notice over.
+
 * Retries: 429, 5xx and an unreachable SendGrid raise a retryable error; the workflow's
   retry policy backs off. 400, 401, 403 and 413 raise the non-retryable
   ``NoticeRejected`` ("notice could not be sent: ...") and the case escalates.
@@ -325,6 +331,33 @@ def _set_status(notice_id: str, **changes: Any) -> None:
         session.add(stored)
 
 
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
+
+
+def _claim_for_sending(notice_id: str, seen_status: str, seen_sent_at: dt.datetime | None) -> None:
+    """Marks the notice ``sending`` if it is still as this attempt read it.
+
+    An attempt Temporal has timed out may still be running on another worker. Both
+    read the row, and without this check both would hand the notice to SendGrid. The
+    row is locked (PostgreSQL) or the write is serialized (SQLite), so only the first
+    claim finds the row unchanged; the other gets a retryable error and its next
+    attempt starts from what the first one did.
+
+    Raises:
+        RuntimeError: another attempt changed the notice since this one read it.
+    """
+    with session_scope() as session:
+        stored = session.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).one()
+        if stored.status != seen_status or _utc(stored.sent_at) != _utc(seen_sent_at):
+            raise RuntimeError(
+                f"notice {stored.notice_key} is being handled by another attempt "
+                f"(now {stored.status}); asking again"
+            )
+        stored.status, stored.sent_at = "sending", dt.datetime.now(dt.UTC)
+        session.add(stored)
+
+
 @activity.defn
 def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
     """Renders and sends one notice, at most once per (case, notice key)."""
@@ -410,18 +443,28 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             with session_scope() as session:
                 session.add(row)
         except IntegrityError:
-            # A concurrent attempt wrote it first; that attempt owns the send.
+            # Another attempt wrote it first: typically one Temporal already timed out,
+            # whose answer nobody will read. Only a notice that has gone out (or is held)
+            # may be reported done; otherwise ask again, and the next attempt carries on
+            # from the row's state.
             with session_scope() as session:
                 other = session.get(Notice, notice_id)
                 assert other is not None
-                return SendNoticeResult(other.id, other.status, other.channel, True)
+                if other.status in ("outboxed", "sent") or (
+                    other.status == "awaiting_approval" and inp.hold_for_approval
+                ):
+                    return SendNoticeResult(other.id, other.status, other.channel, True)
+            raise RuntimeError(
+                f"notice {inp.notice_key} was written by another attempt and is "
+                f"{other.status}; asking again"
+            ) from None
         crash_if("after_notice_row")
         if status != "retry":
             return SendNoticeResult(notice_id, status, row.channel)
 
     # Committed before the request: from here on a crash leaves the notice "sending",
     # and the next attempt reconciles it with SendGrid before sending again.
-    _set_status(notice_id, status="sending", sent_at=dt.datetime.now(dt.UTC))
+    _claim_for_sending(notice_id, row.status, row.sent_at)
     try:
         message_id = _send_with_sendgrid(row, inp.clause)
     except _Rejected as exc:

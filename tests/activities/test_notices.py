@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
-from activities.notices import send_notice
+from activities import notices
+from activities.notices import notice_id_for, send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
 from store.db import get_engine
@@ -207,6 +209,79 @@ def test_no_match_right_after_the_hand_over_is_asked_again_later_not_resent(
         send_notice(notice_input())
     assert not isinstance(info.value, ApplicationError)  # retryable, with backoff
     assert len(sendgrid_mock.sends) == 1 and rows()[0].status == "sending"
+
+
+def test_an_attempt_that_loses_the_race_to_write_the_notice_does_not_report_it_sent(
+    sendgrid_mock: SendGridMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attempt Temporal timed out wrote the row first and then got SendGrid's 429.
+
+    The attempt that lost the insert must not call the notice done: nobody reads the
+    timed-out attempt's answer, so the notice would never go out.
+    """
+    _case("case_n")
+    inp = notice_input()
+    real_render = notices.render_notice
+
+    def render_while_the_other_attempt_writes(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        rendered = real_render(*args, **kwargs)
+        with Session(get_engine()) as s:  # the other attempt: row written, SendGrid said 429
+            s.add(
+                Notice(
+                    id=notice_id_for(inp.case_id, inp.notice_key),
+                    case_id=inp.case_id,
+                    notice_key=inp.notice_key,
+                    notice=inp.notice,
+                    clause=inp.clause,
+                    channel="sendgrid",
+                    status="retry",
+                    error="SendGrid answered 429",
+                    due_at=inp.at,
+                    created_at=inp.at,
+                    **rendered,
+                )
+            )
+            s.commit()
+        return rendered
+
+    monkeypatch.setattr(notices, "render_notice", render_while_the_other_attempt_writes)
+    with pytest.raises(RuntimeError, match="written by another attempt and is retry") as info:
+        send_notice(inp)
+    assert not isinstance(info.value, ApplicationError)  # retryable: the next attempt sends
+    assert sendgrid_mock.sends == []
+    monkeypatch.undo()
+    result = send_notice(inp)
+    assert result.status == "sent" and not result.already_sent
+    assert len(sendgrid_mock.accepted_for(result.notice_id)) == 1
+
+
+def test_two_attempts_never_both_hand_the_notice_to_sendgrid(
+    sendgrid_mock: SendGridMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts find the notice left "sending" and SendGrid never got it: one sends."""
+    _case("case_n")
+    sendgrid_mock.script_send(Reply(202, delay=0))
+    send_notice(notice_input())
+    sendgrid_mock._accepted.clear()  # SendGrid has no message for this notice
+    _left_sending(dt.datetime.now(dt.UTC) - _settle() - dt.timedelta(seconds=1))
+    real_reconcile = notices._reconcile
+    nested = False
+
+    def reconcile_while_the_other_attempt_sends(row: Notice, key: str) -> str | None:
+        nonlocal nested
+        answer = real_reconcile(row, key)
+        if not nested:  # between this attempt's check and its claim, the other one sends
+            nested = True
+            assert send_notice(notice_input()).status == "sent"
+        return answer
+
+    monkeypatch.setattr(notices, "_reconcile", reconcile_while_the_other_attempt_sends)
+    with pytest.raises(RuntimeError, match="being handled by another attempt"):
+        send_notice(notice_input())
+    [row] = rows()
+    assert len(sendgrid_mock.sends) == 2  # the first hand-over SendGrid lost, and one more
+    assert sendgrid_mock.accepted_for(row.id) == [row.provider_message_id]
+    assert row.status == "sent"
 
 
 @pytest.mark.parametrize("status", [403, 404, 500])
