@@ -110,10 +110,18 @@ class NoticePublic(NoticeSummary):
 
 
 class TimelineEntry(BaseModel):
+    """One thing that happened to a case (the console's case page shows the same list)."""
+
     at: dt.datetime
     step: int | None
-    kind: str
-    summary: str
+    kind: str = Field(
+        description="transition, decision, notice, escalation, resolution (of an escalation) "
+        "or audit (an operator's action, a note, a fact or approval recorded by someone)"
+    )
+    title: str = Field(description="In the rulebook's plain words, e.g. the state's label")
+    summary: str = Field(
+        description="With the states, rules and actions as the rulebook names them"
+    )
     details: dict[str, Any] = Field(default_factory=dict)
 
 

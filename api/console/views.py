@@ -7,55 +7,32 @@ worker thread and the tests can read what a page is built from.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from api.ops import CaseFilters, CaseRow, list_case_rows, stuck_reasons
-from rules.rulebook import RecordableFact, Rulebook, default_registry
+from api.timeline import (
+    TimelineItem,
+    case_timeline,
+    clause_title,
+    rulebook_of,
+)
+from rules.rulebook import RecordableFact, default_registry
 from store.models import (
-    AuditEntry,
     CalendarFeed,
     Case,
     Contract,
     Deadline,
     DeadlineAmendment,
-    DecisionRecord,
     Escalation,
     Notice,
-    Transition,
     User,
 )
 from store.settings import Settings
 
 #: Cases on one page of the console's list.
 PAGE_SIZE = 25
-
-
-@lru_cache(maxsize=256)
-def rulebook_of(clause: str, version: int) -> Rulebook | None:
-    """The case's rulebook, or None for a clause or version this build does not know."""
-    try:
-        return default_registry().get(clause, version)
-    except Exception:  # an old case of a retired rulebook still shows, without its words
-        return None
-
-
-def clause_title(clause: str, version: int) -> str:
-    """The clause's title and section, e.g. "Material breach and termination for cause (§10)"."""
-    rb = rulebook_of(clause, version)
-    return f"{rb.title} ({rb.section})" if rb else clause.replace("_", " ")
-
-
-def state_words(clause: str, version: int, state: str | None) -> str:
-    """A state's plain-language label from the rulebook (the name itself if unknown)."""
-    if state is None:
-        return "opened"
-    rb = rulebook_of(clause, version)
-    spec = rb.states.get(state) if rb else None
-    return spec.label if spec else state.replace("_", " ")
 
 
 def state_options() -> list[tuple[str, str]]:
@@ -161,18 +138,6 @@ def case_list(
 
 
 @dataclass
-class TimelineItem:
-    """One thing that happened to a case, for the case page's timeline."""
-
-    at: dt.datetime
-    kind: str  # transition, decision, notice, escalation, action, note
-    title: str
-    order: int = 0
-    step: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class CasePage:
     """Everything the case page shows that the store knows."""
 
@@ -191,11 +156,6 @@ class CasePage:
     recordable_facts: dict[str, RecordableFact]
     owner_name: str | None
     deadline_labels: dict[str, str]
-
-
-def _audit_title(a: AuditEntry) -> str:
-    words = a.action.replace("_", " ")
-    return f"{words[:1].upper()}{words[1:]} by {a.actor}"
 
 
 def case_page(
@@ -231,89 +191,8 @@ def case_page(
         )
     )
     label = {d.name: d.label for d in deadlines}
-
-    def words(state: str | None) -> str:
-        return state_words(case.clause, case.rulebook_version, state)
-
-    timeline: list[TimelineItem] = []
-    for t in session.exec(select(Transition).where(Transition.case_id == case_id)):
-        timeline.append(
-            TimelineItem(
-                at=t.at,
-                kind="transition",
-                title=words(t.to_state),
-                order=1,
-                step=t.step,
-                data={"from": words(t.from_state) if t.from_state else None, "rule": t.rule},
-            )
-        )
-    for d in session.exec(select(DecisionRecord).where(DecisionRecord.case_id == case_id)):
-        timeline.append(
-            TimelineItem(
-                at=d.at,
-                kind="decision",
-                title=f"Rule {d.rule} decided: {d.action.replace('_', ' ')}",
-                order=0,
-                step=d.step,
-                data={
-                    "rule": d.rule,
-                    "rulebook_version": d.rulebook_version,
-                    "event": d.event,
-                    "action": d.action,
-                    "value": d.value,
-                    "facts": d.facts,
-                },
-            )
-        )
-    for n in notices:
-        timeline.append(
-            TimelineItem(
-                at=n.sent_at or n.created_at,
-                kind="notice",
-                title=n.subject,
-                order=4,
-                data={"notice": n},
-            )
-        )
-    for e in escalations:
-        timeline.append(
-            TimelineItem(
-                at=e.at,
-                kind="escalation",
-                title=e.reason,
-                order=2,
-                step=e.step,
-                data={"rule": e.rule},
-            )
-        )
-        if e.resolved_at is not None:
-            timeline.append(
-                TimelineItem(
-                    at=e.resolved_at,
-                    kind="resolution",
-                    title=f"Escalation resolved by {e.resolved_by or 'someone'}",
-                    order=3,
-                    data={"note": e.resolution_note, "reason": e.reason},
-                )
-            )
-    for a in session.exec(select(AuditEntry).where(AuditEntry.case_id == case_id)):
-        timeline.append(
-            TimelineItem(
-                at=a.at,
-                kind="note" if a.action == "note" else "action",
-                title=f"Note by {a.actor}" if a.action == "note" else _audit_title(a),
-                order=3,
-                data={
-                    "actor": a.actor,
-                    "action": a.action,
-                    "reason": a.reason,
-                    "before": a.before,
-                    "after": a.after,
-                },
-            )
-        )
     # Newest first: what an operator opening the case wants to see is what happened last.
-    timeline.sort(key=lambda i: (i.at, i.step or 0, i.order), reverse=True)
+    timeline = case_timeline(session, case, notices, escalations, newest_first=True)
     facts: dict[str, RecordableFact] = {}
     if rb is not None and not case.closed:
         facts = {

@@ -57,20 +57,18 @@ from api.schemas import (
     RetryNow,
     TimelineEntry,
 )
+from api.timeline import case_timeline
 from rules.facts import validate_start_facts
 from rules.rulebook import default_registry
 from store.contracts import contract_terms, time_zone_of
 from store.db import get_engine
 from store.models import (
-    AuditEntry,
     Case,
     Contract,
     Deadline,
     DeadlineAmendment,
-    DecisionRecord,
     Escalation,
     Notice,
-    Transition,
 )
 from store.settings import Settings, get_settings
 from workflows.case import (
@@ -303,78 +301,13 @@ def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
         notices = session.exec(
             select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
         ).all()
-        timeline: list[TimelineEntry] = []
-        for t in session.exec(select(Transition).where(Transition.case_id == case_id)).all():
-            timeline.append(
-                TimelineEntry(
-                    at=t.at,
-                    step=t.step,
-                    kind="transition",
-                    summary=f"{t.from_state or 'opened'} → {t.to_state} ({t.rule})",
-                    details={"from": t.from_state, "to": t.to_state, "rule": t.rule},
-                )
-            )
-        for d in session.exec(
-            select(DecisionRecord).where(DecisionRecord.case_id == case_id)
-        ).all():
-            timeline.append(
-                TimelineEntry(
-                    at=d.at,
-                    step=d.step,
-                    kind="decision",
-                    summary=f"rule {d.rule} (rulebook v{d.rulebook_version}) decided {d.action}",
-                    details={
-                        "rule": d.rule,
-                        "rulebook_version": d.rulebook_version,
-                        "event": d.event,
-                        "action": d.action,
-                        "value": d.value,
-                        "facts": d.facts,
-                    },
-                )
-            )
-        for n in notices:
-            timeline.append(
-                TimelineEntry(
-                    at=n.created_at,
-                    step=None,
-                    kind="notice",
-                    summary=f"notice {n.notice} to {', '.join(n.to)}: {n.status}",
-                    details={"notice_id": n.id, "subject": n.subject, "status": n.status},
-                )
-            )
-        for e in session.exec(select(Escalation).where(Escalation.case_id == case_id)).all():
-            timeline.append(
-                TimelineEntry(
-                    at=e.at,
-                    step=e.step,
-                    kind="escalation",
-                    summary=e.reason,
-                    details={"rule": e.rule, "resolved_at": e.resolved_at},
-                )
-            )
-        for a in session.exec(select(AuditEntry).where(AuditEntry.case_id == case_id)).all():
-            timeline.append(
-                TimelineEntry(
-                    at=a.at,
-                    step=None,
-                    kind="audit",
-                    summary=f"{a.actor}: {a.action.replace('_', ' ')}"
-                    + (f" ({a.reason})" if a.reason else ""),
-                    details={
-                        "actor": a.actor,
-                        "action": a.action,
-                        "reason": a.reason,
-                        "before": a.before,
-                        "after": a.after,
-                    },
-                )
-            )
-        order = {"decision": 0, "transition": 1, "escalation": 2, "audit": 3, "notice": 4}
-        timeline.sort(key=lambda e: (e.at, e.step or 0, order[e.kind]))
         escalations = session.exec(
             select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
         ).all()
+        timeline = [
+            TimelineEntry.model_validate(item, from_attributes=True)
+            for item in case_timeline(session, case, notices, escalations)
+        ]
         amendments = session.exec(
             select(DeadlineAmendment)
             .where(DeadlineAmendment.case_id == case_id)

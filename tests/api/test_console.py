@@ -797,6 +797,17 @@ async def test_an_escalation_is_explained_and_resolved_from_the_console(
     assert "Escalation resolved by operator@clauseflow.example.com" in text
     assert "Re-sent by courier; receipt signed" in text
     assert "/resolve" not in shown.text  # nothing left to resolve
+    # The API tells the same story, oldest first: one entry per line of the page.
+    entries = (await client.get(f"/api/cases/{case_id}")).json()["timeline"]
+    assert shown.text.count('<li class="tl tl-') == len(entries)
+    (resolution,) = [e for e in entries if e["kind"] == "resolution"]
+    assert resolution["title"] == "Escalation resolved by operator@clauseflow.example.com"
+    assert resolution["details"]["note"] == "Re-sent by courier; receipt signed"
+    kinds = [e["kind"] for e in entries]
+    assert kinds.index("escalation") < kinds.index("resolution")
+    for e in entries:
+        if e["kind"] in ("transition", "escalation", "resolution", "notice"):
+            assert e["title"] in text
 
 
 async def test_a_failing_notice_shows_temporals_failure_and_retry_now_sends_it(
