@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle
@@ -14,7 +16,33 @@ from temporalio.testing import WorkflowEnvironment
 from store.db import get_engine
 from store.models import Case, Deadline, Escalation, Notice, Transition
 from workers.seed import reference_term_sheet
-from workflows.case import CaseInput, CaseWorkflow
+from workflows.case import CaseInput, CaseView, CaseWorkflow, RecordFactRequest
+
+NY = ZoneInfo("America/New_York")
+Handle = WorkflowHandle[Any, Any]
+
+# The reference term sheet's notice addresses (workers.seed), written out so that a
+# change to the seed shows up as a failing test rather than a silently moved expectation.
+CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
+PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
+OWNER_EMAIL = "contract.owner@customer.example.com"
+OWNER = [OWNER_EMAIL]
+
+
+def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
+    """The UTC instant of a New York wall-clock time.
+
+    Args:
+        y: Year.
+        m: Month.
+        d: Day of the month.
+        hh: Hour, New York time.
+        mm: Minute.
+
+    Returns:
+        The same instant, in UTC.
+    """
+    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(dt.UTC)
 
 
 async def travel_to(env: WorkflowEnvironment, when: dt.datetime) -> None:
@@ -55,6 +83,72 @@ async def start_case(
     )
 
 
+async def open_case(
+    client: Client, task_queue: str, clause: str, facts: dict[str, Any], **start: Any
+) -> WorkflowHandle[Any, Any]:
+    """Seeds the reference contract, starts a case and tells it that it is ready.
+
+    Args:
+        client: The client to start the workflow with.
+        task_queue: The worker's task queue.
+        clause: The clause the case follows.
+        facts: The opening facts.
+        **start: Further keyword arguments for ``start_case``.
+
+    Returns:
+        The handle of the running case, past its ``ready`` update.
+    """
+    seed_reference_contract()
+    handle = await start_case(client, task_queue, clause, facts, **start)
+    await handle.execute_update(CaseWorkflow.ready)
+    return handle
+
+
+async def record_fact(
+    handle: Handle, fact: str, values: dict[str, Any], *, by: str, reason: str | None = None
+) -> CaseView:
+    """Records a fact on a case through the ``record_fact`` update.
+
+    Args:
+        handle: The case.
+        fact: The fact's name.
+        values: The fact's values.
+        by: Who records it.
+        reason: Why, if the test gives a reason.
+
+    Returns:
+        The case as the update left it.
+    """
+    return await handle.execute_update(
+        CaseWorkflow.record_fact, RecordFactRequest(fact, values, by, reason)
+    )
+
+
+async def in_state(handle: Handle, state: str, timeout: float = 10.0) -> CaseView:
+    """Polls the case query until the case is in ``state`` (activities run concurrently).
+
+    Args:
+        handle: The case.
+        state: The state to wait for.
+        timeout: Seconds to wait before failing.
+
+    Returns:
+        The case once it is in ``state``.
+
+    Raises:
+        AssertionError: The case was not in ``state`` within ``timeout``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        view = await handle.query(CaseWorkflow.case)
+        if view.state == state:
+            return view
+        if loop.time() > deadline:
+            raise AssertionError(f"case stayed {view.state}, expected {state}")
+        await asyncio.sleep(0.05)
+
+
 def seed_reference_contract() -> None:
     from workers.seed import ensure_reference_contract
 
@@ -67,6 +161,35 @@ def notices(case_id: str) -> list[Notice]:
         return list(
             s.exec(select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at)))
         )
+
+
+def notices_of(case_id: str, notice: str) -> list[Notice]:
+    """The notices of one kind recorded for a case, oldest first.
+
+    Args:
+        case_id: The case.
+        notice: The notice's kind, e.g. ``"acknowledgement"``.
+
+    Returns:
+        Every such notice; empty if none has been recorded yet.
+    """
+    return [n for n in notices(case_id) if n.notice == notice]
+
+
+def sent(case_id: str, notice: str) -> Notice:
+    """The first notice of one kind recorded for a case.
+
+    Args:
+        case_id: The case.
+        notice: The notice's kind.
+
+    Returns:
+        The oldest such notice.
+
+    Raises:
+        StopIteration: None has been recorded.
+    """
+    return next(n for n in notices(case_id) if n.notice == notice)
 
 
 def transitions(case_id: str) -> list[Transition]:
@@ -92,8 +215,6 @@ def case_row(case_id: str) -> Case | None:
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Polls ``predicate`` until it returns something truthy (activities run concurrently)."""
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = predicate()

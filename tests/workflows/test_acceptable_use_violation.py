@@ -10,8 +10,8 @@ The decision reminder is 14 days after: Wed 14 Apr 2038 09:00 EDT (13:00 UTC).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,18 +19,24 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
     eventually,
     fired_at,
+    in_state,
     notices,
+    record_fact,
     seed_reference_contract,
+    sent,
     start_case,
     transitions,
     travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import CaseView, CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "acceptable_use_violation"
@@ -40,9 +46,6 @@ FACTS = {
     "violation_description": "Bulk unsolicited marketing messages sent through the platform",
     "aup_provision": "Exhibit C.1, prohibited activities",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = ["contract.owner@customer.example.com"]
 
 CURE_ENDS = dt.datetime(2038, 4, 1, 4, tzinfo=UTC)  # Thu 1 Apr 2038 00:00 EDT
 CURE_REMINDER = dt.datetime(2038, 3, 24, 13, tzinfo=UTC)  # Wed 24 Mar 2038 09:00 EDT
@@ -54,27 +57,8 @@ async def _just_after_the_notice(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2038, 3, 1, 15, tzinfo=UTC))
 
 
-def sent(case_id: str, notice: str) -> Any:
-    return next(n for n in notices(case_id) if n.notice == notice)
-
-
-async def in_state(handle: WorkflowHandle[Any, Any], state: str, timeout: float = 10.0) -> CaseView:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        view = await handle.query(CaseWorkflow.case)
-        if view.state == state:
-            return view
-        if loop.time() > deadline:
-            raise AssertionError(f"case stayed {view.state}, expected {state}")
-        await asyncio.sleep(0.05)
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, values: dict[str, Any]) -> CaseView:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(fact, values, "trust.safety@provider.example.com", "test"),
-    )
+# record(handle, fact, values): facts in this case are recorded by the Provider's trust & safety.
+record = partial(record_fact, by="trust.safety@provider.example.com", reason="test")
 
 
 async def lapse(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> CaseView:

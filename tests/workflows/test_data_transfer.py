@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from store.models import Notice
 from tests.workflows.helpers import (
+    CUSTOMER,
+    NY,
+    OWNER,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
     eventually,
     notices,
-    seed_reference_contract,
-    start_case,
+    notices_of,
+    open_case,
+    record_fact,
     transitions,
     travel_to,
 )
-from workflows.case import CaseWorkflow, RecordFactRequest
+from workflows.case import CaseView, CaseWorkflow
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "data_transfer"
 FACTS = {
@@ -39,9 +43,6 @@ FACTS = {
     "purpose": "Follow-the-sun support from the Singapore operations centre",
     "data_categories": "support tickets and call recordings",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = ["contract.owner@customer.example.com"]
 REMINDER_AT = dt.datetime(2037, 12, 15, 9, tzinfo=NY).astimezone(UTC)
 
 
@@ -50,23 +51,20 @@ async def _start_of_december_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=UTC))
 
 
-def sent(case_id: str, notice: str) -> Any:
-    (only,) = [n for n in notices(case_id) if n.notice == notice]
+def sent(case_id: str, notice: str) -> Notice:
+    # Stricter than helpers.sent: each notice of this case goes out exactly once.
+    (only,) = notices_of(case_id, notice)
     return only
 
 
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> Any:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(fact, values, "privacy@customer.example.com", "per signed letter"),
+async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> CaseView:
+    return await record_fact(
+        handle, fact, values, by="privacy@customer.example.com", reason="per signed letter"
     )
 
 
 async def started(worker: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
-    return handle
+    return await open_case(worker, task_queue, CLAUSE, FACTS)
 
 
 CONSENT = {"consented_by": "Dana Whitfield, General Counsel", "consented_on": "2037-12-04"}

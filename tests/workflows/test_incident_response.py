@@ -9,31 +9,34 @@ elapsed hours; resolution within 24 elapsed hours of receipt. December 2037 is E
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
 from store.models import Escalation
+from tests.workflows import helpers
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER_EMAIL,
+    PROVIDER,
     case_row,
     deadlines,
     eventually,
+    fired_at,
     notices,
+    record_fact,
     seed_reference_contract,
     start_case,
     transitions,
     travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import CaseView, CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "incident_response"
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = "contract.owner@customer.example.com"
+OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 
 
 def utc(d: int, h: int, m: int = 0) -> dt.datetime:
@@ -49,21 +52,13 @@ async def _clock(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, utc(1, 15))
 
 
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
 def escalations(case_id: str) -> list[Escalation]:
-    with Session(get_engine()) as s:
-        return sorted(
-            s.exec(select(Escalation).where(Escalation.case_id == case_id)), key=lambda e: e.step
-        )
+    # In step order: the tests unpack the first and second escalation of a case.
+    return sorted(helpers.escalations(case_id), key=lambda e: e.step)
 
 
-async def record(handle: WorkflowHandle, fact: str, **values: str) -> CaseView:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact, RecordFactRequest(fact, values, "noc@provider.example.com")
-    )
+async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: str) -> CaseView:
+    return await record_fact(handle, fact, values, by="noc@provider.example.com")
 
 
 async def test_business_hours_incident_answered_and_resolved_in_time(

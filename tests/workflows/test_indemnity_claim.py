@@ -11,6 +11,7 @@ it (the receipt day excluded, NY GCL § 20): Mon 21 (1), Tue 22 (2), Wed 23 (3),
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,18 +19,22 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
     eventually,
     fired_at,
     notices,
-    seed_reference_contract,
-    start_case,
+    open_case,
+    record_fact,
+    sent,
     transitions,
     travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "indemnity_claim"
@@ -40,9 +45,6 @@ FACTS = {
     "given_by": "customer",
     "claim_reference": "1:37-cv-04211",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = ["contract.owner@customer.example.com"]
 
 REMINDER = dt.datetime(2037, 12, 28, 14, tzinfo=UTC)  # Mon 28 Dec 2037 09:00 EST
 ESCALATION = dt.datetime(2038, 1, 5, 14, tzinfo=UTC)  # Tue 5 Jan 2038 09:00 EST
@@ -53,22 +55,12 @@ async def _just_after_the_claim(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 18, 22, tzinfo=UTC))
 
 
-def sent(case_id: str, notice: str) -> Any:
-    return next(n for n in notices(case_id) if n.notice == notice)
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, values: dict[str, Any]) -> CaseView:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(fact, values, "counsel@customer.example.com", "test"),
-    )
+# record(handle, fact, values): facts in this case are recorded by the Customer's counsel.
+record = partial(record_fact, by="counsel@customer.example.com", reason="test")
 
 
 async def started(worker: Client, task_queue: str, **extra: Any) -> WorkflowHandle[Any, Any]:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, {**FACTS, **extra})
-    await handle.execute_update(CaseWorkflow.ready)
-    return handle
+    return await open_case(worker, task_queue, CLAUSE, {**FACTS, **extra})
 
 
 async def test_claim_is_notified_promptly_to_the_indemnifying_party(

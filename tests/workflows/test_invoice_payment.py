@@ -17,27 +17,30 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER,
+    PROVIDER,
+    at_ny,
     case_row,
     deadlines,
     escalations,
     eventually,
     fired_at,
     notices,
-    seed_reference_contract,
-    start_case,
+    notices_of,
+    open_case,
+    record_fact,
     transitions,
     travel_to,
 )
-from workflows.case import CaseWorkflow, RecordFactRequest
+from workflows.case import CaseView, CaseWorkflow
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "invoice_payment"
 FACTS = {
@@ -45,9 +48,6 @@ FACTS = {
     "invoice_number": "INV-2037-031",
     "invoice_amount": "10000.00",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = ["contract.owner@customer.example.com"]
 
 
 @pytest.fixture(autouse=True)
@@ -55,26 +55,18 @@ async def _early_march_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 3, 2, 16, tzinfo=UTC))
 
 
-def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
-    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
+# Here sent(...) is every notice of a kind: the tests unpack it to check there is just one.
+sent = notices_of
 
 
-def sent(case_id: str, notice: str) -> list[Any]:
-    return [n for n in notices(case_id) if n.notice == notice]
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> Any:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(fact, values, "ap@customer.example.com", "from the bank statement"),
+async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> CaseView:
+    return await record_fact(
+        handle, fact, values, by="ap@customer.example.com", reason="from the bank statement"
     )
 
 
 async def started(worker: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
-    return handle
+    return await open_case(worker, task_queue, CLAUSE, FACTS)
 
 
 async def test_receipt_sets_the_dispute_window_and_payment_due_date(

@@ -11,30 +11,33 @@ Luther King Jr. Day, so it rolls to Tue 19 Jan 2038 09:00 EST (14:00 UTC).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
     eventually,
     fired_at,
+    in_state,
     notices,
+    record_fact,
     seed_reference_contract,
     start_case,
     transitions,
     travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import CaseView, CaseWorkflow
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "material_breach"
 FACTS = {
@@ -42,9 +45,6 @@ FACTS = {
     "given_by": "customer",
     "breach_description": "Monthly uptime of 97.2% against the 99.9% target",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = ["contract.owner@customer.example.com"]
 
 CURE_ENDS = dt.datetime(2038, 1, 5, 5, tzinfo=UTC)  # Tue 5 Jan 2038 00:00 EST
 CURE_REMINDER = dt.datetime(2037, 12, 28, 14, tzinfo=UTC)  # Mon 28 Dec 2037 09:00 EST
@@ -56,25 +56,8 @@ async def _just_after_the_notice(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 2, 16, tzinfo=UTC))
 
 
-async def in_state(handle: WorkflowHandle[Any, Any], state: str, timeout: float = 10.0) -> CaseView:
-    """Polls the case query until the case is in ``state`` (activities run concurrently)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        view = await handle.query(CaseWorkflow.case)
-        if view.state == state:
-            return view
-        if loop.time() > deadline:
-            raise AssertionError(f"case stayed {view.state}, expected {state}")
-        await asyncio.sleep(0.05)
-
-
-async def record(
-    handle: WorkflowHandle[Any, Any], fact: str, values: dict[str, Any], by: str = "owner"
-) -> CaseView:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact, RecordFactRequest(fact, values, by, "test")
-    )
+# record(handle, fact, values, by=...): recorded by the owner unless a test names someone.
+record = partial(record_fact, by="owner", reason="test")
 
 
 async def lapse(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> CaseView:

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    NY,
     deadlines,
     notices,
+    record_fact,
     seed_reference_contract,
     start_case,
     travel_to,
 )
-from workflows.case import CaseWorkflow, RecordFactRequest
+from workflows.case import CaseWorkflow
 
-NY = ZoneInfo("America/New_York")
 CLAUSE = "monthly_sla_review"
 
 
@@ -28,10 +29,8 @@ async def _early_november_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 11, 2, 12, tzinfo=dt.UTC))
 
 
-async def _record(handle, fact: str, **values: str) -> None:  # type: ignore[no-untyped-def]
-    await handle.execute_update(
-        CaseWorkflow.record_fact, RecordFactRequest(fact, values, "ops@customer.example.com")
-    )
+async def _record(handle: WorkflowHandle[Any, Any], fact: str, **values: str) -> None:
+    await record_fact(handle, fact, values, by="ops@customer.example.com")
 
 
 async def test_each_month_end_sends_its_own_review_notice(

@@ -6,14 +6,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import get_engine
-from store.models import Escalation
 from tests.workflows.helpers import (
     case_row,
+    escalations,
     eventually,
     notices,
     seed_reference_contract,
@@ -41,12 +39,7 @@ async def test_a_bounced_notice_escalates_its_case_by_default(
         CaseWorkflow.delivery_failed,
         DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 5.1.1 mailbox unavailable"),
     )
-
-    def escalations() -> list[Escalation]:
-        with Session(get_engine()) as s:
-            return list(s.exec(select(Escalation).where(Escalation.case_id == handle.id)))
-
-    found = await eventually(escalations)
+    found = await eventually(lambda: escalations(handle.id))
     assert found[0].rule == "written_notice_not_delivered"
     assert "acknowledgement was not delivered (bounce)" in found[0].reason
     assert "550 5.1.1" in found[0].reason

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -21,12 +20,15 @@ from store.models import AuditEntry, DeadlineAmendment
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import (
+    OWNER_EMAIL,
+    at_ny,
     case_row,
     deadlines,
     escalations,
     eventually,
     fired_at,
     notices,
+    open_case,
     seed_reference_contract,
     start_case,
     transitions,
@@ -44,7 +46,6 @@ from workflows.case import (
     RetryNowRequest,
 )
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 TERMINATION = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 BREACH = {
@@ -53,7 +54,7 @@ BREACH = {
     "breach_description": "Monthly uptime of 97.2% against the 99.9% target",
     "opened_by": "complaint",  # an opening the rules doubt: escalated at once
 }
-OWNER = "contract.owner@customer.example.com"
+OWNER = OWNER_EMAIL  # a bare address: the owner_email the case reports
 ALICE = "alice@customer.example.com"
 BOB = "bob@customer.example.com"
 Handle = WorkflowHandle[Any, Any]
@@ -62,10 +63,6 @@ Handle = WorkflowHandle[Any, Any]
 @pytest.fixture(autouse=True)
 async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
-
-
-def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
-    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
 
 
 def audit(case_id: str, action: str | None = None) -> list[AuditEntry]:
@@ -80,13 +77,6 @@ def amendment_rows(case_id: str) -> dict[str, DeadlineAmendment]:
     with Session(get_engine()) as s:
         rows = s.exec(select(DeadlineAmendment).where(DeadlineAmendment.case_id == case_id))
         return {r.amendment_id: r for r in rows}
-
-
-async def open_case(client: Client, queue: str, clause: str, facts: dict[str, Any]) -> Handle:
-    seed_reference_contract()
-    handle = await start_case(client, queue, clause, facts)
-    await handle.execute_update(CaseWorkflow.ready)
-    return handle
 
 
 async def settled(handle: Handle, timeout: float = 20.0) -> CaseView:

@@ -7,16 +7,19 @@ opens then, so the notice goes out then and its lead time is measured from then.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER_EMAIL,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -25,13 +28,10 @@ from tests.workflows.helpers import (
 )
 from workflows.case import CaseWorkflow, RecordFactRequest
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "scheduled_maintenance"
 OPENED = dt.datetime(2037, 12, 1, 14, 30, tzinfo=UTC)
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = "contract.owner@customer.example.com"
+OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 
 # Sat 5 Dec 2037 01:00-05:00 New York = 06:00-10:00 UTC: 87.5 hours after opening.
 IN_TIME = {
@@ -50,10 +50,6 @@ LATE = {
 @pytest.fixture(autouse=True)
 async def _clock(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, OPENED)
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
 
 
 async def test_timely_notice_excludes_the_window_from_uptime(

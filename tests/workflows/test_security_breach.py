@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER_EMAIL,
+    PROVIDER,
     case_row,
     deadlines,
     escalations,
     eventually,
+    fired_at,
     notices,
+    record_fact,
     seed_reference_contract,
     start_case,
     transitions,
@@ -33,9 +39,7 @@ FACTS = {
     "discovered_at": "2037-12-01T14:00:00Z",
     "description": "A misconfigured storage bucket exposed call detail records",
 }
-CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
-PROVIDER = ["notices@provider.example.com", "legal@provider.example.com"]
-OWNER = "contract.owner@customer.example.com"
+OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 # 72 hours after 14:00 UTC on 1 Dec; reminders 24 and 4 hours before that.
 DUE = dt.datetime(2037, 12, 4, 14, tzinfo=UTC)
 REMINDER_24 = dt.datetime(2037, 12, 3, 14, tzinfo=UTC)
@@ -47,14 +51,8 @@ async def _clock(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
 
 
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
-
-
-async def record(handle: WorkflowHandle, fact: str, **values: str) -> CaseView:
-    return await handle.execute_update(
-        CaseWorkflow.record_fact, RecordFactRequest(fact, values, "ciso@provider.example.com")
-    )
+async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: str) -> CaseView:
+    return await record_fact(handle, fact, values, by="ciso@provider.example.com")
 
 
 async def test_timely_notification_then_updates_and_final_report(

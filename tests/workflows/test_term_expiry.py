@@ -8,15 +8,19 @@ starts 1 Mar 2039 and 12 months later the term expires at the start of Thu 1 Mar
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    CUSTOMER,
+    OWNER_EMAIL,
+    PROVIDER,
+    at_ny,
     case_row,
     deadlines,
+    fired_at,
     notices,
     seed_reference_contract,
     start_case,
@@ -25,31 +29,17 @@ from tests.workflows.helpers import (
 )
 from workflows.case import CaseWorkflow, RecordFactRequest
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "term_expiry"
 FACTS = {"effective_date": "2037-03-01"}
-PARTIES = [
-    "legal@customer.example.com",
-    "contracts@customer.example.com",
-    "notices@provider.example.com",
-    "legal@provider.example.com",
-]
-OWNER = "contract.owner@customer.example.com"
+PARTIES = CUSTOMER + PROVIDER
+OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 EXPIRY = dt.datetime(2040, 3, 1, 5, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 async def _clock(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 3, 2, 15, tzinfo=UTC))
-
-
-def at_ny(y: int, m: int, d: int, hh: int = 0) -> dt.datetime:
-    return dt.datetime(y, m, d, hh, tzinfo=NY).astimezone(UTC)
-
-
-def fired_at(actual: dt.datetime, expected: dt.datetime) -> bool:
-    return dt.timedelta(0) <= actual - expected < dt.timedelta(minutes=1)
 
 
 async def test_term_expires_after_three_years_and_lists_surviving_sections(

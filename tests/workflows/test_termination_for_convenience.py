@@ -7,7 +7,6 @@ mirror the issue's example while staying in the future whenever the suite runs.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -15,6 +14,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
+    NY,
+    at_ny,
     case_row,
     deadlines,
     eventually,
@@ -27,7 +28,6 @@ from tests.workflows.helpers import (
 )
 from workflows.case import CaseWorkflow, RecordFactRequest
 
-NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 CLAUSE = "termination_for_convenience"
 FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}  # 10:00 New York
@@ -37,10 +37,6 @@ FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}  
 async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
     # The test server caps a run at about ten years, so start the clock near the notice.
     await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
-
-
-def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
-    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
 
 
 async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
