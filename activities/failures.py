@@ -32,7 +32,7 @@ from temporalio.worker import (
 )
 
 from store.db import session_scope
-from store.models import Case
+from store.models import WORKFLOW_TASK, Case
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,25 @@ def record_failure(
             case.failing_since = at
         case.failing_activity = activity_name
         case.failing_attempts = attempt
+        case.last_failure = message[:2000]
+        case.last_failure_at = at
+        session.add(case)
+
+
+def record_workflow_task_failure(case_id: str, message: str, at: dt.datetime) -> None:
+    """Writes a failed workflow task onto the case row, counting the attempts.
+
+    Temporal does not give the worker a workflow task's attempt number, so each failure
+    this worker sees counts one more.
+    """
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        if case.failing_activity != WORKFLOW_TASK or case.failing_since is None:
+            case.failing_since, case.failing_attempts = at, 0
+        case.failing_activity = WORKFLOW_TASK
+        case.failing_attempts += 1
         case.last_failure = message[:2000]
         case.last_failure_at = at
         session.add(case)

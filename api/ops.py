@@ -34,7 +34,7 @@ from temporalio.client import Client
 from contracts.calendar import describe_instant
 from rules.rulebook import default_registry
 from store.contracts import time_zone_of
-from store.models import Case, DeadlineAmendment, Notice
+from store.models import WORKFLOW_TASK, Case, DeadlineAmendment, Notice
 from store.settings import Settings
 
 
@@ -200,10 +200,18 @@ def stuck_reasons(case: Case, now: dt.datetime, settings: Settings, zone: str = 
     ):
         since = f" since {describe_instant(case.failing_since, zone)}" if case.failing_since else ""
         attempts = "once" if case.failing_attempts == 1 else f"{case.failing_attempts} times"
-        reasons.append(
-            f"{case.failing_activity.replace('_', ' ')} has failed {attempts}{since}"
-            + (f": {case.last_failure}" if case.last_failure else "")
-        )
+        failure = f": {case.last_failure}" if case.last_failure else ""
+        if case.failing_activity == WORKFLOW_TASK:
+            # Retrying cannot help here: the code (or its rulebook) needs a fix deployed.
+            reasons.append(
+                f"the case's workflow code has failed {attempts}{since}{failure}. Temporal "
+                "keeps retrying it; a fix to the code or the rulebook must be deployed "
+                "(see docs/shipping-changes.md), and the case then carries on by itself"
+            )
+        else:
+            reasons.append(
+                f"{case.failing_activity.replace('_', ' ')} has failed {attempts}{since}{failure}"
+            )
     if case.dwell_overdue_at is not None and case.dwell_overdue_at <= now and not case.closed:
         entered = case.state_entered_at or case.opened_at
         days = (now - entered).days
@@ -244,6 +252,22 @@ async def live_activities(client: Client, case_id: str) -> list[PendingActivity]
                 scheduled_at=_instant(pa, "scheduled_time"),
             )
         )
+    task = desc.raw_description.pending_workflow_task
+    if desc.raw_description.HasField("pending_workflow_task") and task.attempt > 1:
+        # The workflow's own code failing: Temporal counts its attempts, the case row
+        # keeps its message (workers/task_failures.py).
+        out.append(
+            PendingActivity(
+                activity=WORKFLOW_TASK,
+                state=_WORKFLOW_TASK_STATES.get(task.state, str(task.state)),
+                attempt=task.attempt,
+                maximum_attempts=0,
+                last_failure=None,
+                last_attempt_at=None,
+                next_attempt_at=None,
+                scheduled_at=_instant(task, "scheduled_time"),
+            )
+        )
     return out
 
 
@@ -266,6 +290,8 @@ async def asked_temporal(
 
 # temporal.api.enums.v1.PendingActivityState
 _ACTIVITY_STATES = {1: "scheduled", 2: "started", 3: "cancel requested", 4: "paused"}
+# temporal.api.enums.v1.PendingWorkflowTaskState
+_WORKFLOW_TASK_STATES = {1: "scheduled", 2: "started"}
 
 
 def _instant(message: Any, field_name: str) -> dt.datetime | None:
@@ -294,6 +320,10 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         "stuck_failing_activity": count(failing_condition(now, settings)),
         "stuck_overdue_in_state": count(overdue_condition(now)),
         "failing_activity": count(col(Case.failing_activity).is_not(None)),
+        # Through the failing_attempts index: only failing cases have attempts.
+        "failing_workflow_code": count(
+            col(Case.failing_attempts) >= 1, col(Case.failing_activity) == WORKFLOW_TASK
+        ),
         "escalated": count(col(Case.escalated).is_(true())),
         "deadlines_within_24_hours": count(
             open_, col(Case.next_deadline_at) <= now + dt.timedelta(hours=24)

@@ -270,6 +270,10 @@ class OpsSummary(BaseModel):
     stuck_failing_activity: int
     stuck_overdue_in_state: int
     failing_activity: int
+    failing_workflow_code: int = Field(
+        description="Cases whose workflow code itself keeps failing: a change that does not "
+        "replay, or a bug; alert on any (they are also counted as failing)"
+    )
     escalated: int
     deadlines_within_24_hours: int
     deadlines_within_7_days: int

@@ -43,6 +43,10 @@ class Contract(SQLModel, table=True):
     created_at: dt.datetime = _ts(nullable=False)
 
 
+#: ``Case.failing_activity`` when the case's workflow task fails, not one of its activities.
+WORKFLOW_TASK = "workflow_task"
+
+
 class Case(SQLModel, table=True):
     """One running clause of one contract. The id is the Temporal workflow id."""
 
@@ -84,8 +88,9 @@ class Case(SQLModel, table=True):
     # its rulebook expects (None when the rulebook sets no expected dwell or it closed).
     state_entered_at: dt.datetime | None = _ts(nullable=True)
     dwell_overdue_at: dt.datetime | None = _ts(nullable=True)
-    # An activity of the case that is failing, as Temporal reports its attempts; cleared
-    # when it succeeds. The case page reads the live detail from Temporal itself.
+    # An activity of the case that is failing, as Temporal reports its attempts, or
+    # WORKFLOW_TASK when the workflow's own code keeps failing; cleared when it
+    # succeeds. The case page reads the live detail from Temporal itself.
     failing_activity: str | None = Field(default=None, max_length=80)
     failing_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     failing_since: dt.datetime | None = _ts(nullable=True)

@@ -10,11 +10,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import ACTIVITIES, LOCAL_ACTIVITIES
 from activities.failures import ActivityFailureInterceptor
 from store.settings import Settings, get_settings
 from workers.codec import EncryptionCodec
+from workers.task_failures import FailureWatchingRunner
 from workflows.case import CaseWorkflow
 
 #: Dates and datetimes in workflow payloads need the pydantic converter. Without
@@ -81,8 +83,9 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     """The case worker: the generic workflow and every activity.
 
     Activities are synchronous (the store and SendGrid are blocking clients), so
-    they run on a thread pool. Failing attempts of a case's activities are kept on its
-    row for the console (activities/failures.py).
+    they run on a thread pool. Failing attempts of a case's activities, and failing
+    workflow tasks of its workflow, are kept on its row for the console
+    (activities/failures.py, workers/task_failures.py).
     """
     return Worker(
         client,
@@ -92,4 +95,5 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,
         interceptors=[ActivityFailureInterceptor()],
+        workflow_runner=FailureWatchingRunner(SandboxedWorkflowRunner()),
     )

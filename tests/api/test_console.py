@@ -514,6 +514,31 @@ async def test_the_case_page_says_why_a_case_is_stuck_and_escalated(
     assert "Temporal did not describe the workflow" in text  # no such workflow: said so
 
 
+async def test_a_case_whose_workflow_code_fails_says_a_fix_must_be_deployed(
+    sign_in: SignIn,
+) -> None:
+    seed(
+        a_case(
+            "case_code_fails",
+            failing_activity="workflow_task",
+            failing_attempts=5,
+            failing_since=NOW - dt.timedelta(minutes=40),
+            last_failure="[TMPRL1100] Nondeterminism error: Timer machine does not handle",
+            last_failure_at=NOW - dt.timedelta(minutes=2),
+        )
+    )
+    client = await sign_in("operator")
+    listing = text_of((await client.get("/console", params={"stuck": "yes"})).text)
+    assert "Stuck: the case's workflow code has failed 5 times" in listing
+    r = await client.get("/console/cases/case_code_fails")
+    text = text_of(r.text)
+    assert "Stuck: the case's workflow code has failed 5 times" in text
+    assert "Nondeterminism error" in text and "must be deployed" in text
+    assert "no action can reach it" in text
+    # Retrying cannot help (the retry would run in the failing task itself): not offered.
+    assert 'action="/console/cases/case_code_fails/retry"' not in r.text
+
+
 async def test_unknown_cases_are_a_404_page(sign_in: SignIn) -> None:
     client = await sign_in("viewer")
     r = await client.get("/console/cases/case_nope")

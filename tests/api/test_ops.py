@@ -154,6 +154,24 @@ async def test_ops_summary_counts_what_alerting_needs(api: httpx.AsyncClient) ->
     assert by[("security_breach", "notification_pending")] == 1
 
 
+async def test_ops_summary_counts_cases_whose_workflow_code_fails(
+    api: httpx.AsyncClient,
+) -> None:
+    seed(
+        a_case(
+            "case_code_fails",
+            failing_activity="workflow_task",
+            failing_attempts=4,
+            failing_since=NOW - dt.timedelta(minutes=20),
+            last_failure="[TMPRL1100] Nondeterminism error",
+        ),
+        a_case("case_mail_fails", failing_activity="send_notice", failing_attempts=4),
+    )
+    body = (await api.get("/api/ops/summary")).json()
+    assert body["failing_workflow_code"] == 1
+    assert body["failing_activity"] == 2 and body["stuck_failing_activity"] == 2
+
+
 async def test_stuck_thresholds_are_settings(api: httpx.AsyncClient, monkeypatch: object) -> None:
     import pytest
 
