@@ -1,9 +1,10 @@
 """Who may do what: bearer tokens and console sessions, roles and permissions.
 
 Every API route depends on ``require(...)`` (usually through the ``Reader``,
-``Manager``, ``Operator``, ``FactRecorder`` or ``Admin`` aliases), except health, the
-SendGrid webhook and the codec endpoint (each has its own signature or token), the
-docs, the console's sign-in page, static files and calendar feeds (a secret URL).
+``Manager``, ``Operator``, ``FactRecorder`` or ``Admin`` aliases), the API's docs
+included, except health, the SendGrid webhook and the codec endpoint (each has its own
+signature or token), the console's sign-in page, static files and calendar feeds (a
+secret URL).
 
 A request authenticates with ``Authorization: Bearer <token>`` (an API token, see
 ``store/auth.py``) or with the console's session cookie. A cookie is sent by the
@@ -123,7 +124,7 @@ class Principal:
 
 # Declared so that OpenAPI (and /docs' "Authorize") shows the scheme; auto_error is off
 # because a missing header may still be a console session.
-_bearer = HTTPBearer(
+bearer_credentials = HTTPBearer(
     auto_error=False,
     scheme_name="bearerToken",
     description="An API token (`cf_...`): `clauseflow token create` or POST /api/tokens",
@@ -312,7 +313,7 @@ def require(*permissions: str) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)],
     ) -> Principal:
         principal = await authenticate(request, credentials)
         await check_csrf(request, principal)

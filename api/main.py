@@ -15,6 +15,7 @@ from api.routes import (
     cases,
     clauses,
     contracts,
+    docs,
     notices,
     ops_metrics,
     service_levels,
@@ -40,20 +41,25 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """Builds the app. The Temporal client is connected on first use.
 
-    Every route needs a token (``api.access.require``) except ``/healthz``, ``/readyz``,
-    the SendGrid webhook and the codec endpoint (their own signature or token), the docs,
-    the console's sign-in page, static files and calendar feeds (a secret URL);
-    ``tests/api/test_access.py`` walks the routes to hold that.
+    Every route needs a token (``api.access.require``), the docs included, except
+    ``/healthz``, ``/readyz``, the SendGrid webhook and the codec endpoint (their own
+    signature or token), the console's sign-in page, static files and calendar feeds (a
+    secret URL); ``tests/api/test_access.py`` walks the routes to hold that.
     """
     app = FastAPI(
         lifespan=_lifespan,
         title="Clauseflow",
         summary="Runs the deadlines of commercial contracts as durable cases.",
         version="0.1.0",
+        # Served by api/routes/docs.py, behind a token or a console session.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     errors.install(app)
     for module in (contracts, cases, notices, clauses, service_levels, webhooks, users, calendar):
         app.include_router(module.router)
+    app.include_router(docs.router)  # /docs, /redoc, /openapi.json
     app.include_router(console.router)  # /console: HTML pages, signed in with a session
     console.mount_static(app)  # /static: the console's stylesheet and htmx
     app.include_router(ops_metrics.router)  # /metrics and /readyz

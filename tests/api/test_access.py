@@ -68,10 +68,6 @@ EXEMPT = {
     "POST /codec/encode": "its own CODEC_AUTH_TOKEN (the Temporal Web UI's)",
     "OPTIONS /codec/decode": "CORS preflight: browsers send no token with it",
     "OPTIONS /codec/encode": "CORS preflight: browsers send no token with it",
-    "GET /openapi.json": "the API's description",
-    "GET /docs": "the API's description",
-    "GET /docs/oauth2-redirect": "part of /docs",
-    "GET /redoc": "the API's description",
     "GET /console/login": "the sign-in page",
     "POST /console/login": "signing in (the password is the credential)",
     "GET /calendar/{token}.ics": "a secret URL: calendar apps cannot send a token",
@@ -115,6 +111,9 @@ PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "GET /api/clauses": READ,
     "GET /api/me": READ,
     "GET /metrics": READ,
+    "GET /openapi.json": READ,
+    "GET /docs": READ,
+    "GET /redoc": READ,
     "GET /api/users": ADMIN,
     "POST /api/users": ADMIN,
     "PATCH /api/users/{user_id}": ADMIN,
@@ -154,7 +153,8 @@ def _url(path: str) -> str:
 
 
 def _is_console(path: str) -> bool:
-    return path == "/console" or path.startswith("/console/")
+    """Pages for a browser: without credentials they send it to sign in."""
+    return path in ("/console", "/docs", "/redoc") or path.startswith("/console/")
 
 
 # -- fixtures --------------------------------------------------------------------------
@@ -265,6 +265,26 @@ async def test_exempt_routes_answer_without_a_token(
     r = await bare().request(method, _url(path))
     assert r.status_code != 401 or path.startswith("/codec"), (label, r.status_code)
     assert "bearer token is required" not in r.text
+
+
+async def test_the_api_docs_need_a_token_or_a_console_session(
+    bare: Callable[..., httpx.AsyncClient], make_token: MakeToken
+) -> None:
+    anonymous = bare()
+    assert (await anonymous.get("/openapi.json")).status_code == 401
+    # A browser asking for the docs is sent to sign in, and comes back to them after.
+    r = await anonymous.get("/docs")
+    assert r.status_code == 303 and r.headers["location"] == "/console/login?next=%2Fdocs"
+    assert (await anonymous.get("/redoc")).status_code == 303
+    # With a token, the schema; with a console session, the page and then its schema.
+    schema = await bare(bearer(make_token("viewer"))).get("/openapi.json")
+    assert schema.status_code == 200 and "/api/cases" in schema.json()["paths"]
+    cookie, _ = _session_cookie(_user("reader@example.com", "viewer"))
+    browser = bare(cookies={SESSION_COOKIE: cookie})
+    page = await browser.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert (await browser.get("/openapi.json")).status_code == 200
+    assert (await browser.get("/redoc")).status_code == 200
 
 
 WRITES = sorted(
