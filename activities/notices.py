@@ -331,6 +331,28 @@ def _set_status(notice_id: str, **changes: Any) -> None:
         session.add(stored)
 
 
+def _written(inp: SendNoticeInput) -> dict[str, Any]:
+    """The notice's columns as rendered for ``inp``, with the hashes of both bodies.
+
+    Raises:
+        ApplicationError: ``NoticeTemplate`` (non-retryable) when it cannot be rendered.
+    """
+    rb = default_registry().get(inp.clause, inp.rulebook_version)
+    try:
+        rendered = render_notice(rb, inp, TermSheet.model_validate(inp.terms))
+    except jinja2.TemplateError as exc:
+        raise ApplicationError(
+            f"notice {inp.notice} could not be rendered: {exc}",
+            type="NoticeTemplate",
+            non_retryable=True,
+        ) from exc
+    return {
+        **rendered,
+        "text_sha256": hashlib.sha256(rendered["body_text"].encode()).hexdigest(),
+        "html_sha256": hashlib.sha256(rendered["body_html"].encode()).hexdigest(),
+    }
+
+
 def _utc(at: dt.datetime | None) -> dt.datetime | None:
     return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
@@ -406,16 +428,7 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             )
         # status "retry": SendGrid refused an earlier attempt, so it was not sent; go again.
     else:
-        rb = default_registry().get(inp.clause, inp.rulebook_version)
-        terms = TermSheet.model_validate(inp.terms)
-        try:
-            rendered = render_notice(rb, inp, terms)
-        except jinja2.TemplateError as exc:
-            raise ApplicationError(
-                f"notice {inp.notice} could not be rendered: {exc}",
-                type="NoticeTemplate",
-                non_retryable=True,
-            ) from exc
+        rendered = _written(inp)
         if inp.hold_for_approval:
             status = "awaiting_approval"
         else:
@@ -433,8 +446,6 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
             sent_at=inp.at if status == "outboxed" else None,
             **(_deemed_on_sending(inp.terms, inp.at) if status == "outboxed" else {}),
             from_email=get_settings().notice_from_email,
-            text_sha256=hashlib.sha256(rendered["body_text"].encode()).hexdigest(),
-            html_sha256=hashlib.sha256(rendered["body_html"].encode()).hexdigest(),
             rule=inp.rule,
             case_state=inp.state,
             **rendered,
@@ -491,3 +502,31 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
     )
     crash_if("after_notice_recorded")
     return SendNoticeResult(notice_id, "sent", "sendgrid")
+
+
+@activity.defn
+def rewrite_held_notice(inp: SendNoticeInput) -> SendNoticeResult:
+    """Writes a notice held for approval again, from corrected facts; it stays held.
+
+    Idempotent: the same input writes the same notice. Only a held notice is written
+    again; one that went out is evidence and never changes.
+
+    Raises:
+        ApplicationError: ``NoticeTemplate`` when the notice cannot be written from the
+            facts, ``NoticeNotHeld`` when it is no longer waiting (non-retryable).
+    """
+    rendered = _written(inp)
+    notice_id = notice_id_for(inp.case_id, inp.notice_key)
+    with session_scope() as session:
+        row = session.get(Notice, notice_id)
+        if row is None or row.status != "awaiting_approval":
+            raise ApplicationError(
+                f"notice {inp.notice_key} is not waiting for approval "
+                f"({row.status if row else 'not written'})",
+                type="NoticeNotHeld",
+                non_retryable=True,
+            )
+        for key, value in rendered.items():
+            setattr(row, key, value)
+        session.add(row)
+        return SendNoticeResult(notice_id, row.status, row.channel)

@@ -37,6 +37,7 @@ from workflows.case import (
     RecordFactRequest,
     ResolveEscalationRequest,
     RetryNowRequest,
+    ReviseHeldNoticeRequest,
 )
 
 #: How long an action waits for the case's worker to carry it out.
@@ -262,6 +263,24 @@ async def approve_notice(
     request = ApproveNoticeRequest(notice_key, recorded_by(actor, on_behalf_of), reason)
     return await _update(
         client, case_id, lambda h: h.execute_update(CaseWorkflow.approve_notice, request)
+    )
+
+
+async def revise_held_notice(
+    client: Client,
+    case_id: str,
+    actor: Principal,
+    notice_key: str,
+    values: dict[str, str],
+    reason: str | None,
+) -> CaseView:
+    """Corrects the facts a held notice was written from; it is written again, still held."""
+    await _case(case_id)
+    if not values:
+        raise ActionRefused("values must name at least one fact to correct", 422)
+    request = ReviseHeldNoticeRequest(notice_key, values, actor.name, _reason(reason))
+    return await _update(
+        client, case_id, lambda h: h.execute_update(CaseWorkflow.revise_held_notice, request)
     )
 
 

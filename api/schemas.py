@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -470,6 +470,20 @@ class NoticeApprove(BaseModel):
         "always names the caller",
     )
     reason: str | None = Field(default=None, max_length=2000, examples=["reviewed; accurate"])
+
+
+class NoticeRevise(BaseModel):
+    """Correct the facts a held notice was written from, before it is approved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Annotated[str, Field(min_length=1, max_length=20_000)]] = Field(
+        min_length=1,
+        examples=[{"root_cause": "A storage bucket's access list allowed public reads"}],
+        description="Facts to correct, by name: text a person recorded (a report's root "
+        "cause, a description); the notice is written again from them and stays held",
+    )
+    reason: str = Field(min_length=1, max_length=2000, examples=["counsel asked for the cause"])
 
 
 class NoticeApproved(NoticePublic):

@@ -261,6 +261,20 @@ class ReassignOwnerRequest:
     reason: str
 
 
+@dataclass
+class ReviseHeldNoticeRequest:
+    """A person corrects the facts a held notice was written from, before approving it.
+
+    ``values`` replace facts the case already has (text a person recorded, such as a
+    report's root cause); the notice is written again from them and stays held.
+    """
+
+    notice_key: str
+    values: dict[str, str]
+    actor: str
+    reason: str
+
+
 #: The operator actions that go through the main loop, one step each.
 _Action = (
     ResolveEscalationRequest
@@ -268,6 +282,7 @@ _Action = (
     | DecideAmendmentRequest
     | CloseCaseRequest
     | ReassignOwnerRequest
+    | ReviseHeldNoticeRequest
 )
 
 
@@ -644,6 +659,36 @@ class CaseWorkflow:
             retry_policy=_RECORD_RETRY,
         )
 
+    def _notice_input(
+        self,
+        notice: str,
+        key: str,
+        rule: str,
+        facts: dict[str, Any],
+        *,
+        hold: bool = False,
+        approved_by: str | None = None,
+    ) -> SendNoticeInput:
+        """What the notice activities need to write a notice of this case as it is now."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        return SendNoticeInput(
+            case_id=inp.case_id,
+            clause=inp.clause,
+            rulebook_version=inp.rulebook_version,
+            notice=notice,
+            notice_key=key,
+            rule=rule,
+            at=workflow.now(),
+            state=st.state,
+            terms=inp.terms,
+            facts=facts,
+            deadlines=st.deadlines,
+            hold_for_approval=hold,
+            approved_by=approved_by,
+            owner_email=st.owner_email,
+        )
+
     async def _send_notice(
         self,
         notice: str,
@@ -659,21 +704,13 @@ class CaseWorkflow:
         try:
             await self._activity(
                 "send_notice",
-                SendNoticeInput(
-                    case_id=inp.case_id,
-                    clause=inp.clause,
-                    rulebook_version=inp.rulebook_version,
-                    notice=notice,
-                    notice_key=key,
-                    rule=rule,
-                    at=workflow.now(),
-                    state=st.state,
-                    terms=inp.terms,
-                    facts=st.facts,
-                    deadlines=st.deadlines,
-                    hold_for_approval=hold,
+                self._notice_input(
+                    notice,
+                    key,
+                    rule,
+                    st.facts,
+                    hold=hold,
                     approved_by=approval.approved_by if approval else None,
-                    owner_email=st.owner_email,
                 ),
                 start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
                 retry_policy=_notice_retry(inp.notice_retry_max_seconds),
@@ -713,9 +750,18 @@ class CaseWorkflow:
         ev.error = self._refusal(action)
         if ev.error is not None:
             return
+        revised = None
+        if isinstance(action, ReviseHeldNoticeRequest):
+            # Written again before the step is taken: a notice that cannot be written
+            # from the corrected facts leaves the case as it was.
+            revised, ev.error = await self._rewrite_held_notice(action)
+            if ev.error is not None:
+                return
         st.step += 1
         step = st.step
-        if isinstance(action, ResolveEscalationRequest):
+        if revised is not None:
+            changes = revised
+        elif isinstance(action, ResolveEscalationRequest):
             changes = self._resolve_escalation(action)
         elif isinstance(action, AmendDeadlineRequest):
             changes = self._amend_deadline(action, f"amd-{step}")
@@ -725,6 +771,7 @@ class CaseWorkflow:
         elif isinstance(action, CloseCaseRequest):
             changes = self._close_case(action)
         else:
+            assert isinstance(action, ReassignOwnerRequest)
             changes = self._reassign_owner(action)
         applied = [a for a in changes.amendments if a.status == "applied"]
         # Cases that amended a deadline before this change kept its reminders where they were.
@@ -942,6 +989,39 @@ class CaseWorkflow:
             discarded=discarded,
         )
 
+    async def _rewrite_held_notice(
+        self, req: ReviseHeldNoticeRequest
+    ) -> tuple[_Changes | None, str | None]:
+        """Writes the held notice again from the corrected facts; (changes, None) or
+        (None, why it could not be)."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        held = st.held_notices[req.notice_key]
+        before = {k: st.facts.get(k) for k in req.values}
+        facts = {**st.facts, **req.values}
+        try:
+            await self._activity(
+                "rewrite_held_notice",
+                self._notice_input(held.notice, req.notice_key, held.rule, facts, hold=True),
+                start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
+                retry_policy=_RECORD_RETRY,
+            )
+        except ActivityError as err:
+            return None, f"the notice could not be written from these values: {err.cause or err}"
+        st.facts = facts
+        return (
+            _Changes(
+                AuditView(
+                    "revise_held_notice",
+                    req.actor,
+                    req.reason,
+                    before={"notice": req.notice_key, "facts": before},
+                    after={"notice": req.notice_key, "facts": dict(req.values)},
+                )
+            ),
+            None,
+        )
+
     def _reassign_owner(self, req: ReassignOwnerRequest) -> _Changes:
         st = self._st
         assert st is not None
@@ -968,6 +1048,8 @@ class CaseWorkflow:
         if not why.strip():
             what = "note" if isinstance(action, ResolveEscalationRequest) else "reason"
             return f"a {what} is required: say why, for the audit trail"
+        if isinstance(action, ReviseHeldNoticeRequest):
+            return self._revise_refusal(action)
         if isinstance(action, CloseCaseRequest):
             if action.outcome not in _CLOSED_BY_OPERATOR:
                 return f"outcome must be withdrawn or cancelled, not {action.outcome!r}"
@@ -992,6 +1074,27 @@ class CaseWorkflow:
                 return f"owner_email {action.owner_email!r} is not an email address"
             if email == st.owner_email:
                 return f"{email} already owns the case"
+        return None
+
+    def _revise_refusal(self, req: ReviseHeldNoticeRequest) -> str | None:
+        """A held notice (even of a closed case) may be corrected from text facts only."""
+        st = self._st
+        assert st is not None
+        if req.notice_key not in st.held_notices:
+            return f"no notice {req.notice_key!r} is waiting for approval"
+        if not req.values:
+            return "values must name at least one fact to correct"
+        # Text a person recorded with a fact; dates and amounts that deadlines and
+        # money were computed from are not corrected here.
+        revisable = {
+            f for spec in st.summary.recordable_facts.values() for f in spec.required_fields
+        } & {k for k, v in st.facts.items() if isinstance(v, str)}
+        for key, value in req.values.items():
+            if key not in revisable:
+                known = ", ".join(sorted(revisable)) or "none"
+                return f"values.{key} cannot be corrected here (correctable: {known})"
+            if not isinstance(value, str) or not value.strip():
+                return f"values.{key} must be non-empty text"
         return None
 
     def _amend_refusal(self, req: AmendDeadlineRequest) -> str | None:
@@ -1215,6 +1318,18 @@ class CaseWorkflow:
         await workflow.wait_condition(lambda: ev.done)
         return self.case()
 
+    @workflow.update
+    async def revise_held_notice(self, request: ReviseHeldNoticeRequest) -> CaseView:
+        """Corrects the facts a held notice was written from; it is written again, still held."""
+        await self._carry_out(request)
+        return self.case()
+
+    @revise_held_notice.validator
+    def _validate_revise_held_notice(self, request: ReviseHeldNoticeRequest) -> None:
+        if any(e.approval and e.approval.notice_key == request.notice_key for e in self._queue):
+            raise ValueError(f"notice {request.notice_key!r} is already being approved")
+        self._validate_action(request)
+
     @approve_notice.validator
     def _validate_approve_notice(self, request: ApproveNoticeRequest) -> None:
         st = self._st
@@ -1313,4 +1428,6 @@ def _same_target(a: _Action, b: _Action) -> bool:
         return a.deadline == b.deadline
     if isinstance(a, DecideAmendmentRequest) and isinstance(b, DecideAmendmentRequest):
         return a.amendment_id == b.amendment_id
+    if isinstance(a, ReviseHeldNoticeRequest) and isinstance(b, ReviseHeldNoticeRequest):
+        return a.notice_key == b.notice_key
     return type(a) is type(b) and isinstance(a, CloseCaseRequest | ReassignOwnerRequest)

@@ -68,6 +68,7 @@ FLASH = {
     "reassigned": "Owner reassigned; later reminders go to the new owner.",
     "noted": "Note added to the timeline.",
     "released": "Notice approved; it goes out as it was previewed.",
+    "revised": "Notice written again from the corrected facts; it still waits for approval.",
 }
 
 
@@ -468,6 +469,31 @@ async def approve_notice(request: Request, case_id: str, notice_key: str) -> Res
         reason = _required(form, "reason", "A reason")
         await case_actions.approve_notice(client, case_id, actor, notice_key, None, reason)
         return "released"
+
+    return await _act(request, case_id, ("operate", "manage_cases"), run)
+
+
+@router.post("/cases/{case_id}/notices/{notice_key}/revise")
+async def revise_held_notice(request: Request, case_id: str, notice_key: str) -> Response:
+    """Corrects the facts a held notice was written from; only the values changed count."""
+
+    async def run(actor: Principal, form: FormData) -> str:
+        client = await get_temporal(request)
+        reason = _required(form, "reason", "A reason")
+        with Session(get_engine()) as session:
+            case = session.get(Case, case_id)
+            facts = dict(case.facts or {}) if case else {}
+        changed = {
+            key[len("fact.") :]: value
+            for key in form
+            if key.startswith("fact.")
+            and (value := _text(form, key).strip())
+            and value != facts.get(key[len("fact.") :])
+        }
+        if not changed:
+            raise ActionRefused("Change at least one value: the notice would read the same", 422)
+        await case_actions.revise_held_notice(client, case_id, actor, notice_key, changed, reason)
+        return "revised"
 
     return await _act(request, case_id, ("operate", "manage_cases"), run)
 

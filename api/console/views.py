@@ -7,7 +7,7 @@ worker thread and the tests can read what a page is built from.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -156,6 +156,8 @@ class CasePage:
     recordable_facts: dict[str, RecordableFact]
     owner_name: str | None
     deadline_labels: dict[str, str]
+    #: (name, label, value) of the text facts a held notice can be corrected in.
+    revisable_facts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def case_page(
@@ -206,6 +208,14 @@ def case_page(
         else None
     )
     pending = [a for a in amendments if a.status == "pending"]
+    # As the workflow allows: text a person recorded with a fact (see revise_held_notice).
+    revisable: dict[str, tuple[str, str, str]] = {}
+    if rb is not None and any(n.status == "awaiting_approval" for n in notices):
+        for spec in rb.recordable_facts.values():
+            for fact_name, fact in spec.fields.items():
+                value = (case.facts or {}).get(fact_name)
+                if fact.required and isinstance(value, str):
+                    revisable.setdefault(fact_name, (fact_name, fact.label, value))
     return CasePage(
         case=case,
         contract=contract,
@@ -224,6 +234,7 @@ def case_page(
         recordable_facts=facts,
         owner_name=owner.display_name if owner else None,
         deadline_labels=label,
+        revisable_facts=list(revisable.values()),
     )
 
 

@@ -40,6 +40,7 @@ from api.schemas import (
     NoticeEvidence,
     NoticePreview,
     NoticePublic,
+    NoticeRevise,
     NoticesPublic,
     NoticeSummary,
 )
@@ -467,7 +468,36 @@ async def approve_notice(
     await case_actions.approve_notice(
         client, case_id, actor, notice_key, body.approved_by, body.reason
     )
+    return await _stored_notice(case_id, notice_key)
 
+
+@router.post(
+    "/api/cases/{case_id}/notices/{notice_key}/revise",
+    response_model=NoticeApproved,
+    responses={
+        404: {"description": "Unknown case"},
+        409: {
+            "description": "The case refused: no such notice is waiting, a fact that cannot "
+            "be corrected, or a notice that cannot be written from the values"
+        },
+    },
+)
+async def revise_held_notice(
+    actor: FactRecorder, case_id: str, notice_key: str, body: NoticeRevise, client: TemporalDep
+) -> Notice:
+    """Corrects the facts a held notice was written from, before anyone approves it.
+
+    Only text a person recorded with a fact (a report's root cause, a description) can
+    be corrected. The notice is written again from the corrected facts and stays held;
+    the audit trail keeps the old and new values. Returns the notice as it now reads.
+    """
+    await case_actions.revise_held_notice(
+        client, case_id, actor, notice_key, body.values, body.reason
+    )
+    return await _stored_notice(case_id, notice_key)
+
+
+async def _stored_notice(case_id: str, notice_key: str) -> Notice:
     def load_notice() -> Notice | None:
         with Session(get_engine(), expire_on_commit=False) as s:
             return s.exec(
@@ -475,6 +505,6 @@ async def approve_notice(
             ).first()
 
     notice = await run_in_threadpool(load_notice)
-    if notice is None:  # approved by the workflow, yet no row: the store is behind
+    if notice is None:  # done by the workflow, yet no row: the store is behind
         raise HTTPException(404, f"notice {notice_key!r} of case {case_id} not found")
     return notice

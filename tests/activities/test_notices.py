@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
 from activities import notices
-from activities.notices import notice_id_for, send_notice
+from activities.notices import notice_id_for, rewrite_held_notice, send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
 from store.db import get_engine
@@ -327,3 +327,22 @@ def test_by_default_notice_is_not_deemed_received_until_delivered(db_url: str) -
     _case("case_n")
     send_notice(notice_input())
     assert rows()[0].deemed_received_at is None
+
+
+def test_only_a_held_notice_is_written_again(db_url: str) -> None:
+    _case("case_n")
+    held = notice_input()
+    held.hold_for_approval = True
+    send_notice(held)
+    held.facts = {**held.facts, "given_by": "provider"}
+    result = rewrite_held_notice(held)
+    [row] = rows()
+    assert result.status == row.status == "awaiting_approval"
+    assert "legal@provider.example.com" in row.to  # written again from the new facts
+    again = rewrite_held_notice(held)  # a retry writes the same notice
+    assert again == result and rows()[0].text_sha256 == row.text_sha256
+    send_notice(notice_input())  # approved: it goes out (outbox)
+    with pytest.raises(ApplicationError) as info:
+        rewrite_held_notice(held)
+    assert info.value.type == "NoticeNotHeld" and info.value.non_retryable
+    assert "outboxed" in info.value.message

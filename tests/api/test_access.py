@@ -102,6 +102,7 @@ PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "POST /api/cases/{case_id}/owner": OPERATE,
     "POST /api/cases/{case_id}/notes": OPERATE,
     "POST /api/cases/{case_id}/notices/{notice_key}/approve": FACTS,
+    "POST /api/cases/{case_id}/notices/{notice_key}/revise": FACTS,
     "GET /api/outbox": READ,
     "GET /api/notices": READ,
     "GET /api/notices/{notice_id}": READ,

@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -596,6 +597,52 @@ async def test_a_held_notice_is_approved_from_the_case_page(
     assert again.status_code in (404, 409) and "Nothing was changed" in again.text
 
 
+async def test_a_held_notice_is_corrected_from_the_case_page_before_approval(
+    api: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    from tests.api.test_previews_and_approvals import breach_case_at_final_report
+
+    case_id = await breach_case_at_final_report(api)
+    [held] = [n for n in notices(case_id) if n.status == "awaiting_approval"]
+    viewer = await sign_in("viewer")
+    assert "Correct it before approval" not in (await viewer.get(f"/console/cases/{case_id}")).text
+    client = await sign_in("contract_manager")
+    page = await client.get(f"/console/cases/{case_id}")
+    assert "Correct it before approval" in page.text
+    assert '<textarea name="fact.root_cause" rows="3">Public-read ACL</textarea>' in page.text
+    url = f"/console/cases/{case_id}/notices/{held.notice_key}/revise"
+    # Nothing changed: refused, and the notice is as it was.
+    same = await client.post(
+        url,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "fact.root_cause": "Public-read ACL",
+            "reason": "x",
+        },
+    )
+    assert same.status_code == 422 and "Change at least one value" in text_of(same.text)
+    assert "Nothing was changed" in same.text
+    cause = "The bucket policy allowed public reads"
+    r = await client.post(
+        url,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "fact.root_cause": cause,
+            "fact.remediation": "ACL policy in CI",  # unchanged: not sent to the case
+            "reason": "counsel asked for the real cause",
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/console/cases/{case_id}?flash=revised"
+    [revised] = [n for n in notices(case_id) if n.id == held.id]
+    assert revised.status == "awaiting_approval" and cause in revised.body_text
+    [entry] = audit(case_id, "revise_held_notice")
+    assert entry.actor == "contract_manager@clauseflow.example.com"
+    assert entry.after == {"notice": held.notice_key, "facts": {"root_cause": cause}}
+    shown = text_of((await client.get(f"/console/cases/{case_id}")).text)
+    assert "Revise held notice by contract_manager@clauseflow.example.com" in shown
+
+
 async def test_actions_need_a_reason_the_csrf_token_and_the_role(
     api: httpx.AsyncClient, sign_in: SignIn
 ) -> None:
@@ -742,7 +789,8 @@ async def test_recording_a_fact_from_the_console_lets_the_rules_decide(
     assert "values.agreed_on: must not be in the future" in bad.text
     assert not case_row(case_id).closed  # type: ignore[union-attr]
 
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    # Today where the contract is: after midnight UTC, New York may still be a day behind.
+    today = dt.datetime.now(ZoneInfo("America/New_York")).date().isoformat()
     r = await client.post(
         f"/console/cases/{case_id}/facts",
         data={

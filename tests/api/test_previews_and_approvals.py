@@ -175,6 +175,37 @@ async def test_approvals_the_case_refuses_are_409s_with_the_reason(api: httpx.As
     assert r.json()["approved_by"] == "token:test-admin"
 
 
+async def test_a_held_notice_is_corrected_over_the_api_then_goes_out_corrected(
+    api: httpx.AsyncClient,
+) -> None:
+    case_id = await breach_case_at_final_report(api)
+    [held] = [n for n in notices(case_id) if n.status == "awaiting_approval"]
+    url = f"/api/cases/{case_id}/notices/{held.notice_key}/revise"
+    r = await api.post(url, json={"values": {}, "reason": "x"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "values"
+    r = await api.post(url, json={"values": {"root_cause": "y"}})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "reason"
+    r = await api.post(
+        url, json={"values": {"discovered_at": "2026-01-01T00:00:00Z"}, "reason": "x"}
+    )
+    assert r.status_code == 409
+    assert "values.discovered_at cannot be corrected here" in r.json()["detail"]
+    assert "root_cause" in r.json()["detail"]  # names what can be
+    cause = "The bucket policy allowed public reads"
+    r = await api.post(url, json={"values": {"root_cause": cause}, "reason": "counsel asked"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "awaiting_approval" and r.json()["id"] == held.id
+    [revised] = [n for n in notices(case_id) if n.notice == "final_report"]
+    assert cause in revised.body_text and "Public-read ACL" not in revised.body_text
+    assert revised.text_sha256 != held.text_sha256
+    r = await api.post(f"/api/cases/{case_id}/notices/{held.notice_key}/approve", json={})
+    assert r.status_code == 200 and r.json()["status"] == "outboxed"
+    assert cause in next(n for n in notices(case_id) if n.id == held.id).body_text
+    # Gone out: it is evidence now, and the case no longer waits for anything.
+    r = await api.post(url, json={"values": {"root_cause": "later"}, "reason": "x"})
+    assert r.status_code == 409 and "no longer running" in r.json()["detail"]
+
+
 async def test_approving_in_an_unknown_case_is_a_404(api: httpx.AsyncClient) -> None:
     r = await api.post(
         "/api/cases/case_nope/notices/final_report:x/approve", json={"approved_by": "counsel"}

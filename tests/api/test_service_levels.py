@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -17,7 +18,7 @@ async def test_registering_a_contract_starts_its_monthly_review(api: httpx.Async
     case = (await api.get(f"/api/cases/{body['monthly_sla_review_case_id']}")).json()
     assert case["clause"] == "monthly_sla_review" and case["state"] == "monitoring"
     month_end = next(d for d in case["deadlines"] if d["name"] == "month_end")
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(ZoneInfo("America/New_York")).date()  # the contract's today
     assert month_end["local_due"].endswith("00:00 New York time")
     assert dt.date.fromisoformat(month_end["last_day"]).day == 1
     assert dt.date.fromisoformat(month_end["last_day"]) > today

@@ -826,6 +826,36 @@ async def _security_deadline_missed(env: WorkflowEnvironment, queue: str) -> Han
     return handle
 
 
+async def _security_final_report_corrected(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The held final report is corrected by counsel, then approved and sent."""
+    from workflows.case import CaseWorkflow, ReviseHeldNoticeRequest
+
+    handle = await _open(
+        env,
+        queue,
+        "security_breach",
+        SECURITY,
+        "case_replay_security_corrected",
+        at=_at(2037, 12, 1, 15),
+    )
+    await _fact(handle, "customer_notified", CISO, how="Call", notified_at="2037-12-01T16:00:00Z")
+    await _fact(handle, "final_report", CISO, root_cause="ACL", remediation="CI policy")
+    view = await handle.query(CaseWorkflow.case)
+    for key in view.held_notices:
+        await handle.execute_update(
+            CaseWorkflow.revise_held_notice,
+            ReviseHeldNoticeRequest(
+                key,
+                {"root_cause": "A deploy script left the bucket's access list public"},
+                "counsel@provider.example.com",
+                "name the cause, not the symptom",
+            ),
+        )
+    await _approve_held(handle)
+    await handle.result()
+    return handle
+
+
 # term_expiry: effective Wed 1 Jun 2035, a three-year term: it expires at the start of
 # Tue 1 Jun 2038, with the owner's reminders 180, 90 and 30 days before.
 TERM = {"effective_date": "2035-06-01"}
@@ -1013,6 +1043,7 @@ SCENARIOS: dict[str, Scenario] = {
     "termination_for_convenience.v1.amended_reminders_follow": (
         _termination_amended_and_reassigned
     ),
+    "security_breach.v1.final_report_corrected_then_approved": _security_final_report_corrected,
 }
 
 

@@ -36,6 +36,7 @@ from tests.workflows.helpers import (
 )
 from workflows.case import (
     AmendDeadlineRequest,
+    ApproveNoticeRequest,
     CaseView,
     CaseWorkflow,
     CloseCaseRequest,
@@ -44,6 +45,7 @@ from workflows.case import (
     RecordFactRequest,
     ResolveEscalationRequest,
     RetryNowRequest,
+    ReviseHeldNoticeRequest,
 )
 
 UTC = dt.UTC
@@ -428,9 +430,10 @@ async def test_cancelling_a_case_stops_its_deadlines_and_ends_the_run(
     assert "effective_date" in entry.after["cancelled_deadlines"]
 
 
-async def test_closing_a_case_that_waits_for_a_held_notice_discards_it(
+async def breach_held_at_final_report(
     worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
+) -> tuple[Handle, CaseView]:
+    """A security breach whose final report (root cause "ACL") is held for approval."""
     await travel_to(time_env, dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
     facts = {"discovered_at": "2037-12-01T14:00:00Z", "description": "Exposed bucket"}
     handle = await open_case(worker, task_queue, "security_breach", facts)
@@ -442,6 +445,13 @@ async def test_closing_a_case_that_waits_for_a_held_notice_discards_it(
         view = await handle.execute_update(
             CaseWorkflow.record_fact, RecordFactRequest(fact, values, ciso)
         )
+    return handle, view
+
+
+async def test_closing_a_case_that_waits_for_a_held_notice_discards_it(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle, view = await breach_held_at_final_report(worker, task_queue, time_env)
     assert view.closed and view.held_notices
     # Closed by its rules: only closing (to discard the held notice) is still possible.
     await refused(
@@ -459,6 +469,52 @@ async def test_closing_a_case_that_waits_for_a_held_notice_discards_it(
     assert held.status == "discarded" and held.sent_at is None
     [entry] = audit(handle.id, "close_case")
     assert entry.after["discarded_notices"] == [held.notice_key]
+
+
+async def test_a_held_notice_is_corrected_before_it_is_approved_and_goes_out_corrected(
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+) -> None:
+    handle, view = await breach_held_at_final_report(worker, task_queue, time_env)
+    [key] = view.held_notices
+    [held] = [n for n in notices(handle.id) if n.notice == "final_report"]
+    assert held.status == "awaiting_approval" and "ACL" in held.body_text
+    cause = "A storage bucket's access list allowed public reads"
+    revise = CaseWorkflow.revise_held_notice
+    for request, message in [
+        (
+            ReviseHeldNoticeRequest(key, {"discovered_at": "2037-12-01T13:00:00Z"}, ALICE, "x"),
+            "values.discovered_at cannot be corrected here",
+        ),
+        (ReviseHeldNoticeRequest(key, {"root_cause": " "}, ALICE, "x"), "non-empty text"),
+        (ReviseHeldNoticeRequest(key, {"root_cause": cause}, ALICE, " "), "a reason is required"),
+        (
+            ReviseHeldNoticeRequest("final_report:nope", {"root_cause": cause}, ALICE, "x"),
+            "no notice 'final_report:nope' is waiting for approval",
+        ),
+    ]:
+        await refused(handle.execute_update(revise, request), message)
+
+    view = await handle.execute_update(
+        revise, ReviseHeldNoticeRequest(key, {"root_cause": cause}, ALICE, "Counsel: name it")
+    )
+    assert view.held_notices == [key] and view.facts["root_cause"] == cause
+    [held] = [n for n in notices(handle.id) if n.notice == "final_report"]
+    assert held.status == "awaiting_approval" and cause in held.body_text
+    assert "access list allowed public reads" in held.body_html and held.sent_at is None
+    [entry] = audit(handle.id, "revise_held_notice")
+    assert entry.actor == ALICE and entry.reason == "Counsel: name it"
+    assert entry.before == {"notice": key, "facts": {"root_cause": "ACL"}}
+    assert entry.after == {"notice": key, "facts": {"root_cause": cause}}
+    assert case_row(handle.id).facts["root_cause"] == cause  # type: ignore[union-attr]
+
+    # Approved: the corrected notice is the one that goes out.
+    await handle.execute_update(
+        CaseWorkflow.approve_notice,
+        ApproveNoticeRequest(key, "counsel@provider.example.com", "reviewed"),
+    )
+    assert (await handle.result()).state == "final_report_given"
+    [sent] = [n for n in notices(handle.id) if n.notice == "final_report"]
+    assert sent.status == "outboxed" and cause in sent.body_text
 
 
 # -- reassign the owner ------------------------------------------------------------------
