@@ -60,6 +60,7 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
                 require_any_true=[
                     RequireAnyTrueInfo(list(r.fields), r.message) for r in f.require_any_true
                 ],
+                text_fields=[k for k, v in f.fields.items() if v.type == "string"],
             )
             for name, f in rb.recordable_facts.items()
         },

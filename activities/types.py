@@ -52,6 +52,8 @@ class RecordableFactInfo:
     required_fields: list[str]
     allowed_before: str | None = None
     require_any_true: list[RequireAnyTrueInfo] = field(default_factory=list)
+    #: Its free-text fields: what a held notice written from it may be corrected in.
+    text_fields: list[str] = field(default_factory=list)
 
 
 @dataclass

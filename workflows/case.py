@@ -1084,11 +1084,14 @@ class CaseWorkflow:
             return f"no notice {req.notice_key!r} is waiting for approval"
         if not req.values:
             return "values must name at least one fact to correct"
-        # Text a person recorded with a fact; dates and amounts that deadlines and
-        # money were computed from are not corrected here.
-        revisable = {
-            f for spec in st.summary.recordable_facts.values() for f in spec.required_fields
-        } & {k for k, v in st.facts.items() if isinstance(v, str)}
+        # The free text a person recorded with the fact the notice was written on; dates
+        # and amounts that deadlines and money were computed from are not corrected here.
+        specs = st.summary.recordable_facts
+        fact = fact_behind(req.notice_key)
+        chosen = [specs[fact]] if fact in specs else []
+        revisable = {f for spec in chosen for f in spec.text_fields} & {
+            k for k, v in st.facts.items() if isinstance(v, str)
+        }
         for key, value in req.values.items():
             if key not in revisable:
                 known = ", ".join(sorted(revisable)) or "none"
@@ -1414,6 +1417,13 @@ class CaseWorkflow:
                 raise ValueError(req.message)
         if not request.recorded_by.strip():
             raise ValueError("recorded_by must name who records the fact")
+
+
+def fact_behind(notice_key: str) -> str | None:
+    """The recorded fact whose event wrote the notice ("final_report" for the key
+    "final_report:fact:final_report:4"), or None for a notice of another event."""
+    parts = notice_key.split(":")
+    return parts[2] if len(parts) > 2 and parts[1] == "fact" else None
 
 
 def _scalars(values: dict[str, Any]) -> dict[str, Scalar]:

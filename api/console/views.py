@@ -30,6 +30,7 @@ from store.models import (
     User,
 )
 from store.settings import Settings
+from workflows.case import fact_behind
 
 #: Cases on one page of the console's list.
 PAGE_SIZE = 25
@@ -156,8 +157,8 @@ class CasePage:
     recordable_facts: dict[str, RecordableFact]
     owner_name: str | None
     deadline_labels: dict[str, str]
-    #: (name, label, value) of the text facts a held notice can be corrected in.
-    revisable_facts: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Per held notice, (name, label, value) of the text facts it can be corrected in.
+    revisable_facts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 def case_page(
@@ -208,14 +209,18 @@ def case_page(
         else None
     )
     pending = [a for a in amendments if a.status == "pending"]
-    # As the workflow allows: text a person recorded with a fact (see revise_held_notice).
-    revisable: dict[str, tuple[str, str, str]] = {}
-    if rb is not None and any(n.status == "awaiting_approval" for n in notices):
-        for spec in rb.recordable_facts.values():
-            for fact_name, fact in spec.fields.items():
-                value = (case.facts or {}).get(fact_name)
-                if fact.required and isinstance(value, str):
-                    revisable.setdefault(fact_name, (fact_name, fact.label, value))
+    # As the workflow allows (revise_held_notice): the free text recorded with the fact
+    # the notice was written on.
+    revisable: dict[str, list[tuple[str, str, str]]] = {}
+    for n in notices if rb is not None else []:
+        behind = fact_behind(n.notice_key)
+        if n.status != "awaiting_approval" or rb is None or behind not in rb.recordable_facts:
+            continue
+        revisable[n.notice_key] = [
+            (name, spec.label, value)
+            for name, spec in rb.recordable_facts[behind].fields.items()
+            if spec.type == "string" and isinstance(value := (case.facts or {}).get(name), str)
+        ]
     return CasePage(
         case=case,
         contract=contract,
@@ -234,7 +239,7 @@ def case_page(
         recordable_facts=facts,
         owner_name=owner.display_name if owner else None,
         deadline_labels=label,
-        revisable_facts=list(revisable.values()),
+        revisable_facts=revisable,
     )
 
 

@@ -610,6 +610,8 @@ async def test_a_held_notice_is_corrected_from_the_case_page_before_approval(
     page = await client.get(f"/console/cases/{case_id}")
     assert "Correct it before approval" in page.text
     assert '<textarea name="fact.root_cause" rows="3">Public-read ACL</textarea>' in page.text
+    # Only the free text of the fact the report was written on: no dates, no other facts.
+    assert re.findall(r'name="fact\.(\w+)"', page.text) == ["root_cause", "remediation"]
     url = f"/console/cases/{case_id}/notices/{held.notice_key}/revise"
     # Nothing changed: refused, and the notice is as it was.
     same = await client.post(

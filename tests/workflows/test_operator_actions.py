@@ -485,6 +485,11 @@ async def test_a_held_notice_is_corrected_before_it_is_approved_and_goes_out_cor
             ReviseHeldNoticeRequest(key, {"discovered_at": "2037-12-01T13:00:00Z"}, ALICE, "x"),
             "values.discovered_at cannot be corrected here",
         ),
+        (
+            # Text, but of another fact: the report was written on the final report's.
+            ReviseHeldNoticeRequest(key, {"how": "Letter"}, ALICE, "x"),
+            "values.how cannot be corrected here (correctable: remediation, root_cause)",
+        ),
         (ReviseHeldNoticeRequest(key, {"root_cause": " "}, ALICE, "x"), "non-empty text"),
         (ReviseHeldNoticeRequest(key, {"root_cause": cause}, ALICE, " "), "a reason is required"),
         (
