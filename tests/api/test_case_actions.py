@@ -296,14 +296,17 @@ async def test_a_case_row_lists_its_stuck_reason_from_the_store(api: httpx.Async
     with Session(get_engine()) as s:
         row = s.get(Case, case_id)
         assert row is not None
-        row.failing_activity = "send_notice"
+        # record_step: its first run finished before the case answered, so no success of
+        # it can clear this while the test reads (the acknowledgement's send might).
+        row.failing_activity = "record_step"
         row.failing_attempts = 4
         row.failing_since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
-        row.last_failure = "SendGrid answered 503"
+        row.last_failure = "the database refused the connection"
         s.add(row)
         s.commit()
     detail = (await api.get(f"/api/cases/{case_id}")).json()
-    assert detail["stuck_reasons"][0].endswith("SendGrid answered 503")
+    assert detail["stuck_reasons"][0].startswith("record step has failed 4 times since ")
+    assert detail["stuck_reasons"][0].endswith("the database refused the connection")
     # Temporal answers too: nothing is pending for this (healthy) workflow.
     assert detail["pending_activities"] == []
 
