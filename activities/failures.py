@@ -5,7 +5,9 @@ case, never loses a step), so a failing case looks alive. The worker's activity
 interceptor writes each failed attempt of a case's activity onto the case row:
 ``failing_activity``, ``failing_attempts`` (Temporal's attempt number),
 ``failing_since`` (the first failure, kept while it keeps failing), ``last_failure``
-(the error's message) and ``last_failure_at``; a success of that activity clears them.
+(the error's message) and ``last_failure_at``; a success of that activity after a failed
+attempt clears them, and so does the record of retry_now, which starts it again at
+attempt 1.
 The case list filters on these columns with an index; the case page reads the live
 detail from Temporal itself.
 
@@ -79,14 +81,19 @@ def record_workflow_task_failure(case_id: str, message: str, at: dt.datetime) ->
 def clear_failure(case_id: str, activity_name: str) -> None:
     """Clears the case's failure columns if ``activity_name`` was the one failing."""
     with session_scope() as session:
-        # A read first: most activities never failed, and a read takes no write lock.
+        # A read first: a read takes no write lock.
         case = session.get(Case, case_id)
         if case is None or case.failing_activity != activity_name:
             return
-        case.failing_activity = None
-        case.failing_attempts = 0
-        case.failing_since = case.last_failure = case.last_failure_at = None
+        forget_failure(case)
         session.add(case)
+
+
+def forget_failure(case: Case) -> None:
+    """Empties the case row's failure columns (the caller adds and commits it)."""
+    case.failing_activity = None
+    case.failing_attempts = 0
+    case.failing_since = case.last_failure = case.last_failure_at = None
 
 
 def _message(exc: BaseException) -> str:
@@ -108,7 +115,7 @@ class _FailureTracking(ActivityInboundInterceptor):
             if not exc.non_retryable:
                 now = dt.datetime.now(dt.UTC)
                 await _best_effort(record_failure, case_id, name, info.attempt, _message(exc), now)
-            else:
+            elif info.attempt > 1:
                 # Final: Temporal stops retrying and the workflow takes over (it escalates).
                 await _best_effort(clear_failure, case_id, name)
             raise
@@ -116,7 +123,11 @@ class _FailureTracking(ActivityInboundInterceptor):
             now = dt.datetime.now(dt.UTC)
             await _best_effort(record_failure, case_id, name, info.attempt, _message(exc), now)
             raise
-        await _best_effort(clear_failure, case_id, name)
+        # A first attempt has no failed attempt before it to clear (retry_now, which starts
+        # an activity again at attempt 1, clears the row itself when it is recorded), so
+        # most activities cost no read here.
+        if info.attempt > 1:
+            await _best_effort(clear_failure, case_id, name)
         return result
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.failures import forget_failure
 from activities.types import RecordStepInput
 from rules.rulebook import default_registry
 from store.db import session_scope
@@ -208,6 +209,22 @@ def _record_resolutions(session: Session, inp: RecordStepInput) -> None:
             session.add(notice)
 
 
+def _forget_retried_failure(session: Session, inp: RecordStepInput) -> None:
+    """retry_now starts the failing activity again at attempt 1: its count starts over.
+
+    A failure recorded after the retry (its new first attempt failed already) stays.
+    """
+    case = session.get(Case, inp.case.case_id)
+    restarted = (inp.audit.after or {}).get("restarted", []) if inp.audit else []
+    if (
+        case is not None
+        and case.failing_activity in restarted
+        and (case.last_failure_at is None or case.last_failure_at <= inp.at)
+    ):
+        forget_failure(case)
+        session.add(case)
+
+
 @activity.defn
 def record_step(inp: RecordStepInput) -> None:
     """Records a case step: the case row, transition, decisions, deadlines, escalations.
@@ -222,6 +239,8 @@ def record_step(inp: RecordStepInput) -> None:
     with session_scope() as session:
         if inp.audit_only:
             _audit_entry(session, inp)
+            if inp.audit is not None and inp.audit.action == "retry_now":
+                _forget_retried_failure(session, inp)
             return
         existing = session.get(Case, inp.case.case_id)
         if existing is not None and existing.last_step >= inp.step:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from fastapi import HTTPException
 from fastapi.concurrency import run_in_threadpool
@@ -72,15 +71,16 @@ async def _case(case_id: str) -> tuple[Case, str]:
     return case, zone
 
 
-async def _update(
-    client: Client,
-    case_id: str,
-    call: Callable[[Any], Awaitable[CaseView]],
-) -> CaseView:
+async def _update(client: Client, case_id: str, update: Any, request: Any) -> CaseView:
     """Runs one update of the case's workflow and maps its failures to clear answers."""
     handle = client.get_workflow_handle(case_id)
     try:
-        return await asyncio.wait_for(call(handle), timeout=ACTION_WAIT.total_seconds())
+        return cast(
+            CaseView,
+            await asyncio.wait_for(
+                handle.execute_update(update, request), timeout=ACTION_WAIT.total_seconds()
+            ),
+        )
     except TimeoutError as exc:
         raise ActionRefused(
             f"case {case_id} did not answer within {ACTION_WAIT.total_seconds():.0f} s; the "
@@ -101,9 +101,7 @@ async def retry_now(client: Client, case_id: str, actor: Principal, reason: str)
     """Retries the case's failing activity now instead of after Temporal's backoff."""
     await _case(case_id)
     request = RetryNowRequest(actor=actor.name, reason=_reason(reason))
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.retry_now, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.retry_now, request)
 
 
 def _escalation(case_id: str, escalation_id: int) -> Escalation | None:
@@ -127,9 +125,7 @@ async def resolve_escalation(
     request = ResolveEscalationRequest(
         step=row.step, rule=row.rule, note=_reason(note, "note"), actor=actor.name
     )
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.resolve_escalation, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.resolve_escalation, request)
 
 
 def recorded_by(actor: Principal, on_behalf_of: str | None) -> str:
@@ -164,9 +160,7 @@ async def record_fact(
     request = RecordFactRequest(
         fact, checked, recorded_by(actor, on_behalf_of), (reason or "").strip() or None
     )
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.record_fact, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.record_fact, request)
 
 
 async def propose_amendment(
@@ -195,9 +189,7 @@ async def propose_amendment(
         actor=actor.name,
         second_approver_required=second_approver_required,
     )
-    view = await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.amend_deadline, request)
-    )
+    view = await _update(client, case_id, CaseWorkflow.amend_deadline, request)
     return view.amendment_id or ""
 
 
@@ -214,9 +206,7 @@ async def decide_amendment(
     request = DecideAmendmentRequest(
         amendment_id=amendment_id, approve=approve, actor=actor.name, reason=_reason(reason)
     )
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.decide_amendment, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.decide_amendment, request)
 
 
 async def close_case(
@@ -231,9 +221,7 @@ async def close_case(
     if outcome not in ("withdrawn", "cancelled"):
         raise ActionRefused("outcome must be withdrawn or cancelled", 422)
     request = CloseCaseRequest(outcome=outcome, actor=actor.name, reason=_reason(reason))
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.close_case, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.close_case, request)
 
 
 async def reassign_owner(
@@ -245,9 +233,7 @@ async def reassign_owner(
     if "@" not in email or " " in email or len(email) > 320:
         raise ActionRefused(f"owner_email {owner_email!r} is not an email address", 422)
     request = ReassignOwnerRequest(owner_email=email, actor=actor.name, reason=_reason(reason))
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.reassign_owner, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.reassign_owner, request)
 
 
 async def approve_notice(
@@ -261,9 +247,7 @@ async def approve_notice(
     """Releases a notice the rulebook held for approval: it goes out as previewed."""
     await _case(case_id)
     request = ApproveNoticeRequest(notice_key, recorded_by(actor, on_behalf_of), reason)
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.approve_notice, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.approve_notice, request)
 
 
 async def revise_held_notice(
@@ -274,14 +258,18 @@ async def revise_held_notice(
     values: dict[str, str],
     reason: str | None,
 ) -> CaseView:
-    """Corrects the facts a held notice was written from; it is written again, still held."""
-    await _case(case_id)
+    """Corrects the facts a held notice was written from; it is written again, still held.
+
+    Only the values that differ from the case's facts are sent (and audited).
+    """
+    case, _ = await _case(case_id)
     if not values:
         raise ActionRefused("values must name at least one fact to correct", 422)
+    values = {k: v for k, v in values.items() if v != (case.facts or {}).get(k)}
+    if not values:
+        raise ActionRefused("Change at least one value: the notice would read the same", 422)
     request = ReviseHeldNoticeRequest(notice_key, values, actor.name, _reason(reason))
-    return await _update(
-        client, case_id, lambda h: h.execute_update(CaseWorkflow.revise_held_notice, request)
-    )
+    return await _update(client, case_id, CaseWorkflow.revise_held_notice, request)
 
 
 def add_note(session: Session, case_id: str, actor: Principal, note: str) -> AuditEntry:

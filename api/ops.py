@@ -74,7 +74,8 @@ class CaseRows:
 
 @dataclass
 class PendingActivity:
-    """An activity Temporal is running or retrying for a case, as Temporal reports it."""
+    """An activity Temporal is running or retrying for a case, as Temporal reports it
+    (``activity`` is "workflow_task" when the case's own code keeps failing)."""
 
     activity: str
     state: str

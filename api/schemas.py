@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.ops import PendingActivity
+
 #: The largest ``offset`` a list accepts: far past any real list, and well inside the
 #: 64-bit integer SQLite and PostgreSQL take (a larger one was a 500).
 MAX_OFFSET = 1_000_000_000
@@ -180,26 +182,13 @@ class AmendmentPublic(BaseModel):
     decision_reason: str | None
 
 
-class PendingActivityPublic(BaseModel):
-    """An activity Temporal is running or retrying for the case, read from Temporal."""
-
-    activity: str
-    state: str
-    attempt: int
-    maximum_attempts: int
-    last_failure: str | None
-    last_attempt_at: dt.datetime | None
-    next_attempt_at: dt.datetime | None
-    scheduled_at: dt.datetime | None
-
-
 class CaseDetail(CasePublic):
     notices: list[NoticeSummary] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     temporal_url: str
     escalations: list[EscalationPublic] = Field(default_factory=list)
     amendments: list[AmendmentPublic] = Field(default_factory=list)
-    pending_activities: list[PendingActivityPublic] | None = Field(
+    pending_activities: list[PendingActivity] | None = Field(
         default=None,
         description="From Temporal; null when Temporal could not be asked",
     )

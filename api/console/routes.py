@@ -354,6 +354,15 @@ def _text(form: FormData, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _fields(form: FormData, prefix: str) -> dict[str, str]:
+    """The form's non-empty ``<prefix><name>`` fields, by name."""
+    return {
+        key[len(prefix) :]: value
+        for key in form
+        if key.startswith(prefix) and (value := _text(form, key).strip())
+    }
+
+
 Action = Callable[[Principal, FormData], Awaitable[str]]
 
 
@@ -447,13 +456,8 @@ async def record_fact(request: Request, case_id: str) -> Response:
         client = await get_temporal(request)
         fact = _text(form, "fact")
         reason = _required(form, "reason", "A reason")
-        prefix = f"{fact}."
-        values: dict[str, Any] = {}
-        for key in form:
-            if key.startswith(prefix):
-                raw = _text(form, key).strip()
-                if raw:
-                    values[key[len(prefix) :]] = raw  # the rulebook's types parse the text
+        # Text as typed: the rulebook's types parse it.
+        values: dict[str, Any] = _fields(form, f"{fact}.")
         await case_actions.record_fact(client, case_id, actor, fact, values, reason)
         return "fact"
 
@@ -475,24 +479,13 @@ async def approve_notice(request: Request, case_id: str, notice_key: str) -> Res
 
 @router.post("/cases/{case_id}/notices/{notice_key}/revise")
 async def revise_held_notice(request: Request, case_id: str, notice_key: str) -> Response:
-    """Corrects the facts a held notice was written from; only the values changed count."""
+    """Corrects the facts a held notice was written from (only changed values count)."""
 
     async def run(actor: Principal, form: FormData) -> str:
         client = await get_temporal(request)
         reason = _required(form, "reason", "A reason")
-        with Session(get_engine()) as session:
-            case = session.get(Case, case_id)
-            facts = dict(case.facts or {}) if case else {}
-        changed = {
-            key[len("fact.") :]: value
-            for key in form
-            if key.startswith("fact.")
-            and (value := _text(form, key).strip())
-            and value != facts.get(key[len("fact.") :])
-        }
-        if not changed:
-            raise ActionRefused("Change at least one value: the notice would read the same", 422)
-        await case_actions.revise_held_notice(client, case_id, actor, notice_key, changed, reason)
+        values = _fields(form, "fact.")
+        await case_actions.revise_held_notice(client, case_id, actor, notice_key, values, reason)
         return "revised"
 
     return await _act(request, case_id, ("operate", "manage_cases"), run)

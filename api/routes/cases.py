@@ -30,6 +30,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
 from api.errors import unknown_clause
 from api.ops import (
     CaseFilters,
+    PendingActivity,
     asked_temporal,
     list_case_rows,
     stuck_reasons,
@@ -51,7 +52,6 @@ from api.schemas import (
     FactCreate,
     NoteCreate,
     NoticeSummary,
-    PendingActivityPublic,
     ReassignOwner,
     ResolveEscalation,
     RetryNow,
@@ -387,10 +387,10 @@ async def get_case(
     return detail
 
 
-async def pending_activities(request: Request, case_id: str) -> list[PendingActivityPublic] | None:
+async def pending_activities(request: Request, case_id: str) -> list[PendingActivity] | None:
     """The case's pending activities from Temporal, or None when Temporal cannot say."""
     found, _ = await asked_temporal(lambda: get_temporal(request), case_id)
-    return None if found is None else [PendingActivityPublic(**vars(a)) for a in found]
+    return found
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {

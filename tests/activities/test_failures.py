@@ -132,3 +132,17 @@ async def test_a_database_error_is_logged_and_never_masks_the_activity_error(
         logging.ERROR,
         logging.ERROR,
     ]
+
+
+async def test_a_first_attempt_that_succeeds_reads_nothing(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most activities succeed at once: they cost the store nothing here."""
+    reads: list[tuple[str, str]] = []
+    monkeypatch.setattr(failures, "clear_failure", lambda *args: reads.append(args))
+    assert await _run(_env(1)) == "done"
+    with pytest.raises(ApplicationError):
+        await _run(_env(1), ApplicationError("rejected", non_retryable=True))
+    assert reads == []
+    assert await _run(_env(2)) == "done"  # after a failed attempt: clear what it recorded
+    assert reads == [("case_r", "send_notice")]

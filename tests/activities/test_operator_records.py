@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from activities.records import record_step
 from activities.types import AmendmentView, AuditView, RecordStepInput
 from store.db import get_engine
-from store.models import AuditEntry, DeadlineAmendment
+from store.models import AuditEntry, Case, DeadlineAmendment
 from tests.activities.test_records import AT, step_input
 from tests.workflows.helpers import case_row, deadlines, seed_reference_contract
 
@@ -83,3 +83,46 @@ def test_an_audit_only_step_writes_the_entry_and_leaves_the_case_steps_alone(
     assert case_row("case_r").last_step == 1  # type: ignore[union-attr]
     record_step(dataclasses.replace(step_input(2), transition=None, decisions=[]))
     assert case_row("case_r").last_step == 2  # type: ignore[union-attr]
+
+
+def _retried_now(step: int, at: dt.datetime, restarted: list[str]) -> RecordStepInput:
+    inp = dataclasses.replace(step_input(step), at=at, audit_only=True)
+    inp.audit = AuditView(
+        "retry_now",
+        "olivia",
+        "SendGrid is back",
+        {"activities": restarted},
+        {"restarted": restarted},
+    )
+    return inp
+
+
+def _failing(activity: str, last_failure_at: dt.datetime) -> None:
+    with Session(get_engine()) as s:
+        case = s.get(Case, "case_r")
+        assert case is not None
+        case.failing_activity, case.failing_attempts = activity, 5
+        case.failing_since = case.last_failure_at = last_failure_at
+        case.last_failure = "SendGrid answered 500"
+        s.add(case)
+        s.commit()
+
+
+def test_retry_now_starts_the_failure_count_over_for_what_it_restarted(db_url: str) -> None:
+    seed_reference_contract()
+    record_step(step_input(1))
+    before = AT - dt.timedelta(minutes=1)
+    # Another activity's failure stays; so does one recorded after the retry.
+    _failing("record_step", before)
+    record_step(_retried_now(2, AT, ["send_notice"]))
+    assert case_row("case_r").failing_activity == "record_step"  # type: ignore[union-attr]
+    _failing("send_notice", AT + dt.timedelta(seconds=5))
+    record_step(_retried_now(3, AT, ["send_notice"]))
+    assert case_row("case_r").failing_attempts == 5  # type: ignore[union-attr]
+    # The restarted activity's failures from before the retry are forgotten.
+    _failing("send_notice", before)
+    record_step(_retried_now(4, AT, ["send_notice"]))
+    row = case_row("case_r")
+    assert row is not None and row.failing_activity is None and row.failing_attempts == 0
+    assert row.failing_since is None and row.last_failure is None
+    assert [e.action for e in audit_entries()] == ["retry_now"] * 3
