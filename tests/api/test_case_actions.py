@@ -6,15 +6,16 @@ import datetime as dt
 from typing import Any
 
 import httpx
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio.client import Client
 
 from store.auth import create_token
 from store.db import get_engine
 from store.models import AuditEntry, Case, Deadline
+from tests.api.helpers import open_case
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
-from tests.workflows.helpers import case_row, eventually, notices
+from tests.workflows.helpers import audit, case_row, eventually, notices
 from workflows.case import CaseWorkflow, DeliveryFailure
 
 
@@ -30,41 +31,12 @@ async def eventually_async(predicate: Any, timeout: float = 10.0) -> Any:
     return value
 
 
-URL = "/api/contracts/ctr_reference_msa/cases"
-# Received yesterday: the termination takes effect about 90 days from now.
-FACTS = {
-    "notice_received_at": (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(),
-    "given_by": "provider",
-}
-
-
 def bearer(role: str, name: str) -> dict[str, str]:
     """Headers of a fresh token with ``role``."""
     with Session(get_engine()) as s:
         _, plaintext = create_token(s, name, role, created_by="tests")
         s.commit()
     return {"Authorization": f"Bearer {plaintext}"}
-
-
-async def open_case(api: httpx.AsyncClient, key: str) -> dict[str, Any]:
-    r = await api.post(
-        URL,
-        json={"clause": "termination_for_convenience", "facts": FACTS},
-        headers={"Idempotency-Key": key},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def audit(case_id: str, action: str) -> list[AuditEntry]:
-    with Session(get_engine()) as s:
-        return list(
-            s.exec(
-                select(AuditEntry)
-                .where(AuditEntry.case_id == case_id, AuditEntry.action == action)
-                .order_by(col(AuditEntry.id))
-            )
-        )
 
 
 def deadline(case_id: str, name: str) -> Deadline:

@@ -6,13 +6,12 @@ import datetime as dt
 import html
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio.client import Client
 
 from api.console import views
@@ -22,13 +21,12 @@ from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
 from store.settings import get_settings
 from tests.api.conftest import ApiAs
+from tests.api.helpers import NOW, a_case, open_case, seed
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
-from tests.workflows.helpers import case_row, eventually, notices
+from tests.workflows.helpers import audit, case_row, eventually, notices
 from workflows.case import CaseWorkflow, DeliveryFailure
 
-NOW = dt.datetime.now(dt.UTC)
-CASES_URL = "/api/contracts/ctr_reference_msa/cases"
 PASSWORD = "correct horse battery staple"
 
 SignIn = Callable[[str], Awaitable[httpx.AsyncClient]]
@@ -69,55 +67,6 @@ def sign_in(api_as: ApiAs) -> SignIn:
         return client
 
     return signed_in
-
-
-async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str, Any]:
-    """Starts a termination-for-convenience case through the API (as the admin token)."""
-    received = (NOW - dt.timedelta(days=1)).replace(microsecond=0)
-    body = {"notice_received_at": received.isoformat(), "given_by": "provider", **facts}
-    r = await api.post(
-        CASES_URL,
-        json={"clause": "termination_for_convenience", "facts": body},
-        headers={"Idempotency-Key": key},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def seed(*cases: Case) -> None:
-    with Session(get_engine()) as s:
-        for c in cases:
-            s.add(c)
-        s.commit()
-
-
-def a_case(case_id: str, **kw: Any) -> Case:
-    values: dict[str, Any] = dict(
-        id=case_id,
-        contract_id="ctr_reference_msa",
-        clause="termination_for_convenience",
-        rulebook_version=1,
-        state="notice_period_running",
-        state_label="Notice period running; the termination takes effect on the effective date",
-        facts={},
-        opened_at=NOW - dt.timedelta(days=3),
-        updated_at=NOW,
-        next_deadline_at=NOW + dt.timedelta(days=30),
-        next_deadline_name="effective_date",
-    )
-    values.update(kw)
-    return Case(**values)
-
-
-def audit(case_id: str, action: str) -> list[AuditEntry]:
-    with Session(get_engine()) as s:
-        return list(
-            s.exec(
-                select(AuditEntry)
-                .where(AuditEntry.case_id == case_id, AuditEntry.action == action)
-                .order_by(col(AuditEntry.id))
-            )
-        )
 
 
 # ------------------------------------------------------------------------------ sign in
@@ -829,16 +778,11 @@ async def test_an_operator_cancels_a_case_from_the_console(
             select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "pending")
         ).all()
     assert pending == []
-    entries = [e for e in audit_all(case_id) if e.reason == "opened twice"]
+    entries = [e for e in audit(case_id) if e.reason == "opened twice"]
     assert entries and entries[0].actor == "operator@clauseflow.example.com"
     shown = await client.get(r.headers["location"])
     assert "Case closed" in shown.text
     assert f'action="/console/cases/{case_id}/close"' not in shown.text  # closed: no more
-
-
-def audit_all(case_id: str) -> list[AuditEntry]:
-    with Session(get_engine()) as s:
-        return list(s.exec(select(AuditEntry).where(AuditEntry.case_id == case_id)))
 
 
 async def test_an_escalation_is_explained_and_resolved_from_the_console(

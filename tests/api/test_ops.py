@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from store.db import get_engine
 from store.models import DeadlineAmendment
-from tests.api.test_console import NOW, a_case, seed
+from tests.api.helpers import NOW, a_case, seed
 
 
 def _seed_the_usual_mix() -> None:

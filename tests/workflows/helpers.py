@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
-from store.models import Case, Deadline, Escalation, Notice, Transition
+from store.models import AuditEntry, Case, Deadline, Escalation, Notice, Transition
 from workers.seed import reference_term_sheet
 from workflows.case import CaseInput, CaseView, CaseWorkflow, RecordFactRequest
 
@@ -206,6 +206,15 @@ def transitions(case_id: str) -> list[Transition]:
 def deadlines(case_id: str) -> dict[str, Deadline]:
     with Session(get_engine()) as s:
         return {d.name: d for d in s.exec(select(Deadline).where(Deadline.case_id == case_id))}
+
+
+def audit(case_id: str, action: str | None = None) -> list[AuditEntry]:
+    """The case's audit trail in order, or only its entries of ``action``."""
+    with Session(get_engine()) as s:
+        query = select(AuditEntry).where(AuditEntry.case_id == case_id)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        return list(s.exec(query.order_by(col(AuditEntry.id))))
 
 
 def case_row(case_id: str) -> Case | None:

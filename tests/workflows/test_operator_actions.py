@@ -10,18 +10,19 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
-from store.models import AuditEntry, DeadlineAmendment
+from store.models import DeadlineAmendment
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import (
     OWNER_EMAIL,
     at_ny,
+    audit,
     case_row,
     deadlines,
     escalations,
@@ -65,14 +66,6 @@ Handle = WorkflowHandle[Any, Any]
 @pytest.fixture(autouse=True)
 async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
     await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
-
-
-def audit(case_id: str, action: str | None = None) -> list[AuditEntry]:
-    with Session(get_engine()) as s:
-        query = select(AuditEntry).where(AuditEntry.case_id == case_id)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        return list(s.exec(query.order_by(col(AuditEntry.id))))
 
 
 def amendment_rows(case_id: str) -> dict[str, DeadlineAmendment]:

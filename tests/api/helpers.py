@@ -1,0 +1,55 @@
+"""Cases for the API and console tests: opened through the API, or rows seeded directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from store.db import get_engine
+from store.models import Case
+
+NOW = dt.datetime.now(dt.UTC)
+CASES_URL = "/api/contracts/ctr_reference_msa/cases"
+
+
+async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str, Any]:
+    """Starts a termination-for-convenience case through the API (as the admin token)."""
+    received = (NOW - dt.timedelta(days=1)).replace(microsecond=0)
+    body = {"notice_received_at": received.isoformat(), "given_by": "provider", **facts}
+    r = await api.post(
+        CASES_URL,
+        json={"clause": "termination_for_convenience", "facts": body},
+        headers={"Idempotency-Key": key},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def seed(*cases: Case) -> None:
+    """Writes case rows straight to the store (no workflow behind them)."""
+    with Session(get_engine()) as s:
+        for c in cases:
+            s.add(c)
+        s.commit()
+
+
+def a_case(case_id: str, **kw: Any) -> Case:
+    """A running termination case row, 30 days before its effective date; ``kw`` overrides."""
+    values: dict[str, Any] = dict(
+        id=case_id,
+        contract_id="ctr_reference_msa",
+        clause="termination_for_convenience",
+        rulebook_version=1,
+        state="notice_period_running",
+        state_label="Notice period running; the termination takes effect on the effective date",
+        facts={},
+        opened_at=NOW - dt.timedelta(days=3),
+        updated_at=NOW,
+        next_deadline_at=NOW + dt.timedelta(days=30),
+        next_deadline_name="effective_date",
+    )
+    values.update(kw)
+    return Case(**values)
