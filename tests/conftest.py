@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -16,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from store.db import get_engine
 from store.migrate import upgrade
 from store.settings import get_settings
+from tests.clock import CLOCK_AHEAD, runs_on_the_real_clock
 from tests.databases import (
     empty_tables,
     postgres_server,
@@ -44,6 +47,22 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: tests read the reference material from ../shared")
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test on a real dev server is one, whether or not its module says so.
+    for item in items:
+        if "dev_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.devserver)
+
+
+def pytest_report_header() -> str | None:
+    if CLOCK_AHEAD is None:
+        return None
+    return (
+        f"the application's clock runs {CLOCK_AHEAD.days} days ahead of the machine's "
+        "(tests on a real Temporal dev server keep the machine's clock)"
+    )
 
 
 def _reset_caches() -> None:
@@ -90,17 +109,37 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Under `make test-later` this whole process runs ahead, collection included, so that
+    # a module's own "now" agrees with the application's.
+    if CLOCK_AHEAD is not None:
+        time_machine.travel(time.time() + CLOCK_AHEAD.total_seconds(), tick=True).start()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_for_a_real_server(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on a real Temporal dev server runs on the machine's clock, as the server does."""
+    if CLOCK_AHEAD is None or not runs_on_the_real_clock(request):
+        yield
+        return
+    with time_machine.travel(time_machine.escape_hatch.time.time(), tick=True):
+        yield
+
+
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping test server: 90 days pass in milliseconds.
 
-    One per test, because skipped time cannot be turned back.
+    One per test, because skipped time cannot be turned back. Its clock starts at this
+    process's (CLOCK_AHEAD ahead under ``make test-later``).
     """
     env = await WorkflowEnvironment.start_time_skipping(
         # Encrypted like production, under a throwaway key.
         data_converter=encrypting_converter(EncryptionCodec(parse_keys(TEST_PAYLOAD_KEYS))),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
+    if CLOCK_AHEAD is not None:
+        await env.sleep(CLOCK_AHEAD)
     await register_search_attributes(env.client)
     yield env
     await env.shutdown()

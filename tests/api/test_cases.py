@@ -11,13 +11,22 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.routes.cases import case_id_for
+from tests.dates import (
+    a_monday_whose_ninetieth_day_is_a_sunday,
+    at_ny_on,
+    described,
+    notice_days_ago,
+    ny_today,
+)
 from tests.workflows.helpers import eventually, notices
 
 URL = "/api/contracts/ctr_reference_msa/cases"
+#: A recent Monday's notice: its 90th day is a Sunday, carried to the Monday after.
+MONDAY, EFFECTIVE = a_monday_whose_ninetieth_day_is_a_sunday()
 
 
 def case_body(**facts: Any) -> dict[str, Any]:
-    base = {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": "provider"}
+    base = {"notice_received_at": at_ny_on(MONDAY, 10).isoformat(), "given_by": "provider"}
     base.update(facts)
     return {"clause": "termination_for_convenience", "facts": base}
 
@@ -30,10 +39,10 @@ async def test_starting_a_case_returns_201_with_its_state_and_deadlines(
     case = r.json()
     assert case["id"].startswith("case_")
     deadlines = {d["name"]: d for d in case["deadlines"]}
-    # 90 days after Mon 2 Nov 2026 is Sun 31 Jan 2027; NY GCL § 25 carries it to Mon 1 Feb.
-    assert deadlines["effective_date"]["last_day"] == "2027-02-01"
+    # 90 days after a Monday is a Sunday; NY GCL § 25 carries it to the Monday after.
+    assert deadlines["effective_date"]["last_day"] == EFFECTIVE.isoformat()
     assert any("Sunday" in line for line in deadlines["effective_date"]["explanation"])
-    assert deadlines["effective_date"]["local_due"] == "Mon 1 Feb 2027 00:00 New York time"
+    assert deadlines["effective_date"]["local_due"] == f"{described(EFFECTIVE)} 00:00 New York time"
     assert {"reminder_60", "reminder_30", "reminder_7"} <= set(deadlines)
     assert case["temporal_url"].endswith(f"/workflows/{case['id']}")
 
@@ -111,8 +120,9 @@ async def test_cases_are_listed_filtered_and_paginated(api: httpx.AsyncClient) -
     for i in range(3):
         r = await api.post(
             URL,
-            # A week apart, so each case has its own next deadline (no ties).
-            json=case_body(notice_received_at=f"2026-11-{2 + 7 * i:02d}T10:00:00-05:00"),
+            # A week apart, so each case has its own next deadline (no ties); the oldest
+            # first, whose reminders are still ahead.
+            json=case_body(notice_received_at=notice_days_ago(15 - 7 * i)),
             headers={"Idempotency-Key": f"list-{i}"},
         )
         ids.append(r.json()["id"])
@@ -152,7 +162,7 @@ async def test_a_case_shows_its_timeline_and_the_outbox_holds_its_notice(
     full = (await api.get(f"/api/notices/{notice_id}")).json()
     # The Provider gave notice: the acknowledgement goes back to the Provider.
     assert full["to"] == ["notices@provider.example.com", "legal@provider.example.com"]
-    assert "Mon 1 Feb 2027" in full["body_text"]
+    assert described(EFFECTIVE) in full["body_text"]
     html = await api.get(f"/api/notices/{notice_id}/html")
     assert html.headers["content-type"].startswith("text/html") and "<strong>" in html.text
 
@@ -178,7 +188,7 @@ async def test_recording_a_withdrawal_over_the_api_ends_the_case(api: httpx.Asyn
             "values": {
                 "customer_signatory": "A. Buyer",
                 "provider_signatory": "B. Seller",
-                "agreed_on": "2026-11-20",
+                "agreed_on": ny_today().isoformat(),
             },
             "recorded_by": "priya@customer.example.com",
             "reason": "both sides signed the withdrawal letter",

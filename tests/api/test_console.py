@@ -22,6 +22,7 @@ from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation,
 from store.settings import get_settings
 from tests.api.conftest import ApiAs
 from tests.api.helpers import NOW, a_case, open_case, seed
+from tests.dates import described, ny_today
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
@@ -664,12 +665,15 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
     case_id = (await open_case(api, "amend"))["id"]
     alice = await sign_in("operator")
     page = await alice.get(f"/console/cases/{case_id}")
+    # A summer day ahead (daylight-saving time in New York): the next 30 June after a month.
+    soon = ny_today() + dt.timedelta(days=30)
+    june_30 = dt.date(soon.year if soon <= dt.date(soon.year, 6, 30) else soon.year + 1, 6, 30)
     r = await alice.post(
         f"/console/cases/{case_id}/amendments",
         data={
             "csrf_token": csrf_of(page.text),
             "deadline": "effective_date",
-            "date": "2027-06-30",
+            "date": june_30.isoformat(),
             "time": "17:00",
             "reason": "Parties agreed a later date in writing",
         },
@@ -677,8 +681,8 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
     assert r.status_code == 303, r.text
     page = await alice.get(r.headers["location"])
     assert "Amendments waiting for approval" in page.text
-    # 17:00 New York time on 30 June 2027 (EDT, UTC-4) is 21:00 UTC.
-    assert "Wed 30 Jun 2027 17:00 New York time" in text_of(page.text)
+    # 17:00 New York time on 30 June (EDT, UTC-4) is 21:00 UTC.
+    assert f"{described(june_30)} 17:00 New York time" in text_of(page.text)
     amendment = re.search(rf"/console/cases/{case_id}/amendments/([^/]+)/decide", page.text)
     assert amendment is not None
 
@@ -707,7 +711,8 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
                     Deadline.case_id == case_id, Deadline.name == "effective_date"
                 )
             ).one()
-            return d if d.due_at == dt.datetime(2027, 6, 30, 21, tzinfo=dt.UTC) else None
+            due = dt.datetime.combine(june_30, dt.time(21), tzinfo=dt.UTC)
+            return d if d.due_at == due else None
 
     await eventually(moved)
     shown = await bob.get(f"/console/cases/{case_id}")

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from store.db import get_engine
 from store.models import Notice
+from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices
 
 URL = "/api/contracts/ctr_reference_msa/cases"
@@ -17,7 +18,8 @@ URL = "/api/contracts/ctr_reference_msa/cases"
 def termination(given_by: str) -> dict[str, object]:
     return {
         "clause": "termination_for_convenience",
-        "facts": {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": given_by},
+        # Received a few days ago: no reminder is due yet, only the acknowledgement.
+        "facts": {"notice_received_at": notice_days_ago(3), "given_by": given_by},
     }
 
 

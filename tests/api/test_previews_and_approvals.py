@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from store.db import get_engine
 from store.models import Deadline
+from tests.dates import a_monday_whose_ninetieth_day_is_a_sunday, at_ny_on, described
 from tests.workflows.helpers import eventually, notices
 
 START = "/api/contracts/ctr_reference_msa/cases"
@@ -21,12 +22,17 @@ def iso(at: dt.datetime) -> str:
     return at.replace(microsecond=0).isoformat()
 
 
+#: A recent Monday's notice: its 90th day is a Sunday, carried to the Monday after.
+MONDAY, EFFECTIVE = a_monday_whose_ninetieth_day_is_a_sunday()
+
+
 async def termination_case(api: httpx.AsyncClient) -> str:
+    received = at_ny_on(MONDAY, 10).isoformat()
     r = await api.post(
         START,
         json={
             "clause": "termination_for_convenience",
-            "facts": {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": "provider"},
+            "facts": {"notice_received_at": received, "given_by": "provider"},
         },
         headers={"Idempotency-Key": "preview"},
     )
@@ -42,10 +48,10 @@ async def test_a_preview_renders_a_future_notice_with_current_facts_and_stores_n
     r = await api.get(f"/api/cases/{case_id}/notices/termination_effective/preview")
     assert r.status_code == 200, r.text
     preview = r.json()
-    # 90 days after Mon 2 Nov 2026 is Sun 31 Jan 2027, carried to Mon 1 Feb (§ 25).
-    assert preview["subject"].startswith("Termination effective Mon 1 Feb 2027")
+    # 90 days after a Monday is a Sunday, carried to the Monday after (§ 25).
+    assert preview["subject"].startswith(f"Termination effective {described(EFFECTIVE)}")
     assert preview["to"] == [*CUSTOMER, *PROVIDER] and preview["cc"] == [OWNER]
-    assert "Mon 1 Feb 2027" in preview["body_text"]
+    assert described(EFFECTIVE) in preview["body_text"]
     assert preview["body_html"].lstrip().startswith("<!doctype html>")
     assert preview["case_state"] == "notice_period_running"
     assert preview["requires_approval"] is False
@@ -54,7 +60,7 @@ async def test_a_preview_renders_a_future_notice_with_current_facts_and_stores_n
         f"/api/cases/{case_id}/notices/termination_effective/preview", params={"format": "html"}
     )
     assert html.headers["content-type"].startswith("text/html")
-    assert html.text.startswith("<!doctype html>") and "Mon 1 Feb 2027" in html.text
+    assert html.text.startswith("<!doctype html>") and described(EFFECTIVE) in html.text
     # Only the acknowledgement exists: previews are neither stored nor sent.
     assert [n.notice for n in notices(case_id)] == ["acknowledgement"]
     assert (await api.get("/api/notices", params={"case_id": case_id})).json()["total"] == 1

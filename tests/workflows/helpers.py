@@ -46,10 +46,18 @@ def at_ny(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
 
 
 async def travel_to(env: WorkflowEnvironment, when: dt.datetime) -> None:
-    """Moves the time-skipping server's clock forward to ``when`` (never back)."""
+    """Pins the time-skipping server's clock at ``when``, which must not have passed.
+
+    The server's clock starts at the machine's and only moves forward: a test that pins
+    it to a moment already past would silently run at another time, so it fails instead.
+    """
     now = await env.get_current_time()
-    if when > now:
-        await env.sleep(when - now)
+    if when < now:
+        raise AssertionError(
+            f"this test pins the clock at {when.isoformat()}, which has passed (the server "
+            f"says {now.isoformat()}): its dates must move forward"
+        )
+    await env.sleep(when - now)
 
 
 async def start_case(

@@ -128,19 +128,23 @@ async def test_an_approved_amendment_moves_the_timer_and_explains_itself(
         ),
         "a second person must approve it",
     )
+    before = await time_env.get_current_time()
     view = await handle.execute_update(
         CaseWorkflow.decide_amendment,
         DecideAmendmentRequest(view.amendment_id, True, BOB, "checked the side letter"),
     )
+    after = await time_env.get_current_time()
     assert view.pending_amendments == []
     effective = next(d for d in view.deadlines if d.name == "effective_date")
     assert effective.due_at == new_due and effective.last_day == dt.date(2038, 3, 15)
+    row = amendment_rows(handle.id)[pending.id]
+    # The server's clock may tick on between the approval and the test's next look at it.
+    assert row.decided_at is not None and before <= row.decided_at <= after
     assert effective.explanation[-1] == (
-        f"Amended on {_described(await time_env.get_current_time())} by {ALICE}, approved by "
+        f"Amended on {_described(row.decided_at)} by {ALICE}, approved by "
         f"{BOB}: moved from Mon 1 Mar 2038 00:00 New York time to Mon 15 Mar 2038 00:00 New York "
         "time. Reason: Parties agreed two more weeks"
     )
-    row = amendment_rows(handle.id)[pending.id]
     assert (row.status, row.decided_by, row.decision_reason) == (
         "applied",
         BOB,
