@@ -17,7 +17,10 @@ ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.lock /tmp/requirements.lock
 RUN pip install --require-hashes --no-deps -r /tmp/requirements.lock
 
-# The project itself, built with the locked setuptools (no unpinned build download).
+# The project itself, built with the locked setuptools (no unpinned build download), as
+# a wheel: the source is removed, so the image runs only what the wheel carries. No
+# Docker here: tests/test_wheel.py builds this context's wheel, installs it without the
+# source and starts the API.
 COPY . /src
 RUN pip install --no-deps --no-build-isolation /src && rm -rf /src
 

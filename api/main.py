@@ -61,7 +61,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(docs.router)  # /docs, /redoc, /openapi.json
     app.include_router(console.router)  # /console: HTML pages, signed in with a session
-    console.mount_static(app)  # /static: the console's stylesheet and htmx
+    console.mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets
     app.include_router(ops_metrics.router)  # /metrics and /readyz
     app.include_router(codec_routes.router)  # /codec/decode, /codec/encode for the Web UI
 

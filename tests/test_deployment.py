@@ -2,7 +2,9 @@
 
 These machines have no Docker engine and no compose plugin, so nothing here starts a
 container: the files are parsed and checked against the project itself (its CLI, its
-app, its settings) and against each other (ports, hosts, dependencies).
+app, its settings) and against each other (ports, hosts, dependencies). The imports here
+come from the source tree; tests/test_wheel.py runs the same app from the built wheel,
+installed without the source, as the image does.
 """
 
 from __future__ import annotations
@@ -502,6 +504,25 @@ def test_the_image_installs_the_lock_with_hashes_and_runs_as_non_root() -> None:
     assert any(re.search(r"pip install --no-deps\b.*(/src|\s\.)\b", r) for r in runs)
     users = [args for keyword, args in instructions if keyword == "USER"]
     assert users and users[-1] not in {"root", "0", "0:0"}
+
+
+def test_the_image_runs_the_installed_wheel_without_the_source() -> None:
+    """What tests/test_wheel.py proves without Docker holds only if the image does this."""
+    instructions = _dockerfile_instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    build, runtime = instructions[:last_from], instructions[last_from:]
+    copies = [args for keyword, args in build if keyword == "COPY"]
+    assert ". /src" in copies, "the build stage builds the whole build context"
+    # Built into a wheel and installed (never `-e`, which needs the source), then removed.
+    installs = [args for keyword, args in build if keyword == "RUN" and "/src" in args]
+    assert installs == ["pip install --no-deps --no-build-isolation /src && rm -rf /src"]
+    # The runtime stage gets only the venv: no source tree to import from by accident.
+    assert [args for keyword, args in runtime if keyword in {"COPY", "ADD"}] == [
+        "--from=build /opt/venv /opt/venv"
+    ]
+    ignored = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
+    needed = {"pyproject.toml", "README.md", "api", "rules", "store", "workers"}
+    assert not needed & ignored, "the wheel is built from these: keep them in the context"
 
 
 def test_every_locked_requirement_has_a_hash() -> None:

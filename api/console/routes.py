@@ -73,7 +73,7 @@ FLASH = {
 
 
 def mount_static(app: FastAPI) -> None:
-    """Serves the console's stylesheet and the vendored htmx at /static."""
+    """Serves api/static at /static: the console's stylesheet, htmx and the API docs' assets."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
 
