@@ -14,7 +14,7 @@ from temporalio import activity
 
 from activities.failures import forget_failure
 from activities.types import RecordStepInput
-from rules.rulebook import default_registry
+from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL, default_registry
 from store.db import session_scope
 from store.models import (
     AuditEntry,
@@ -27,11 +27,16 @@ from store.models import (
     Transition,
 )
 
-#: How the states an operator closes a case with read, when its rulebook has no such state.
+#: How the states an operator closes a case with read, when its rulebook has no such state,
+#: and the engine's own state for a case whose first step cannot be taken.
 _CLOSED_BY_OPERATOR = {
     "withdrawn": "Withdrawn by an operator",
     "cancelled": "Cancelled by an operator",
+    COULD_NOT_START: COULD_NOT_START_LABEL,
 }
+
+#: Who the audit trail names for what the case decided on its own.
+CLAUSEFLOW = "Clauseflow"
 
 
 def _state_label(inp: RecordStepInput) -> str:
@@ -123,6 +128,31 @@ def _audit_entry(session: Session, inp: RecordStepInput) -> None:
             reason=reason,
             before=before,
             after=after,
+            idempotency_key=key,
+        )
+    )
+
+
+def _catch_up_entry(session: Session, inp: RecordStepInput) -> None:
+    """What a late step skipped and held, and why, once per step."""
+    if not inp.caught_up:
+        return
+    cid = inp.case.case_id
+    key = f"{cid}:{inp.step}:catch_up"
+    if session.exec(select(AuditEntry.id).where(AuditEntry.idempotency_key == key)).first():
+        return
+    skipped = [c.notice for c in inp.caught_up if c.outcome == "skipped"]
+    held = [c.notice for c in inp.caught_up if c.outcome == "held"]
+    session.add(
+        AuditEntry(
+            at=inp.at,
+            actor=CLAUSEFLOW,
+            action="catch_up",
+            contract_id=inp.case.contract_id,
+            case_id=cid,
+            reason="; ".join(f"{c.notice} {c.reason}" for c in inp.caught_up),
+            before={"event": inp.event},
+            after={"skipped": skipped, "held_for_approval": held},
             idempotency_key=key,
         )
     )
@@ -281,6 +311,7 @@ def record_step(inp: RecordStepInput) -> None:
         _record_amendments(session, inp)
         _record_resolutions(session, inp)
         _audit_entry(session, inp)
+        _catch_up_entry(session, inp)
     # Observability (issue 6): how late the case acted on a deadline, observed once, after
     # the step is committed (a retry of a recorded step returned above). The event key is
     # "deadline:<name>:<day>"; ``at`` is the workflow's time when it handled the deadline.

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.types import (
+    INVALID_FACTS,
     ComputeDeadlinesInput,
     ComputeDeadlinesResult,
     DeadlineView,
@@ -21,6 +23,7 @@ from activities.types import (
     DecisionView,
     DeriveContext,
     DescribeRulebookInput,
+    FieldInfo,
     RecordableFactInfo,
     RequireAnyTrueInfo,
     RulebookSummary,
@@ -35,12 +38,35 @@ from contracts.calculators import (
 from contracts.calendar import Anchor, ContractCalendar, DeadlineRule, Period, compute_deadline
 from contracts.terms import TermSheet
 from rules import engine
-from rules.rulebook import ExpandedDeadline, default_registry
+from rules.rulebook import ExpandedDeadline, FactSpec, default_registry
+
+
+def _field_info(spec: FactSpec) -> FieldInfo:
+    return FieldInfo(
+        type=spec.type,
+        label=spec.label,
+        required=spec.required,
+        not_in_future=spec.not_in_future,
+        day_of_month=spec.day_of_month,
+        positive=spec.positive,
+        may_precede_contract=spec.may_precede_contract,
+        may_precede_opening=spec.may_precede_opening,
+    )
+
+
+def _invalid_facts(what: str, exc: Exception) -> ApplicationError:
+    """Facts that slipped past the checks and break the arithmetic: the case fails
+    visibly with the reason instead of retrying for ever."""
+    return ApplicationError(
+        f"{what} cannot be computed from the case's facts: {exc}",
+        type=INVALID_FACTS,
+        non_retryable=True,
+    )
 
 
 @activity.defn
 def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
-    """Summarises the states and recordable facts of a pinned rulebook version."""
+    """Summarises the states, facts and notices of a pinned rulebook version."""
     rb = default_registry().get(inp.clause, inp.rulebook_version)
     return RulebookSummary(
         clause=rb.clause,
@@ -61,10 +87,16 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
                     RequireAnyTrueInfo(list(r.fields), r.message) for r in f.require_any_true
                 ],
                 text_fields=[k for k, v in f.fields.items() if v.type == "string"],
+                fields={k: _field_info(v) for k, v in f.fields.items()},
             )
             for name, f in rb.recordable_facts.items()
         },
         notices_requiring_approval=[n for n, spec in rb.notices.items() if spec.requires_approval],
+        start_facts={k: _field_info(v) for k, v in rb.facts.items()},
+        opening_fact=rb.opening_fact,
+        internal_notices=[
+            n for n, spec in rb.notices.items() if set(spec.to) | set(spec.copy_) <= {"owner"}
+        ],
     )
 
 
@@ -97,7 +129,10 @@ def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any
     )
     derived: dict[str, Any] = {}
     for name in rb.derive:
-        derived.update(CALCULATORS[name].fn(calc_ctx))
+        try:
+            derived.update(CALCULATORS[name].fn(calc_ctx))
+        except (ArithmeticError, ValueError) as exc:
+            raise _invalid_facts(f"calculator {name}", exc) from exc
     return derived
 
 
@@ -252,7 +287,10 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
         return done[name]
 
     for name in wanted:
-        out.append(compute_once(name))
+        try:
+            out.append(compute_once(name))
+        except (ArithmeticError, ValueError) as exc:  # a date beyond the calendar, say
+            raise _invalid_facts(f"deadline {name}", exc) from exc
     return ComputeDeadlinesResult(out)
 
 

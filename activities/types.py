@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 Scalar = str | int | float | bool | None
 
+#: The type of the non-retryable error for facts a case cannot run: retrying cannot help.
+INVALID_FACTS = "InvalidFacts"
+
 
 def local_date(instant: dt.datetime, time_zone: str) -> dt.date:
     """The date of ``instant`` in ``time_zone`` (the workflow's sandbox cannot build zones)."""
@@ -29,7 +32,9 @@ class DeadlineView:
     due_at: dt.datetime
     last_day: dt.date | None
     explanation: list[str]
-    status: str = "pending"  # pending, reached, cancelled
+    status: str = "pending"  # pending, reached, skipped, cancelled
+    #: Its moment had passed when the case set it (the fact behind it came in late).
+    passed_when_set: bool = False
 
 
 @dataclass
@@ -46,6 +51,20 @@ class RequireAnyTrueInfo:
 
 
 @dataclass
+class FieldInfo:
+    """A start fact or a recordable fact's field, as rules.facts checks it."""
+
+    type: str
+    label: str
+    required: bool = False
+    not_in_future: bool = False
+    day_of_month: int | None = None
+    positive: bool = False
+    may_precede_contract: bool = False
+    may_precede_opening: bool = False
+
+
+@dataclass
 class RecordableFactInfo:
     label: str
     allowed_in: list[str]
@@ -54,6 +73,8 @@ class RecordableFactInfo:
     require_any_true: list[RequireAnyTrueInfo] = field(default_factory=list)
     #: Its free-text fields: what a held notice written from it may be corrected in.
     text_fields: list[str] = field(default_factory=list)
+    #: Every field with its type; empty in summaries of cases opened before it was kept.
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,6 +88,12 @@ class RulebookSummary:
     states: dict[str, StateInfo]
     recordable_facts: dict[str, RecordableFactInfo]
     notices_requiring_approval: list[str] = field(default_factory=list)
+    #: The start facts with their types (empty for cases opened before they were kept).
+    start_facts: dict[str, FieldInfo] = field(default_factory=dict)
+    #: The start fact that opened the case (rules.rulebook.Rulebook.opening_fact).
+    opening_fact: str | None = None
+    #: Notices to our own people only (reminders, reports), never to a party.
+    internal_notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -212,6 +239,16 @@ class CaseSnapshot:
 
 
 @dataclass
+class CatchUpView:
+    """A notice a late step skipped (a reminder whose moment had passed) or held for a
+    person's approval (it would present a passed deadline as news)."""
+
+    notice: str
+    outcome: str  # skipped, held
+    reason: str
+
+
+@dataclass
 class RecordStepInput:
     """Everything one step of a case changed, written in one idempotent transaction."""
 
@@ -234,6 +271,8 @@ class RecordStepInput:
     amendments: list[AmendmentView] = field(default_factory=list)
     #: Held notices the case discarded when it was closed (their notice keys).
     discarded_notices: list[str] = field(default_factory=list)
+    #: What the step did not send on its own because it came too late (a late fact).
+    caught_up: list[CatchUpView] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from contracts.limits import date_in_range, date_range_text
+
 PartyRole = Literal["customer", "provider"]
 
 
@@ -204,6 +206,13 @@ class TermSheet(_Terms):
             raise ValueError(
                 f"unknown time zone {v!r}; use an IANA name such as America/New_York"
             ) from exc
+        return v
+
+    @field_validator("effective_date")
+    @classmethod
+    def _effective_date_in_range(cls, v: dt.date) -> dt.date:
+        if not date_in_range(v):
+            raise ValueError(f"the effective date must be {date_range_text()}")
         return v
 
     @property

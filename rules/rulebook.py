@@ -81,6 +81,14 @@ EVENT_KEYS: tuple[str, ...] = (
 # Keys the engine uses itself; no fact, field or parameter may take these names.
 RESERVED_NAMES: frozenset[str] = frozenset({*EVENT_KEYS, "sid", "id", "clause", "rulebook_version"})
 
+#: The state the engine puts a case in when its first step cannot be taken at all (its
+#: facts cannot be run); no rulebook may declare it.
+COULD_NOT_START = "could_not_start"
+COULD_NOT_START_LABEL = "Could not start: its facts cannot be run; close it and open it again"
+
+#: Fact types that hold an amount or a count, to which ``positive`` applies.
+NUMBER_TYPES: tuple[str, ...] = ("decimal", "money", "integer")
+
 _FILE_NAME = re.compile(r"^rulebook\.v([1-9][0-9]*)\.yaml$")
 
 
@@ -134,6 +142,12 @@ class FactSpec(_Spec):
     not_in_future: bool = False
     day_of_month: int | None = Field(default=None, ge=1, le=28)
     label: str
+    #: An amount or count that must be more than zero (never negative in any case).
+    positive: bool = False
+    #: A date or instant that may fall before the contract's effective date.
+    may_precede_contract: bool = False
+    #: A recorded date or instant that may fall before the fact that opened the case.
+    may_precede_opening: bool = False
 
 
 class RequireAnyTrue(_Spec):
@@ -282,11 +296,27 @@ class Rulebook(_Spec):
     rules: list[RuleSpec]
     path: Path
     folder: Path
+    #: The start fact whose moment opens the case (a notice received, an incident
+    #: reported): facts recorded later are not dated before it. See ``opening_fact``.
+    opened_by: str | None = None
 
     @property
     def key(self) -> tuple[str, int]:
         """``(clause, version)``."""
         return (self.clause, self.version)
+
+    @property
+    def opening_fact(self) -> str | None:
+        """The start fact whose moment the case's story begins with, if there is one.
+
+        ``opened_by`` when the rulebook names it; otherwise its only required datetime
+        start fact (the notice, report or claim that opened the case). A rulebook with
+        none, or several (a maintenance window's start and end), has no opening fact.
+        """
+        if self.opened_by is not None:
+            return self.opened_by
+        instants = [n for n, f in self.facts.items() if f.type == "datetime" and f.required]
+        return instants[0] if len(instants) == 1 else None
 
     def template_paths(self, notice: str) -> tuple[Path, Path]:
         """The text and HTML Jinja templates of a notice.
@@ -653,14 +683,40 @@ class _Checker:
                 )
 
     def _facts(self) -> None:
-        for name, spec in self.rb.facts.items():
+        rb = self.rb
+        for name, spec in rb.facts.items():
             self._fact_spec(("facts", name), spec)
-
-    def _fact_spec(self, path: tuple[Any, ...], spec: FactSpec) -> None:
-        if spec.not_in_future and spec.type not in ("datetime", "date"):
+        if rb.opened_by is not None:
+            opening = rb.facts.get(rb.opened_by)
+            if opening is None or opening.type not in ("datetime", "date"):
+                raise self.fail(
+                    ("opened_by",),
+                    f"opened_by must name a datetime or date start fact, not {rb.opened_by!r}"
+                    + _did_you_mean(rb.opened_by, rb.facts),
+                )
+        if COULD_NOT_START in rb.states:
             raise self.fail(
-                (*path, "not_in_future"),
-                f"not_in_future applies only to datetime and date facts, not {spec.type}",
+                ("states", COULD_NOT_START),
+                f"{COULD_NOT_START!r} is the engine's own state for a case that cannot start",
+            )
+
+    def _fact_spec(self, path: tuple[Any, ...], spec: FactSpec, recorded: bool = False) -> None:
+        timed = ("not_in_future", "may_precede_contract", "may_precede_opening")
+        for flag in timed:
+            if getattr(spec, flag) and spec.type not in ("datetime", "date"):
+                raise self.fail(
+                    (*path, flag),
+                    f"{flag} applies only to datetime and date facts, not {spec.type}",
+                )
+        if spec.may_precede_opening and not recorded:
+            raise self.fail(
+                (*path, "may_precede_opening"),
+                "may_precede_opening applies only to the fields of recordable facts",
+            )
+        if spec.positive and spec.type not in NUMBER_TYPES:
+            raise self.fail(
+                (*path, "positive"),
+                f"positive applies only to {', '.join(NUMBER_TYPES)} facts, not {spec.type}",
             )
         if spec.day_of_month is not None and spec.type != "date":
             raise self.fail(
@@ -679,7 +735,9 @@ class _Checker:
                         + _did_you_mean(state, rb.states),
                     )
             for field, field_spec in spec.fields.items():
-                self._fact_spec(("recordable_facts", name, "fields", field), field_spec)
+                self._fact_spec(
+                    ("recordable_facts", name, "fields", field), field_spec, recorded=True
+                )
             if spec.allowed_before is not None and not self._known_deadline(spec.allowed_before):
                 raise self.fail(
                     ("recordable_facts", name, "allowed_before"),

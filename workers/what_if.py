@@ -48,7 +48,11 @@ def run(clause: str, pairs: list[str], *, contract_id: str | None, as_json: bool
     terms = _terms(contract_id)
     try:
         checked = validate_start_facts(
-            registry.latest(clause), facts, time_zone=terms.time_zone, now=None
+            registry.latest(clause),
+            facts,
+            time_zone=terms.time_zone,
+            now=None,
+            effective_date=terms.effective_date,
         )
     except FactsError as exc:
         for e in exc.errors:

@@ -18,6 +18,8 @@ keyed ``"{case_id}:{step}:{action}"``.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +31,11 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        INVALID_FACTS,
         AmendmentView,
         AuditView,
         CaseSnapshot,
+        CatchUpView,
         ComputeDeadlinesInput,
         ComputeDeadlinesResult,
         DeadlineView,
@@ -41,7 +45,9 @@ with workflow.unsafe.imports_passed_through():
         DeriveContext,
         DescribeRulebookInput,
         EscalationView,
+        FieldInfo,
         OpenEscalation,
+        RecordableFactInfo,
         RecordedFactInput,
         RecordStepInput,
         ResolvedEscalationView,
@@ -52,6 +58,14 @@ with workflow.unsafe.imports_passed_through():
         local_date,
     )
     from contracts.calendar import describe_instant
+    from rules.facts import (
+        FactContext,
+        FactError,
+        FactsError,
+        check_recorded_fact,
+        opening_of,
+    )
+    from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 
 CONTRACT_ID = SearchAttributeKey.for_keyword("ContractId")
 CLAUSE = SearchAttributeKey.for_keyword("Clause")
@@ -76,6 +90,10 @@ _CLOSED_BY_OPERATOR = {
     "withdrawn": "Withdrawn by an operator",
     "cancelled": "Cancelled by an operator",
 }
+
+#: Deadlines whose moment had passed when they were set: reminders are skipped and
+#: notices to a party held for approval (cases before this change sent them at once).
+_CATCH_UP_PATCH = "late-deadlines-caught-up"
 
 
 @dataclass
@@ -145,6 +163,11 @@ class CaseInput:
     record_timeout_seconds: float = 30.0
     #: The longest wait between two attempts to send a notice (the backoff's cap).
     notice_retry_max_seconds: float = 600.0
+    #: What the case does with deadlines that have passed by the time it sets them (its
+    #: facts came in late): "catch_up" skips their reminders and holds notices to a party
+    #: for a person's approval; "as_scheduled" acts on them at once, as if on time (for
+    #: benchmarks and chaos runs that open cases in the past on purpose).
+    past_deadlines: str = "catch_up"
     state: CaseState | None = None
 
 
@@ -359,7 +382,7 @@ class CaseWorkflow:
                 owner_email=inp.owner_email,
                 escalations_tracked=True,
             )
-            await self._handle(_Event("case_started", "started"))
+            await self._take_step(_Event("case_started", "started"))
         else:
             self._st = inp.state
             if self._st.owner_email is None:
@@ -384,6 +407,7 @@ class CaseWorkflow:
                             notice_timeout_seconds=inp.notice_timeout_seconds,
                             record_timeout_seconds=inp.record_timeout_seconds,
                             notice_retry_max_seconds=inp.notice_retry_max_seconds,
+                            past_deadlines=inp.past_deadlines,
                             state=st,
                         )
                     )
@@ -395,13 +419,13 @@ class CaseWorkflow:
                     await workflow.wait_condition(lambda: bool(self._queue), timeout=timeout)
             if self._queue:
                 ev = self._queue[0]
-                await (self._operate(ev) if ev.action is not None else self._handle(ev))
+                await (self._operate(ev) if ev.action is not None else self._take_step(ev))
                 self._queue.pop(0).done = True
             elif due is not None and workflow.now() >= due.due_at:
                 # The key names the occurrence: a recurring deadline is reached again
                 # and again, and each time may send its own notice.
                 when = due.last_day.isoformat() if due.last_day else due.due_at.isoformat()
-                await self._handle(
+                await self._take_step(
                     _Event(
                         "deadline_reached",
                         f"deadline:{due.name}:{when}",
@@ -426,6 +450,47 @@ class CaseWorkflow:
         return min(pending, key=lambda d: (d.due_at, d.name)) if pending else None
 
     # -- one event -------------------------------------------------------------------
+
+    async def _take_step(self, ev: _Event) -> None:
+        """Handles one event. Facts the case cannot run (a calculation they break) fail the
+        step visibly, with the reason, instead of retrying it for ever."""
+        st = self._st
+        assert st is not None
+        before = copy.deepcopy(st)
+        try:
+            await self._handle(ev)
+        except ActivityError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == INVALID_FACTS):
+                raise
+            # Nothing of the step was recorded: the case is as it was before the event.
+            vars(st).update(vars(before))
+            await self._refuse_step(ev, cause.message)
+
+    async def _refuse_step(self, ev: _Event, reason: str) -> None:
+        """Records that the case could not act on ``ev``, and escalates it to a person.
+
+        A case that cannot take its first step is in the state "could_not_start" until
+        someone closes it; a later event leaves the case as it was.
+        """
+        st = self._st
+        assert st is not None
+        st.step += 1
+        transition = None
+        if ev.kind == "case_started":
+            rule, why = COULD_NOT_START, f"the case could not take its first step: {reason}"
+            transition = TransitionView(st.state, COULD_NOT_START, COULD_NOT_START)
+            st.state = COULD_NOT_START
+        else:
+            rule, why = "step_refused", f"the case could not act on {ev.kind}: {reason}"
+        escalation = EscalationView(rule, why)
+        st.escalations.append(why)
+        st.open_escalations.append(OpenEscalation(st.step, rule, why, workflow.now()))
+        refused = _Event("step_refused", f"refused:{ev.key}:{st.step}")
+        await self._record(st.step, refused, {"event": ev.kind}, [], transition, [escalation])
+        if transition is not None:
+            workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
+        self._ready = True
 
     def _engine_facts(self, ev: _Event) -> dict[str, Scalar]:
         assert self._input is not None and self._st is not None
@@ -491,9 +556,11 @@ class CaseWorkflow:
             {k: v for k, v in decided.derived.items() if isinstance(v, str | int | float | bool)}
         )
 
-        if ev.kind == "deadline_reached":
-            st.deadlines[str(ev.facts["deadline"])].status = "reached"
+        reached = st.deadlines[str(ev.facts["deadline"])] if ev.kind == "deadline_reached" else None
+        if reached is not None:
+            reached.status = "reached"
         transition: TransitionView | None = None
+        set_late: list[DeadlineView] = []
         to_set: list[str] = []
         notices: list[tuple[str, str]] = []
         escalations: list[EscalationView] = []
@@ -548,6 +615,14 @@ class CaseWorkflow:
             )
             for dl in computed.deadlines:
                 st.deadlines[dl.name] = dl
+            # Passed after the case's story began but before the case learned of it: the
+            # case is late, not the deadline's own business (a short maintenance notice).
+            began = self._story_began()
+            late = [d for d in computed.deadlines if began < d.due_at <= workflow.now()]
+            if late and inp.past_deadlines == "catch_up" and workflow.patched(_CATCH_UP_PATCH):
+                for dl in late:
+                    dl.passed_when_set = True
+                set_late = late
         if st.closed:
             for dl in st.deadlines.values():
                 if dl.status == "pending":
@@ -557,7 +632,8 @@ class CaseWorkflow:
             OpenEscalation(step, e.rule, e.reason, workflow.now()) for e in escalations
         )
 
-        await self._record(step, ev, seen, decisions, transition, escalations)
+        outgoing, caught_up = self._catch_up(notices, reached, set_late, decisions)
+        await self._record(step, ev, seen, decisions, transition, escalations, caught_up=caught_up)
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
         self._ready = True
@@ -567,8 +643,70 @@ class CaseWorkflow:
             await self._send_notice(
                 held.notice, held.rule, ev, key=ev.approval.notice_key, approval=ev.approval
             )
+        for notice, rule, hold in outgoing:
+            await self._send_notice(notice, rule, ev, hold=hold)
+
+    def _story_began(self) -> dt.datetime:
+        """When the case's story began: its opening fact (a notice received, an incident
+        reported), or, for a rulebook without one, when the case was opened."""
+        st = self._st
+        assert st is not None
+        summary = st.summary
+        opening = opening_of(summary.start_facts, summary.opening_fact, st.facts)
+        return opening.at if opening is not None else st.opened_at
+
+    def _catch_up(
+        self,
+        notices: list[tuple[str, str]],
+        reached: DeadlineView | None,
+        set_late: list[DeadlineView],
+        decisions: list[DecisionView],
+    ) -> tuple[list[tuple[str, str, bool]], list[CatchUpView]]:
+        """What a step that came too late sends, skips and holds.
+
+        A deadline whose moment had passed when the case set it (a fact came in late) is
+        still acted on, but its reminders to our own people are skipped, and a notice to
+        a party that would present a passed deadline as news waits for a person.
+
+        Returns:
+            ``(notice, rule, hold)`` to send, and what was skipped or held, with why.
+        """
+        st = self._st
+        assert st is not None
+        zone = self._zone()
+        if reached is not None and reached.passed_when_set:
+            why = (
+                f"the {reached.label.lower()} ({describe_instant(reached.due_at, zone)}) had "
+                "passed when the case learned of it"
+            )
+        elif set_late:
+            passed = ", ".join(
+                f"the {d.label.lower()} ({describe_instant(d.due_at, zone)})" for d in set_late
+            )
+            why = f"it would describe {passed}, which had passed when the case learned of it"
+        else:
+            return [(n, r, False) for n, r in notices], []
+        outgoing: list[tuple[str, str, bool]] = []
+        caught_up: list[CatchUpView] = []
         for notice, rule in notices:
-            await self._send_notice(notice, rule, ev)
+            internal = notice in st.summary.internal_notices
+            if internal and reached is not None:
+                caught_up.append(CatchUpView(notice, "skipped", f"not sent: {why}"))
+            elif internal:
+                outgoing.append((notice, rule, False))
+            else:
+                caught_up.append(CatchUpView(notice, "held", f"held for approval: {why}"))
+                outgoing.append((notice, rule, True))
+        if (
+            reached is not None
+            and decisions
+            and all(
+                d.action == "send_notice" and d.value in st.summary.internal_notices
+                for d in decisions
+            )
+        ):
+            reached.status = "skipped"  # a reminder whose moment had passed: nothing was done
+        return outgoing, caught_up
 
     async def _activity(
         self,
@@ -616,6 +754,7 @@ class CaseWorkflow:
         escalations: list[EscalationView],
         changes: _Changes | None = None,
         audit_only: bool = False,
+        caught_up: list[CatchUpView] | None = None,
     ) -> None:
         inp, st = self._input, self._st
         assert inp is not None and st is not None
@@ -654,6 +793,7 @@ class CaseWorkflow:
                 resolved_escalations=changes.resolved if changes else [],
                 amendments=changes.amendments if changes else [],
                 discarded_notices=changes.discarded if changes else [],
+                caught_up=caught_up or [],
             ),
             start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
             retry_policy=_RECORD_RETRY,
@@ -696,11 +836,12 @@ class CaseWorkflow:
         ev: _Event,
         key: str | None = None,
         approval: ApproveNoticeRequest | None = None,
+        hold: bool = False,
     ) -> None:
         inp, st = self._input, self._st
         assert inp is not None and st is not None
         key = key or f"{notice}:{ev.key}"
-        hold = approval is None and notice in st.summary.notices_requiring_approval
+        hold = approval is None and (hold or notice in st.summary.notices_requiring_approval)
         try:
             await self._activity(
                 "send_notice",
@@ -1155,6 +1296,8 @@ class CaseWorkflow:
             raise ApplicationError("case is starting")
         if st.state in st.summary.states:
             label = st.summary.states[st.state].label
+        elif st.state == COULD_NOT_START:
+            label = COULD_NOT_START_LABEL
         else:
             label = _CLOSED_BY_OPERATOR.get(st.state, st.state)
         return CaseView(
@@ -1383,40 +1526,58 @@ class CaseWorkflow:
 
     @record_fact.validator
     def _validate_record_fact(self, request: RecordFactRequest) -> None:
-        st = self._st
-        if st is None or not self._ready:
+        inp, st = self._input, self._st
+        if inp is None or st is None or not self._ready:
             raise ValueError("the case is still starting; try again in a moment")
         if st.closed or any(isinstance(e.action, CloseCaseRequest) for e in self._queue):
             raise ValueError(f"the case is closed ({st.state}); no facts can be recorded")
-        spec = st.summary.recordable_facts.get(request.fact)
-        if spec is None:
-            known = ", ".join(sorted(st.summary.recordable_facts)) or "none"
+        if not request.recorded_by.strip():
+            raise ValueError("recorded_by must name who records the fact")
+        summary = st.summary
+        if request.fact not in summary.recordable_facts:
+            known = ", ".join(sorted(summary.recordable_facts)) or "none"
             raise ValueError(
                 f"fact {request.fact!r} is not recordable in this case (known: {known})"
             )
-        if spec.allowed_in and st.state not in spec.allowed_in:
-            raise ValueError(
-                f"fact {request.fact!r} can only be recorded in {', '.join(spec.allowed_in)}; "
-                f"the case is {st.state}"
+        ctx = FactContext(
+            time_zone=self._zone(),
+            now=workflow.now(),
+            effective_date=_effective_date(inp.terms),
+            opening=opening_of(summary.start_facts, summary.opening_fact, st.facts),
+        )
+        terminal = [n for n, s in summary.states.items() if s.terminal] + [COULD_NOT_START]
+        try:
+            check_recorded_fact(
+                {request.fact: _with_fields(summary.recordable_facts[request.fact], request)},
+                request.fact,
+                request.values,
+                ctx,
+                state=st.state,
+                terminal_states=terminal,
+                deadlines=st.deadlines,
             )
-        missing = [f for f in spec.required_fields if request.values.get(f) in (None, "")]
-        if missing:
-            raise ValueError(f"values.{missing[0]} is required for {request.fact}")
-        if spec.allowed_before is not None:
-            window = st.deadlines.get(spec.allowed_before)
-            if window is not None and (
-                window.status != "pending" or workflow.now() >= window.due_at
-            ):
-                assert self._input is not None
-                closed = describe_instant(window.due_at, self._input.terms["time_zone"])
-                raise ValueError(
-                    f"{spec.label} is refused: the {window.label.lower()} ended at {closed}"
-                )
-        for req in spec.require_any_true:
-            if not any(request.values.get(f) is True for f in req.fields):
-                raise ValueError(req.message)
-        if not request.recorded_by.strip():
-            raise ValueError("recorded_by must name who records the fact")
+        except FactsError as exc:
+            raise ValueError("; ".join(_said(e) for e in exc.errors)) from None
+
+
+def _said(error: FactError) -> str:
+    """ "values.agreed_on must not be in the future"; a state or window refusal as it is."""
+    return f"{error.field} {error.message}" if error.field.startswith("values") else error.message
+
+
+def _effective_date(terms: dict[str, Any]) -> dt.date | None:
+    value = terms.get("effective_date")
+    return dt.date.fromisoformat(str(value)) if value else None
+
+
+def _with_fields(info: RecordableFactInfo, request: RecordFactRequest) -> RecordableFactInfo:
+    """The fact's spec with its fields; a case opened before the summary kept their types
+    knows its required fields by name only, and takes the values as the API checked them."""
+    if info.fields:
+        return info
+    fields = {name: FieldInfo("any", name) for name in request.values}
+    fields.update({name: FieldInfo("any", name, required=True) for name in info.required_fields})
+    return dataclasses.replace(info, fields=fields)
 
 
 def fact_behind(notice_key: str) -> str | None:

@@ -154,7 +154,13 @@ def what_if(_: Manager, contract_id: str, body: WhatIfRequest, session: SessionD
     terms = contract_terms(contract)
     rulebook = default_registry().latest(body.clause)
     try:
-        facts = validate_start_facts(rulebook, body.facts, time_zone=terms.time_zone, now=None)
+        facts = validate_start_facts(
+            rulebook,
+            body.facts,
+            time_zone=terms.time_zone,
+            now=None,
+            effective_date=terms.effective_date,
+        )
     except FactsError as exc:
         return facts_error_response(exc)
     result = run_what_if(terms, body.clause, facts, dt.datetime.now(dt.UTC))

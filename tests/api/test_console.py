@@ -736,7 +736,7 @@ async def test_recording_a_fact_from_the_console_lets_the_rules_decide(
             "csrf_token": token,
             "fact": "withdrawal_agreed",
             "withdrawal_agreed.customer_signatory": "Dana Whitfield",
-            "withdrawal_agreed.agreed_on": "2999-01-01",
+            "withdrawal_agreed.agreed_on": (ny_today() + dt.timedelta(days=30)).isoformat(),
             "reason": "signed letter",
         },
     )

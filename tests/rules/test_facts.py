@@ -273,7 +273,7 @@ def test_unknown_recorded_fact(rulebook) -> None:
 def test_recorded_fact_not_allowed_in_state(rulebook) -> None:
     values = {"signatory": "A", "settled_on": "2026-03-09"}
     errors = errors_of(lambda: record(rulebook, "settled", values, state="paused"))
-    assert errors == {"state": "'settled' can be recorded only in running, not in paused"}
+    assert errors == {"state": "'settled' can only be recorded in running; the case is paused"}
 
 
 def test_empty_allowed_in_means_any_non_terminal_state(rulebook) -> None:

@@ -170,6 +170,8 @@ async def test_suspension_then_restoration_after_a_late_cure(
     assert suspended[0].to == CUSTOMER + PROVIDER
     assert "outbound messaging" in suspended[0].body_text
 
+    # Restored the next day, recorded that day: a restoration cannot be dated ahead of the case.
+    await travel_to(time_env, dt.datetime(2038, 4, 2, 16, tzinfo=UTC))
     view = await record(
         handle, "access_restored", {"restored_on": "2038-04-02", "evidence": "Lists purged"}
     )

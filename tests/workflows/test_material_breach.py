@@ -124,6 +124,8 @@ async def test_undecided_right_reminds_owner_then_termination_closes_the_case(
     assert fired_at(reminder[0].created_at, ELECTION_REMINDER)
     assert (await handle.query(CaseWorkflow.case)).state == "termination_right_arisen"
 
+    # Recorded on the day the notice was given: no fact is dated ahead of the case's clock.
+    await travel_to(time_env, dt.datetime(2038, 1, 20, 16, tzinfo=UTC))
     view = await record(
         handle,
         "termination_exercised",
@@ -224,6 +226,7 @@ async def test_signed_waiver_ends_the_case_as_right_waived(
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS)
     await lapse(time_env, handle)
+    await travel_to(time_env, dt.datetime(2038, 1, 6, 16, tzinfo=UTC))  # the day it was signed
     view = await record(
         handle,
         "right_waived",

@@ -43,7 +43,8 @@ async def test_each_month_end_sends_its_own_review_notice(
     # The review of November is due at the start of 1 December, New York time.
     assert month_end.due_at == dt.datetime(2037, 12, 1, tzinfo=NY)
 
-    # Eight hours down in November: below target, a credit is due.
+    # Eight hours down in November, recorded the next day: below target, a credit is due.
+    await travel_to(time_env, dt.datetime(2037, 11, 11, 15, tzinfo=dt.UTC))
     await _record(
         handle,
         "downtime_recorded",

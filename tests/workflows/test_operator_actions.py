@@ -560,9 +560,10 @@ async def test_reassigned_owner_gets_the_later_owner_notices(
 
 
 async def test_a_recorded_fact_is_audited_with_actor_reason_before_and_after(
-    worker: Client, task_queue: str
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
 ) -> None:
     handle = await open_case(worker, task_queue, "termination_for_convenience", TERMINATION)
+    await travel_to(time_env, dt.datetime(2037, 12, 10, 17, tzinfo=UTC))  # the day it was agreed
     values = {"customer_signatory": "Dana", "provider_signatory": "Sam", "agreed_on": "2037-12-10"}
     await handle.execute_update(
         CaseWorkflow.record_fact,

@@ -134,11 +134,13 @@ async def test_while_running_the_query_shows_the_next_deadline(
 
 
 async def test_withdrawal_by_mutual_agreement_ends_the_case_as_withdrawn(
-    worker: Client, task_queue: str
+    worker: Client, task_queue: str, time_env: WorkflowEnvironment
 ) -> None:
     seed_reference_contract()
     handle = await start_case(worker, task_queue, CLAUSE, FACTS)
     await handle.execute_update(CaseWorkflow.ready)
+    # Recorded on the day it was agreed: a fact cannot be dated ahead of the case's clock.
+    await travel_to(time_env, dt.datetime(2037, 12, 10, 17, tzinfo=UTC))
     view = await handle.execute_update(
         CaseWorkflow.record_fact,
         RecordFactRequest(
