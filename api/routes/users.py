@@ -141,6 +141,9 @@ class Me(BaseModel):
     role: str
     permissions: list[str]
     via_session: bool
+    user_id: str | None = Field(
+        description="The user the credential acts as; null for a token with no user"
+    )
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown id"}}
@@ -156,6 +159,7 @@ def me(principal: Reader) -> Me:
         role=principal.role,
         permissions=principal.permissions,
         via_session=principal.via_session,
+        user_id=principal.acts_as_user,
     )
 
 
@@ -283,7 +287,13 @@ def add_token(principal: Admin, body: TokenCreate, session: SessionDep) -> Token
     """Creates an API token; the answer holds its secret, which is never shown again."""
     try:
         token, plaintext = create_token(
-            session, body.name, body.role, created_by=principal.name, user_id=body.user_id
+            session,
+            body.name,
+            body.role,
+            created_by=principal.name,
+            user_id=body.user_id,
+            # Whoever makes a token holds its secret: the person behind a token with no user.
+            issued_by_user_id=principal.acts_as_user or principal.issued_by,
         )
     except AuthError as exc:
         raise HTTPException(
