@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from api.access import CSRF_HEADER, SESSION_COOKIE
 from api.main import create_app
-from store.auth import create_console_session
+from store.auth import create_console_session, create_token
 from store.db import get_engine
 from store.models import ApiToken, AuditEntry, User
 from tests.api.conftest import BASE_URL
@@ -76,6 +76,41 @@ async def test_two_tokens_of_one_user_act_as_that_user_with_its_role(bare: Clien
         assert (await bare(headers).get("/api/me")).json()["role"] == "viewer"
         r = await bare(headers).post("/api/cases/c/amendments/a/approve", json={"reason": "x"})
         assert r.status_code == 403 and "role viewer may not operate" in r.json()["detail"]
+
+
+async def test_no_credential_can_demote_or_deactivate_its_own_user(bare: Client) -> None:
+    root, [laptop, ci] = person_with_tokens("root@provider.example", "admin", "laptop", "ci")
+    _, [other_admin] = person_with_tokens("ops@provider.example", "admin", "ops")
+    credentials = [bare(laptop), bare(ci), _signed_in(bare, root)]
+    for client in credentials:
+        for change in ({"role": "operator"}, {"role": "viewer"}, {"active": False}):
+            r = await client.patch(f"/api/users/{root}", json=change)
+            assert r.status_code == 409, r.text
+            assert "you may not demote or deactivate root@provider.example" in r.text
+    user = _user(root)
+    assert (user.role, user.active) == ("admin", True)
+    # What locks nobody out is still allowed, and another admin may demote them.
+    r = await credentials[0].patch(f"/api/users/{root}", json={"display_name": "Root"})
+    assert r.status_code == 200, r.text
+    r = await bare(other_admin).patch(f"/api/users/{root}", json={"role": "operator"})
+    assert r.status_code == 200, r.text
+    assert (await bare(laptop).get("/api/me")).json()["role"] == "operator"
+
+
+async def test_the_last_active_admin_stays_an_admin(bare: Client) -> None:
+    root, _ = person_with_tokens("root@provider.example", "admin")
+    with Session(get_engine()) as s:  # a token of the command line: no user behind it
+        _, cli = create_token(s, "cli", "admin", created_by="clauseflow cli")
+        s.commit()
+    admin = bare({"Authorization": f"Bearer {cli}"})
+    for change in ({"role": "operator"}, {"active": False}):
+        r = await admin.patch(f"/api/users/{root}", json=change)
+        assert r.status_code == 409, r.text
+        assert "root@provider.example is the last active admin" in r.json()["detail"]
+    ops, _ = person_with_tokens("ops@provider.example", "admin")
+    assert (await admin.patch(f"/api/users/{root}", json={"active": False})).status_code == 200
+    r = await admin.patch(f"/api/users/{ops}", json={"role": "viewer"})
+    assert r.status_code == 409 and "last active admin" in r.text
 
 
 async def test_a_token_made_through_the_api_records_who_issued_it(bare: Client) -> None:
