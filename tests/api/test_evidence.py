@@ -16,6 +16,7 @@ from sqlmodel import Session
 from store.db import get_engine
 from store.models import Contract, Notice, NoticeEvent
 from store.notice_events import refresh_notice
+from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices
 
 UTC = dt.UTC
@@ -27,12 +28,11 @@ OWNER = "contract.owner@customer.example.com"
 async def acknowledgement(api: httpx.AsyncClient, key: str = "evidence") -> Notice:
     """Starts a termination case given by the Provider; returns its acknowledgement."""
     # Received yesterday: a fixed date would, once far enough behind, bring reminders too.
-    received = (dt.datetime.now(UTC) - dt.timedelta(days=1)).replace(microsecond=0)
     r = await api.post(
         START,
         json={
             "clause": "termination_for_convenience",
-            "facts": {"notice_received_at": received.isoformat(), "given_by": "provider"},
+            "facts": {"notice_received_at": notice_days_ago(1), "given_by": "provider"},
         },
         headers={"Idempotency-Key": key},
     )

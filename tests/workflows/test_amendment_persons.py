@@ -13,28 +13,29 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.helpers import at_ny, open_case, travel_to
+from tests.dates import notice_days_ago
+from tests.workflows.helpers import open_case
 from workflows.case import AmendDeadlineRequest, CaseWorkflow, DecideAmendmentRequest
 
-TERMINATION = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 ALICE = "user:usr_alice"
 BOB = "user:usr_bob"
 Handle = WorkflowHandle[Any, Any]
 
 
-@pytest.fixture(autouse=True)
-async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
+async def _termination(worker: Client, task_queue: str) -> tuple[Handle, dt.datetime]:
+    """A termination case noticed two days ago, and the effective date a week later."""
+    facts = {"notice_received_at": notice_days_ago(2), "given_by": "customer"}
+    handle = await open_case(worker, task_queue, "termination_for_convenience", facts)
+    view = await handle.query(CaseWorkflow.case)
+    due = next(d for d in view.deadlines if d.name == "effective_date").due_at
+    return handle, due + dt.timedelta(days=7)
 
 
-async def _proposed(handle: Handle, actor: str, person: str | None) -> str:
+async def _proposed(handle: Handle, to: dt.datetime, actor: str, person: str | None) -> str:
     view = await handle.execute_update(
         CaseWorkflow.amend_deadline,
-        AmendDeadlineRequest(
-            "effective_date", at_ny(2038, 3, 15), "two more weeks", actor, person=person
-        ),
+        AmendDeadlineRequest("effective_date", to, "a week more", actor, person=person),
     )
     assert view.amendment_id is not None
     [pending] = view.pending_amendments
@@ -60,8 +61,8 @@ async def _refused(handle: Handle, amendment: str, actor: str, person: str | Non
 async def test_two_credentials_of_one_person_cannot_propose_and_approve(
     worker: Client, task_queue: str
 ) -> None:
-    handle = await open_case(worker, task_queue, "termination_for_convenience", TERMINATION)
-    amendment = await _proposed(handle, "alice@example.com (token laptop)", ALICE)
+    handle, later = await _termination(worker, task_queue)
+    amendment = await _proposed(handle, later, "alice@example.com (token laptop)", ALICE)
     for actor in ("alice@example.com (token ci)", "alice@example.com"):
         message = await _refused(handle, amendment, actor, ALICE)
         assert f"{actor} is the same person" in message
@@ -69,12 +70,12 @@ async def test_two_credentials_of_one_person_cannot_propose_and_approve(
     view = await _approve(handle, amendment, "bob@example.com (token ci)", BOB)
     assert view.pending_amendments == []
     effective = next(d for d in view.deadlines if d.name == "effective_date")
-    assert effective.due_at == at_ny(2038, 3, 15)
+    assert effective.due_at == later
 
 
 async def test_without_persons_names_decide_as_before(worker: Client, task_queue: str) -> None:
-    handle = await open_case(worker, task_queue, "termination_for_convenience", TERMINATION)
-    amendment = await _proposed(handle, "token:alice", None)
+    handle, later = await _termination(worker, task_queue)
+    amendment = await _proposed(handle, later, "token:alice", None)
     await _refused(handle, amendment, "token:alice", None)
     # The same name is refused even when one side names a person.
     await _refused(handle, amendment, "token:alice", BOB)
