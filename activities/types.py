@@ -207,6 +207,9 @@ class AmendmentView:
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
     decision_reason: str | None = None
+    #: Who is behind the proposing credential (api.access.Principal.person); None in
+    #: histories recorded before it was carried.
+    proposed_by_person: str | None = None
 
 
 @dataclass

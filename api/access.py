@@ -97,12 +97,19 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+#: Audit entries keep at most this many characters of who acted (AuditEntry.actor).
+_MAX_ACTOR = 200
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is acting: a console user or an API token.
 
-    ``name`` is what audit entries record as the actor: the user's email, or
-    ``token:<name>`` for a token.
+    ``name`` is what audit entries record as the actor: the user's email; for a token
+    of a user, the email and the token (``alice@example.com (token ci-bot)``); for a
+    token with no user, ``token:<name>``. ``user_id`` is the user the credential acts
+    as (the signed-in user, or the token's user); ``issued_by`` the user who made a
+    token with no user (None when the command line made it).
     """
 
     kind: Literal["user", "token"]
@@ -111,6 +118,24 @@ class Principal:
     role: str
     via_session: bool = False
     csrf_token: str | None = None
+    user_id: str | None = None
+    issued_by: str | None = None
+
+    @property
+    def acts_as_user(self) -> str | None:
+        """The user this credential acts as; None for a token with no user."""
+        return self.user_id or (self.id if self.kind == "user" else None)
+
+    @property
+    def person(self) -> str:
+        """Who is behind the credential, for the four-eyes rule: ``user:<id>``.
+
+        Every credential of one user is that one person. A token with no user stands
+        for whoever issued it (they hold its secret too), or only for itself when the
+        command line made it.
+        """
+        user = self.acts_as_user or self.issued_by
+        return f"user:{user}" if user else f"token:{self.id}"
 
     def can(self, permission: str) -> bool:
         """Whether this principal's role holds ``permission``."""
@@ -179,14 +204,23 @@ def _check_token(plaintext: str) -> Principal | str:
         token = find_token(session, plaintext)
         if token is None:
             return "the bearer token is not valid (unknown or revoked)"
-        role = token.role
+        role, name = token.role, f"token:{token.name}"
         if token.user_id is not None:
             user = session.get(User, token.user_id)
             if user is None or not user.active:
                 return "the bearer token belongs to a deactivated user"
             # A user's token never acts above the user's current role.
             role = lesser_role(role, user.role)
-        principal = Principal(kind="token", id=token.id, name=f"token:{token.name}", role=role)
+            # It acts as the user: the audit trail names them, and the token.
+            name = f"{user.email} (token {token.name})"
+        principal = Principal(
+            kind="token",
+            id=token.id,
+            name=name[:_MAX_ACTOR],
+            role=role,
+            user_id=token.user_id,
+            issued_by=token.issued_by_user_id if token.user_id is None else None,
+        )
         try:
             if touch_token(session, token):
                 session.commit()
@@ -213,10 +247,11 @@ def console_principal(request: Request, session: Session) -> Principal | None:
     return Principal(
         kind="user",
         id=user.id,
-        name=user.email,
+        name=user.email[:_MAX_ACTOR],
         role=user.role,
         via_session=True,
         csrf_token=row.csrf_token,
+        user_id=user.id,
     )
 
 

@@ -188,6 +188,7 @@ async def propose_amendment(
         reason=_reason(reason),
         actor=actor.name,
         second_approver_required=second_approver_required,
+        person=actor.person,
     )
     view = await _update(client, case_id, CaseWorkflow.amend_deadline, request)
     return view.amendment_id or ""
@@ -201,10 +202,26 @@ async def decide_amendment(
     approve: bool,
     reason: str,
 ) -> CaseView:
-    """Approves (the deadline moves) or rejects a proposed deadline amendment."""
+    """Approves (the deadline moves) or rejects a proposed deadline amendment.
+
+    The approver must be another person than the proposer (the workflow compares the
+    persons behind the credentials), so a token with no user, which names no person,
+    may reject but never approve.
+    """
+    if approve and actor.acts_as_user is None:
+        raise ActionRefused(
+            f"{actor.name} is a token with no user, so it names no person: it cannot be the "
+            "second person who approves an amendment; approve in the console, or with a "
+            "token made for your user (user_id)",
+            403,
+        )
     await _case(case_id)
     request = DecideAmendmentRequest(
-        amendment_id=amendment_id, approve=approve, actor=actor.name, reason=_reason(reason)
+        amendment_id=amendment_id,
+        approve=approve,
+        actor=actor.name,
+        reason=_reason(reason),
+        person=actor.person,
     )
     return await _update(client, case_id, CaseWorkflow.decide_amendment, request)
 

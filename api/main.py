@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import document_auth_responses
 from api.console import routes as console
+from api.limits import BodyLimit
 from api.routes import (
     calendar,
     cases,
@@ -57,6 +58,8 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
     errors.install(app)
+    # Bodies over MAX_REQUEST_BYTES (MAX_WEBHOOK_BYTES for the webhook) get 413 unread.
+    app.add_middleware(BodyLimit)
     for module in (contracts, cases, notices, clauses, service_levels, webhooks, users, calendar):
         app.include_router(module.router)
     app.include_router(docs.router)  # /docs, /redoc, /openapi.json

@@ -129,6 +129,7 @@ def token_snapshot(token: ApiToken) -> dict[str, Any]:
         "role": token.role,
         "prefix": token.prefix,
         "user_id": token.user_id,
+        "issued_by_user_id": token.issued_by_user_id,
         "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
     }
 
@@ -205,11 +206,14 @@ def create_token(
     *,
     created_by: str,
     user_id: str | None = None,
+    issued_by_user_id: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Adds an API token; returns the row and the plaintext, which is not kept anywhere.
 
-    A token that belongs to a user never acts with more than that user's current role
-    (see ``api.access``), and stops working when the user is deactivated.
+    A token that belongs to a user acts as that user: never with more than the user's
+    current role (see ``api.access``), and not once the user is deactivated. A token
+    with no user stands for the user who issued it (``issued_by_user_id``; None from the
+    command line) when the four-eyes rule asks who is behind it.
 
     Raises:
         AuthError: unknown role, empty name, or an unknown ``user_id``.
@@ -227,6 +231,7 @@ def create_token(
         token_hash=digest,
         prefix=plaintext[: len(TOKEN_PREFIX) + 6],
         user_id=user_id,
+        issued_by_user_id=issued_by_user_id,
         created_at=_now(),
         created_by=created_by,
     )

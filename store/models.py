@@ -298,6 +298,9 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     prefix: str = Field(max_length=16, description="The token's first characters, for lists")
     user_id: str | None = Field(default=None, foreign_key="app_user.id", max_length=40)
+    #: The user who made it (None: the command line): the person behind a token with no
+    #: user of its own, for the four-eyes rule.
+    issued_by_user_id: str | None = Field(default=None, max_length=40)
     created_at: dt.datetime = _ts(nullable=False)
     created_by: str | None = Field(default=None, max_length=200)
     last_used_at: dt.datetime | None = _ts(nullable=True)

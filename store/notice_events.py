@@ -19,8 +19,11 @@ are stored but do not change the status.
 
 ``delivered_at`` is the earliest "delivered" event to a primary (``to``) recipient.
 ``deemed_received_at`` follows the contract's ``notices.deemed_receipt``: "delivered"
-takes ``delivered_at`` (none while the notice stands failed); "sent" takes the
-notice's ``sent_at``.
+takes ``delivered_at`` (none while the notice stands failed, even after a delivery
+report); "sent" takes the notice's ``sent_at``. That rule is :func:`deemed_received_at`
+and what it means in words is :func:`deemed_receipt`: the evidence record and the
+console read both from the notice's stored fields, so they cannot disagree with
+``delivery_status``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from contracts.calendar import describe_instant
 from contracts.terms import TermSheet
 from store.db import get_engine
 from store.models import AuditEntry, Case, Contract, Notice, NoticeEvent
@@ -150,6 +155,125 @@ def _deemed_receipt_rule(session: Session, notice: Notice) -> str:
     return TermSheet.model_validate(contract.terms).notices.deemed_receipt
 
 
+def deemed_received_at(
+    rule: str,
+    *,
+    sent_at: dt.datetime | None,
+    delivery_status: str | None,
+    delivered_at: dt.datetime | None,
+) -> dt.datetime | None:
+    """When a notice counts as received under ``notices.deemed_receipt``, if it does.
+
+    "sent": when it was sent, whatever the provider reports later. "delivered": when
+    the provider reported it delivered, unless its status is a failure: a bounce, block
+    or drop (even after a delivery report) means it did not reach its recipients.
+    """
+    if rule == "sent":
+        return sent_at
+    return None if delivery_status in FAILURES else delivered_at
+
+
+@dataclass(frozen=True)
+class DeemedReceipt:
+    """Whether and when a notice counts as received, and why, in words."""
+
+    rule: str
+    status: str  # known, not_yet_known or not_delivered
+    at: dt.datetime | None
+    explanation: str
+
+
+def deemed_receipt(
+    notice: Notice, rule: str, events: Sequence[NoticeEvent], zone: str
+) -> DeemedReceipt:
+    """:func:`deemed_received_at` of the notice's stored fields, explained; never a guess.
+
+    ``events`` are the notice's stored events; they name the failure behind a failed
+    ``delivery_status`` (its time and reason), and nothing else is taken from them.
+    """
+    at = deemed_received_at(
+        rule,
+        sent_at=notice.sent_at,
+        delivery_status=notice.delivery_status,
+        delivered_at=notice.delivered_at,
+    )
+    named = f"The contract's notice terms (notices.deemed_receipt = {rule!r})"
+    failure = _failure_story(notice, events, zone)
+    if rule == "sent":
+        how = "deem a notice received when it is sent"
+        if at is None:
+            return DeemedReceipt(
+                rule,
+                "not_yet_known",
+                None,
+                f"{named} {how}; it has not been sent (status {notice.status}), so the time "
+                "of receipt is not yet known.",
+            )
+        later = (
+            f" {failure}; under this rule it still counts as received when it was sent, "
+            "although it did not reach all of its recipients."
+            if failure
+            else ""
+        )
+        return DeemedReceipt(
+            rule, "known", at, f"{named} {how}; it was sent {describe_instant(at, zone)}.{later}"
+        )
+    how = "deem a notice received when it is delivered"
+    if at is not None:
+        return DeemedReceipt(
+            rule,
+            "known",
+            at,
+            f"{named} {how}: when the recipient's mail server accepted it (the provider's "
+            f"delivered event), {describe_instant(at, zone)}.",
+        )
+    if failure:
+        return DeemedReceipt(
+            rule,
+            "not_delivered",
+            None,
+            f"{named} {how}; {failure}, so it did not reach all of its recipients and is not "
+            "deemed received: written notice has not been given by this notice.",
+        )
+    if notice.channel == "outbox":
+        why = (
+            "it was kept in the local outbox, which reports no delivery, so the time of "
+            "receipt is not known."
+        )
+    else:
+        why = "no delivered event has been reported yet, so the time of receipt is not yet known."
+    return DeemedReceipt(rule, "not_yet_known", None, f"{named} {how}; {why}")
+
+
+def _failure_story(notice: Notice, events: Sequence[NoticeEvent], zone: str) -> str:
+    """What the provider reported, when the notice's status is a failure; else ""."""
+    status = notice.delivery_status
+    if status not in FAILURES:
+        return ""
+    failures = [e for e in events if delivery_status_of(e.payload) == status]
+    latest = max(failures, key=lambda e: (e.occurred_at, e.id or 0), default=None)
+    told = f"the provider reported {status}"
+    if latest is not None:
+        reason = latest.payload.get("reason") or latest.payload.get("response") or ""
+        told += f" {describe_instant(latest.occurred_at, zone)}"
+        told += f" ({reason})" if reason else ""
+    if notice.delivered_at is None:
+        return told + " and no delivery"
+    when = describe_instant(notice.delivered_at, zone)
+    if latest is not None and latest.occurred_at > notice.delivered_at:
+        return f"{told}, after a delivery report {when}"
+    return f"{told}, besides a delivery report {when}"
+
+
+def notice_receipt(session: Session, notice: Notice) -> DeemedReceipt:
+    """:func:`deemed_receipt` of a stored notice, under its contract's rule and zone."""
+    case = session.get(Case, notice.case_id)
+    contract = session.get(Contract, case.contract_id) if case else None
+    events = session.exec(select(NoticeEvent).where(NoticeEvent.notice_id == notice.id)).all()
+    zone = contract.time_zone if contract else "UTC"
+    return deemed_receipt(notice, _deemed_receipt_rule(session, notice), events, zone)
+
+
 def refresh_notice(session: Session, notice: Notice) -> None:
     """Recomputes a notice's delivery status and times from all of its stored events."""
     events = session.exec(select(NoticeEvent).where(NoticeEvent.notice_id == notice.id)).all()
@@ -170,11 +294,12 @@ def refresh_notice(session: Session, notice: Notice) -> None:
             delivered.append(ev.occurred_at)
     notice.delivery_status = status
     notice.delivered_at = min(delivered) if delivered else None
-    if _deemed_receipt_rule(session, notice) == "sent":
-        notice.deemed_received_at = notice.sent_at
-    else:
-        failed = status in FAILURES
-        notice.deemed_received_at = None if failed else notice.delivered_at
+    notice.deemed_received_at = deemed_received_at(
+        _deemed_receipt_rule(session, notice),
+        sent_at=notice.sent_at,
+        delivery_status=status,
+        delivered_at=notice.delivered_at,
+    )
     session.add(notice)
 
 

@@ -46,6 +46,18 @@ class Settings(BaseSettings):
         default=None,
         description="SendGrid's signed-webhook verification key (base64 DER, ECDSA P-256)",
     )
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Request bodies larger than this (bytes) are refused with 413 before they "
+        "are read; the SendGrid webhook has its own limit",
+    )
+    max_webhook_bytes: int = Field(
+        default=5_242_880,
+        ge=1,
+        description="The same for the SendGrid event webhook: SendGrid posts a batch once it "
+        "reaches about 768 KB, so 5 MiB leaves room for one that overshoots",
+    )
     sendgrid_webhook_max_age_seconds: int = Field(
         default=600, description="Webhook requests with an older timestamp are refused"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,23 +15,26 @@ from sqlmodel import Session
 
 from contracts.terms import TermSheet
 from store.auth import (
+    audit,
     create_token,
     create_user,
     find_token,
     find_user_by_email,
     generate_password,
     set_password,
+    user_snapshot,
     verify_password,
 )
 from store.contracts import create_contract
-from store.models import Contract
+from store.models import Contract, User
 
 REFERENCE_CONTRACT_ID = "ctr_reference_msa"
 
 #: The dev stack's local admin, and the name of its API token.
 DEV_ADMIN_EMAIL = "admin@localhost"
 DEV_TOKEN_NAME = "clauseflow dev"
-DEV_ACTOR = "clauseflow dev"
+#: Who the audit trail names for what `make dev` (`clauseflow dev`) creates or restores.
+DEV_ACTOR = "make dev"
 
 
 def reference_term_sheet() -> TermSheet:
@@ -58,8 +62,11 @@ class DevCredentials:
     email: str
     password: str
     token: str
-    #: What this start made: "user", "password" (reset), "token"; empty when all was reused.
+    #: What this start made: "user", "password" (reset), "role" and "active" (restored),
+    #: "token"; empty when all was reused.
     made: tuple[str, ...] = ()
+    #: What it found and did, in words, as printed.
+    notices: tuple[str, ...] = ()
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -84,16 +91,26 @@ def _read_saved(path: Path) -> dict[str, str]:
     return {k: v for k, v in saved.items() if isinstance(v, str)} if isinstance(saved, dict) else {}
 
 
-def ensure_dev_credentials(session: Session, path: Path) -> DevCredentials:
+def _say(line: str) -> None:
+    print(f"make dev: {line}", flush=True)
+
+
+def ensure_dev_credentials(
+    session: Session, path: Path, *, say: Callable[[str], None] = _say
+) -> DevCredentials:
     """The dev stack's local admin (``admin@localhost``) and its API token.
 
     Made on first start with a random password and token and kept in ``path`` (mode
     0600); later starts reuse them. When the file is gone, or no longer matches the
     database (deleted, the password changed, the token revoked), what does not match is
-    made anew so that the printed credentials always work. Commits.
+    made anew so that the printed credentials always work; a local admin someone
+    demoted or deactivated is made an active admin again. Nothing changes silently:
+    each change is an audit entry by ``make dev`` and a line passed to ``say`` (printed
+    by default), and the lines are in the answer's ``notices``. Commits.
     """
     saved = _read_saved(path)
     made: list[str] = []
+    notices: list[str] = []
     password = saved.get("password") or ""
     user = find_user_by_email(session, DEV_ADMIN_EMAIL)
     if user is None:
@@ -107,18 +124,23 @@ def ensure_dev_credentials(session: Session, path: Path) -> DevCredentials:
             created_by=DEV_ACTOR,
         )
         made.append("user")
-    elif not password or not verify_password(user.password_hash, password):
-        password = generate_password()
-        set_password(session, user, password)
-        made.append("password")
-    if not user.active or user.role != "admin":
-        user.active, user.role = True, "admin"  # the local admin is the way back in
-        session.add(user)
+        notices.append(f"created the local admin {DEV_ADMIN_EMAIL}")
+    else:
+        restored = _restore_admin(session, user, password, path)
+        if restored:
+            password = restored[0]
+            made.extend(restored[1])
+            notices.append(f"{DEV_ADMIN_EMAIL} existed, but {restored[2]}")
     token = saved.get("token") or ""
     if not token or find_token(session, token) is None:
         _, token = create_token(
             session, DEV_TOKEN_NAME, "admin", created_by=DEV_ACTOR, user_id=user.id
         )
+        if "user" in made:
+            notices.append("created its API token")
+        else:
+            why = "no longer works" if saved.get("token") else f"is not in {path}"
+            notices.append(f"made a new API token for {DEV_ADMIN_EMAIL} (the saved one {why})")
         made.append("token")
     session.commit()
     if made or saved.get("email") != DEV_ADMIN_EMAIL:
@@ -126,4 +148,50 @@ def ensure_dev_credentials(session: Session, path: Path) -> DevCredentials:
         _write_private(path, json.dumps(content, indent=2) + "\n")
     else:
         os.chmod(path, 0o600)  # it holds an admin's secrets: the owner's alone
-    return DevCredentials(DEV_ADMIN_EMAIL, password, token, tuple(made))
+    for line in notices:
+        say(line)
+    return DevCredentials(DEV_ADMIN_EMAIL, password, token, tuple(made), tuple(notices))
+
+
+def _restore_admin(
+    session: Session, user: User, password: str, path: Path
+) -> tuple[str, list[str], str] | None:
+    """Makes an existing local admin usable again, audited; None when it already is.
+
+    Returns:
+        The password that now signs in, what was made ("password", "role", "active"),
+        and what was found and done, in words.
+    """
+    before = user_snapshot(user)
+    made: list[str] = []
+    found: list[str] = []
+    if not password or not verify_password(user.password_hash, password):
+        why = "was changed since" if password else "is not in"
+        password = generate_password()
+        set_password(session, user, password)
+        made.append("password")
+        found.append(f"its password {why} {path}: it has a new one")
+    if user.role != "admin":
+        found.append(f"it was {user.role}: it is admin again")
+        user.role = "admin"
+        made.append("role")
+    if not user.active:
+        found.append("it was deactivated: it is active again")
+        user.active = True
+        made.append("active")
+    if not made:
+        return None
+    session.add(user)
+    after = user_snapshot(user)
+    if "password" in made:
+        after["password"] = "changed"
+    what = "; ".join(found)
+    audit(
+        session,
+        DEV_ACTOR,
+        "user_updated",
+        before={"id": user.id, **before},
+        after={"id": user.id, **after},
+        reason=f"make dev restores the local admin it prints: {what}",
+    )
+    return password, made, what

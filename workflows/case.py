@@ -254,6 +254,9 @@ class AmendDeadlineRequest:
     actor: str
     #: By default the deadline moves only when a second person approves.
     second_approver_required: bool = True
+    #: Who is behind the actor's credential (one person may hold several); None in
+    #: histories recorded before it was carried.
+    person: str | None = None
 
 
 @dataclass
@@ -264,6 +267,8 @@ class DecideAmendmentRequest:
     approve: bool
     actor: str
     reason: str
+    #: As in AmendDeadlineRequest: the person, not the credential, must differ.
+    person: str | None = None
 
 
 @dataclass
@@ -967,6 +972,7 @@ class CaseWorkflow:
             reason=req.reason,
             proposed_by=req.actor,
             proposed_at=workflow.now(),
+            proposed_by_person=req.person,
         )
         before = {"deadline": dl.name, "due_at": dl.due_at.isoformat()}
         if req.second_approver_required:
@@ -1278,6 +1284,12 @@ class CaseWorkflow:
             return None  # anyone, the proposer too, may withdraw or refuse a proposal
         if req.actor.strip() == a.proposed_by:
             return f"{a.proposed_by} proposed amendment {a.id}; a second person must approve it"
+        # Without both persons (older histories) the names decide, as they always did.
+        if req.person and req.person == a.proposed_by_person:
+            return (
+                f"{a.proposed_by} proposed amendment {a.id}; a second person must approve it, "
+                f"and {req.actor.strip()} is the same person"
+            )
         dl = st.deadlines[a.deadline]
         if dl.status != "pending":
             return f"the {dl.label.lower()} is {dl.status}; the amendment can only be rejected"

@@ -50,6 +50,7 @@ from rules.facts import FactsError
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import Case, Notice
+from store.notice_events import DeemedReceipt, notice_receipt
 from store.settings import Settings, get_settings
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -602,15 +603,17 @@ async def notice_page(request: Request, notice_id: str) -> Response:
     """A notice as it was sent: subject, recipients, text and its HTML in a sandbox."""
     principal, name = await _signed_in(request)
 
-    def load() -> tuple[Notice | None, str]:
+    def load() -> tuple[Notice | None, str, DeemedReceipt | None]:
         with Session(get_engine(), expire_on_commit=False) as session:
             notice = session.get(Notice, notice_id)
             if notice is None:
-                return None, "UTC"
+                return None, "UTC", None
             data = views.case_page(session, notice.case_id, _now(), get_settings())
-            return notice, data.zone if data else "UTC"
+            # The evidence record's own words, so the page and the record agree.
+            receipt = notice_receipt(session, notice)
+            return notice, data.zone if data else "UTC", receipt
 
-    notice, zone = await run_in_threadpool(load)
+    notice, zone, receipt = await run_in_threadpool(load)
     if notice is None:
         return _page(
             "error.html.j2",
@@ -620,7 +623,15 @@ async def notice_page(request: Request, notice_id: str) -> Response:
             title="Not found",
             message=f"There is no notice {notice_id}.",
         )
-    return _page("notice.html.j2", principal, name, title=notice.subject, n=notice, zone=zone)
+    return _page(
+        "notice.html.j2",
+        principal,
+        name,
+        title=notice.subject,
+        n=notice,
+        zone=zone,
+        receipt=receipt,
+    )
 
 
 # ---------------------------------------------------------------------------- contracts

@@ -50,14 +50,12 @@ from rules.rulebook import default_registry
 from store.contracts import contract_terms
 from store.db import get_engine
 from store.models import AuditEntry, Case, Contract, Deadline, Notice, NoticeEvent
+from store.notice_events import FAILURES, deemed_receipt
 
 router = APIRouter(tags=["notices"])
 
 #: Every status a notice row can have (store.models.Notice.status).
 NOTICE_STATUSES = "^(awaiting_approval|outboxed|retry|sending|sent|failed)$"
-
-#: Delivery events that mean the notice did not reach the recipient's server.
-_NOT_DELIVERED = ("bounce", "blocked", "dropped")
 
 #: The printable pages show the notice's own HTML in a sandboxed frame; nothing on them
 #: may run script or load anything from elsewhere.
@@ -172,58 +170,16 @@ def _local(at: dt.datetime | None, zone: str) -> str | None:
 def _deemed_receipt(
     notice: Notice, events: list[NoticeEvent], terms: NoticeTerms, zone: str
 ) -> DeemedReceipt:
-    """When the notice counts as received, by the contract's rule; never a guess."""
-    rule = terms.deemed_receipt
-    named = f"The contract's notice terms (notices.deemed_receipt = {rule!r})"
-
-    def known(at: dt.datetime, how: str) -> DeemedReceipt:
-        return DeemedReceipt(
-            rule=rule, status="known", at=at, local=_local(at, zone), explanation=f"{named} {how}"
-        )
-
-    def unknown(status: str, why: str) -> DeemedReceipt:
-        return DeemedReceipt(
-            rule=rule, status=status, at=None, local=None, explanation=f"{named} {why}"
-        )
-
-    if rule == "sent":
-        if notice.sent_at is not None:
-            return known(
-                notice.sent_at,
-                "deem a notice received when it is sent; it was sent "
-                f"{describe_instant(notice.sent_at, zone)}.",
-            )
-        return unknown(
-            "not_yet_known",
-            f"deem a notice received when it is sent; it has not been sent (status "
-            f"{notice.status}), so the time of receipt is not yet known.",
-        )
-    delivered = next((e for e in events if e.event == "delivered"), None)
-    at = notice.deemed_received_at or notice.delivered_at or (delivered and delivered.occurred_at)
-    if at:
-        return known(
-            at,
-            "deem a notice received when the recipient's mail server accepted it (the "
-            f"provider's delivered event): {describe_instant(at, zone)}.",
-        )
-    failed = next((e for e in events if e.event in _NOT_DELIVERED), None)
-    if failed is not None:
-        reason = failed.payload.get("reason") or failed.payload.get("response") or ""
-        return unknown(
-            "not_delivered",
-            "deem a notice received when it is delivered; the provider reported "
-            f"{failed.event} {describe_instant(failed.occurred_at, zone)}"
-            + (f" ({reason})" if reason else "")
-            + " and no delivery, so written notice has not been received.",
-        )
-    if notice.channel == "outbox":
-        why = (
-            "it was kept in the local outbox, which reports no delivery, so the time of "
-            "receipt is not known."
-        )
-    else:
-        why = "no delivered event has been reported yet, so the time of receipt is not yet known."
-    return unknown("not_yet_known", "deem a notice received when it is delivered; " + why)
+    """When the notice counts as received, by the contract's rule: the store's rule
+    (store.notice_events.deemed_receipt), so it agrees with ``delivery_status``."""
+    found = deemed_receipt(notice, terms.deemed_receipt, events, zone)
+    return DeemedReceipt(
+        rule=found.rule,
+        status=found.status,
+        at=found.at,
+        local=_local(found.at, zone),
+        explanation=found.explanation,
+    )
 
 
 def _approval(session: Session, notice: Notice) -> NoticeApproval | None:
@@ -338,7 +294,7 @@ def notice_evidence(
     record, zone = evidence_record(session, notice_id)
     if format == "html":
         page_html = _TEMPLATES.get_template("notice_evidence.html.j2").render(
-            r=record, local=lambda at: _local(at, zone) or "", zone=zone
+            r=record, local=lambda at: _local(at, zone) or "", zone=zone, failed=FAILURES
         )
         return HTMLResponse(page_html, headers=_HTML_HEADERS)
     return record

@@ -12,13 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col
+from sqlmodel import Session, col, func, select
 
-from api.access import Admin, Reader
+from api.access import Admin, Principal, Reader
 from api.deps import SessionDep
 from api.pagination import page
 from api.schemas import MAX_OFFSET
 from store.auth import (
+    ROLES,
     AuthError,
     audit,
     create_token,
@@ -141,6 +142,9 @@ class Me(BaseModel):
     role: str
     permissions: list[str]
     via_session: bool
+    user_id: str | None = Field(
+        description="The user the credential acts as; null for a token with no user"
+    )
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown id"}}
@@ -156,6 +160,7 @@ def me(principal: Reader) -> Me:
         role=principal.role,
         permissions=principal.permissions,
         via_session=principal.via_session,
+        user_id=principal.acts_as_user,
     )
 
 
@@ -202,7 +207,8 @@ def add_user(principal: Admin, body: UserCreate, session: SessionDep) -> User:
     responses={
         **_NOT_FOUND,
         409: {
-            "description": "An admin may not demote or deactivate the user they are signed in as"
+            "description": "No credential may demote or deactivate its own user (a session "
+            "or a token of that user), and the last active admin stays one"
         },
     },
 )
@@ -215,12 +221,9 @@ def update_user(principal: Admin, user_id: str, body: UserUpdate, session: Sessi
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(404, f"user {user_id!r} not found")
-    is_self = principal.kind == "user" and principal.id == user.id
-    if is_self and (body.active is False or (body.role not in (None, "admin"))):
-        # Locking oneself out would need another admin to undo it.
-        raise HTTPException(
-            409, "you may not demote or deactivate yourself: ask another admin to do it"
-        )
+    why = _lockout(session, principal, user, body)
+    if why:
+        raise HTTPException(409, why)
     before = user_snapshot(user)
     if body.role is not None:
         user.role = body.role
@@ -245,6 +248,33 @@ def update_user(principal: Admin, user_id: str, body: UserUpdate, session: Sessi
     )
     session.commit()
     return user
+
+
+def _lockout(session: Session, principal: Principal, user: User, body: UserUpdate) -> str:
+    """Why the change would lock its author (or every admin) out; empty if it would not."""
+    lowered = body.role is not None and ROLES.index(body.role) < ROLES.index(user.role)
+    if not (lowered or body.active is False):
+        return ""
+    if principal.acts_as_user == user.id:
+        # A session or a token of the user: undoing it would need another admin.
+        how = "signed in as" if principal.via_session else "whose token you are using"
+        return (
+            f"you may not demote or deactivate {user.email}, the user you are {how}: "
+            "ask another admin to do it"
+        )
+    if user.role != "admin" or not user.active:
+        return ""
+    others = session.exec(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", col(User.active).is_(True), User.id != user.id)
+    ).one()
+    if not others:
+        return (
+            f"{user.email} is the last active admin: make another user admin first, or "
+            "nobody could manage users and tokens from the console"
+        )
+    return ""
 
 
 @router.get("/api/tokens", response_model=TokensPublic)
@@ -283,7 +313,13 @@ def add_token(principal: Admin, body: TokenCreate, session: SessionDep) -> Token
     """Creates an API token; the answer holds its secret, which is never shown again."""
     try:
         token, plaintext = create_token(
-            session, body.name, body.role, created_by=principal.name, user_id=body.user_id
+            session,
+            body.name,
+            body.role,
+            created_by=principal.name,
+            user_id=body.user_id,
+            # Whoever makes a token holds its secret: the person behind a token with no user.
+            issued_by_user_id=principal.acts_as_user or principal.issued_by,
         )
     except AuthError as exc:
         raise HTTPException(

@@ -2,9 +2,11 @@
 
 Order of work for ``POST /webhooks/sendgrid``:
 
-1. Verify the signature (ECDSA P-256 with SHA-256 over the timestamp header followed
-   by the raw body) and the timestamp's age. Anything unverified gets 403 and changes
-   nothing; without a configured key every request is refused.
+1. Check the signature and timestamp headers (present, well-formed, timestamp fresh)
+   before reading the body, then verify the signature (ECDSA P-256 with SHA-256 over
+   the timestamp header followed by the raw body). Anything unverified gets 403 and
+   changes nothing; without a configured key every request is refused. A body over
+   ``MAX_WEBHOOK_BYTES`` is refused with 413 unread (api/limits.py).
 2. Parse the body: a JSON array of objects, else 400.
 3. Store the events, once per ``sg_event_id``, and update their notices
    (store/notice_events.py has the precedence of delivery statuses).
@@ -77,10 +79,14 @@ def _public_key(configured: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def verify_signature(
-    body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None
-) -> None:
-    """Checks SendGrid's signature and the timestamp's age.
+def check_signature_headers(
+    signature: str | None, timestamp: str | None, *, now: float | None = None
+) -> tuple[ec.EllipticCurvePublicKey, bytes, str]:
+    """Checks what can be checked before the body is read: the configured key, that both
+    headers are there and well-formed, and the timestamp's age.
+
+    Returns:
+        The key, the decoded signature and the timestamp header, to verify the body with.
 
     Raises:
         HTTPException: 403 with the reason, if anything is missing or wrong.
@@ -114,8 +120,29 @@ def verify_signature(
         raise HTTPException(403, f"the webhook timestamp is more than {limit} seconds ahead")
     try:
         der = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(403, f"{SIGNATURE_HEADER} is not base64") from None
+    if not der:
+        raise HTTPException(403, f"{SIGNATURE_HEADER} is empty")
+    return key, der, timestamp
+
+
+def verify_signature(
+    body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None
+) -> None:
+    """Checks SendGrid's signature and the timestamp's age.
+
+    Raises:
+        HTTPException: 403 with the reason, if anything is missing or wrong.
+    """
+    key, der, timestamp = check_signature_headers(signature, timestamp, now=now)
+    _verify_body(key, der, timestamp, body)
+
+
+def _verify_body(key: ec.EllipticCurvePublicKey, der: bytes, timestamp: str, body: bytes) -> None:
+    try:
         key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    except (binascii.Error, ValueError, InvalidSignature):
+    except (ValueError, InvalidSignature):
         raise HTTPException(403, "the webhook signature does not verify") from None
 
 
@@ -143,6 +170,7 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
     responses={
         400: {"description": "The body is not a JSON array of event objects"},
         403: {"description": "Signature missing, wrong, too old, or no key configured"},
+        413: {"description": "The body is larger than MAX_WEBHOOK_BYTES"},
         503: {"description": "Events stored, but a case could not be told; SendGrid retries"},
     },
     openapi_extra={
@@ -159,10 +187,12 @@ async def sendgrid_events(request: Request) -> WebhookReceipt:
     updates its notice's delivery status. A bounce, block or drop is reported to the
     notice's case, whose rules decide what follows (by default it escalates).
     """
-    body = await request.body()
-    verify_signature(
-        body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+    # The headers first: an unsigned request is refused without its body being read.
+    key, der, timestamp = check_signature_headers(
+        request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
     )
+    body = await request.body()  # at most MAX_WEBHOOK_BYTES (api/limits.py), else 413
+    _verify_body(key, der, timestamp, body)
     events = parse_events(body)
     result = await run_in_threadpool(store_events, events, dt.datetime.now(dt.UTC))
     told = ended = 0

@@ -53,3 +53,18 @@ def a_case(case_id: str, **kw: Any) -> Case:
     )
     values.update(kw)
     return Case(**values)
+
+
+def person_with_tokens(email: str, role: str, *names: str) -> tuple[str, list[dict[str, str]]]:
+    """A user and tokens made for them (``user_id``): one person, several credentials.
+
+    Returns:
+        The user's id, and the ``Authorization`` headers of each token, in order.
+    """
+    from store.auth import create_token, create_user
+
+    with Session(get_engine(), expire_on_commit=False) as s:
+        user = create_user(s, email, role, "a long enough passphrase", created_by="tests")
+        made = [create_token(s, n, role, created_by="tests", user_id=user.id) for n in names]
+        s.commit()
+    return user.id, [{"Authorization": f"Bearer {plaintext}"} for _, plaintext in made]

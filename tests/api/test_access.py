@@ -413,6 +413,7 @@ async def test_tokens_are_stored_hashed_and_shown_once(
         "role": "viewer",
         "permissions": ["read"],
         "via_session": False,
+        "user_id": None,
     }
 
 

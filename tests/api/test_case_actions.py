@@ -12,7 +12,7 @@ from temporalio.client import Client
 from store.auth import create_token
 from store.db import get_engine
 from store.models import AuditEntry, Case, Deadline
-from tests.api.helpers import open_case
+from tests.api.helpers import open_case, person_with_tokens
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
@@ -51,8 +51,8 @@ async def test_an_amendment_moves_the_deadline_only_when_a_second_operator_appro
     case = await open_case(api, "amend")
     case_id = case["id"]
     before = deadline(case_id, "effective_date")
-    alice = bearer("operator", "alice")
-    bob = bearer("operator", "bob")
+    _, [alice] = person_with_tokens("alice@customer.example.com", "operator", "laptop")
+    _, [bob] = person_with_tokens("bob@customer.example.com", "operator", "laptop")
     new_due = before.due_at + dt.timedelta(days=7)
 
     r = await api.post(
@@ -91,8 +91,9 @@ async def test_an_amendment_moves_the_deadline_only_when_a_second_operator_appro
 
     proposed = await eventually(lambda: audit(case_id, "amend_deadline"))
     approved = await eventually(lambda: audit(case_id, "approve_amendment"))
-    assert proposed[0].actor == "token:alice" and "week's extension" in (proposed[0].reason or "")
-    assert approved[0].actor == "token:bob"
+    assert proposed[0].actor == "alice@customer.example.com (token laptop)"
+    assert "week's extension" in (proposed[0].reason or "")
+    assert approved[0].actor == "bob@customer.example.com (token laptop)"
     assert approved[0].before and approved[0].after and approved[0].before != approved[0].after
 
 

@@ -1,7 +1,7 @@
 """A notice's proof-of-notice record: JSON and the printable page.
 
 The SendGrid event webhook is not used here: delivery events are written straight to
-the store, as the webhook would write them.
+the store, and the notice's status refreshed, as the webhook would do.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from store.db import get_engine
 from store.models import Contract, Notice, NoticeEvent
+from store.notice_events import refresh_notice
+from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices
 
 UTC = dt.UTC
@@ -25,11 +27,12 @@ OWNER = "contract.owner@customer.example.com"
 
 async def acknowledgement(api: httpx.AsyncClient, key: str = "evidence") -> Notice:
     """Starts a termination case given by the Provider; returns its acknowledgement."""
+    # Received yesterday: a fixed date would, once far enough behind, bring reminders too.
     r = await api.post(
         START,
         json={
             "clause": "termination_for_convenience",
-            "facts": {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": "provider"},
+            "facts": {"notice_received_at": notice_days_ago(1), "given_by": "provider"},
         },
         headers={"Idempotency-Key": key},
     )
@@ -68,6 +71,10 @@ def add_event(notice_id: str, sg_event_id: str, event: str, at: dt.datetime, **e
                 payload=payload,
             )
         )
+        s.flush()
+        notice = s.get(Notice, notice_id)
+        assert notice is not None
+        refresh_notice(s, notice)  # the notice's status, as the webhook keeps it
         s.commit()
 
 
@@ -189,7 +196,7 @@ async def test_a_body_changed_in_the_database_shows_as_a_hash_mismatch(
     api: httpx.AsyncClient,
 ) -> None:
     notice = await acknowledgement(api)
-    update_notice(notice.id, body_text=notice.body_text.replace("2027", "2028"))
+    update_notice(notice.id, body_text=notice.body_text + "\nAltered afterwards.")
     ev = (await api.get(f"/api/notices/{notice.id}/evidence")).json()
     assert ev["text_sha256"]["matches"] is False
     assert ev["text_sha256"]["stored"] == notice.text_sha256

@@ -27,6 +27,7 @@ from store.db import get_engine
 from store.models import AuditEntry, Case, Notice, NoticeEvent
 from store.settings import get_settings
 from tests.conftest import shared_path
+from tests.dates import notice_days_ago, ny_today
 from tests.workflows.helpers import eventually, notices, seed_reference_contract
 from workers.seed import reference_term_sheet
 
@@ -34,7 +35,8 @@ URL = "/webhooks/sendgrid"
 SIG = "X-Twilio-Email-Event-Webhook-Signature"
 TS = "X-Twilio-Email-Event-Webhook-Timestamp"
 CASES = "/api/contracts/ctr_reference_msa/cases"
-FACTS = {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": "customer"}
+#: Received yesterday: from a fixed date the case would, in time, send reminders too.
+FACTS = {"notice_received_at": notice_days_ago(1), "given_by": "customer"}
 EXAMPLE_MESSAGE_ID = "14c5d75ce93.dfd.64b469"  # the X-Message-Id behind the examples
 
 
@@ -564,7 +566,7 @@ async def test_a_bounce_for_an_ended_case_is_stored_and_answered_2xx(
             "values": {
                 "customer_signatory": "A. Buyer",
                 "provider_signatory": "B. Seller",
-                "agreed_on": "2026-11-20",
+                "agreed_on": ny_today().isoformat(),
             },
             "recorded_by": "ops@customer.example.com",
         },

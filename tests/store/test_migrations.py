@@ -123,3 +123,33 @@ def test_upgrading_keeps_notices_sent_before_the_evidence_columns(tmp_path: Path
         row = c.execute(text("SELECT id, text_sha256, delivery_status FROM notice")).one()
     engine.dispose()
     assert tuple(row) == ("n", "", None)
+
+
+def test_upgrading_names_the_issuer_of_tokens_a_user_made_before(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0004")
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO app_user (id, email, display_name, role, password_hash, active,"
+                " created_at) VALUES ('usr_root', 'root@provider.example', 'r', 'admin', 'h',"
+                " 1, '2026-11-01 00:00:00')"
+            )
+        )
+        for token, creator in (("tok_a", "root@provider.example"), ("tok_b", "clauseflow cli")):
+            c.execute(
+                text(
+                    "INSERT INTO api_token (id, name, role, token_hash, prefix, created_at,"
+                    " created_by) VALUES (:id, :id, 'operator', :id, 'cf_', "
+                    " '2026-11-01 00:00:00', :by)"
+                ),
+                {"id": token, "by": creator},
+            )
+    engine.dispose()
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT id, issued_by_user_id FROM api_token ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("tok_a", "usr_root"), ("tok_b", None)]
