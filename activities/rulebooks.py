@@ -97,6 +97,7 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
         internal_notices=[
             n for n, spec in rb.notices.items() if set(spec.to) | set(spec.copy_) <= {"owner"}
         ],
+        advance_deadlines=[n for n, d in rb.deadlines.items() if d.direction == "before"],
     )
 
 

@@ -94,6 +94,8 @@ class RulebookSummary:
     opening_fact: str | None = None
     #: Notices to our own people only (reminders, reports), never to a party.
     internal_notices: list[str] = field(default_factory=list)
+    #: Deadlines counted back from a later moment (reminders ahead of an effective date).
+    advance_deadlines: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -413,7 +413,7 @@ class _Checker:
             )
             if before:
                 when = describe_instant(opening.at, self.zone.key)
-                raise _Invalid(f"is before {opening.label.lower()} ({when})")
+                raise _Invalid(f"is before the fact that opened the case ({opening.label}: {when})")
 
     def _today(self) -> dt.date:
         assert self.ctx.now is not None

@@ -464,8 +464,9 @@ class CaseWorkflow:
         before = copy.deepcopy(st)
         try:
             await self._handle(ev)
-        except ActivityError as err:
-            cause = err.cause
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's failure may arrive as the activity's own error.
+            cause = err.cause if isinstance(err, ActivityError) else err
             if not (isinstance(cause, ApplicationError) and cause.type == INVALID_FACTS):
                 raise
             # Nothing of the step was recorded: the case is as it was before the event.
@@ -684,9 +685,11 @@ class CaseWorkflow:
                 f"the {reached.label.lower()} ({describe_instant(reached.due_at, zone)}) had "
                 "passed when the case learned of it"
             )
-        elif set_late:
+        elif news := [d for d in set_late if d.group not in st.summary.advance_deadlines]:
+            # A reminder ahead of a deadline that passed is skipped when it is reached; a
+            # notice written now is stale only if a deadline it reports has passed.
             passed = ", ".join(
-                f"the {d.label.lower()} ({describe_instant(d.due_at, zone)})" for d in set_late
+                f"the {d.label.lower()} ({describe_instant(d.due_at, zone)})" for d in news
             )
             why = f"it would describe {passed}, which had passed when the case learned of it"
         else:

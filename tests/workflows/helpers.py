@@ -70,6 +70,7 @@ async def start_case(
     history_limit: int = 10_000,
     version: int = 1,
     notice_timeout_seconds: float = 60.0,
+    past_deadlines: str = "catch_up",
 ) -> WorkflowHandle[Any, Any]:
     case_id = case_id or f"case_{uuid.uuid4().hex}"
     terms = reference_term_sheet()
@@ -85,6 +86,7 @@ async def start_case(
             owner_email=terms.owner.email,
             history_limit=history_limit,
             notice_timeout_seconds=notice_timeout_seconds,
+            past_deadlines=past_deadlines,
         ),
         id=case_id,
         task_queue=task_queue,
