@@ -24,7 +24,7 @@ from rules.facts import validate_recorded_fact
 from rules.rulebook import default_registry
 from store.contracts import time_zone_of
 from store.db import get_engine
-from store.models import AuditEntry, Case, Escalation
+from store.models import AuditEntry, Case, Contract, Escalation
 from workflows.case import (
     AmendDeadlineRequest,
     ApproveNoticeRequest,
@@ -62,6 +62,12 @@ def _load_case(case_id: str) -> tuple[Case | None, str]:
     with Session(get_engine()) as s:
         case = s.get(Case, case_id)
         return case, (time_zone_of(s, case.contract_id) if case else "UTC")
+
+
+def _effective_date(contract_id: str) -> dt.date | None:
+    with Session(get_engine()) as s:
+        contract = s.get(Contract, contract_id)
+        return contract.effective_date if contract else None
 
 
 async def _case(case_id: str) -> tuple[Case, str]:
@@ -155,7 +161,14 @@ async def record_fact(
         raise ActionRefused(f"case {case_id} is closed ({case.state}); no facts can be recorded")
     rulebook = default_registry().get(case.clause, case.rulebook_version)
     checked = validate_recorded_fact(
-        rulebook, fact, values, state=case.state, time_zone=zone, now=dt.datetime.now(dt.UTC)
+        rulebook,
+        fact,
+        values,
+        state=case.state,
+        time_zone=zone,
+        now=dt.datetime.now(dt.UTC),
+        effective_date=await run_in_threadpool(_effective_date, case.contract_id),
+        case_facts=case.facts,
     )
     request = RecordFactRequest(
         fact, checked, recorded_by(actor, on_behalf_of), (reason or "").strip() or None

@@ -203,7 +203,11 @@ async def open_case(
         raise unknown_clause(clause)
     rulebook = registry.latest(clause)
     facts = validate_start_facts(
-        rulebook, raw_facts, time_zone=terms.time_zone, now=dt.datetime.now(dt.UTC)
+        rulebook,
+        raw_facts,
+        time_zone=terms.time_zone,
+        now=dt.datetime.now(dt.UTC),
+        effective_date=terms.effective_date,
     )
     owner = owner_email or terms.owner.email
     case_id = case_id_for(contract_id, idempotency_key)
