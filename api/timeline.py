@@ -80,6 +80,15 @@ class TimelineItem:
 def _audit_title(a: AuditEntry) -> str:
     if a.action == "note":
         return f"Note by {a.actor}"
+    if a.action == "catch_up":
+        # What a late fact made the case skip, and hold for a person (records.py).
+        after = a.after or {}
+        parts = [
+            f"{verb} {', '.join(n.replace('_', ' ') for n in after.get(key, []))}"
+            for verb, key in (("skipped", "skipped"), ("held for approval", "held_for_approval"))
+            if after.get(key)
+        ]
+        return "Came in late: " + "; ".join(parts)
     words = a.action.replace("_", " ")
     return f"{words[:1].upper()}{words[1:]} by {a.actor}"
 

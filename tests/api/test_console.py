@@ -933,3 +933,19 @@ async def test_the_contract_page_makes_a_calendar_feed_for_managers(sign_in: Sig
     assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
     again = await manager.get("/console/contracts/ctr_reference_msa")
     assert url.group(1) not in again.text and "A feed has been active since" in again.text
+
+
+async def test_the_case_page_says_what_a_late_notice_skipped_and_holds(
+    api: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    received = (NOW - dt.timedelta(days=100)).replace(microsecond=0).isoformat()
+    case_id = (await open_case(api, "late", notice_received_at=received))["id"]
+    await eventually(
+        lambda: len([n for n in notices(case_id) if n.status == "awaiting_approval"]) == 2
+    )
+    viewer = await sign_in("viewer")
+    shown = text_of((await viewer.get(f"/console/cases/{case_id}")).text)
+    assert "Came in late: skipped owner reminder" in shown
+    assert "held for approval termination effective" in shown
+    assert "had passed when the case learned of it" in shown
+    assert "skipped" in shown and "awaiting approval" in shown
