@@ -990,6 +990,43 @@ async def _termination_notice_retried_now(env: WorkflowEnvironment, queue: str) 
 
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle[Any, Any]]]
+# A notice told to the case long after it was received (the clock is at 27 Nov 2037):
+# its effective date has passed, so are all its reminders.
+TOLD_LATE = {"notice_received_at": "2037-08-03T14:00:00Z", "given_by": "customer"}
+
+
+async def _termination_told_late(env: WorkflowEnvironment, queue: str) -> Handle:
+    """After "late-deadlines-caught-up": reminders skipped, notices held, then approved.
+    Before it (recorded with the earlier workflow), everything went out at once."""
+    from workflows.case import ApproveNoticeRequest, CaseWorkflow
+
+    handle = await _open(env, queue, "termination_for_convenience", TOLD_LATE, "case_replay_late")
+    view = await _until(handle, lambda v: v.state == "terminated")
+    while view.held_notices:
+        await handle.execute_update(
+            CaseWorkflow.approve_notice,
+            ApproveNoticeRequest(view.held_notices[0], ALICE, "checked the dates"),
+        )
+        view = await handle.query(CaseWorkflow.case)
+    await handle.result()
+    return handle
+
+
+async def _termination_could_not_start(env: WorkflowEnvironment, queue: str) -> Handle:
+    """Facts that break the calendar (past the API's checks): the case says why and waits
+    for an operator, who cancels it."""
+    from workflows.case import CaseWorkflow, CloseCaseRequest
+
+    facts = {"notice_received_at": "9999-12-01T15:00:00Z", "given_by": "customer"}
+    handle = await _open(env, queue, "termination_for_convenience", facts, "case_replay_no_start")
+    await _until(handle, _in("could_not_start"))
+    await handle.execute_update(
+        CaseWorkflow.close_case, CloseCaseRequest("cancelled", ALICE, "opened with a typo")
+    )
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "termination_for_convenience.v1.terminated": _terminated,
     "termination_for_convenience.v1.withdrawn": _withdrawn,
@@ -1044,6 +1081,11 @@ SCENARIOS: dict[str, Scenario] = {
         _termination_amended_and_reassigned
     ),
     "security_breach.v1.final_report_corrected_then_approved": _security_final_report_corrected,
+    # Before "late-deadlines-caught-up" (recorded with the workflow of commit 496fff3):
+    "termination_for_convenience.v1.told_late_sent_at_once": _termination_told_late,
+    # After it:
+    "termination_for_convenience.v1.told_late_caught_up": _termination_told_late,
+    "termination_for_convenience.v1.could_not_start_then_cancelled": _termination_could_not_start,
 }
 
 

@@ -8,6 +8,9 @@ the case is told of it.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -184,3 +187,27 @@ async def test_a_case_whose_first_step_cannot_be_taken_says_why_and_waits_to_be_
         CaseWorkflow.close_case, CloseCaseRequest("cancelled", "ops", "opened with a typo")
     )
     assert (await handle.result()).state == "cancelled"
+
+
+def test_both_sides_of_the_catch_up_patch_are_recorded_for_replay() -> None:
+    """Cases told late before the catch-up sent everything at once and still replay (no
+    patch marker); cases after it replay the skipped reminders and held notices."""
+    folder = Path(__file__).parents[1] / "histories"
+
+    def history(name: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = json.loads((folder / f"{name}.json").read_text())["events"]
+        return events
+
+    def count(events: list[dict[str, Any]], kind: str, text: str = "") -> int:
+        return sum(1 for e in events if e["eventType"] == kind and text in json.dumps(e))
+
+    before = history("termination_for_convenience.v1.told_late_sent_at_once")
+    after = history("termination_for_convenience.v1.told_late_caught_up")
+    marker = "EVENT_TYPE_MARKER_RECORDED"
+    assert count(before, marker, "core_patch") == 0 and count(after, marker, "core_patch") == 1
+    # Before: five notices sent, nothing approved; after: two approved, the reminders skipped.
+    updates = "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED"
+    assert count(before, updates, "approve_notice") == 0
+    assert count(after, updates, "approve_notice") == 2
+    failed = history("termination_for_convenience.v1.could_not_start_then_cancelled")
+    assert count(failed, updates, "close_case") == 1
