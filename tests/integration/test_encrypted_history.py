@@ -10,6 +10,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices, seed_reference_contract, start_case
 from workers.codec import ENCRYPTED_ENCODING
 from workers.seed import reference_term_sheet
@@ -66,7 +67,7 @@ async def test_the_raw_history_of_a_case_holds_no_plaintext_customer_data(
             client,
             task_queue,
             "termination_for_convenience",
-            {"notice_received_at": "2026-11-02T10:00:00-05:00", "given_by": "customer"},
+            {"notice_received_at": notice_days_ago(3), "given_by": "customer"},
         )
         # Its first step: rules decided, deadlines set, the acknowledgement rendered.
         await eventually(lambda: notices(handle.id), timeout=30)
@@ -106,9 +107,10 @@ def _payloads(history: WorkflowHistory) -> list[Payload]:
     """Every Payload in the history's events that carries data of the case.
 
     Left out, because they never pass through a codec: search attributes (the server
-    indexes them; they hold ids, the clause and the state) and the ``data`` detail of a
+    indexes them; they hold ids, the clause and the state), the ``data`` detail of a
     local activity's marker (the SDK's own bookkeeping: sequence number, attempt, activity
-    type, times). The plaintext check above covers them too.
+    type, times) and the ``patch_data`` of a patch marker (the patch's name). The plaintext
+    check above covers them too.
     """
     found: list[Payload] = []
 
@@ -121,7 +123,7 @@ def _payloads(history: WorkflowHistory) -> list[Payload]:
                 continue
             if field.message_type.GetOptions().map_entry:
                 for key, item in value.items():
-                    if field.name == "details" and key == "data":
+                    if field.name == "details" and key in ("data", "patch_data"):
                         continue
                     if hasattr(item, "ListFields"):
                         walk(item)
