@@ -13,14 +13,17 @@ import contextlib
 import ctypes
 import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 PR_SET_PDEATHSIG = 1
 _TCP_LISTEN = "0A"
@@ -91,6 +94,33 @@ def stop(
                 on_kill(proc)
             signal_group(proc, signal.SIGKILL)
             proc.wait()
+
+
+def end_without_teardown(main: Callable[[], object]) -> NoReturn:
+    """Runs ``main``, then ends the process at once, skipping the interpreter's teardown.
+
+    A process that used a Temporal client can abort with SIGABRT ("Fatal Python error:
+    PyGILState_Release ... Python runtime state: finalizing") when the SDK's Rust threads
+    reach into a Python that is tearing itself down (temporalio/sdk-python#300). The exit
+    code and the traceback are what the interpreter would have given.
+    """
+    code = 0
+    try:
+        main()
+    except SystemExit as stop:
+        if isinstance(stop.code, int) or stop.code is None:
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def exit_description(code: int | None) -> str:
