@@ -1,12 +1,11 @@
 """The `clauseflow dev` supervisor's parts, on small stand-in processes (no Temporal):
-restarts and their limit, children that die with their parent, and leftovers of an
-earlier run (stopped only when provably ours, otherwise named and left alone)."""
+restarts and their limit, and leftovers of an earlier run (stopped only when provably
+ours, otherwise named and left alone)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from workers import dev
-from workers.procs import PidFile, ProcessRecord, alive, port_holders, show
+from workers.procs import PidFile, ProcessRecord, alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 
@@ -98,35 +97,6 @@ def test_temporal_dying_stops_everything_instead_of_restarting(tmp_path: Path) -
     assert fatal.startswith("temporal exited (-9: SIGKILL); stopping everything")
     stack.stop_all()
     assert worker.proc.poll() is not None
-
-
-def test_children_die_with_their_parent_even_on_kill_9(tmp_path: Path) -> None:
-    # A parent that starts a child the way the supervisor does, then is SIGKILLed.
-    parent = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from workers.procs import spawn; "
-            f"p = spawn({SLEEPER!r}); print(p.pid, flush=True); time.sleep(600)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    assert alive(child) and os.getpgid(child) == child  # its own process group
-    parent.kill()
-    parent.wait()
-    assert _wait_until(lambda: not alive(child), 10), show(child)
-
-
-def test_the_listener_of_a_port_is_found_by_pid() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        assert os.getpid() in port_holders(port)
-    assert port_holders(port) == []
 
 
 def test_a_leftover_of_this_folders_earlier_run_is_named_and_stopped(
