@@ -13,7 +13,6 @@ a pipe that nobody reads stops once the pipe is full.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime as dt
 import os
@@ -36,7 +35,9 @@ from workers.codec import ensure_dev_key_file
 from workers.procs import (
     PidFile,
     ProcessRecord,
+    cmdline,
     exit_description,
+    parent_pid,
     port_holders,
     show,
     spawn,
@@ -75,19 +76,27 @@ def _port_free(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-async def _wait_for_namespace(address: str, namespace: str, timeout: float) -> None:
-    from temporalio.client import Client
+def _wait_for_namespace(address: str, namespace: str, timeout: float) -> None:
+    """Waits until the server answers a visibility query, through the `temporal` CLI.
 
+    Not the Python client: its SDK threads would live on in the supervisor, where they
+    make forking children unsafe and can abort the process as it ends (workers/procs.py).
+    """
     deadline = time.monotonic() + timeout
-    last: Exception | None = None
+    cmd = [temporal_cli(), "workflow", "count", "--address", address, "--namespace", namespace]
+    last = ""
     while time.monotonic() < deadline:
         try:
-            client = await Client.connect(address, namespace=namespace)
-            await client.count_workflows()
+            done = subprocess.run(
+                cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
+            )
+        except subprocess.TimeoutExpired:
+            last = "no answer within 10 s"
+            continue
+        if done.returncode == 0:
             return
-        except Exception as exc:  # server still starting
-            last = exc
-            await asyncio.sleep(0.3)
+        last = (done.stderr or done.stdout).strip()
+        time.sleep(0.3)
     raise SystemExit(f"Temporal at {address} is not ready: {last}")
 
 
@@ -130,6 +139,20 @@ def _cwd_of(pid: int) -> Path | None:
         return None
 
 
+def _advice(pid: int, here: Path) -> str:
+    """What to do about ``pid``, which holds a port and is not this folder's leftover."""
+    parent = parent_pid(pid)
+    args = cmdline(parent) if parent else None
+    if args and "dev" in args and any(a.endswith("clauseflow") for a in args):
+        where = _cwd_of(parent) if parent else None
+        return (
+            f"It belongs to the `clauseflow dev` (pid {parent}) running in {where}: stop "
+            f"that one (Ctrl-C in its terminal, or `kill {parent}`)."
+        )
+    hint = "It runs in this folder (an earlier `make dev`'s?); " if _cwd_of(pid) == here else ""
+    return f"{hint}Not started by this `make dev`, so left alone: `kill {pid}` if it is yours."
+
+
 def _stop_leftovers(left: list[ProcessRecord]) -> None:
     """SIGTERM, then SIGKILL after 10 s: processes we started but can no longer wait for."""
     for record in left:
@@ -169,12 +192,8 @@ def clear_the_way(pid_file: PidFile, ports: list[tuple[str, str, int]]) -> None:
             continue
         holders = port_holders(port)
         for pid in holders:
-            ours = _cwd_of(pid) == here
-            hint = " It runs in this folder: an earlier `make dev`'s?" if ours else ""
             problems.append(
-                f"  port {port} ({what}) is held by {show(pid)}.{hint}\n"
-                f"    Not started by this folder's `make dev`, so it is left alone: "
-                f"stop it with `kill {pid}` if it is yours."
+                f"  port {port} ({what}) is held by {show(pid)}.\n    {_advice(pid, here)}"
             )
         if not holders:
             problems.append(
@@ -256,7 +275,7 @@ class Stack:
             if child.essential:
                 return (
                     f"{exited}; stopping everything, as the worker and the API cannot run "
-                    f"without it; see {child.log}"
+                    f"without it; see {child.log}, then start `make dev` again"
                 )
             while child.recent and now - child.recent[0] > RESTART_WINDOW:
                 child.recent.popleft()
@@ -350,7 +369,7 @@ def run_dev() -> int:
         temporal = stack.start("temporal", cmd, essential=True)
         assert temporal.proc is not None
         _wait_for_port(host, int(port), 60, temporal.proc, "the Temporal dev server")
-        asyncio.run(_wait_for_namespace(settings.temporal_address, settings.temporal_namespace, 60))
+        _wait_for_namespace(settings.temporal_address, settings.temporal_namespace, 60)
 
         print("Migrating the database ...", flush=True)
         upgrade(settings.database_url)

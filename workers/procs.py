@@ -158,6 +158,14 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19])
 
 
+def parent_pid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def alive(pid: int) -> bool:
     return start_ticks(pid) is not None
 

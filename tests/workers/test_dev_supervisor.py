@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from workers import dev
-from workers.procs import PidFile, ProcessRecord, alive
+from workers.procs import PidFile, ProcessRecord, alive, parent_pid
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 
@@ -161,8 +161,45 @@ def test_a_port_held_by_someone_else_is_reported_with_its_pid_and_left_alone(
             dev.clear_the_way(PidFile(tmp_path / "dev.pid"), [("API", "127.0.0.1", port)])
         message = str(refused.value)
         assert f"port {port} (API) is held by pid {holder.pid} ({sys.executable} -c" in message
-        assert f"stop it with `kill {holder.pid}` if it is yours" in message
+        assert f"`kill {holder.pid}` if it is yours" in message
         assert holder.poll() is None
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_port_held_by_another_folders_dev_names_that_dev_to_stop(tmp_path: Path) -> None:
+    # A stand-in `clauseflow dev` (by its command line) whose child listens on a port.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "clauseflow").write_text(
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import socket, time; "
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); '
+        "print(s.getsockname()[1], flush=True); time.sleep(600)'])\n"
+        "child.wait()\n"
+    )
+    dev_proc = subprocess.Popen(
+        [sys.executable, str(other / "clauseflow"), "dev"], cwd=other, stdout=subprocess.PIPE
+    )
+    try:
+        assert dev_proc.stdout is not None
+        port = int(dev_proc.stdout.readline())
+        with pytest.raises(SystemExit) as refused:
+            dev.clear_the_way(PidFile(tmp_path / "dev.pid"), [("Temporal", "127.0.0.1", port)])
+        assert (
+            f"It belongs to the `clauseflow dev` (pid {dev_proc.pid}) running in {other}: "
+            f"stop that one (Ctrl-C in its terminal, or `kill {dev_proc.pid}`)."
+        ) in str(refused.value)
+    finally:
+        for pid in [*_children_of(dev_proc.pid), dev_proc.pid]:
+            os.kill(pid, signal.SIGKILL)
+        dev_proc.wait()
+
+
+def _children_of(pid: int) -> list[int]:
+    return [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and parent_pid(int(p.name)) == pid
+    ]
