@@ -14,6 +14,7 @@ a pipe that nobody reads stops once the pipe is full.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -157,14 +158,16 @@ def _stop_leftovers(left: list[ProcessRecord]) -> None:
     """SIGTERM, then SIGKILL after 10 s: processes we started but can no longer wait for."""
     for record in left:
         print(f"Stopping the {record.name} an earlier `make dev` left running ({show(record.pid)})")
-        os.kill(record.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may just have ended
+            os.kill(record.pid, signal.SIGTERM)
     end = time.monotonic() + 10
     while any(r.running() for r in left) and time.monotonic() < end:
         time.sleep(0.1)
     for record in left:
         if record.running():
             print(f"  the {record.name} (pid {record.pid}) ignored SIGTERM; killing it")
-            os.kill(record.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGKILL)
 
 
 def clear_the_way(pid_file: PidFile, ports: list[tuple[str, str, int]]) -> None:
