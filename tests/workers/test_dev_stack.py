@@ -273,3 +273,38 @@ def _check_the_printed_credentials(base: str, printed: str, token: str, tmp_path
     saved = tmp_path / ".clauseflow" / "dev-credentials.json"
     assert json.loads(saved.read_text()) == {"email": email, "password": password, "token": token}
     assert saved.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.timeout(60)
+def test_dev_refuses_to_start_naming_the_process_that_holds_its_port(tmp_path: Path) -> None:
+    env, ports = _dev_env()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket, sys, time; s = socket.socket(); "
+            "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('up', flush=True); "
+            "time.sleep(600)",
+            str(ports["api"]),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "up\n"
+        done = subprocess.run(
+            [sys.executable, "-m", "workers.cli", "dev"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"port {ports['api']} (API) is held by pid {holder.pid} (" in done.stderr
+        assert f"`kill {holder.pid}` if it is yours" in done.stderr
+        # Nothing was started, and the other process was left alone.
+        assert not _port_open(ports["temporal"]) and holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()
