@@ -26,8 +26,15 @@ At the end it checks that every case is in its expected end state, that every no
 workflows recorded is ``sent`` in the database and reached the mock exactly once (202s
 per ``custom_args.notice_id``; a 429/500 did not reach anyone), that the mock accepted
 nothing no notice row accounts for, and that each case row agrees with the workflow
-(query and describe). It prints a table and exits 1 if anything was lost, duplicated or
-mismatched.
+(query and describe). A case is judged only once none of its activities is pending (a
+notice's row is 'sent' before its ``send_notice`` returns and the workflow lists it). It
+prints a table and exits 1 if anything was lost, duplicated or mismatched.
+
+Its dev server and workers die with it, on Ctrl-C, SIGTERM or ``kill -9`` alike
+(workers/procs.py). The temporary folder is deleted at the end, but the logs of every
+process that ended unexpectedly (and all logs of a failed run) are copied first to
+``test-artifacts/chaos/<time>-<seed>/`` (or ``--keep-logs``), with a line of each in the
+table.
 
 The reconciliation settle time (``SENDGRID_RECONCILE_SETTLE_SECONDS``) is shortened for
 the workers; it stays longer than the slowest scripted request plus the mock's Email
@@ -70,8 +77,12 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
+from workers.procs import exit_description, spawn, stop
+
 REPO = Path(__file__).resolve().parents[1]
-SPEC = REPO.parent / "shared" / "sendgrid" / "tsg_mail_v3.json"
+# ../shared beside the checkout; CLAUSEFLOW_SHARED names it for a checkout elsewhere (a worktree).
+SHARED = Path(os.environ.get("CLAUSEFLOW_SHARED") or REPO.parent / "shared")
+SPEC = SHARED / "sendgrid" / "tsg_mail_v3.json"
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
@@ -382,11 +393,13 @@ def free_port() -> int:
 class DevServer:
     """``temporal server start-dev`` on a persistent file; restartable on the same ports."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, keeper: LogKeeper) -> None:
         self.db = workdir / "temporal.db"
         self.log = workdir / "temporal.log"
+        self.keeper = keeper
         self.port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
 
     @property
     def address(self) -> str:
@@ -420,22 +433,27 @@ class DevServer:
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = spawn(cmd, log)  # dies with the run, even on kill -9
+        self.started = time.monotonic()
+
+    def check(self) -> None:
+        """Keeps the log of a server that ended on its own (we restart it, never kill it)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            took = time.monotonic() - self.started
+            self.keeper.keep(self.log, f"exit {exit_description(self.proc.returncode)}", took)
+            self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.check()
+        if self.proc is not None:
+            stop([self.proc], signal.SIGTERM, 20)
         self.proc = None
 
     async def wait_ready(self, converter: Any, timeout: float = 60) -> Client:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc is not None and self.proc.poll() is not None:
+                self.check()
                 raise RuntimeError(f"the dev server exited: {self.log.read_text()[-2000:]}")
             try:
                 client = await Client.connect(
@@ -444,6 +462,7 @@ class DevServer:
                 await client.workflow_service.get_system_info(GetSystemInfoRequest())
                 return client
             except Exception:
+                stop_if_cancelled()
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.25)
@@ -459,53 +478,100 @@ def _quiet_runtime() -> Runtime:
     )
 
 
-class Workers:
-    """Worker subprocesses; each is stopped or killed by its own pid, and kept running."""
+class LogKeeper:
+    """Copies logs out of the run's temporary folder (deleted at the end) into ``folder``."""
 
-    def __init__(self, count: int, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.slots: list[subprocess.Popen[bytes] | None] = [None] * count
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.notes: list[str] = []
+
+    def keep(self, log: Path, what: str, after: float) -> None:
+        """Keeps ``log`` of a process that ended unexpectedly, with a line on why."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            shutil.copy2(log, self.folder / log.name)
+        self.notes.append(f"{log.name}: {what} after {after:.0f} s; {_telling_line(log)}")
+
+    def keep_all(self, workdir: Path) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for log in workdir.glob("*.log"):
+            with contextlib.suppress(OSError):
+                shutil.copy2(log, self.folder / log.name)
+
+
+def _telling_line(log: Path) -> str:
+    """The line of a log that says most about how the process ended."""
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no log"
+    fatal = [ln for ln in lines if ln.startswith(("Fatal Python error", "thread '"))]
+    line = (fatal or lines or ["(empty log)"])[-1 if not fatal else 0]
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    started: float
+    killed: bool = False
+
+
+class Workers:
+    """Worker subprocesses; each is stopped or killed by its own pid, and kept running.
+
+    An exit the run did not cause (anything but its own SIGKILL, or a clean stop at the
+    end) is counted, and the worker's log is kept.
+    """
+
+    def __init__(self, count: int, env: dict[str, str], logs: Path, keeper: LogKeeper) -> None:
+        # A crash leaves the Python stacks of every thread in the log (faulthandler).
+        self.env, self.logs = dict(env, PYTHONFAULTHANDLER="1"), logs
+        self.keeper = keeper
+        self.slots: list[_Worker | None] = [None] * count
         self.started = 0
         self.exits: Counter[int] = Counter()
 
     def _start(self, slot: int) -> None:
         env = dict(self.env, WORKER_METRICS_PORT=str(free_port()))
-        with (self.logs / f"worker-{self.started}.log").open("wb") as log:
-            self.slots[slot] = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", "worker"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        path = self.logs / f"worker-{self.started}.log"
+        with path.open("wb") as log:
+            proc = spawn([sys.executable, "-m", "workers.cli", "worker"], log, env=env, cwd=REPO)
+        self.slots[slot] = _Worker(proc, path, time.monotonic())
         self.started += 1
+
+    def _ended(self, worker: _Worker, stopping: bool = False) -> None:
+        code = worker.proc.returncode
+        # At the end, SIGTERM ends a worker still starting before it handles the signal.
+        if (worker.killed and code == -signal.SIGKILL) or (stopping and code in (0, -15)):
+            return
+        self.exits[code] += 1
+        took = time.monotonic() - worker.started
+        self.keeper.keep(worker.log, f"exit {exit_description(code)}", took)
 
     def ensure(self) -> None:
         """Starts every slot that has no live worker (a killed or crashed one)."""
-        for i, proc in enumerate(self.slots):
-            if proc is None or proc.poll() is not None:
-                if proc is not None and proc.returncode != -signal.SIGKILL:
-                    self.exits[proc.returncode] += 1
+        for i, worker in enumerate(self.slots):
+            if worker is None or worker.proc.poll() is not None:
+                if worker is not None:
+                    self._ended(worker)
                 self._start(i)
 
     def kill(self, rng: random.Random) -> None:
-        live = [p for p in self.slots if p is not None and p.poll() is None]
+        live = [w for w in self.slots if w is not None and w.proc.poll() is None]
         if live:
             victim = rng.choice(live)
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait()
+            victim.killed = True
+            os.kill(victim.proc.pid, signal.SIGKILL)
+            victim.proc.wait()
 
     def stop(self) -> None:
-        for proc in self.slots:
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-        for proc in self.slots:
-            if proc is not None:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        workers = [w for w in self.slots if w is not None]
+        stop([w.proc for w in workers], signal.SIGTERM, 15)
+        for worker in workers:
+            self._ended(worker, stopping=True)
+        self.slots = [None] * len(self.slots)
 
 
 @contextlib.contextmanager
@@ -556,6 +622,10 @@ class Summary:
     invalid_requests: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     worker_exits: dict[str, int] = field(default_factory=dict)
+    #: Processes that ended without the run ending them, each with a line of its log.
+    unexpected_exits: list[str] = field(default_factory=list)
+    #: Where the logs went (they outlive the run's temporary folder), if kept.
+    logs_kept: str = ""
     seconds: float = 0.0
     slowest: list[str] = field(default_factory=list)
 
@@ -572,6 +642,17 @@ class Summary:
         )
 
 
+def stop_if_cancelled() -> None:
+    """Raises CancelledError in a task being cancelled (Ctrl-C, SIGTERM).
+
+    The Temporal client can report a cancelled call as an RPCError, which the loops here
+    retry: without this check an interrupted run retried until its deadline.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def retrying(call: Callable[[], Awaitable[T]], until: float, what: str) -> T:
     """Retries a Temporal call through server restarts, until the run's deadline."""
     delay = 0.2
@@ -579,6 +660,7 @@ async def retrying(call: Callable[[], Awaitable[T]], until: float, what: str) ->
         try:
             return await call()
         except Exception as exc:
+            stop_if_cancelled()
             if time.monotonic() > until:
                 raise RuntimeError(f"{what}: {exc}") from exc
             await asyncio.sleep(delay)
@@ -599,6 +681,8 @@ async def run(args: argparse.Namespace) -> Summary:
     t0 = time.monotonic()
     until = t0 + args.timeout
     workdir = Path(tempfile.mkdtemp(prefix="clauseflow-chaos-"))
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    keeper = LogKeeper(args.keep_logs or REPO / "test-artifacts" / "chaos" / f"{stamp}-{args.seed}")
     keys = format_key(*new_key("chaos-"))
     converter = encrypting_converter(EncryptionCodec(parse_keys(keys)))
     summary = Summary()
@@ -609,7 +693,8 @@ async def run(args: argparse.Namespace) -> Summary:
     sendgrid = SendGridFaults(args)
     mock = sendgrid.mock(args.activity_lag)
 
-    server = DevServer(workdir)
+    server = DevServer(workdir, keeper)
+    interrupted = False
     workers: Workers | None = None
     with postgres_database() as url, mock:
         name = url.rsplit("/", 1)[1]
@@ -639,7 +724,7 @@ async def run(args: argparse.Namespace) -> Summary:
                 LOG_LEVEL="WARNING",
                 ENVIRONMENT="development",
             )
-            workers = Workers(args.workers, env, workdir)
+            workers = Workers(args.workers, env, workdir, keeper)
             workers.ensure()
 
             now = dt.datetime.now(dt.UTC)
@@ -648,11 +733,6 @@ async def run(args: argparse.Namespace) -> Summary:
             rng.shuffle(picks)
             outcomes = [Outcome(f"case_chaos_{i:04d}", s) for i, s in enumerate(picks)]
             gate = asyncio.Semaphore(args.concurrency)
-
-            async def view_of(handle: WorkflowHandle[Any, Any]) -> Any:
-                return await retrying(
-                    lambda: handle.query(CaseWorkflow.case), until, f"query {handle.id}"
-                )
 
             async def wait_for(
                 handle: WorkflowHandle[Any, Any], ok: Callable[[Any], bool], what: str
@@ -663,7 +743,7 @@ async def run(args: argparse.Namespace) -> Summary:
                         if ok(view):
                             return view
                     except Exception:
-                        pass
+                        stop_if_cancelled()
                     if time.monotonic() > until:
                         raise RuntimeError(f"timed out waiting for {what}")
                     await asyncio.sleep(args.poll)
@@ -733,6 +813,7 @@ async def run(args: argparse.Namespace) -> Summary:
                                     await handle.result()
                                     break
                                 except Exception:
+                                    stop_if_cancelled()
                                     if time.monotonic() > until:
                                         raise
                                     await asyncio.sleep(args.poll)
@@ -745,6 +826,7 @@ async def run(args: argparse.Namespace) -> Summary:
                         o.done = True
                         o.seconds = time.monotonic() - t0
                     except Exception as exc:
+                        stop_if_cancelled()
                         cause = getattr(exc, "cause", None)
                         o.problem = f"{type(exc).__name__}: {exc}" + (
                             f" ({cause})" if cause else ""
@@ -753,12 +835,19 @@ async def run(args: argparse.Namespace) -> Summary:
             def mail_sends() -> int:
                 return len(mock.sends)
 
+            restarting = False
+
             async def supervise(stop: asyncio.Event) -> None:
                 while not stop.is_set():
-                    workers.ensure()
+                    # Not while the server is down on purpose: a worker started then
+                    # fails to connect and exits 1, which is no news.
+                    if not restarting:
+                        server.check()
+                        workers.ensure()
                     await asyncio.sleep(0.5)
 
             async def inject(stop: asyncio.Event) -> None:
+                nonlocal restarting
                 kinds = (
                     ["worker SIGKILL"] * args.kills
                     + ["Temporal restart"] * args.server_restarts
@@ -777,10 +866,12 @@ async def run(args: argparse.Namespace) -> Summary:
                     if kind == "worker SIGKILL":
                         workers.kill(rng)
                     elif kind == "Temporal restart":
+                        restarting = True
                         server.stop()
                         await asyncio.sleep(args.server_down)
                         server.start()
                         await server.wait_ready(converter)
+                        restarting = False
                     else:
                         await asyncio.to_thread(set_connections, admin, name, False)
                         try:
@@ -802,6 +893,16 @@ async def run(args: argparse.Namespace) -> Summary:
             await asyncio.sleep(args.slow_max + args.activity_lag)
 
             # -- checks ------------------------------------------------------------------
+            # A case is judged only once none of its activities is pending: its notice
+            # row is 'sent' before send_notice returns and the workflow lists the notice.
+            judged = await settle_all(
+                [client.get_workflow_handle(o.case_id) for o in outcomes],
+                lambda h: h.query(CaseWorkflow.case),
+                lambda: read_rows(engine, Case, Notice),
+                time.monotonic() + args.settle_wait,
+                args.poll,
+            )
+            rows, notice_rows = judged.rows
             summary.cases = len(outcomes)
             summary.slowest = [
                 f"{o.case_id} ({o.scenario.name}): done after {o.seconds:.0f} s"
@@ -819,20 +920,13 @@ async def run(args: argparse.Namespace) -> Summary:
             faults["SendGrid slow"] = sendgrid.slow
             summary.invalid_requests = len(mock.invalid)
             known: set[str] = set()
-            with Session(engine) as session:
-                rows = {c.id: c for c in session.exec(select(Case))}
-                notice_rows: dict[str, list[Notice]] = {}
-                for nrow in session.exec(select(Notice)):
-                    notice_rows.setdefault(nrow.case_id, []).append(nrow)
             for o in outcomes:
                 s = o.scenario
-                handle = client.get_workflow_handle(o.case_id)
-                try:
-                    view = await view_of(handle)
-                    desc = await retrying(handle.describe, until + 60, f"describe {o.case_id}")
-                except Exception as exc:
-                    summary.not_at_end_state.append(f"{o.case_id} ({s.name}): {exc}")
+                found = judged.cases[o.case_id]
+                if isinstance(found, Exception):
+                    summary.not_at_end_state.append(f"{o.case_id} ({s.name}): {found}")
                     continue
+                view, desc = found
                 at_end = view.state == s.end_state and view.closed == s.closed
                 at_end = at_end and not view.held_notices and o.done
                 if at_end:
@@ -899,22 +993,118 @@ async def run(args: argparse.Namespace) -> Summary:
             for nid, got in accepted.items():
                 if nid not in known:
                     summary.stray.append(f"{nid}: accepted {len(got)}x, no case expects it")
+        except BaseException:
+            interrupted = True
+            raise
         finally:
             if workers is not None:
-                summary.worker_exits = {str(k): v for k, v in workers.exits.items()}
                 workers.stop()
+                summary.worker_exits = {str(k): v for k, v in workers.exits.items()}
             server.stop()
             with contextlib.suppress(Exception):
                 set_connections(admin, name, True)
             engine.dispose()
             admin.dispose()
+            # Interrupted or not, the logs of what went wrong outlive the temporary folder.
+            summary.unexpected_exits = keeper.notes
+            if keeper.notes or not summary.ok:
+                keeper.keep_all(workdir)
+                summary.logs_kept = str(keeper.folder)
+                if interrupted:  # no table follows
+                    for note in keeper.notes:
+                        print(f"unexpected exit: {note}", flush=True)
+                    print(f"logs kept in {keeper.folder}", flush=True)
+            if args.keep:
+                print(f"logs kept in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
     summary.faults = dict(faults)
     summary.seconds = time.monotonic() - t0
-    if args.keep:
-        print(f"logs kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
     return summary
+
+
+@dataclass
+class Judged:
+    """Each case's (view, description) once settled, or why it could not be read."""
+
+    cases: dict[str, tuple[Any, Any] | Exception]
+    rows: Any
+
+
+def _busy(desc: Any) -> list[str]:
+    """What a case is still doing: its pending activities and workflow task."""
+    raw = desc.raw_description
+    busy = [f"{a.activity_type.name} (attempt {a.attempt})" for a in raw.pending_activities]
+    if raw.HasField("pending_workflow_task"):
+        busy.append("a workflow task")
+    return busy
+
+
+async def settled(
+    handle: Any, query: Callable[[Any], Awaitable[Any]], until: float, poll: float
+) -> tuple[Any, Any]:
+    """The case's view and description once nothing of it is pending.
+
+    Raises:
+        RuntimeError: It was still busy at ``until`` (the error says with what).
+    """
+    while True:
+        desc = await retrying(handle.describe, until, f"describe {handle.id}")
+        busy = _busy(desc)
+        if not busy:
+            view = await retrying(lambda: query(handle), until, f"query {handle.id}")
+            return view, desc
+        if time.monotonic() > until:
+            raise RuntimeError(f"still pending when judged: {', '.join(busy)}")
+        await asyncio.sleep(poll)
+
+
+async def settle_all(
+    handles: list[Any],
+    query: Callable[[Any], Awaitable[Any]],
+    read: Callable[[], Any],
+    until: float,
+    poll: float,
+    rounds: int = 5,
+) -> Judged:
+    """Settles every case, then reads the rows (``read``); cases whose history moved
+    meanwhile are settled and read again, so views and rows are of the same moment."""
+    cases: dict[str, tuple[Any, Any] | Exception] = {}
+    todo = list(handles)
+    rows: Any = None
+    for _ in range(rounds):
+        for handle in todo:
+            try:
+                cases[handle.id] = await settled(handle, query, until, poll)
+            except Exception as exc:
+                stop_if_cancelled()
+                cases[handle.id] = exc
+        rows = await asyncio.to_thread(read)
+        moved = []
+        for handle in handles:
+            found = cases[handle.id]
+            if isinstance(found, Exception):
+                continue
+            with contextlib.suppress(Exception):
+                now = await handle.describe()
+                if now.history_length != found[1].history_length or _busy(now):
+                    moved.append(handle)
+        if not moved:
+            break
+        todo = moved
+    return Judged(cases, rows)
+
+
+def read_rows(
+    engine: Engine, case: Any, notice: Any
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Case rows by id, and notice rows by case id."""
+    with Session(engine) as session:
+        rows = {c.id: c for c in session.exec(select(case))}
+        notice_rows: dict[str, list[Any]] = {}
+        for nrow in session.exec(select(notice)):
+            notice_rows.setdefault(nrow.case_id, []).append(nrow)
+    return rows, notice_rows
 
 
 def _in_or_past(state: str, later: set[str]) -> Callable[[Any], bool]:
@@ -954,6 +1144,7 @@ async def _update_once(
 
                 if applied(await handle.query(CaseWorkflow.case)):
                     return
+            stop_if_cancelled()
             if time.monotonic() > until:
                 raise
             await asyncio.sleep(delay)
@@ -1007,6 +1198,10 @@ def table(s: Summary, args: argparse.Namespace) -> str:
         lines.append(f"  slowest: {item}")
     if s.worker_exits:
         lines.append(f"worker exits other than SIGKILL (restarted): {s.worker_exits}")
+    for note in s.unexpected_exits:
+        lines.append(f"  unexpected exit: {note}")
+    if s.logs_kept:
+        lines.append(f"logs kept in {s.logs_kept}")
     return "\n".join(lines)
 
 
@@ -1058,7 +1253,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "causes: a check of the checks)",
     )
     p.add_argument("--json", type=Path, help="also write the summary here")
-    p.add_argument("--keep", action="store_true", help="keep the logs")
+    p.add_argument("--keep", action="store_true", help="keep the whole temporary folder")
+    p.add_argument(
+        "--keep-logs",
+        type=Path,
+        help="where the logs of unexpected exits and failed runs go "
+        "(default test-artifacts/chaos/<time>-<seed>)",
+    )
+    p.add_argument(
+        "--settle-wait",
+        type=float,
+        default=120.0,
+        help="seconds the checks wait for the cases' pending activities to finish",
+    )
     args = p.parse_args(argv)
     if args.kills is None:
         args.kills = max(1, args.cases // 20)
@@ -1077,7 +1284,10 @@ def main(argv: list[str] | None = None) -> int:
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # so every process, the server and the database are cleaned up
 
+    # Ctrl-C reaches only this process (children are in their own process groups); they
+    # die with it on kill -9 too (workers/procs.py).
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
     summary = asyncio.run(run(args))
     print(table(summary, args), flush=True)
     if args.json:

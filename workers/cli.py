@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_dev()
     if args.command == "worker":
+        from workers.procs import end_without_teardown
         from workers.worker import run_worker
 
-        asyncio.run(run_worker())
-        return 0
+        # The SDK's threads can abort (SIGABRT) a Python that tears itself down.
+        end_without_teardown(lambda: asyncio.run(run_worker()))
     if args.command == "what-if":
         from workers.what_if import run
 

@@ -14,16 +14,24 @@ and cleans up everything it started.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import ActivityType
+from temporalio.api.workflow.v1 import PendingActivityInfo
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
+import bench.chaos
+from bench.chaos import LogKeeper, Workers, settle_all
 from tests.conftest import REPO
-
-pytestmark = [pytest.mark.devserver, pytest.mark.timeout(600)]
 
 FAULTS = [
     "worker SIGKILL",
@@ -47,6 +55,8 @@ def run_chaos(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[s
     return proc, json.loads(out.read_text())
 
 
+@pytest.mark.devserver
+@pytest.mark.timeout(600)
 def test_no_notice_is_lost_or_duplicated_under_every_fault(tmp_path: Path) -> None:
     proc, s = run_chaos(
         tmp_path,
@@ -64,3 +74,80 @@ def test_no_notice_is_lost_or_duplicated_under_every_fault(tmp_path: Path) -> No
     assert s["notices_expected"] >= 12 and s["notices_sent"] == s["notices_expected"], report
     assert s["duplicated"] == s["lost"] == s["stray"] == s["mismatches"] == [], report
     assert "RESULT: OK" in report
+    # Nothing ended that the run did not end (a crash leaves its log in logs_kept).
+    assert s["unexpected_exits"] == [], (s["unexpected_exits"], s["logs_kept"])
+
+
+class _Case:
+    """A case whose send_notice is pending for its first ``busy_for`` describes.
+
+    As in the real thing, the notice's row is stored 'sent' before the activity returns,
+    and the workflow lists the notice only once it has returned.
+    """
+
+    id = "case_chaos_0000"
+
+    def __init__(self, busy_for: int) -> None:
+        self.busy_for, self.describes, self.history = busy_for, 0, 10
+        self.notices: list[str] = []
+
+    async def describe(self) -> Any:
+        self.describes += 1
+        busy = self.describes <= self.busy_for
+        if not busy and not self.notices:  # the activity returned
+            self.notices.append("acknowledgement:started")
+            self.history += 3
+        pending = [PendingActivityInfo(activity_type=ActivityType(name="send_notice"), attempt=2)]
+        raw = DescribeWorkflowExecutionResponse(pending_activities=pending if busy else [])
+        return SimpleNamespace(raw_description=raw, history_length=self.history)
+
+    async def query(self) -> Any:
+        return SimpleNamespace(notices=list(self.notices))
+
+
+def _judge(case: _Case, seconds: float = 10.0) -> Any:
+    async def judged() -> Any:
+        return await settle_all(
+            [case], lambda h: h.query(), lambda: "rows", time.monotonic() + seconds, 0.01
+        )
+
+    return asyncio.run(judged())
+
+
+def test_a_case_is_judged_only_once_none_of_its_activities_is_pending() -> None:
+    case = _Case(busy_for=3)
+    judged = _judge(case)
+    view, desc = judged.cases[case.id]
+    # Judged mid-send, the stored notice would have been called stray.
+    assert view.notices == ["acknowledgement:started"] and judged.rows == "rows"
+    assert case.describes > 3 and not desc.raw_description.pending_activities
+
+
+def test_a_case_still_busy_when_judged_is_reported_with_what_is_pending() -> None:
+    case = _Case(busy_for=10**9)
+    judged = _judge(case, seconds=0.2)
+    assert str(judged.cases[case.id]) == "still pending when judged: send_notice (attempt 2)"
+
+
+def test_the_log_of_a_worker_that_ends_unexpectedly_is_kept_with_its_telling_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_spawn = bench.chaos.spawn
+
+    def aborting(cmd: list[str], log: Any, **kw: Any) -> subprocess.Popen[bytes]:
+        # A worker that aborts the way the SDK's threads could make one abort.
+        return real_spawn([sys.executable, "-c", "import os; os.abort()"], log, **kw)
+
+    monkeypatch.setattr(bench.chaos, "spawn", aborting)
+    keeper = LogKeeper(tmp_path / "kept")
+    workers = Workers(1, dict(os.environ), tmp_path, keeper)
+    workers.ensure()
+    first = workers.slots[0]
+    assert first is not None
+    first.proc.wait(timeout=30)
+    workers.ensure()  # notices the exit, keeps the log, starts another
+    workers.stop()
+    assert workers.exits[-6] >= 1
+    assert keeper.notes[0].startswith("worker-0.log: exit -6: SIGABRT after ")
+    assert keeper.notes[0].endswith("; Fatal Python error: Aborted")  # faulthandler's line
+    assert "Fatal Python error: Aborted" in (tmp_path / "kept" / "worker-0.log").read_text()
