@@ -29,7 +29,8 @@ from store.db import get_engine
 from store.models import Case
 from store.settings import get_settings
 from tests.dates import notice_days_ago
-from tests.workflows.helpers import case_row
+from tests.workflows.helpers import case_row, eventually
+from workers.temporal import build_worker
 
 URL = "/api/contracts/ctr_reference_msa/cases"
 
@@ -103,6 +104,49 @@ async def test_the_case_row_is_written_before_its_workflow_starts(
     assert row.rulebook_version == r.json()["rulebook_version"]
     # The worker's first step filled the same row in.
     assert r.json()["state"] == "notice_period_running"
+
+
+async def test_a_case_no_worker_runs_is_listed_readable_and_then_stuck(
+    api: httpx.AsyncClient, worker: Client, no_worker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUCK_AFTER_SECONDS", "2")
+    get_settings.cache_clear()
+    r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "nobody-runs-it"})
+    assert r.status_code == 202, r.text
+    started = r.json()
+    case_id = started["id"]
+    assert (started["state"], started["state_label"]) == ("opened", OPENING_LABEL)
+    assert started["temporal_url"].endswith(f"/workflows/{case_id}")
+    assert await workflow_exists(worker, case_id)
+
+    got = await api.get(f"/api/cases/{case_id}")
+    assert got.status_code == 200, got.text
+    assert got.json()["state"] == "opened" and got.json()["closed"] is False
+    listed = (await api.get("/api/cases")).json()
+    assert [c["id"] for c in listed["items"]] == [case_id]
+
+    async def stuck() -> list[str]:
+        page = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
+        return [reason for c in page for reason in c["stuck_reasons"]]
+
+    (reason,) = await until(stuck)
+    assert reason.startswith("has not taken its first step since ")
+    assert f"task queue \u201c{no_worker}\u201d" in reason
+    assert (await api.get("/api/cases", params={"stuck": "false"})).json()["items"] == []
+    summary = (await api.get("/api/ops/summary")).json()
+    assert summary["open_cases"] == 1
+    assert summary["stuck"] == 1 and summary["stuck_not_started"] == 1
+
+    # A worker for the queue comes up: the case takes its first step, in the same row.
+    async with build_worker(worker, task_queue=no_worker):
+        row = await eventually(
+            lambda: (c := case_row(case_id)) is not None and c.last_step > 0 and c
+        )
+    assert row.state == "notice_period_running" and row.state_entered_at is not None
+    assert row.opened_at != dt.datetime.fromisoformat(started["opened_at"])
+    assert rows() == 1
+    assert (await api.get("/api/cases", params={"stuck": "true"})).json()["items"] == []
+    assert (await api.get("/api/ops/summary")).json()["stuck_not_started"] == 0
 
 
 async def test_starts_repeated_at_once_with_one_key_make_one_case(
