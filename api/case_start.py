@@ -35,9 +35,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.case_detail import case_detail
-from api.errors import unknown_clause
+from api.errors import facts_errors, unknown_clause
 from contracts.terms import TermSheet
-from rules.facts import validate_start_facts
+from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import Rulebook, default_registry
 from store.cases import OPENING_LABEL, OPENING_STATE, forget_opening_row, write_opening_row
 from store.contracts import contract_terms
@@ -118,6 +118,26 @@ async def check_start(contract_id: str, clause: str, raw_facts: dict[str, Any]) 
         effective_date=terms.effective_date,
     )
     return Checked(contract_id, terms, rulebook, facts)
+
+
+async def start_errors(contract_id: str, clause: str, raw_facts: dict[str, Any]) -> list[Any]:
+    """The 422 errors of a start's body (unknown clause, each invalid fact), none if fine.
+
+    For a request that will be refused anyway (no Idempotency-Key): it still learns
+    everything that is wrong with it at once.
+
+    Raises:
+        HTTPException: unknown contract (404), the database down (503).
+    """
+    try:
+        await check_start(contract_id, clause, raw_facts)
+    except FactsError as exc:
+        return facts_errors(exc)
+    except HTTPException as exc:
+        if exc.status_code == 422 and isinstance(exc.detail, list):
+            return exc.detail
+        raise
+    return []
 
 
 async def open_case(

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import case_actions
 from api.access import FactRecorder, Manager, Operator, Principal, Reader
 from api.case_detail import case_detail, case_public
-from api.case_start import Opened, case_id_for, open_case
+from api.case_start import Opened, case_id_for, open_case, start_errors
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
+from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
 from api.ops import CaseFilters, PendingActivity, asked_temporal, list_case_rows
 from api.routes import ops as ops_routes
 from api.schemas import (
@@ -45,16 +46,6 @@ router.include_router(ops_routes.router)
 #: The idempotency key (and so the case id) of each contract's monthly SLA review.
 MONTHLY_REVIEW = "monthly_sla_review"
 
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Any unique string; sending it again returns the same case",
-    ),
-]
-
 
 @router.post(
     "/api/contracts/{contract_id}/cases",
@@ -68,15 +59,20 @@ IdempotencyKey = Annotated[
         },
         404: {"description": "Unknown contract"},
         409: {"description": "The Idempotency-Key was used for a different request"},
-        422: {"description": "Unknown clause or invalid facts; names each field"},
+        422: {
+            "description": "No Idempotency-Key, an unknown clause or invalid facts: names "
+            "each field, all at once"
+        },
         503: {"description": "The database or Temporal is unavailable: nothing was started"},
     },
+    # Read by the handler, not by FastAPI: a request without it still gets its body's errors.
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
 )
 async def start_case(
     _: Manager,
     contract_id: str,
     body: CaseCreate,
-    idempotency_key: IdempotencyKey,
+    request: Request,
     response: Response,
     client: TemporalDep,
     settings: SettingsDep,
@@ -87,6 +83,11 @@ async def start_case(
     The workflow id is the case id and is derived from the Idempotency-Key, so
     sending the same request again returns the same case and starts nothing.
     """
+    idempotency_key = request.headers.get(IDEMPOTENCY_KEY)
+    key_errors = idempotency_key_errors(idempotency_key)
+    if key_errors or idempotency_key is None:
+        errors = await start_errors(contract_id, body.clause, body.facts)
+        raise HTTPException(422, errors + key_errors)
     opened = await open_case(
         client, settings, contract_id, body.clause, body.facts, idempotency_key, body.owner_email
     )

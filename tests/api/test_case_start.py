@@ -245,3 +245,61 @@ async def test_a_key_used_before_the_row_came_first_finds_its_case_or_a_409(
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "older"})
     assert r.status_code == 202 and r.headers["Idempotent-Replayed"] == "true"
     assert (await api.get(f"/api/cases/{case_id}")).status_code == 200
+
+
+# ----------------------------------------------------------------- the Idempotency-Key
+
+KEY_REQUIRED = (
+    "is required: any unique string; sending the same key again returns the same case "
+    "instead of starting a second one"
+)
+
+
+def fields_of(r: httpx.Response) -> list[str]:
+    assert r.status_code == 422, r.text
+    return [e["field"] for e in r.json()["detail"]]
+
+
+async def test_a_start_without_an_idempotency_key_still_gets_its_bodys_errors(
+    api: httpx.AsyncClient,
+) -> None:
+    bad_facts = case_body(notice_received_at="yesterday-ish", given_by="the landlord")
+    r = await api.post(URL, json=bad_facts)
+    assert sorted(fields_of(r)) == [
+        "Idempotency-Key",
+        "facts.given_by",
+        "facts.notice_received_at",
+    ]
+    (key,) = [e for e in r.json()["detail"] if e["field"] == "Idempotency-Key"]
+    assert key["msg"] == KEY_REQUIRED and key["loc"] == ["header", "Idempotency-Key"]
+
+    unknown_clause = {"clause": "termination_for_fun", "facts": {}}
+    assert fields_of(await api.post(URL, json=unknown_clause)) == [
+        "clause",
+        "Idempotency-Key",
+    ]
+    # A body the schema refuses (no facts, a field it does not know): the same, at once.
+    malformed = {"clause": "termination_for_convenience", "colour": "blue"}
+    assert sorted(fields_of(await api.post(URL, json=malformed))) == [
+        "Idempotency-Key",
+        "colour",
+        "facts",
+    ]
+    # A good body: the header is all that is wrong.
+    assert fields_of(await api.post(URL, json=case_body())) == ["Idempotency-Key"]
+    for bad in ("", "k" * 201):
+        r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": bad})
+        assert fields_of(r) == ["Idempotency-Key"], bad
+    assert rows() == 0
+
+
+async def test_the_openapi_document_says_the_idempotency_key_is_required(
+    api: httpx.AsyncClient,
+) -> None:
+    schema = (await api.get("/openapi.json")).json()
+    operation = schema["paths"]["/api/contracts/{contract_id}/cases"]["post"]
+    (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["in"] == "header" and key["required"] is True
+    assert key["description"].startswith("Required: any unique string")
+    assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 200}
+    assert {"202", "422", "503"} <= set(operation["responses"])
