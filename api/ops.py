@@ -38,14 +38,11 @@ from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 
 from contracts.calendar import describe_instant
-from rules.rulebook import default_registry
+from rules.rulebook import COULD_NOT_START, default_registry
 from store.cases import OPENING_STATE
 from store.contracts import time_zone_of
 from store.models import WORKFLOW_TASK, Case, DeadlineAmendment, Notice
 from store.settings import Settings
-
-#: The reserved state of a case whose first step failed for good (workflows/case.py).
-COULD_NOT_START = "could_not_start"
 
 
 @dataclass

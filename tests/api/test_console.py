@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.console import views
 from api.console.helpers import countdown
+from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
@@ -502,8 +503,8 @@ async def test_cases_that_did_not_start_show_why_in_one_red_badge(sign_in: SignI
         ),
         a_case(
             "case_could_not_start",
-            state="could_not_start",
-            state_label="could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
             last_step=1,
             escalated=True,
             escalation_reason="the case could not take its first step: a date out of range",
@@ -516,6 +517,7 @@ async def test_cases_that_did_not_start_show_why_in_one_red_badge(sign_in: SignI
     assert listed(r.text) == ["case_could_not_start", "case_not_started"]
     text = text_of(r.text)
     assert "Starting: waiting for its first step" in text
+    assert COULD_NOT_START_LABEL in text
     assert re.search(r"Stuck: has not taken its first step since .* task queue", text)
     assert "Stuck: the case could not take its first step: a date out of range." in text
     # The stuck badge says it: no amber badge repeating the same words beside it.

@@ -6,10 +6,13 @@ import datetime as dt
 
 import httpx
 from sqlmodel import Session
+from temporalio.client import Client
 
+from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.db import get_engine
 from store.models import DeadlineAmendment
 from tests.api.helpers import NOW, a_case, seed
+from tests.workflows.helpers import case_row, eventually, open_case
 
 
 def _seed_the_usual_mix() -> None:
@@ -214,8 +217,8 @@ def _seed_cases_that_did_not_start() -> None:
         # Its first step failed for good: the workflow recorded why and waits for an operator.
         a_case(
             "case_could_not_start",
-            state="could_not_start",
-            state_label="could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
             last_step=1,
             escalated=True,
             escalation_reason="the case could not take its first step: notice_received_at "
@@ -271,8 +274,37 @@ async def test_a_case_that_could_not_start_is_stuck_until_closed(api: httpx.Asyn
             last_step=2,
         ),
         # Its escalation resolved, but the case still open: stuck, in general words.
-        a_case("case_could_not_start", state="could_not_start", state_label="x", last_step=2),
+        a_case(
+            "case_could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
+            last_step=2,
+        ),
     )
     assert await _ids(api, stuck="true") == ["case_could_not_start"]
     (item,) = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
     assert item["stuck_reasons"][0].startswith("the case could not take its first step.")
+
+
+async def test_a_case_whose_first_step_cannot_be_taken_is_stuck_until_an_operator_cancels_it(
+    api: httpx.AsyncClient, worker: Client, task_queue: str
+) -> None:
+    # Past the API's checks (a start made straight on Temporal): the deadlines overflow.
+    facts = {"notice_received_at": "9999-12-01T15:00:00Z", "given_by": "customer"}
+    handle = await open_case(worker, task_queue, "termination_for_convenience", facts)
+    await eventually(lambda: (c := case_row(handle.id)) is not None and c.state == COULD_NOT_START)
+    (item,) = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
+    assert item["id"] == handle.id and item["state_label"] == COULD_NOT_START_LABEL
+    (reason,) = item["stuck_reasons"]
+    assert reason.startswith("the case could not take its first step: deadline")
+    assert reason.endswith("cancel it, and start a new case with the facts corrected")
+    summary = (await api.get("/api/ops/summary")).json()
+    assert summary["stuck"] == 1 and summary["stuck_could_not_start"] == 1
+
+    r = await api.post(
+        f"/api/cases/{handle.id}/close",
+        json={"outcome": "cancelled", "reason": "opened with a typo in the notice's date"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "cancelled" and r.json()["stuck_reasons"] == []
+    assert (await api.get("/api/ops/summary")).json()["stuck"] == 0
