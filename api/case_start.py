@@ -9,6 +9,7 @@ started (503); if Temporal refuses to start a new case, the row is removed again
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -212,7 +213,7 @@ async def open_case(
         memo = await described.memo()
         if memo.get("request_fingerprint") != fingerprint:
             if wrote:  # this request's row, for a case that runs with other facts
-                await run_in_threadpool(forget_opening_row, case_id)
+                await _forget(case_id)
             raise HTTPException(
                 409,
                 "this Idempotency-Key was already used for a different request; "
@@ -226,7 +227,7 @@ async def open_case(
         # a start we could not see did happen.
         if not wrote or not await _started_after_all(client, case_id):
             if wrote:
-                await run_in_threadpool(forget_opening_row, case_id)
+                await _forget(case_id)
             raise HTTPException(
                 503, f"Temporal refused the start, so nothing was started: {exc.message}"
             ) from exc
@@ -240,14 +241,29 @@ async def open_case(
         pass  # not ready yet: 202, the row says where it stands
     except (WorkflowUpdateFailedError, RPCError):
         pass  # the workflow has already finished: the store has its record
-    if not await run_in_threadpool(_first_step_recorded, case_id):
-        status = 202  # started; the worker has not recorded its first step yet
-    detail = await run_in_threadpool(
-        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-    )
+    try:
+        if not await run_in_threadpool(_first_step_recorded, case_id):
+            status = 202  # started; the worker has not recorded its first step yet
+        detail = await run_in_threadpool(
+            case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+        )
+    except SQLAlchemyError as exc:
+        raise HTTPException(
+            503,
+            f"case {case_id} was started, but the database did not answer when it was read "
+            "back: read it with GET /api/cases/{id}, or send the same request again",
+        ) from exc
     if detail is None:  # removed since by a refused start of the same key
         raise HTTPException(503, "the case's start did not go through: send the request again")
     return Opened(case_id, status, detail, replayed)
+
+
+async def _forget(case_id: str) -> None:
+    """Removes the row this request wrote for a start that did not happen."""
+    # If the database is down too the row stays, listed as a case that has not started
+    # (stuck, so someone looks); the same request again starts it.
+    with contextlib.suppress(SQLAlchemyError):
+        await run_in_threadpool(forget_opening_row, case_id)
 
 
 def _first_step_recorded(case_id: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -207,6 +208,36 @@ async def test_a_start_temporal_refuses_leaves_no_row(
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "refused"})
     assert r.status_code == 201, r.text
     assert r.json()["id"] == case_id
+
+
+async def test_a_start_refused_while_the_database_is_down_too_is_still_a_503(
+    api: httpx.AsyncClient, worker: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(self: Client, *args: Any, **kwargs: Any) -> Any:
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    def database_down(case_id: str) -> bool:
+        raise OperationalError("DELETE FROM case", {}, ConnectionRefusedError())
+
+    monkeypatch.setattr(Client, "start_workflow", refuse)
+    monkeypatch.setattr(case_start, "forget_opening_row", database_down)
+    r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "both-down"})
+    assert r.status_code == 503, r.text
+    assert "nothing was started" in r.json()["detail"]
+
+
+async def test_a_started_case_the_database_cannot_read_back_is_a_503_naming_it(
+    api: httpx.AsyncClient, worker: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_down(*args: Any) -> None:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError())
+
+    monkeypatch.setattr(case_start, "case_detail", database_down)
+    r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "read-back"})
+    case_id = case_id_for("ctr_reference_msa", "read-back")
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"].startswith(f"case {case_id} was started")
+    assert await workflow_exists(worker, case_id)
 
 
 async def test_a_start_whose_answer_was_lost_keeps_its_row(
