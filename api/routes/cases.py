@@ -63,7 +63,10 @@ MONTHLY_REVIEW = "monthly_sla_review"
             "description": "No Idempotency-Key, an unknown clause or invalid facts: names "
             "each field, all at once"
         },
-        503: {"description": "The database or Temporal is unavailable: nothing was started"},
+        503: {
+            "description": "The database or Temporal is unavailable: nothing was started, "
+            "unless the message names the started case"
+        },
     },
     # Read by the handler, not by FastAPI: a request without it still gets its body's errors.
     openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
@@ -107,7 +110,9 @@ def list_cases(
     contract_id: str | None = None,
     escalated: bool | None = Query(None, description="Only cases a rule escalated (or not)"),
     stuck: bool | None = Query(
-        None, description="Only cases with a failing activity or overdue in their state"
+        None,
+        description="Only stuck cases (a failing activity, overdue in their state, no first "
+        "step taken, could not start), or only the others",
     ),
     within_days: int | None = Query(
         None, ge=0, le=3660, description="Only cases whose next deadline is within N days"
