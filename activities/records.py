@@ -69,6 +69,10 @@ def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
             owner_email=snap.owner_email,
             updated_at=inp.at,
         )
+    elif case.last_step == 0:
+        # The row the API wrote before it started the workflow: the workflow's own
+        # opening instant wins.
+        case.opened_at = snap.opened_at
     # Stuck detection: when the case entered its state, and when it has stayed too long.
     if case.state_entered_at is None or case.state != snap.state:
         case.state_entered_at = inp.at

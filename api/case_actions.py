@@ -16,7 +16,11 @@ from typing import Any, Literal, cast
 from fastapi import HTTPException
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import Principal
@@ -87,7 +91,7 @@ async def _update(client: Client, case_id: str, update: Any, request: Any) -> Ca
                 handle.execute_update(update, request), timeout=ACTION_WAIT.total_seconds()
             ),
         )
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         raise ActionRefused(
             f"case {case_id} did not answer within {ACTION_WAIT.total_seconds():.0f} s; the "
             "action may still be carried out when its worker catches up: check the case "

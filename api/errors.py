@@ -19,22 +19,59 @@ def _field(loc: Any) -> str:
     return ".".join(parts) if parts else ".".join(str(p) for p in loc)
 
 
+def facts_errors(exc: FactsError) -> list[dict[str, Any]]:
+    """Each fact that is missing or malformed, as one error of a 422's ``detail``."""
+    return [
+        {
+            "loc": ["body", *e.field.split(".")],
+            "field": e.field,
+            "msg": e.message,
+            "type": "invalid_fact",
+        }
+        for e in exc.errors
+    ]
+
+
 def facts_error_response(exc: FactsError) -> JSONResponse:
     """422 listing every fact that is missing or malformed."""
-    return JSONResponse(
-        status_code=422,
-        content={
-            "detail": [
-                {
-                    "loc": ["body", *e.field.split(".")],
-                    "field": e.field,
-                    "msg": e.message,
-                    "type": "invalid_fact",
-                }
-                for e in exc.errors
-            ]
-        },
-    )
+    return JSONResponse(status_code=422, content={"detail": facts_errors(exc)})
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_IDEMPOTENCY_KEY_MAX = 200
+_IDEMPOTENCY_KEY_WHY = (
+    "any unique string; sending the same key again returns the same case instead of "
+    "starting a second one"
+)
+
+#: The header as a route documents it (``openapi_extra``). The route reads it itself, so
+#: that a request without it still gets its body's errors (issue 12); its 422 then lists
+#: the missing header as one more error (``idempotency_key_errors``).
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_KEY,
+    "in": "header",
+    "required": True,
+    "description": f"Required: {_IDEMPOTENCY_KEY_WHY}",
+    "schema": {"type": "string", "minLength": 1, "maxLength": _IDEMPOTENCY_KEY_MAX},
+}
+
+
+def idempotency_key_errors(value: str | None) -> list[dict[str, Any]]:
+    """What is wrong with a request's Idempotency-Key, as 422 errors (none when fine)."""
+    if value is None or value == "":
+        kind, msg = "missing", f"is required: {_IDEMPOTENCY_KEY_WHY}"
+    elif len(value) > _IDEMPOTENCY_KEY_MAX:
+        kind, msg = "string_too_long", f"is too long: at most {_IDEMPOTENCY_KEY_MAX} characters"
+    else:
+        return []
+    return [
+        {"loc": ["header", IDEMPOTENCY_KEY], "field": IDEMPOTENCY_KEY, "msg": msg, "type": kind}
+    ]
+
+
+def _requires_idempotency_key(request: Request) -> bool:
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    return IDEMPOTENCY_KEY_PARAMETER in extra.get("parameters", [])
 
 
 def unknown_clause(clause: str) -> HTTPException:
@@ -87,7 +124,7 @@ def install(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for e in exc.errors():
             e = dict(e)
@@ -96,4 +133,7 @@ def install(app: FastAPI) -> None:
                 e["ctx"] = {k: str(v) for k, v in e["ctx"].items()}
             e["field"] = _field(e.get("loc", ()))
             errors.append(e)
+        if _requires_idempotency_key(request):
+            # The route never ran, so its own check of the header did not either.
+            errors += idempotency_key_errors(request.headers.get(IDEMPOTENCY_KEY))
         return JSONResponse(status_code=422, content=jsonable_encoder({"detail": errors}))

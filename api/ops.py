@@ -9,7 +9,13 @@ A case is *stuck* when either
   (:func:`live_activities`); or
 - it has stayed in its state longer than its rulebook expects for that state
   (``expected_dwell_days``): ``record_step`` stores the instant that happens as
-  ``dwell_overdue_at``.
+  ``dwell_overdue_at``; or
+- its workflow has not taken its first step: the API writes the row before it starts
+  the workflow (``api/case_start.py``), and a row still at step 0 after
+  ``stuck_after_seconds`` means no worker has run it (or its first step keeps failing);
+  or
+- its first step failed for good (impossible facts): the workflow records the reserved
+  state ``could_not_start`` with an escalation saying why, and waits for an operator.
 
 A case is *escalated* when a rule escalated it and no one has resolved that yet.
 
@@ -32,7 +38,8 @@ from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 
 from contracts.calendar import describe_instant
-from rules.rulebook import default_registry
+from rules.rulebook import COULD_NOT_START, default_registry
+from store.cases import OPENING_STATE
 from store.contracts import time_zone_of
 from store.models import WORKFLOW_TASK, Case, DeadlineAmendment, Notice
 from store.settings import Settings
@@ -60,6 +67,9 @@ class CaseRow:
 
     @property
     def escalation_reason(self) -> str | None:
+        # A case that could not start says so in its stuck badge, in the same words.
+        if self.case.state == COULD_NOT_START:
+            return None
         return self.case.escalation_reason if self.case.escalated else None
 
 
@@ -104,9 +114,33 @@ def overdue_condition(now: dt.datetime) -> ColumnElement[bool]:
     return col(Case.dwell_overdue_at) <= now
 
 
+def not_started_condition(now: dt.datetime, settings: Settings) -> ColumnElement[bool]:
+    """Cases whose workflow has not recorded its first step within the stuck threshold.
+
+    Such a row is always in the opening state; comparing the (indexed) state first keeps
+    the filter an index read.
+    """
+    since = now - dt.timedelta(seconds=settings.stuck_after_seconds)
+    return and_(
+        col(Case.state) == OPENING_STATE,
+        col(Case.last_step) == 0,
+        col(Case.opened_at) <= since,
+    )
+
+
+def could_not_start_condition() -> ColumnElement[bool]:
+    """Cases whose first step failed for good: stuck until an operator closes them."""
+    return col(Case.state) == COULD_NOT_START
+
+
 def stuck_condition(now: dt.datetime, settings: Settings) -> ColumnElement[bool]:
-    """Either kind of stuck."""
-    return or_(failing_condition(now, settings), overdue_condition(now))
+    """Any kind of stuck."""
+    return or_(
+        failing_condition(now, settings),
+        overdue_condition(now),
+        not_started_condition(now, settings),
+        could_not_start_condition(),
+    )
 
 
 def _where(
@@ -139,6 +173,13 @@ def _where(
                     ),
                 ),
                 or_(col(Case.dwell_overdue_at).is_(None), col(Case.dwell_overdue_at) > now),
+                # state, last_step and opened_at are never NULL.
+                or_(
+                    col(Case.state) != OPENING_STATE,
+                    col(Case.last_step) != 0,
+                    col(Case.opened_at) > now - dt.timedelta(seconds=settings.stuck_after_seconds),
+                ),
+                col(Case.state) != COULD_NOT_START,
             )
         )
     if filters.within_days is not None:
@@ -221,6 +262,23 @@ def stuck_reasons(case: Case, now: dt.datetime, settings: Settings, zone: str = 
         reasons.append(
             f"has stayed in \u201c{case.state_label}\u201d for {days} "
             f"day{'s' if days != 1 else ''} since {describe_instant(entered, zone)}{limit}"
+        )
+    if (
+        case.state == OPENING_STATE
+        and case.last_step == 0
+        and case.opened_at <= now - dt.timedelta(seconds=settings.stuck_after_seconds)
+    ):
+        reasons.append(
+            f"has not taken its first step since {describe_instant(case.opened_at, zone)}: "
+            f"is a worker running for task queue \u201c{settings.temporal_task_queue}\u201d? "
+            "If one is, its first step keeps failing (see Temporal's detail on the case "
+            "page). The case carries on by itself once its first step succeeds"
+        )
+    if case.state == COULD_NOT_START:
+        why = case.escalation_reason or "the case could not take its first step"
+        reasons.append(
+            f"{why}. Nothing more will happen to it: cancel it, and start a new case with "
+            "the facts corrected"
         )
     return reasons
 
@@ -320,6 +378,8 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         "stuck": count(stuck_condition(now, settings)),
         "stuck_failing_activity": count(failing_condition(now, settings)),
         "stuck_overdue_in_state": count(overdue_condition(now)),
+        "stuck_not_started": count(not_started_condition(now, settings)),
+        "stuck_could_not_start": count(could_not_start_condition()),
         "failing_activity": count(col(Case.failing_activity).is_not(None)),
         # Through the failing_attempts index: only failing cases have attempts.
         "failing_workflow_code": count(

@@ -258,6 +258,14 @@ class OpsSummary(BaseModel):
     stuck: int
     stuck_failing_activity: int
     stuck_overdue_in_state: int
+    stuck_not_started: int = Field(
+        description="Cases whose workflow has not taken its first step within the stuck "
+        "threshold: no worker polls its task queue, or its first step keeps failing"
+    )
+    stuck_could_not_start: int = Field(
+        description="Cases whose first step failed for good (e.g. impossible facts): each "
+        "waits for an operator to cancel it"
+    )
     failing_activity: int
     failing_workflow_code: int = Field(
         description="Cases whose workflow code itself keeps failing: a change that does not "

@@ -2,82 +2,42 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import hashlib
-import json
-import uuid
-from dataclasses import dataclass
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from api import case_actions
 from api.access import FactRecorder, Manager, Operator, Principal, Reader
+from api.case_detail import case_detail, case_public
+from api.case_start import Opened, case_id_for, open_case, start_errors
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
-from api.errors import unknown_clause
-from api.ops import (
-    CaseFilters,
-    PendingActivity,
-    asked_temporal,
-    list_case_rows,
-    stuck_reasons,
-)
+from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
+from api.ops import CaseFilters, PendingActivity, asked_temporal, list_case_rows
 from api.routes import ops as ops_routes
 from api.schemas import (
     MAX_OFFSET,
     AmendDeadline,
     AmendmentProposed,
-    AmendmentPublic,
     CaseCreate,
     CaseDetail,
     CasePublic,
     CasesPublic,
     CloseCase,
-    DeadlinePublic,
     DecideAmendment,
-    EscalationPublic,
     FactCreate,
     NoteCreate,
-    NoticeSummary,
     ReassignOwner,
     ResolveEscalation,
     RetryNow,
-    TimelineEntry,
 )
-from api.timeline import case_timeline
-from rules.facts import validate_start_facts
-from rules.rulebook import default_registry
-from store.contracts import contract_terms, time_zone_of
-from store.db import get_engine
-from store.models import (
-    Case,
-    Contract,
-    Deadline,
-    DeadlineAmendment,
-    Escalation,
-    Notice,
-)
-from store.settings import Settings, get_settings
-from workflows.case import (
-    CASE_STATE,
-    CLAUSE,
-    CONTRACT_ID,
-    CaseInput,
-    CaseWorkflow,
-)
+from store.settings import Settings
+
+# api/routes/contracts.py and service_levels.py import these from here (the start itself
+# lives in api/case_start.py).
+__all__ = ["MONTHLY_REVIEW", "Opened", "case_id_for", "open_case", "router", "submit_fact"]
 
 router = APIRouter(tags=["cases"])
 # The operations summary reads the same case list; it comes in with this router.
@@ -86,46 +46,6 @@ router.include_router(ops_routes.router)
 #: The idempotency key (and so the case id) of each contract's monthly SLA review.
 MONTHLY_REVIEW = "monthly_sla_review"
 
-#: How long a start waits for the worker to decide the case's first step.
-START_WAIT = dt.timedelta(seconds=20)
-
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Any unique string; sending it again returns the same case",
-    ),
-]
-
-
-def case_id_for(contract_id: str, idempotency_key: str) -> str:
-    """The case (and workflow) id: derived from the key, so a retry finds the same case."""
-    return (
-        "case_" + uuid.uuid5(uuid.NAMESPACE_URL, f"clauseflow:{contract_id}:{idempotency_key}").hex
-    )
-
-
-def _fingerprint(clause: str, facts: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps([clause, facts], sort_keys=True).encode()).hexdigest()
-
-
-def _case_public(
-    session: Session, case: Case, zone: str, stuck: list[str] | None = None
-) -> dict[str, Any]:
-    deadlines = session.exec(
-        select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
-    ).all()
-    data = case.model_dump()
-    data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
-    data["stuck_reasons"] = (
-        stuck
-        if stuck is not None
-        else stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
-    )
-    return data
-
 
 @router.post(
     "/api/contracts/{contract_id}/cases",
@@ -133,17 +53,29 @@ def _case_public(
     response_model=CaseDetail,
     responses={
         200: {"description": "The same Idempotency-Key was sent before: the existing case"},
-        202: {"description": "Started; the worker has not decided the first step yet"},
+        202: {
+            "description": "Started, but its first step is not recorded yet: the case as it "
+            "stands (state opened); follow it with GET /api/cases/{id}"
+        },
         404: {"description": "Unknown contract"},
         409: {"description": "The Idempotency-Key was used for a different request"},
-        422: {"description": "Unknown clause or invalid facts; names each field"},
+        422: {
+            "description": "No Idempotency-Key, an unknown clause or invalid facts: names "
+            "each field, all at once"
+        },
+        503: {
+            "description": "The database or Temporal is unavailable: nothing was started, "
+            "unless the message names the started case"
+        },
     },
+    # Read by the handler, not by FastAPI: a request without it still gets its body's errors.
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
 )
 async def start_case(
     _: Manager,
     contract_id: str,
     body: CaseCreate,
-    idempotency_key: IdempotencyKey,
+    request: Request,
     response: Response,
     client: TemporalDep,
     settings: SettingsDep,
@@ -154,6 +86,11 @@ async def start_case(
     The workflow id is the case id and is derived from the Idempotency-Key, so
     sending the same request again returns the same case and starts nothing.
     """
+    idempotency_key = request.headers.get(IDEMPOTENCY_KEY)
+    key_errors = idempotency_key_errors(idempotency_key)
+    if key_errors or idempotency_key is None:
+        errors = await start_errors(contract_id, body.clause, body.facts)
+        raise HTTPException(422, errors + key_errors)
     opened = await open_case(
         client, settings, contract_id, body.clause, body.facts, idempotency_key, body.owner_email
     )
@@ -161,170 +98,6 @@ async def start_case(
     if opened.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return opened.body
-
-
-@dataclass
-class Opened:
-    """The outcome of a start: the HTTP status, the case, and whether it existed already."""
-
-    case_id: str
-    status: int
-    body: Any
-    replayed: bool = False
-
-
-async def open_case(
-    client: Client,
-    settings: Settings,
-    contract_id: str,
-    clause: str,
-    raw_facts: dict[str, Any],
-    idempotency_key: str,
-    owner_email: str | None = None,
-) -> Opened:
-    """Checks the facts, starts the case's workflow once, and waits for its first step.
-
-    Raises:
-        HTTPException: unknown contract (404) or clause (422), a reused key (409),
-            Temporal refusing the start (503).
-        FactsError: the facts do not fit the clause's rulebook (422, field by field).
-    """
-
-    def load() -> tuple[Contract | None, Any]:
-        with Session(get_engine()) as s:
-            c = s.get(Contract, contract_id)
-            return c, (contract_terms(c) if c else None)
-
-    contract, terms = await run_in_threadpool(load)
-    if contract is None:
-        raise HTTPException(404, f"contract {contract_id!r} not found")
-    registry = default_registry()
-    if clause not in registry.clauses():
-        raise unknown_clause(clause)
-    rulebook = registry.latest(clause)
-    facts = validate_start_facts(
-        rulebook,
-        raw_facts,
-        time_zone=terms.time_zone,
-        now=dt.datetime.now(dt.UTC),
-        effective_date=terms.effective_date,
-    )
-    owner = owner_email or terms.owner.email
-    case_id = case_id_for(contract_id, idempotency_key)
-    fingerprint = _fingerprint(clause, facts)
-    status, replayed = 201, False
-    try:
-        handle = await client.start_workflow(
-            CaseWorkflow.run,
-            CaseInput(
-                case_id=case_id,
-                contract_id=contract_id,
-                clause=rulebook.clause,
-                rulebook_version=rulebook.version,
-                terms=terms.model_dump(mode="json"),
-                facts=facts,
-                owner_email=owner,
-            ),
-            id=case_id,
-            task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"request_fingerprint": fingerprint},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(CONTRACT_ID, contract_id),
-                    SearchAttributePair(CLAUSE, rulebook.clause),
-                    SearchAttributePair(CASE_STATE, "opened"),
-                ]
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        handle = client.get_workflow_handle(case_id)
-        described = await handle.describe()
-        memo = await described.memo()
-        if memo.get("request_fingerprint") != fingerprint:
-            raise HTTPException(
-                409,
-                "this Idempotency-Key was already used for a different request; "
-                "use a new key to start another case",
-            ) from None
-        status, replayed = 200, True
-    except RPCError as exc:
-        raise HTTPException(503, f"Temporal refused the start: {exc.message}") from exc
-
-    try:
-        await asyncio.wait_for(
-            handle.execute_update(CaseWorkflow.ready), timeout=START_WAIT.total_seconds()
-        )
-    except TimeoutError:
-        status = 202
-    except (WorkflowUpdateFailedError, RPCError):
-        pass  # the workflow has already finished: the store has its record
-    detail = await run_in_threadpool(
-        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-    )
-    if detail is not None:
-        return Opened(case_id, status, detail, replayed)
-    # Started, but no worker has recorded it yet.
-    return Opened(
-        case_id,
-        202,
-        {
-            "id": case_id,
-            "contract_id": contract_id,
-            "clause": rulebook.clause,
-            "rulebook_version": rulebook.version,
-            "state": "opened",
-            "state_label": "Starting: waiting for a worker",
-            "closed": False,
-            "escalated": False,
-            "owner_email": owner,
-            "facts": facts,
-            "opened_at": dt.datetime.now(dt.UTC),
-            "closed_at": None,
-            "next_deadline_at": None,
-            "next_deadline_name": None,
-            "temporal_url": _temporal_url(
-                settings.temporal_ui_url, settings.temporal_namespace, case_id
-            ),
-        },
-        replayed,
-    )
-
-
-def _temporal_url(base: str, namespace: str, case_id: str) -> str:
-    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(case_id)}"
-
-
-def _case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
-    with Session(get_engine()) as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            return None
-        zone = time_zone_of(session, case.contract_id)
-        notices = session.exec(
-            select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
-        ).all()
-        escalations = session.exec(
-            select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
-        ).all()
-        timeline = [
-            TimelineEntry.model_validate(item, from_attributes=True)
-            for item in case_timeline(session, case, notices, escalations)
-        ]
-        amendments = session.exec(
-            select(DeadlineAmendment)
-            .where(DeadlineAmendment.case_id == case_id)
-            .order_by(col(DeadlineAmendment.id))
-        ).all()
-        return CaseDetail(
-            **_case_public(session, case, zone),
-            notices=[NoticeSummary.model_validate(n) for n in notices],
-            timeline=timeline,
-            temporal_url=_temporal_url(ui, namespace, case_id),
-            escalations=[EscalationPublic.model_validate(e) for e in escalations],
-            amendments=[AmendmentPublic.model_validate(a) for a in amendments],
-        )
 
 
 @router.get("/api/cases", response_model=CasesPublic)
@@ -337,7 +110,9 @@ def list_cases(
     contract_id: str | None = None,
     escalated: bool | None = Query(None, description="Only cases a rule escalated (or not)"),
     stuck: bool | None = Query(
-        None, description="Only cases with a failing activity or overdue in their state"
+        None,
+        description="Only stuck cases (a failing activity, overdue in their state, no first "
+        "step taken, could not start), or only the others",
     ),
     within_days: int | None = Query(
         None, ge=0, le=3660, description="Only cases whose next deadline is within N days"
@@ -354,7 +129,7 @@ def list_cases(
     filters = CaseFilters(clause, state, contract_id, escalated, stuck, within_days)
     rows = list_case_rows(session, filters, limit, offset, now, settings)
     items = [
-        CasePublic(**_case_public(session, r.case, r.zone, r.stuck_reasons)) for r in rows.items
+        CasePublic(**case_public(session, r.case, r.zone, r.stuck_reasons)) for r in rows.items
     ]
     return CasesPublic(
         items=items,
@@ -383,7 +158,7 @@ async def get_case(
     attempt count and the last failure's message), or null if Temporal did not answer.
     """
     detail = await run_in_threadpool(
-        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
     )
     if detail is None:
         raise HTTPException(404, f"case {case_id!r} not found")
@@ -425,7 +200,7 @@ async def record_fact(
 
 async def _detail(case_id: str, settings: Settings) -> CaseDetail:
     detail = await run_in_threadpool(
-        _case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
     )
     if detail is None:
         raise HTTPException(404, f"case {case_id!r} not found")

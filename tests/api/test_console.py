@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.console import views
 from api.console.helpers import countdown
+from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
@@ -488,6 +489,42 @@ async def test_a_case_whose_workflow_code_fails_says_a_fix_must_be_deployed(
     assert "no action can reach it" in text
     # Retrying cannot help (the retry would run in the failing task itself): not offered.
     assert 'action="/console/cases/case_code_fails/retry"' not in r.text
+
+
+async def test_cases_that_did_not_start_show_why_in_one_red_badge(sign_in: SignIn) -> None:
+    seed(
+        a_case(
+            "case_not_started",
+            state="opened",
+            state_label="Starting: waiting for its first step",
+            opened_at=NOW - dt.timedelta(hours=2),
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+        a_case(
+            "case_could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
+            last_step=1,
+            escalated=True,
+            escalation_reason="the case could not take its first step: a date out of range",
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+    )
+    client = await sign_in("operator")
+    r = await client.get("/console", params={"stuck": "yes"})
+    assert listed(r.text) == ["case_could_not_start", "case_not_started"]
+    text = text_of(r.text)
+    assert "Starting: waiting for its first step" in text
+    assert COULD_NOT_START_LABEL in text
+    assert re.search(r"Stuck: has not taken its first step since .* task queue", text)
+    assert "Stuck: the case could not take its first step: a date out of range." in text
+    # The stuck badge says it: no amber badge repeating the same words beside it.
+    assert "Escalated: the case could not take its first step" not in text
+    page = text_of((await client.get("/console/cases/case_could_not_start")).text)
+    assert "Stuck: the case could not take its first step: a date out of range." in page
+    assert "cancel it, and start a new case with the facts corrected" in page
 
 
 async def test_unknown_cases_are_a_404_page(sign_in: SignIn) -> None:

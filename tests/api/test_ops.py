@@ -6,10 +6,13 @@ import datetime as dt
 
 import httpx
 from sqlmodel import Session
+from temporalio.client import Client
 
+from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.db import get_engine
 from store.models import DeadlineAmendment
 from tests.api.helpers import NOW, a_case, seed
+from tests.workflows.helpers import case_row, eventually, open_case
 
 
 def _seed_the_usual_mix() -> None:
@@ -186,3 +189,122 @@ async def test_stuck_thresholds_are_settings(api: httpx.AsyncClient, monkeypatch
     finally:
         monkeypatch.delenv("STUCK_AFTER_ATTEMPTS")
         get_settings.cache_clear()
+
+
+# ------------------------------------------- cases that have not taken their first step
+
+
+def _seed_cases_that_did_not_start() -> None:
+    opening = {"state": "opened", "state_label": "Starting: waiting for its first step"}
+    seed(
+        a_case("case_quiet", last_step=4),
+        # Opened an hour ago and no worker has recorded its first step: stuck.
+        a_case(
+            "case_not_started",
+            **opening,
+            opened_at=NOW - dt.timedelta(hours=1),
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+        # Opened a moment ago: its worker has time yet.
+        a_case(
+            "case_starting",
+            **opening,
+            opened_at=NOW - dt.timedelta(seconds=5),
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+        # Its first step failed for good: the workflow recorded why and waits for an operator.
+        a_case(
+            "case_could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
+            last_step=1,
+            escalated=True,
+            escalation_reason="the case could not take its first step: notice_received_at "
+            "0001-01-01 is too early to count a deadline from",
+            next_deadline_at=None,
+            next_deadline_name=None,
+        ),
+    )
+
+
+async def test_a_case_that_has_not_taken_its_first_step_is_stuck_after_the_threshold(
+    api: httpx.AsyncClient,
+) -> None:
+    _seed_cases_that_did_not_start()
+    assert await _ids(api, stuck="true") == ["case_could_not_start", "case_not_started"]
+    assert await _ids(api, stuck="false") == ["case_quiet", "case_starting"]
+    items = {c["id"]: c for c in (await api.get("/api/cases")).json()["items"]}
+    (not_started,) = items["case_not_started"]["stuck_reasons"]
+    assert not_started.startswith("has not taken its first step since ")
+    assert "is a worker running for task queue \u201c" in not_started
+    assert items["case_starting"]["stuck_reasons"] == []
+    (could_not,) = items["case_could_not_start"]["stuck_reasons"]
+    assert could_not.startswith(
+        "the case could not take its first step: notice_received_at 0001-01-01 is too early"
+    )
+    assert could_not.endswith("cancel it, and start a new case with the facts corrected")
+    # Each answers GET /api/cases/{id}, with the same words.
+    for case_id in ("case_not_started", "case_starting", "case_could_not_start"):
+        r = await api.get(f"/api/cases/{case_id}")
+        assert r.status_code == 200, r.text
+        assert r.json()["stuck_reasons"] == items[case_id]["stuck_reasons"]
+
+
+async def test_ops_summary_counts_cases_that_did_not_start(api: httpx.AsyncClient) -> None:
+    _seed_cases_that_did_not_start()
+    body = (await api.get("/api/ops/summary")).json()
+    assert body["open_cases"] == 4
+    assert body["stuck"] == 2
+    assert body["stuck_not_started"] == 1
+    assert body["stuck_could_not_start"] == 1
+    assert body["stuck_failing_activity"] == 0 and body["stuck_overdue_in_state"] == 0
+    by = {(r["clause"], r["state"]): r["count"] for r in body["open_by_clause_and_state"]}
+    assert by[("termination_for_convenience", "opened")] == 2
+
+
+async def test_a_case_that_could_not_start_is_stuck_until_closed(api: httpx.AsyncClient) -> None:
+    seed(
+        a_case(
+            "case_cancelled",
+            state="cancelled",
+            state_label="Cancelled by an operator",
+            closed=True,
+            last_step=2,
+        ),
+        # Its escalation resolved, but the case still open: stuck, in general words.
+        a_case(
+            "case_could_not_start",
+            state=COULD_NOT_START,
+            state_label=COULD_NOT_START_LABEL,
+            last_step=2,
+        ),
+    )
+    assert await _ids(api, stuck="true") == ["case_could_not_start"]
+    (item,) = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
+    assert item["stuck_reasons"][0].startswith("the case could not take its first step.")
+
+
+async def test_a_case_whose_first_step_cannot_be_taken_is_stuck_until_an_operator_cancels_it(
+    api: httpx.AsyncClient, worker: Client, task_queue: str
+) -> None:
+    # Past the API's checks (a start made straight on Temporal): the deadlines overflow.
+    facts = {"notice_received_at": "9999-12-01T15:00:00Z", "given_by": "customer"}
+    handle = await open_case(worker, task_queue, "termination_for_convenience", facts)
+    await eventually(lambda: (c := case_row(handle.id)) is not None and c.state == COULD_NOT_START)
+    (item,) = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
+    assert item["id"] == handle.id and item["state_label"] == COULD_NOT_START_LABEL
+    (reason,) = item["stuck_reasons"]
+    assert reason.startswith("the case could not take its first step: deadline")
+    assert reason.endswith("cancel it, and start a new case with the facts corrected")
+    summary = (await api.get("/api/ops/summary")).json()
+    assert summary["stuck"] == 1 and summary["stuck_could_not_start"] == 1
+
+    r = await api.post(
+        f"/api/cases/{handle.id}/close",
+        json={"outcome": "cancelled", "reason": "opened with a typo in the notice's date"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "cancelled" and r.json()["stuck_reasons"] == []
+    assert (await api.get("/api/ops/summary")).json()["stuck"] == 0

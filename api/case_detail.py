@@ -1,0 +1,78 @@
+"""A case as the API answers it: its row with deadlines, notices, timeline and why it is stuck."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session, col, select
+
+from api.ops import stuck_reasons
+from api.schemas import (
+    AmendmentPublic,
+    CaseDetail,
+    DeadlinePublic,
+    EscalationPublic,
+    NoticeSummary,
+    TimelineEntry,
+)
+from api.timeline import case_timeline
+from store.contracts import time_zone_of
+from store.db import get_engine
+from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
+from store.settings import get_settings
+
+
+def case_public(
+    session: Session, case: Case, zone: str, stuck: list[str] | None = None
+) -> dict[str, Any]:
+    """The fields of ``CasePublic``: the row, its deadlines and why it is stuck."""
+    deadlines = session.exec(
+        select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
+    ).all()
+    data = case.model_dump()
+    data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
+    data["stuck_reasons"] = (
+        stuck
+        if stuck is not None
+        else stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
+    )
+    return data
+
+
+def temporal_url(base: str, namespace: str, case_id: str) -> str:
+    """The case's workflow in the Temporal Web UI."""
+    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(case_id)}"
+
+
+def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
+    """The case with everything that happened to it, or None for an unknown case."""
+    with Session(get_engine()) as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return None
+        zone = time_zone_of(session, case.contract_id)
+        notices = session.exec(
+            select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
+        ).all()
+        escalations = session.exec(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
+        ).all()
+        timeline = [
+            TimelineEntry.model_validate(item, from_attributes=True)
+            for item in case_timeline(session, case, notices, escalations)
+        ]
+        amendments = session.exec(
+            select(DeadlineAmendment)
+            .where(DeadlineAmendment.case_id == case_id)
+            .order_by(col(DeadlineAmendment.id))
+        ).all()
+        return CaseDetail(
+            **case_public(session, case, zone),
+            notices=[NoticeSummary.model_validate(n) for n in notices],
+            timeline=timeline,
+            temporal_url=temporal_url(ui, namespace, case_id),
+            escalations=[EscalationPublic.model_validate(e) for e in escalations],
+            amendments=[AmendmentPublic.model_validate(a) for a in amendments],
+        )

@@ -1,0 +1,283 @@
+"""Starting a case: check its facts, write its row, start its workflow once, wait a moment.
+
+The case's row is written before its workflow is started (``store/cases.py``), so a
+case Temporal runs always has a row: the list, its page and ``/api/ops/summary`` see it
+even if no worker ever takes its first step. If the row cannot be written nothing is
+started (503); if Temporal refuses to start a new case, the row is removed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.case_detail import case_detail
+from api.errors import facts_errors, unknown_clause
+from contracts.terms import TermSheet
+from rules.facts import FactsError, validate_start_facts
+from rules.rulebook import Rulebook, default_registry
+from store.cases import OPENING_LABEL, OPENING_STATE, forget_opening_row, write_opening_row
+from store.contracts import contract_terms
+from store.db import get_engine
+from store.models import Case, Contract
+from store.settings import Settings
+from workflows.case import CASE_STATE, CLAUSE, CONTRACT_ID, CaseInput, CaseWorkflow
+
+#: How long a start waits for the worker to decide the case's first step.
+START_WAIT = dt.timedelta(seconds=20)
+
+#: How long a refused start may take to ask Temporal whether the workflow exists after all.
+_DESCRIBE_WAIT = 5.0
+
+
+def case_id_for(contract_id: str, idempotency_key: str) -> str:
+    """The case (and workflow) id: derived from the key, so a retry finds the same case."""
+    return (
+        "case_" + uuid.uuid5(uuid.NAMESPACE_URL, f"clauseflow:{contract_id}:{idempotency_key}").hex
+    )
+
+
+def _fingerprint(clause: str, facts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([clause, facts], sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Opened:
+    """The outcome of a start: the HTTP status, the case, and whether it existed already."""
+
+    case_id: str
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+@dataclass
+class Checked:
+    """A start whose contract, clause and facts passed their checks."""
+
+    contract_id: str
+    terms: TermSheet
+    rulebook: Rulebook
+    facts: dict[str, Any]
+
+
+_DATABASE_DOWN = "the database did not answer, so nothing was started: send the same request again"
+
+
+async def check_start(contract_id: str, clause: str, raw_facts: dict[str, Any]) -> Checked:
+    """Checks the contract, the clause and the facts, before anything is written.
+
+    Raises:
+        HTTPException: unknown contract (404) or clause (422), the database down (503).
+        FactsError: the facts do not fit the clause's rulebook (422, field by field).
+    """
+
+    def load() -> tuple[Contract | None, Any]:
+        with Session(get_engine()) as s:
+            c = s.get(Contract, contract_id)
+            return c, (contract_terms(c) if c else None)
+
+    try:
+        contract, terms = await run_in_threadpool(load)
+    except SQLAlchemyError as exc:
+        raise HTTPException(503, _DATABASE_DOWN) from exc
+    if contract is None:
+        raise HTTPException(404, f"contract {contract_id!r} not found")
+    registry = default_registry()
+    if clause not in registry.clauses():
+        raise unknown_clause(clause)
+    rulebook = registry.latest(clause)
+    facts = validate_start_facts(
+        rulebook,
+        raw_facts,
+        time_zone=terms.time_zone,
+        now=dt.datetime.now(dt.UTC),
+        effective_date=terms.effective_date,
+    )
+    return Checked(contract_id, terms, rulebook, facts)
+
+
+async def start_errors(contract_id: str, clause: str, raw_facts: dict[str, Any]) -> list[Any]:
+    """The 422 errors of a start's body (unknown clause, each invalid fact), none if fine.
+
+    For a request that will be refused anyway (no Idempotency-Key): it still learns
+    everything that is wrong with it at once.
+
+    Raises:
+        HTTPException: unknown contract (404), the database down (503).
+    """
+    try:
+        await check_start(contract_id, clause, raw_facts)
+    except FactsError as exc:
+        return facts_errors(exc)
+    except HTTPException as exc:
+        if exc.status_code == 422 and isinstance(exc.detail, list):
+            return exc.detail
+        raise
+    return []
+
+
+async def open_case(
+    client: Client,
+    settings: Settings,
+    contract_id: str,
+    clause: str,
+    raw_facts: dict[str, Any],
+    idempotency_key: str,
+    owner_email: str | None = None,
+) -> Opened:
+    """Checks the facts, writes the case's row, starts its workflow once, and waits
+    (``START_WAIT``) for its first step.
+
+    Raises:
+        HTTPException: unknown contract (404) or clause (422), a reused key (409), the
+            database or Temporal refusing the start (503).
+        FactsError: the facts do not fit the clause's rulebook (422, field by field).
+    """
+    checked = await check_start(contract_id, clause, raw_facts)
+    rulebook, facts = checked.rulebook, checked.facts
+    case_id = case_id_for(contract_id, idempotency_key)
+    fingerprint = _fingerprint(clause, facts)
+    now = dt.datetime.now(dt.UTC)
+    row = Case(
+        id=case_id,
+        contract_id=contract_id,
+        clause=rulebook.clause,
+        rulebook_version=rulebook.version,
+        state=OPENING_STATE,
+        state_label=OPENING_LABEL,
+        closed=False,
+        owner_email=owner_email or checked.terms.owner.email,
+        facts=facts,
+        opened_at=now,
+        updated_at=now,
+        last_step=0,
+    )
+    try:
+        wrote = await run_in_threadpool(write_opening_row, row)
+    except SQLAlchemyError as exc:
+        raise HTTPException(503, f"the case could not be recorded: {_DATABASE_DOWN}") from exc
+    status, replayed = 201, False
+    try:
+        handle = await client.start_workflow(
+            CaseWorkflow.run,
+            CaseInput(
+                case_id=case_id,
+                contract_id=contract_id,
+                clause=rulebook.clause,
+                rulebook_version=rulebook.version,
+                terms=checked.terms.model_dump(mode="json"),
+                facts=facts,
+                owner_email=row.owner_email,
+            ),
+            id=case_id,
+            task_queue=settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            memo={"request_fingerprint": fingerprint},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CONTRACT_ID, contract_id),
+                    SearchAttributePair(CLAUSE, rulebook.clause),
+                    SearchAttributePair(CASE_STATE, OPENING_STATE),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        handle = client.get_workflow_handle(case_id)
+        described = await handle.describe()
+        memo = await described.memo()
+        if memo.get("request_fingerprint") != fingerprint:
+            if wrote:  # this request's row, for a case that runs with other facts
+                await _forget(case_id)
+            raise HTTPException(
+                409,
+                "this Idempotency-Key was already used for a different request; "
+                "use a new key to start another case",
+            ) from None
+        status, replayed = 200, True
+    except RPCError as exc:
+        # A row with no workflow behind it would be a case that never runs: remove the
+        # row this request wrote, unless Temporal started the workflow after all (an
+        # answer lost on the way back). A worker's record_step writes the row again if
+        # a start we could not see did happen.
+        if not wrote or not await _started_after_all(client, case_id):
+            if wrote:
+                await _forget(case_id)
+            raise HTTPException(
+                503, f"Temporal refused the start, so nothing was started: {exc.message}"
+            ) from exc
+        handle = client.get_workflow_handle(case_id)
+
+    try:
+        await asyncio.wait_for(
+            handle.execute_update(CaseWorkflow.ready), timeout=START_WAIT.total_seconds()
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        pass  # not ready yet: 202, the row says where it stands
+    except (WorkflowUpdateFailedError, RPCError):
+        pass  # the workflow has already finished: the store has its record
+    try:
+        if not await run_in_threadpool(_first_step_recorded, case_id):
+            status = 202  # started; the worker has not recorded its first step yet
+        detail = await run_in_threadpool(
+            case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+        )
+    except SQLAlchemyError as exc:
+        raise HTTPException(
+            503,
+            f"case {case_id} was started, but the database did not answer when it was read "
+            "back: read it with GET /api/cases/{id}, or send the same request again",
+        ) from exc
+    if detail is None:  # removed since by a refused start of the same key
+        raise HTTPException(503, "the case's start did not go through: send the request again")
+    return Opened(case_id, status, detail, replayed)
+
+
+async def _forget(case_id: str) -> None:
+    """Removes the row this request wrote for a start that did not happen."""
+    # If the database is down too the row stays, listed as a case that has not started
+    # (stuck, so someone looks); the same request again starts it.
+    with contextlib.suppress(SQLAlchemyError):
+        await run_in_threadpool(forget_opening_row, case_id)
+
+
+def _first_step_recorded(case_id: str) -> bool:
+    with Session(get_engine()) as s:
+        case = s.get(Case, case_id)
+        return case is not None and case.last_step > 0
+
+
+async def _started_after_all(client: Client, case_id: str) -> bool:
+    """Whether the case's workflow exists, though its start answered an error."""
+    try:
+        await asyncio.wait_for(
+            client.get_workflow_handle(case_id).describe(), timeout=_DESCRIBE_WAIT
+        )
+    except Exception:  # not found, or Temporal cannot say: then the start most likely
+        return False  # never reached it either
+    return True
