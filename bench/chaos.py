@@ -768,6 +768,9 @@ async def run(args: argparse.Namespace) -> Summary:
                                         notice_timeout_seconds=args.notice_timeout,
                                         record_timeout_seconds=args.record_timeout,
                                         notice_retry_max_seconds=args.notice_retry_max,
+                                        # Cases are opened in the past on purpose, so that
+                                        # their deadlines fire during the run: said so.
+                                        past_deadlines="as_scheduled",
                                     ),
                                     id=o.case_id,
                                     task_queue=queue,
