@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +44,7 @@ with workflow.unsafe.imports_passed_through():
         DeriveContext,
         DescribeRulebookInput,
         EscalationView,
-        FieldInfo,
         OpenEscalation,
-        RecordableFactInfo,
         RecordedFactInput,
         RecordStepInput,
         ResolvedEscalationView,
@@ -58,14 +55,8 @@ with workflow.unsafe.imports_passed_through():
         local_date,
     )
     from contracts.calendar import describe_instant
-    from rules.facts import (
-        FactContext,
-        FactError,
-        FactsError,
-        check_recorded_fact,
-        opening_of,
-    )
     from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
+    from workflows.late_facts import catch_up, refusal_of_fact, story_began
 
 CONTRACT_ID = SearchAttributeKey.for_keyword("ContractId")
 CLAUSE = SearchAttributeKey.for_keyword("Clause")
@@ -461,7 +452,8 @@ class CaseWorkflow:
         step visibly, with the reason, instead of retrying it for ever."""
         st = self._st
         assert st is not None
-        before = copy.deepcopy(st)
+        # The summary never changes in a step; the rest is put back if the step fails.
+        before = copy.deepcopy({k: v for k, v in vars(st).items() if k != "summary"})
         try:
             await self._handle(ev)
         except (ActivityError, ApplicationError) as err:
@@ -470,7 +462,7 @@ class CaseWorkflow:
             if not (isinstance(cause, ApplicationError) and cause.type == INVALID_FACTS):
                 raise
             # Nothing of the step was recorded: the case is as it was before the event.
-            vars(st).update(vars(before))
+            vars(st).update(before)
             await self._refuse_step(ev, cause.message)
 
     async def _refuse_step(self, ev: _Event, reason: str) -> None:
@@ -623,7 +615,7 @@ class CaseWorkflow:
                 st.deadlines[dl.name] = dl
             # Passed after the case's story began but before the case learned of it: the
             # case is late, not the deadline's own business (a short maintenance notice).
-            began = self._story_began()
+            began = story_began(st.summary, st.facts, st.opened_at)
             late = [d for d in computed.deadlines if began < d.due_at <= workflow.now()]
             if late and inp.past_deadlines == "catch_up" and workflow.patched(_CATCH_UP_PATCH):
                 for dl in late:
@@ -638,7 +630,9 @@ class CaseWorkflow:
             OpenEscalation(step, e.rule, e.reason, workflow.now()) for e in escalations
         )
 
-        outgoing, caught_up = self._catch_up(notices, reached, set_late, decisions)
+        outgoing, caught_up = catch_up(
+            st.summary, self._zone(), notices, reached, set_late, decisions
+        )
         await self._record(step, ev, seen, decisions, transition, escalations, caught_up=caught_up)
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
@@ -651,70 +645,6 @@ class CaseWorkflow:
             )
         for notice, rule, hold in outgoing:
             await self._send_notice(notice, rule, ev, hold=hold)
-
-    def _story_began(self) -> dt.datetime:
-        """When the case's story began: its opening fact (a notice received, an incident
-        reported), or, for a rulebook without one, when the case was opened."""
-        st = self._st
-        assert st is not None
-        summary = st.summary
-        opening = opening_of(summary.start_facts, summary.opening_fact, st.facts)
-        return opening.at if opening is not None else st.opened_at
-
-    def _catch_up(
-        self,
-        notices: list[tuple[str, str]],
-        reached: DeadlineView | None,
-        set_late: list[DeadlineView],
-        decisions: list[DecisionView],
-    ) -> tuple[list[tuple[str, str, bool]], list[CatchUpView]]:
-        """What a step that came too late sends, skips and holds.
-
-        A deadline whose moment had passed when the case set it (a fact came in late) is
-        still acted on, but its reminders to our own people are skipped, and a notice to
-        a party that would present a passed deadline as news waits for a person.
-
-        Returns:
-            ``(notice, rule, hold)`` to send, and what was skipped or held, with why.
-        """
-        st = self._st
-        assert st is not None
-        zone = self._zone()
-        if reached is not None and reached.passed_when_set:
-            why = (
-                f"the {reached.label.lower()} ({describe_instant(reached.due_at, zone)}) had "
-                "passed when the case learned of it"
-            )
-        elif news := [d for d in set_late if d.group not in st.summary.advance_deadlines]:
-            # A reminder ahead of a deadline that passed is skipped when it is reached; a
-            # notice written now is stale only if a deadline it reports has passed.
-            passed = ", ".join(
-                f"the {d.label.lower()} ({describe_instant(d.due_at, zone)})" for d in news
-            )
-            why = f"it would describe {passed}, which had passed when the case learned of it"
-        else:
-            return [(n, r, False) for n, r in notices], []
-        outgoing: list[tuple[str, str, bool]] = []
-        caught_up: list[CatchUpView] = []
-        for notice, rule in notices:
-            internal = notice in st.summary.internal_notices
-            if internal and reached is not None:
-                caught_up.append(CatchUpView(notice, "skipped", f"not sent: {why}"))
-            elif internal:
-                outgoing.append((notice, rule, False))
-            else:
-                caught_up.append(CatchUpView(notice, "held", f"held for approval: {why}"))
-                outgoing.append((notice, rule, True))
-        if (
-            reached is not None
-            and decisions
-            and all(
-                d.action == "send_notice" and d.value in st.summary.internal_notices
-                for d in decisions
-            )
-        ):
-            reached.status = "skipped"  # a reminder whose moment had passed: nothing was done
-        return outgoing, caught_up
 
     async def _activity(
         self,
@@ -1548,51 +1478,19 @@ class CaseWorkflow:
             raise ValueError(f"the case is closed ({st.state}); no facts can be recorded")
         if not request.recorded_by.strip():
             raise ValueError("recorded_by must name who records the fact")
-        summary = st.summary
-        if request.fact not in summary.recordable_facts:
-            known = ", ".join(sorted(summary.recordable_facts)) or "none"
-            raise ValueError(
-                f"fact {request.fact!r} is not recordable in this case (known: {known})"
-            )
-        ctx = FactContext(
-            time_zone=self._zone(),
-            now=workflow.now(),
-            effective_date=_effective_date(inp.terms),
-            opening=opening_of(summary.start_facts, summary.opening_fact, st.facts),
+        refusal = refusal_of_fact(
+            st.summary,
+            inp.terms,
+            self._zone(),
+            workflow.now(),
+            state=st.state,
+            facts=st.facts,
+            deadlines=st.deadlines,
+            fact=request.fact,
+            values=request.values,
         )
-        terminal = [n for n, s in summary.states.items() if s.terminal] + [COULD_NOT_START]
-        try:
-            check_recorded_fact(
-                {request.fact: _with_fields(summary.recordable_facts[request.fact], request)},
-                request.fact,
-                request.values,
-                ctx,
-                state=st.state,
-                terminal_states=terminal,
-                deadlines=st.deadlines,
-            )
-        except FactsError as exc:
-            raise ValueError("; ".join(_said(e) for e in exc.errors)) from None
-
-
-def _said(error: FactError) -> str:
-    """ "values.agreed_on must not be in the future"; a state or window refusal as it is."""
-    return f"{error.field} {error.message}" if error.field.startswith("values") else error.message
-
-
-def _effective_date(terms: dict[str, Any]) -> dt.date | None:
-    value = terms.get("effective_date")
-    return dt.date.fromisoformat(str(value)) if value else None
-
-
-def _with_fields(info: RecordableFactInfo, request: RecordFactRequest) -> RecordableFactInfo:
-    """The fact's spec with its fields; a case opened before the summary kept their types
-    knows its required fields by name only, and takes the values as the API checked them."""
-    if info.fields:
-        return info
-    fields = {name: FieldInfo("any", name) for name in request.values}
-    fields.update({name: FieldInfo("any", name, required=True) for name in info.required_fields})
-    return dataclasses.replace(info, fields=fields)
+        if refusal is not None:
+            raise ValueError(refusal)
 
 
 def fact_behind(notice_key: str) -> str | None:

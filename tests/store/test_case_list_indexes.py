@@ -27,14 +27,18 @@ CASES = 100_000
 def filled(postgres_database: str) -> Iterator[Any]:
     empty_tables(postgres_database)
     engine = create_engine(normalise_url(postgres_database))
-    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    # Deadlines from a month ahead, counted from the application's clock (never the
+    # database server's, which a run with the clock ahead does not move).
+    now = dt.datetime.now(dt.UTC)
+    start = now + dt.timedelta(days=30)
     with engine.begin() as c:
         c.execute(
             text(
                 "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
                 " effective_date, terms, created_at) SELECT 'c' || g, 't', 'a', 'b',"
-                " 'America/New_York', '2026-01-01', '{}', now() FROM generate_series(0, 49) g"
-            )
+                " 'America/New_York', '2026-01-01', '{}', :now FROM generate_series(0, 49) g"
+            ),
+            {"now": now},
         )
         c.execute(
             text(
@@ -46,18 +50,18 @@ def filled(postgres_database: str) -> Iterator[Any]:
                 " 'invoice_payment'])[g % 3 + 1], 1,"
                 " (ARRAY['notice_period_running','cure_period_running','overdue',"
                 " 'paid'])[g % 4 + 1],"
-                " 'label', g % 4 = 3, g % 97 = 0, '{}', now(),"
+                " 'label', g % 4 = 3, g % 97 = 0, '{}', :now,"
                 " CASE WHEN g % 10 = 0 THEN NULL ELSE :start + (g || ' minutes')::interval END,"
-                " 1, now(),"
+                " 1, :now,"
                 # About one case in a hundred has a failing activity, one in 200 overstayed.
                 " CASE WHEN g % 101 = 0 THEN 'send_notice' END,"
                 " CASE WHEN g % 101 = 0 THEN g % 7 ELSE 0 END,"
-                " CASE WHEN g % 101 = 0 THEN now() - (g % 60 || ' minutes')::interval END,"
-                " CASE WHEN g % 199 = 0 THEN now() - interval '1 day'"
-                " WHEN g % 2 = 0 THEN now() + interval '30 days' END"
+                " CASE WHEN g % 101 = 0 THEN :now - (g % 60 || ' minutes')::interval END,"
+                " CASE WHEN g % 199 = 0 THEN :now - interval '1 day'"
+                " WHEN g % 2 = 0 THEN :now + interval '30 days' END"
                 " FROM generate_series(1, :n) AS g"
             ),
-            {"start": start, "n": CASES},
+            {"start": start, "n": CASES, "now": now},
         )
     # VACUUM (outside a transaction) sets the visibility map, as autovacuum would.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:

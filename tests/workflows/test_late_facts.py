@@ -7,6 +7,7 @@ the case is told of it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -77,8 +78,11 @@ async def test_a_notice_told_after_its_effective_date_skips_the_reminders_and_ho
     assert sorted(held) == ["acknowledgement", "termination_effective"]
     assert all("had passed when the case learned of it" in (e.reason or "") for e in entries)
 
-    # A person approves them; then they go out and the case ends.
-    view = await handle.query(CaseWorkflow.case)
+    # A person approves them (once the case holds both); then they go out and it ends.
+    view = await in_state(handle, "terminated")
+    while len(view.held_notices) < 2:
+        await asyncio.sleep(0.05)
+        view = await handle.query(CaseWorkflow.case)
     for key in view.held_notices:
         await handle.execute_update(
             CaseWorkflow.approve_notice, ApproveNoticeRequest(key, "counsel", "checked")
