@@ -30,7 +30,7 @@ from store.models import (
     User,
 )
 from store.settings import Settings
-from workflows.case import fact_behind
+from workflows.messages import fact_behind
 
 #: Cases on one page of the console's list.
 PAGE_SIZE = 25
