@@ -40,11 +40,11 @@ from api.errors import facts_errors, unknown_clause
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import Rulebook, default_registry
+from runtime.settings import Settings
 from store.cases import OPENING_LABEL, OPENING_STATE, forget_opening_row, write_opening_row
 from store.contracts import contract_terms
 from store.db import get_engine
 from store.models import Case, Contract
-from store.settings import Settings
 from workflows.messages import (
     CASE_STATE,
     CASE_WORKFLOW,

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from store.settings import Settings
+from runtime.settings import Settings
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _IDS = ("case_id", "workflow_id", "run_id", "activity_type", "workflow_type")

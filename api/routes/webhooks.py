@@ -39,8 +39,8 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import get_temporal
+from runtime.settings import get_settings
 from store.notice_events import FailureReport, store_events
-from store.settings import get_settings
 from workflows.messages import DELIVERY_FAILED, DeliveryFailure
 
 router = APIRouter(tags=["webhooks"])
