@@ -1,4 +1,5 @@
-"""Renders notices and sends each one exactly once: to SendGrid, or to the local outbox.
+"""Sends each notice exactly once: to SendGrid, or to the local outbox. The send state
+machine; rules/render.py writes the notice and runtime/sendgrid.py talks to SendGrid.
 
 Exactly once, as far as this activity can promise it:
 
@@ -50,240 +51,30 @@ Exactly once, as far as this activity can promise it:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import jinja2
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.faults import crash_if
-from activities.types import DeadlineView, SendNoticeInput, SendNoticeResult
-from contracts.calendar import describe_day, describe_instant
-from contracts.terms import TermSheet, other_party
-from rules.rulebook import Rulebook, default_registry
+from activities.types import SendNoticeInput, SendNoticeResult
+from contracts.terms import TermSheet
+from rules.render import NoticeRequest, RenderError, render_notice
+from rules.rulebook import default_registry
+from runtime import sendgrid
 from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Notice
-
-#: Layouts shared by every clause's notices (header, footer).
-_LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"
-
-
-@lru_cache(maxsize=64)
-def _environment(folder: Path, html: bool) -> jinja2.Environment:
-    # StrictUndefined: a template that names a missing value fails loudly instead of
-    # sending a notice with a blank where a date should be.
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(str(folder)), jinja2.FileSystemLoader(str(_LAYOUTS))]
-        ),
-        undefined=jinja2.StrictUndefined,
-        autoescape=html,
-        keep_trailing_newline=True,
-    )
 
 
 def notice_id_for(case_id: str, notice_key: str) -> str:
     """A stable id for a notice, the same on every attempt."""
     return "ntc_" + hashlib.sha256(f"{case_id}\x00{notice_key}".encode()).hexdigest()[:24]
-
-
-def _deadline_context(d: DeadlineView, zone: str) -> dict[str, Any]:
-    return {
-        "name": d.name,
-        "label": d.label,
-        "due_at": d.due_at,
-        "local_due_text": describe_instant(d.due_at, zone),
-        "local_date_text": describe_day(d.last_day)
-        if d.last_day
-        else describe_instant(d.due_at, zone),
-        "last_day": d.last_day,
-        "explanation": d.explanation,
-        "status": d.status,
-    }
-
-
-def _recipients(
-    roles: list[str], terms: TermSheet, facts: dict[str, Any], owner_email: str | None = None
-) -> list[str]:
-    out: list[str] = []
-    for role in roles:
-        if role == "owner":
-            # The case's current owner (an operator may have reassigned it).
-            emails = [owner_email or terms.owner.email]
-        else:
-            if role == "notifying_party":
-                party = terms.party(facts["given_by"])
-            elif role == "receiving_party":
-                party = terms.party(other_party(facts["given_by"]))
-            elif role in ("customer", "provider"):
-                party = terms.party(role)  # type: ignore[arg-type]
-            else:
-                raise ApplicationError(f"unknown recipient role {role!r}", non_retryable=True)
-            emails = [party.notice_email, *party.copy_to]
-        out.extend(e for e in emails if e not in out)
-    return out
-
-
-def render_notice(rb: Rulebook, inp: SendNoticeInput, terms: TermSheet) -> dict[str, Any]:
-    """Renders a notice's subject, plain text and HTML, and resolves its recipients."""
-    spec = rb.notices[inp.notice]
-    zone = terms.time_zone
-    # Optional facts (and fields of facts not recorded yet) are named, as empty values.
-    declared = [*rb.facts, *(f for rf in rb.recordable_facts.values() for f in rf.fields)]
-    facts = dict.fromkeys(declared) | dict(inp.facts)
-    given_by = facts.get("given_by")
-    context = {
-        "contract": terms.model_dump(mode="json"),
-        "terms": terms,
-        "case": {
-            "id": inp.case_id,
-            "clause": rb.clause,
-            "title": rb.title,
-            "section": rb.section,
-            "state": inp.state,
-            "state_label": rb.states[inp.state].label if inp.state in rb.states else inp.state,
-        },
-        "facts": facts,
-        "deadlines": {k: _deadline_context(v, zone) for k, v in inp.deadlines.items()},
-        "customer": terms.customer,
-        "provider": terms.provider,
-        "owner": terms.owner,
-        "notifying_party": terms.party(given_by) if given_by else None,
-        "receiving_party": terms.party(other_party(given_by)) if given_by else None,
-        "sent_on_text": describe_instant(inp.at, zone),
-        "describe_instant": lambda v: describe_instant(
-            v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v)), zone
-        ),
-        "zone": ZoneInfo(zone),
-    }
-    folder = rb.folder / "notices"
-    subject = _environment(folder, False).from_string(spec.subject).render(context).strip()
-    text = _environment(folder, False).get_template(f"{inp.notice}.txt.j2").render(context)
-    html = _environment(folder, True).get_template(f"{inp.notice}.html.j2").render(context)
-    return {
-        "subject": subject,
-        "body_text": text,
-        "body_html": html,
-        "to": _recipients(spec.to, terms, facts, inp.owner_email),
-        "cc": _recipients(spec.copy_, terms, facts, inp.owner_email),
-    }
-
-
-class _Rejected(Exception):
-    """SendGrid answered and refused the message; it was not sent."""
-
-    def __init__(self, message: str, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class _Unknown(Exception):
-    """SendGrid's Email Activity API cannot tell whether a message was accepted."""
-
-
-def _client() -> Any:
-    import sendgrid
-
-    settings = get_settings()
-    client = sendgrid.SendGridAPIClient(
-        api_key=settings.sendgrid_api_key, host=settings.sendgrid_host
-    )
-    client.client.timeout = get_settings().sendgrid_timeout_seconds
-    return client
-
-
-def _http_error_text(exc: Exception) -> tuple[int | None, str]:
-    status = getattr(exc, "status_code", None)
-    body = getattr(exc, "body", b"")
-    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
-    return status, text[:500]
-
-
-def _send_with_sendgrid(notice: Notice, clause: str) -> str | None:
-    """Sends through SendGrid's v3 Mail Send API; returns the X-Message-Id.
-
-    Raises:
-        _Rejected: SendGrid answered with an error (or could not be reached), so the
-            message was not accepted.
-        Exception: anything else (a timeout, a dropped connection) leaves the outcome
-            unknown.
-    """
-    import urllib.error
-
-    from python_http_client.exceptions import HTTPError
-    from sendgrid.helpers.mail import Category, Cc, CustomArg, Mail, To
-
-    settings = get_settings()
-    mail = Mail(
-        from_email=(settings.notice_from_email, settings.notice_from_name),
-        to_emails=[To(e) for e in notice.to],
-        subject=notice.subject,
-        plain_text_content=notice.body_text,
-        html_content=notice.body_html,
-    )
-    for e in notice.cc:
-        if e not in notice.to:
-            mail.add_cc(Cc(e))
-    # On the personalization: SendGrid's spec types the message-level custom_args as a
-    # string, the personalization's as an object; events carry them either way.
-    mail.add_custom_arg(CustomArg("case_id", notice.case_id, p=0))
-    mail.add_custom_arg(CustomArg("notice_id", notice.id, p=0))
-    mail.add_category(Category(clause))
-    try:
-        response = _client().send(mail)
-    except HTTPError as exc:
-        status, text = _http_error_text(exc)
-        # 400/401/403/413 will fail the same way again; 429 and 5xx are worth a retry.
-        raise _Rejected(
-            f"SendGrid answered {status}: {text}",
-            retryable=status not in (400, 401, 403, 413),
-        ) from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ConnectionRefusedError):
-            raise _Rejected(f"SendGrid unreachable: {exc.reason}", retryable=True) from exc
-        raise
-    headers = {k.lower(): v for k, v in dict(response.headers).items()}
-    return headers.get("x-message-id")
-
-
-def _accepted_message_ids(notice_id: str) -> list[str]:
-    """Asks SendGrid's Email Activity API for the messages carrying this notice id.
-
-    Returns:
-        The X-Message-Ids of the accepted messages (empty: SendGrid accepted none yet).
-
-    Raises:
-        _Unknown: the API cannot answer (no Email Activity add-on, not found, 5xx,
-            unreachable).
-        RuntimeError: rate limited (429); worth asking again later.
-    """
-    from python_http_client.exceptions import HTTPError
-
-    query = f"unique_args['notice_id']=\"{notice_id}\""
-    try:
-        response = _client().client.messages.get(query_params={"query": query, "limit": 10})
-    except HTTPError as exc:
-        status, text = _http_error_text(exc)
-        if status == 429:
-            raise RuntimeError(f"SendGrid's Email Activity API answered 429: {text}") from exc
-        raise _Unknown(f"SendGrid's Email Activity API answered {status}: {text}") from exc
-    except OSError as exc:  # URLError, timeouts, refused connections
-        raise _Unknown(f"SendGrid's Email Activity API is unreachable: {exc}") from exc
-    try:
-        messages = json.loads(response.body)["messages"]
-        # Activity reports "<X-Message-Id>.<SendGrid's suffix>"; keep the X-Message-Id.
-        return [str(m["msg_id"]).split(".", 1)[0] for m in messages]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _Unknown(f"SendGrid's Email Activity API answered {response.body!r:.200}") from exc
 
 
 def _reconcile(row: Notice, notice_key: str) -> str | None:
@@ -292,8 +83,8 @@ def _reconcile(row: Notice, notice_key: str) -> str | None:
     None means SendGrid definitely did not accept it, so it may be sent.
     """
     try:
-        found = _accepted_message_ids(row.id)
-    except _Unknown as exc:
+        found = sendgrid.accepted_message_ids(row.id)
+    except sendgrid.Unknown as exc:
         reason = (
             f"notice {notice_key} may already have been sent: an earlier attempt stopped "
             f"after handing it to SendGrid, and SendGrid cannot confirm it ({exc}); "
@@ -338,18 +129,27 @@ def _written(inp: SendNoticeInput) -> dict[str, Any]:
         ApplicationError: ``NoticeTemplate`` (non-retryable) when it cannot be rendered.
     """
     rb = default_registry().get(inp.clause, inp.rulebook_version)
+    request = NoticeRequest(
+        case_id=inp.case_id,
+        notice=inp.notice,
+        state=inp.state,
+        at=inp.at,
+        facts=inp.facts,
+        deadlines=inp.deadlines,
+        owner_email=inp.owner_email,
+    )
     try:
-        rendered = render_notice(rb, inp, TermSheet.model_validate(inp.terms))
-    except jinja2.TemplateError as exc:
+        rendered = render_notice(rb, TermSheet.model_validate(inp.terms), request)
+    except RenderError as exc:
         raise ApplicationError(
             f"notice {inp.notice} could not be rendered: {exc}",
             type="NoticeTemplate",
             non_retryable=True,
         ) from exc
     return {
-        **rendered,
-        "text_sha256": hashlib.sha256(rendered["body_text"].encode()).hexdigest(),
-        "html_sha256": hashlib.sha256(rendered["body_html"].encode()).hexdigest(),
+        **dataclasses.asdict(rendered),
+        "text_sha256": hashlib.sha256(rendered.body_text.encode()).hexdigest(),
+        "html_sha256": hashlib.sha256(rendered.body_html.encode()).hexdigest(),
     }
 
 
@@ -477,8 +277,8 @@ def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
     # and the next attempt reconciles it with SendGrid before sending again.
     _claim_for_sending(notice_id, row.status, row.sent_at)
     try:
-        message_id = _send_with_sendgrid(row, inp.clause)
-    except _Rejected as exc:
+        message_id = sendgrid.send(row, inp.clause)
+    except sendgrid.Rejected as exc:
         _set_status(
             notice_id,
             status="retry" if exc.retryable else "failed",

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rules.deadlines import DeadlineView
+
+__all__ = ["DeadlineView"]  # defined with the deadline computation (rules/deadlines.py)
+
 Scalar = str | int | float | bool | None
 
 #: The type of the non-retryable error for facts a case cannot run: retrying cannot help.
@@ -20,21 +24,6 @@ INVALID_FACTS = "InvalidFacts"
 def local_date(instant: dt.datetime, time_zone: str) -> dt.date:
     """The date of ``instant`` in ``time_zone`` (the workflow's sandbox cannot build zones)."""
     return instant.astimezone(ZoneInfo(time_zone)).date()
-
-
-@dataclass
-class DeadlineView:
-    """A computed deadline as a case holds it."""
-
-    name: str
-    group: str
-    label: str
-    due_at: dt.datetime
-    last_day: dt.date | None
-    explanation: list[str]
-    status: str = "pending"  # pending, reached, skipped, cancelled
-    #: Its moment had passed when the case set it (the fact behind it came in late).
-    passed_when_set: bool = False
 
 
 @dataclass

@@ -234,10 +234,10 @@ for name in modules:
     if not Path(module.__file__).resolve().is_relative_to(site_packages.resolve()):
         outside[name] = module.__file__
 
-from activities.notices import render_notice
 from activities.rulebooks import compute_deadlines
-from activities.types import ComputeDeadlinesInput, SendNoticeInput
+from activities.types import ComputeDeadlinesInput
 from rules.release import released
+from rules.render import NoticeRequest, render_notice
 from rules.rulebook import default_registry
 from workers.seed import reference_term_sheet
 
@@ -247,20 +247,18 @@ facts = {"notice_received_at": "2026-12-01T15:00:00Z", "given_by": "customer"}
 deadlines = compute_deadlines(ComputeDeadlinesInput(
     "termination_for_convenience", 1, terms.model_dump(mode="json"), facts, ["effective_date"]
 )).deadlines
-notice = render_notice(registry.get("termination_for_convenience", 1), SendNoticeInput(
-    case_id="case_wheel", clause="termination_for_convenience", rulebook_version=1,
-    notice="acknowledgement", notice_key="acknowledgement:started",
-    rule="acknowledge_termination_notice", at=dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC),
-    state="notice_period_running", terms=terms.model_dump(mode="json"), facts=facts,
+notice = render_notice(registry.get("termination_for_convenience", 1), terms, NoticeRequest(
+    case_id="case_wheel", notice="acknowledgement", state="notice_period_running",
+    at=dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC), facts=facts,
     deadlines={d.name: d for d in deadlines},
-), terms)
+))
 print(json.dumps({
     "imported": len(modules),
     "outside": outside,
     "clauses": registry.clauses(),
     "released": len(released()),
-    "notice_text": notice["body_text"],
-    "notice_html": notice["body_html"],
+    "notice_text": notice.body_text,
+    "notice_html": notice.body_html,
 }))
 """
 

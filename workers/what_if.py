@@ -7,11 +7,11 @@ import datetime as dt
 import json
 import sys
 
-from activities.rulebooks import what_if
 from contracts.calendar import describe_instant
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
+from rules.what_if import what_if
 
 
 def _terms(contract_id: str | None) -> TermSheet:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col
 
-from activities.rulebooks import what_if as run_what_if
 from api.access import Manager, Reader
 from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import facts_error_response, unknown_clause
@@ -30,6 +29,7 @@ from api.schemas import (
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
+from rules.what_if import what_if as run_what_if
 from runtime.settings import Settings
 from store.contracts import contract_terms, create_contract
 from store.db import get_engine

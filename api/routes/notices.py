@@ -20,10 +20,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
-from temporalio.exceptions import ApplicationError
 
-from activities.notices import render_notice
-from activities.types import DeadlineView, SendNoticeInput
 from api import case_actions
 from api.access import FactRecorder, Reader
 from api.deps import SessionDep, TemporalDep
@@ -46,6 +43,7 @@ from api.schemas import (
 )
 from contracts.calendar import describe_instant
 from contracts.terms import NoticeTerms, TermSheet
+from rules.render import NoticeRequest, RenderError, render_notice
 from rules.rulebook import default_registry
 from store.contracts import contract_terms
 from store.db import get_engine
@@ -321,36 +319,19 @@ def _preview(case_id: str, notice: str) -> NoticePreview:
             f"notice {notice!r} is not in the {case.clause} rulebook "
             f"v{case.rulebook_version}; its notices: {known}",
         )
-    now = dt.datetime.now(dt.UTC)
-    inp = SendNoticeInput(
+    request = NoticeRequest(
         case_id=case.id,
-        clause=case.clause,
-        rulebook_version=case.rulebook_version,
         notice=notice,
-        notice_key=f"{notice}:preview",
-        rule="preview",
-        at=now,
         state=case.state,
-        terms=terms.model_dump(mode="json"),
+        at=dt.datetime.now(dt.UTC),
         facts=dict(case.facts),
-        deadlines={
-            d.name: DeadlineView(
-                name=d.name,
-                group=d.group,
-                label=d.label,
-                due_at=d.due_at,
-                last_day=d.last_day,
-                explanation=list(d.explanation),
-                status=d.status,
-            )
-            for d in rows
-        },
+        deadlines={d.name: d for d in rows},
         # The case's current owner (an operator may have reassigned it).
         owner_email=case.owner_email,
     )
     try:
-        rendered = render_notice(rulebook, inp, terms)
-    except jinja2.TemplateError as exc:
+        rendered = render_notice(rulebook, terms, request)
+    except RenderError as exc:
         raise HTTPException(
             422, f"notice {notice} cannot be rendered with the case's current facts: {exc}"
         ) from exc
@@ -358,19 +339,19 @@ def _preview(case_id: str, notice: str) -> NoticePreview:
         raise HTTPException(
             422, f"notice {notice} cannot be rendered: the case has no fact {exc}"
         ) from exc
-    except (ApplicationError, ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise HTTPException(422, f"notice {notice} cannot be rendered: {exc}") from exc
     return NoticePreview(
         case_id=case.id,
         notice=notice,
-        subject=rendered["subject"],
-        to=rendered["to"],
-        cc=rendered["cc"],
-        body_text=rendered["body_text"],
-        body_html=rendered["body_html"],
+        subject=rendered.subject,
+        to=rendered.to,
+        cc=rendered.cc,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
         case_state=case.state,
         requires_approval=rulebook.notices[notice].requires_approval,
-        rendered_at=now,
+        rendered_at=request.at,
     )
 
 

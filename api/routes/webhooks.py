@@ -21,17 +21,11 @@ Order of work for ``POST /webhooks/sendgrid``:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import datetime as dt
 import json
 import logging
-import time
-from functools import lru_cache
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -39,15 +33,15 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import get_temporal
-from runtime.settings import get_settings
+from runtime import sendgrid
 from store.notice_events import FailureReport, store_events
 from workflows.messages import DELIVERY_FAILED, DeliveryFailure
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
-TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+SIGNATURE_HEADER = sendgrid.SIGNATURE_HEADER
+TIMESTAMP_HEADER = sendgrid.TIMESTAMP_HEADER
 
 #: How long one signal to a case may take before the request answers 503.
 SIGNAL_TIMEOUT = 10.0
@@ -66,84 +60,24 @@ class WebhookReceipt(BaseModel):
     )
 
 
-@lru_cache(maxsize=4)
-def _public_key(configured: str) -> ec.EllipticCurvePublicKey:
-    """The configured key: base64 DER (as SendGrid shows it), or PEM."""
-    text = configured.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_public_key(text.encode())
-    else:
-        key = serialization.load_der_public_key(base64.b64decode(text, validate=True))
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError("not an ECDSA P-256 public key")
-    return key
-
-
 def check_signature_headers(
     signature: str | None, timestamp: str | None, *, now: float | None = None
 ) -> tuple[ec.EllipticCurvePublicKey, bytes, str]:
-    """Checks what can be checked before the body is read: the configured key, that both
-    headers are there and well-formed, and the timestamp's age.
-
-    Returns:
-        The key, the decoded signature and the timestamp header, to verify the body with.
-
-    Raises:
-        HTTPException: 403 with the reason, if anything is missing or wrong.
-    """
-    settings = get_settings()
-    if not settings.sendgrid_webhook_public_key:
-        raise HTTPException(
-            403,
-            "the SendGrid webhook verification key is not configured "
-            "(SENDGRID_WEBHOOK_PUBLIC_KEY); unsigned events are never accepted",
-        )
+    """runtime.sendgrid's check of the headers, before the body is read; 403 if refused."""
     try:
-        key = _public_key(settings.sendgrid_webhook_public_key)
-    except (ValueError, binascii.Error, UnsupportedAlgorithm) as exc:
-        log.error("SENDGRID_WEBHOOK_PUBLIC_KEY cannot be used: %s", exc)
-        raise HTTPException(
-            403, "the SendGrid webhook verification key (SENDGRID_WEBHOOK_PUBLIC_KEY) is invalid"
-        ) from exc
-    if not signature or not timestamp:
-        raise HTTPException(403, f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER}")
-    try:
-        sent = int(timestamp.strip())
-    except ValueError:
-        raise HTTPException(403, f"{TIMESTAMP_HEADER} is not a Unix time") from None
-    # The same tolerance both ways: old requests may be replays, future ones clock skew.
-    age = (time.time() if now is None else now) - sent
-    limit = settings.sendgrid_webhook_max_age_seconds
-    if age > limit:
-        raise HTTPException(403, f"the webhook timestamp is older than {limit} seconds")
-    if -age > limit:
-        raise HTTPException(403, f"the webhook timestamp is more than {limit} seconds ahead")
-    try:
-        der = base64.b64decode(signature.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise HTTPException(403, f"{SIGNATURE_HEADER} is not base64") from None
-    if not der:
-        raise HTTPException(403, f"{SIGNATURE_HEADER} is empty")
-    return key, der, timestamp
+        return sendgrid.check_signature_headers(signature, timestamp, now=now)
+    except sendgrid.WebhookRefused as exc:
+        raise HTTPException(403, str(exc)) from None
 
 
 def verify_signature(
     body: bytes, signature: str | None, timestamp: str | None, *, now: float | None = None
 ) -> None:
-    """Checks SendGrid's signature and the timestamp's age.
-
-    Raises:
-        HTTPException: 403 with the reason, if anything is missing or wrong.
-    """
-    key, der, timestamp = check_signature_headers(signature, timestamp, now=now)
-    _verify_body(key, der, timestamp, body)
-
-
-def _verify_body(key: ec.EllipticCurvePublicKey, der: bytes, timestamp: str, body: bytes) -> None:
+    """runtime.sendgrid's check of the signature and the timestamp; 403 if refused."""
     try:
-        key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    except (ValueError, InvalidSignature):
-        raise HTTPException(403, "the webhook signature does not verify") from None
+        sendgrid.verify_signature(body, signature, timestamp, now=now)
+    except sendgrid.WebhookRefused as exc:
+        raise HTTPException(403, str(exc)) from None
 
 
 def parse_events(body: bytes) -> list[dict[str, Any]]:
@@ -192,7 +126,10 @@ async def sendgrid_events(request: Request) -> WebhookReceipt:
         request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
     )
     body = await request.body()  # at most MAX_WEBHOOK_BYTES (api/limits.py), else 413
-    _verify_body(key, der, timestamp, body)
+    try:
+        sendgrid.verify_body(key, der, timestamp, body)
+    except sendgrid.WebhookRefused as exc:
+        raise HTTPException(403, str(exc)) from None
     events = parse_events(body)
     result = await run_in_threadpool(store_events, events, dt.datetime.now(dt.UTC))
     told = ended = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -13,6 +14,7 @@ from activities import notices
 from activities.notices import notice_id_for, rewrite_held_notice, send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
+from rules.render import RenderedNotice
 from runtime.settings import get_settings
 from store.db import get_engine
 from store.models import Case, Notice
@@ -223,7 +225,7 @@ def test_an_attempt_that_loses_the_race_to_write_the_notice_does_not_report_it_s
     inp = notice_input()
     real_render = notices.render_notice
 
-    def render_while_the_other_attempt_writes(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def render_while_the_other_attempt_writes(*args: Any, **kwargs: Any) -> RenderedNotice:
         rendered = real_render(*args, **kwargs)
         with Session(get_engine()) as s:  # the other attempt: row written, SendGrid said 429
             s.add(
@@ -238,7 +240,7 @@ def test_an_attempt_that_loses_the_race_to_write_the_notice_does_not_report_it_s
                     error="SendGrid answered 429",
                     due_at=inp.at,
                     created_at=inp.at,
-                    **rendered,
+                    **dataclasses.asdict(rendered),
                 )
             )
             s.commit()

@@ -1,0 +1,64 @@
+"""A case's first step on paper: which decisions its rules take and which deadlines they
+set, from facts that may lie in the future, without starting or writing anything. Pure;
+the API and `clauseflow what-if` call it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.calculators import CalculationContext
+from contracts.terms import TermSheet
+from rules import engine
+from rules.deadlines import DeadlineView, compute_deadlines
+from rules.derive import derived_facts, parameter_facts, scalars
+from rules.rulebook import default_registry
+
+
+@dataclass
+class WhatIf:
+    """What a case would decide and which deadlines it would set, without starting it."""
+
+    clause: str
+    rulebook_version: int
+    state: str
+    state_label: str
+    decisions: list[engine.Decision]
+    deadlines: list[DeadlineView]
+
+
+def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.datetime) -> WhatIf:
+    """Runs a case's first step on paper: the rules' decisions and the deadlines they set.
+
+    ``facts`` are start facts already checked by ``rules.facts.validate_start_facts``.
+    Nothing is started and nothing is written.
+    """
+    rb = default_registry().latest(clause)
+    derived = derived_facts(
+        rb,
+        CalculationContext(
+            terms=terms, facts=dict(facts), recorded=[], deadlines={}, now=now, opened_at=now
+        ),
+    )
+    all_facts = {**facts, **derived}
+    seen = parameter_facts(rb, terms) | scalars(all_facts)
+    seen.update(clause=clause, rulebook_version=rb.version, event="case_started", state="opened")
+    decisions = engine.evaluate(seen)
+    state = "opened"
+    to_set: list[str] = []
+    for d in decisions:
+        if d.action == "transition":
+            state = d.value
+        elif d.action == "set_deadlines":
+            to_set.extend(d.value)
+    deadlines = compute_deadlines(rb, terms, all_facts, to_set) if to_set else []
+    label = rb.states[state].label if state in rb.states else state
+    return WhatIf(
+        clause=clause,
+        rulebook_version=rb.version,
+        state=state,
+        state_label=label,
+        decisions=decisions,
+        deadlines=sorted(deadlines, key=lambda d: (d.due_at, d.name)),
+    )
