@@ -59,13 +59,8 @@ ACTIONS: tuple[str, ...] = (
     "close",
 )
 
-DEADLINE_UNITS: tuple[str, ...] = (
-    "calendar_days",
-    "business_days",
-    "hours",
-    "business_hours",
-    "months",
-)
+DeadlineUnit = Literal["calendar_days", "business_days", "hours", "business_hours", "months"]
+DEADLINE_UNITS: tuple[str, ...] = DeadlineUnit.__args__  # type: ignore[attr-defined]
 
 # Keys the workflow always sets on the facts it evaluates; `when` may test them.
 EVENT_KEYS: tuple[str, ...] = (
@@ -89,7 +84,24 @@ COULD_NOT_START_LABEL = "Could not start: its facts cannot be run; close it and 
 #: Fact types that hold an amount or a count, to which ``positive`` applies.
 NUMBER_TYPES: tuple[str, ...] = ("decimal", "money", "integer")
 
+#: Fact types that hold a day or an instant: a deadline may count from them.
+TIME_TYPES: tuple[str, ...] = ("datetime", "date")
+
 _FILE_NAME = re.compile(r"^rulebook\.v([1-9][0-9]*)\.yaml$")
+
+
+def _file_version(path: Path) -> int:
+    """The ``N`` of a file named ``rulebook.v<N>.yaml``.
+
+    Raises:
+        RulebookError: The file is named otherwise.
+    """
+    match = _FILE_NAME.match(path.name)
+    if match is None:
+        raise RulebookError(
+            path, 1, "a rulebook file must be named rulebook.v<N>.yaml, N its version"
+        )
+    return int(match.group(1))
 
 
 class RulebookError(ValueError):
@@ -203,7 +215,7 @@ class Period(_Spec):
     """How long a deadline runs."""
 
     count: int | ParamRef | EachRef
-    unit: Literal["calendar_days", "business_days", "hours", "business_hours", "months"]
+    unit: DeadlineUnit
 
 
 class DeadlineSpec(_Spec):
@@ -549,15 +561,14 @@ def _schema_error(path: Path, lines: _Lines, data: Any) -> RulebookError | None:
 
 def _locate_schema_error(lines: _Lines, error: jsonschema.ValidationError) -> tuple[int, str]:
     error_path = list(error.path)
-    where = _where(error_path)
-    custom = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+    custom = _x_error(error)
     if error.validator in ("oneOf", "anyOf") and not custom and error.context:
         best = jsonschema.exceptions.best_match(error.context)
         if best is not None:
             error = best
-            custom = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+            custom = _x_error(error)
             error_path += list(error.relative_path)
-            where = _where(error_path)
+    where = _where(error_path)
     message = custom.format(instance=error.instance) if custom else error.message
     if "propertyNames" in error.schema_path:
         return lines.key_line(error_path, str(error.instance)), f"{where}: {message}"
@@ -571,6 +582,11 @@ def _locate_schema_error(lines: _Lines, error: jsonschema.ValidationError) -> tu
                 f"{where}: unknown key {extras[0]!r}{hint}",
             )
     return lines.line(error_path), f"{where}: {message}"
+
+
+def _x_error(error: jsonschema.ValidationError) -> str | None:
+    """The schema's own wording for this error (its ``x-error``), if it has one."""
+    return error.schema.get("x-error") if isinstance(error.schema, dict) else None
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
@@ -641,12 +657,7 @@ class _Checker:
 
     def _file_name(self) -> None:
         rb = self.rb
-        match = _FILE_NAME.match(rb.path.name)
-        if match is None:
-            raise RulebookError(
-                rb.path, 1, "a rulebook file must be named rulebook.v<N>.yaml, N its version"
-            )
-        if int(match.group(1)) != rb.version:
+        if _file_version(rb.path) != rb.version:
             raise self.fail(
                 ("version",),
                 f"version {rb.version} does not match the file name {rb.path.name}",
@@ -688,7 +699,7 @@ class _Checker:
             self._fact_spec(("facts", name), spec)
         if rb.opened_by is not None:
             opening = rb.facts.get(rb.opened_by)
-            if opening is None or opening.type not in ("datetime", "date"):
+            if opening is None or opening.type not in TIME_TYPES:
                 raise self.fail(
                     ("opened_by",),
                     f"opened_by must name a datetime or date start fact, not {rb.opened_by!r}"
@@ -703,7 +714,7 @@ class _Checker:
     def _fact_spec(self, path: tuple[Any, ...], spec: FactSpec, recorded: bool = False) -> None:
         timed = ("not_in_future", "may_precede_contract", "may_precede_opening")
         for flag in timed:
-            if getattr(spec, flag) and spec.type not in ("datetime", "date"):
+            if getattr(spec, flag) and spec.type not in TIME_TYPES:
                 raise self.fail(
                     (*path, flag),
                     f"{flag} applies only to datetime and date facts, not {spec.type}",
@@ -755,13 +766,12 @@ class _Checker:
                         )
 
     def _derive(self) -> None:
-        from contracts.calculators import CALCULATORS
-
+        calculators = _calculators()
         for i, name in enumerate(self.rb.derive):
-            if name not in CALCULATORS:
+            if name not in calculators:
                 raise self.fail(
                     ("derive", i),
-                    f"unknown calculator {name!r}" + _did_you_mean(name, CALCULATORS),
+                    f"unknown calculator {name!r}" + _did_you_mean(name, calculators),
                 )
 
     def _deadlines(self) -> None:
@@ -780,7 +790,7 @@ class _Checker:
                         f"deadline {name!r} counts from undeclared fact {source.fact!r}"
                         + _did_you_mean(source.fact, known),
                     )
-                elif fact.type not in ("datetime", "date"):
+                elif fact.type not in TIME_TYPES:
                     raise self.fail(
                         (*base, "from", "fact"),
                         f"deadline {name!r} counts from fact {source.fact!r} of type "
@@ -828,9 +838,9 @@ class _Checker:
         return self.rb.facts.get(name) or self._recorded_fields().get(name)
 
     def _derived_outputs(self) -> set[str]:
-        from contracts.calculators import CALCULATORS
-
-        return {o for c in self.rb.derive if c in CALCULATORS for o in CALCULATORS[c].outputs}
+        """The facts the rulebook's calculators add (an unknown one adds none)."""
+        calculators = _calculators()
+        return {o for c in self.rb.derive if c in calculators for o in calculators[c].outputs}
 
     def _deadline_chain(self, name: str) -> None:
         rb = self.rb
@@ -904,20 +914,13 @@ class _Checker:
             if action == "record"
             for fact in value
         }
-        from contracts.calculators import CALCULATORS
-
         vocabulary = {
             *EVENT_KEYS,
             *rb.facts,
-            *(f for spec in rb.recordable_facts.values() for f in spec.fields),
+            *self._recorded_fields(),
             *rb.parameters,
             *recorded,
-            *(
-                out
-                for name in rb.derive
-                if name in CALCULATORS
-                for out in CALCULATORS[name].outputs
-            ),
+            *self._derived_outputs(),
         }
         names: dict[str, int] = {}
         for i, rule in enumerate(rb.rules):
@@ -995,6 +998,13 @@ class _Checker:
                     )
 
 
+def _calculators() -> Mapping[str, Any]:
+    """The registered calculators, imported on first use rather than with this module."""
+    from contracts.calculators import CALCULATORS
+
+    return CALCULATORS
+
+
 def _condition_values(condition: Any) -> list[Any]:
     if isinstance(condition, dict):
         values: list[Any] = []
@@ -1051,10 +1061,7 @@ class RulebookRegistry:
             raise FileNotFoundError(f"no rulebook folder {folder}")
         loaded: list[Rulebook] = []
         for file in sorted(folder.glob("*/rulebook*")):
-            if not _FILE_NAME.match(file.name):
-                raise RulebookError(
-                    file, 1, "a rulebook file must be named rulebook.v<N>.yaml, N its version"
-                )
+            _file_version(file)  # a misnamed file fails here, before it is read
             loaded.append(load_rulebook(file, check_templates=self.check_templates))
         for rulebook in loaded:
             self.add(rulebook)
@@ -1088,10 +1095,7 @@ class RulebookRegistry:
         except KeyError:
             versions = self.versions(clause)
             if not versions:
-                raise UnknownRulebook(
-                    f"no rulebook for clause {clause!r}; known clauses: "
-                    f"{', '.join(self.clauses()) or 'none'}"
-                ) from None
+                raise self._unknown_clause(clause) from None
             raise UnknownRulebook(
                 f"no rulebook version {version!r} for clause {clause!r}; known versions: "
                 f"{', '.join(map(str, versions))}"
@@ -1105,10 +1109,7 @@ class RulebookRegistry:
         """
         versions = self.versions(clause)
         if not versions:
-            raise UnknownRulebook(
-                f"no rulebook for clause {clause!r}; known clauses: "
-                f"{', '.join(self.clauses()) or 'none'}"
-            )
+            raise self._unknown_clause(clause)
         return self._books[(clause, versions[-1])]
 
     def versions(self, clause: str) -> list[int]:
@@ -1122,6 +1123,12 @@ class RulebookRegistry:
     def all(self) -> list[Rulebook]:
         """Every loaded rulebook, sorted by clause and version."""
         return [self._books[k] for k in sorted(self._books)]
+
+    def _unknown_clause(self, clause: str) -> UnknownRulebook:
+        return UnknownRulebook(
+            f"no rulebook for clause {clause!r}; known clauses: "
+            f"{', '.join(self.clauses()) or 'none'}"
+        )
 
 
 @functools.cache
