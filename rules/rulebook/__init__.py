@@ -14,7 +14,7 @@ This package's names are the public ones; its modules hold one kind of thing eac
 - ``model``: the pydantic models of a rulebook and :class:`ExpandedDeadline`;
 - ``source``: the file's name and its YAML with the line of every node;
 - ``loader``: :func:`load_rulebook` (YAML, schema, model, checks);
-- ``checks``: the cross-reference checks the schema cannot express;
+- ``checks``: the cross-reference checks the schema cannot express, one module a subject;
 - ``registry``: :class:`RulebookRegistry` and :func:`default_registry`.
 """
 
