@@ -1,0 +1,322 @@
+"""A rulebook as Python objects: the pydantic models of a loaded rulebook and of its parts
+(facts, recordable facts, states, deadlines, notices, rules), and :class:`ExpandedDeadline`,
+a deadline after ``repeat_for`` expansion.
+
+The models resolve parameters and deadlines against a term sheet; loader.py builds them
+from the YAML and checks.py checks what they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.terms import TermSheet
+from rules.rulebook.errors import ParameterError
+from rules.rulebook.vocabulary import DeadlineUnit, FactType
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FactSpec(_Spec):
+    """One fact a case starts with, or one field of a recordable fact."""
+
+    type: FactType
+    required: bool = False
+    not_in_future: bool = False
+    day_of_month: int | None = Field(default=None, ge=1, le=28)
+    label: str
+    #: An amount or count that must be more than zero (never negative in any case).
+    positive: bool = False
+    #: A date or instant that may fall before the contract's effective date.
+    may_precede_contract: bool = False
+    #: A recorded date or instant that may fall before the fact that opened the case.
+    may_precede_opening: bool = False
+
+
+class RequireAnyTrue(_Spec):
+    """At least one of these boolean fields must be true; else ``message`` says why not."""
+
+    fields: list[str]
+    message: str
+
+
+class RecordableFact(_Spec):
+    """A fact a person may record while a case runs.
+
+    ``allowed_in`` lists the states in which it may be recorded; empty means any
+    non-terminal state.
+    """
+
+    label: str
+    allowed_in: list[str] = Field(default_factory=list)
+    fields: dict[str, FactSpec]
+    allowed_before: str | None = None
+    require_any_true: list[RequireAnyTrue] = Field(default_factory=list)
+
+
+class StateSpec(_Spec):
+    """A state of a case."""
+
+    label: str
+    terminal: bool = False
+    expected_dwell_days: int | None = None
+
+
+class DeadlineFrom(_Spec):
+    """What a deadline counts from: a datetime/date fact or another deadline."""
+
+    fact: str | None = None
+    deadline: str | None = None
+    label: str | None = None
+
+
+class ParamRef(_Spec):
+    """``{param: name}``: a value taken from the rulebook's parameters."""
+
+    param: str
+
+
+class EachRef(_Spec):
+    """``{each: true}``: the count is each value of the deadline's ``repeat_for`` list."""
+
+    each: Literal[True]
+
+
+class Period(_Spec):
+    """How long a deadline runs."""
+
+    count: int | ParamRef | EachRef
+    unit: DeadlineUnit
+
+
+class DeadlineSpec(_Spec):
+    """A deadline as the rulebook declares it (before ``repeat_for`` expansion)."""
+
+    label: str
+    from_: DeadlineFrom = Field(alias="from")
+    period: Period
+    direction: Literal["after", "before"] = "after"
+    roll: Literal["forward", "backward", "none"] = "forward"
+    ends: str = "end_of_day"
+    repeat_for: ParamRef | None = None
+    time_of_the_essence: bool = False
+    fixed_because: str | None = None
+    recurring: bool = False
+
+    @property
+    def effective_roll(self) -> str:
+        """The roll to apply: time of the essence means the date never rolls."""
+        return "none" if self.time_of_the_essence else self.roll
+
+
+class NoticeSpec(_Spec):
+    """A notice the rules can send; ``subject`` is a Jinja template string."""
+
+    subject: str
+    to: list[str]
+    copy_: list[str] = Field(default_factory=list, alias="copy")
+    requires_approval: bool = False
+
+
+Scalar = str | int | float | bool
+
+
+class RuleSpec(_Spec):
+    """One rule: when all conditions hold, the actions in ``then`` are decided, in order."""
+
+    name: str
+    when: dict[str, Scalar | dict[str, Any]]
+    then: list[dict[str, Any]]
+
+    @field_validator("then")
+    @classmethod
+    def _single_key(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for step in v:
+            if len(step) != 1:
+                raise ValueError("each step of then must have exactly one action")
+        return v
+
+    @property
+    def actions(self) -> list[tuple[str, Any]]:
+        """The ``then`` steps as (action, value) pairs."""
+        return [next(iter(step.items())) for step in self.then]
+
+
+@dataclass(frozen=True)
+class ExpandedDeadline:
+    """A deadline after ``repeat_for`` expansion, with its count resolved.
+
+    Attributes:
+        name: ``effective_date``, or ``reminder_60`` for one value of a repeated deadline.
+        group: The declared (base) name; equal to ``name`` unless repeated.
+        label: The declared label.
+        spec: The declared deadline.
+        count: How many ``spec.period.unit`` the period lasts.
+    """
+
+    name: str
+    group: str
+    label: str
+    spec: DeadlineSpec
+    count: int
+
+
+class Rulebook(_Spec):
+    """A loaded, checked rulebook. ``path`` is its file and ``folder`` the clause folder."""
+
+    clause: str
+    version: int
+    title: str
+    section: str
+    summary: str
+    parameters: dict[str, str] = Field(default_factory=dict)
+    facts: dict[str, FactSpec] = Field(default_factory=dict)
+    recordable_facts: dict[str, RecordableFact] = Field(default_factory=dict)
+    states: dict[str, StateSpec]
+    deadlines: dict[str, DeadlineSpec] = Field(default_factory=dict)
+    notices: dict[str, NoticeSpec] = Field(default_factory=dict)
+    derive: list[str] = Field(default_factory=list)
+    rules: list[RuleSpec]
+    path: Path
+    folder: Path
+    #: The start fact whose moment opens the case (a notice received, an incident
+    #: reported): facts recorded later are not dated before it. See ``opening_fact``.
+    opened_by: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(clause, version)``."""
+        return (self.clause, self.version)
+
+    @property
+    def opening_fact(self) -> str | None:
+        """The start fact whose moment the case's story begins with, if there is one.
+
+        ``opened_by`` when the rulebook names it; otherwise its only required datetime
+        start fact (the notice, report or claim that opened the case). A rulebook with
+        none, or several (a maintenance window's start and end), has no opening fact.
+        """
+        if self.opened_by is not None:
+            return self.opened_by
+        instants = [n for n, f in self.facts.items() if f.type == "datetime" and f.required]
+        return instants[0] if len(instants) == 1 else None
+
+    def template_paths(self, notice: str) -> tuple[Path, Path]:
+        """The text and HTML Jinja templates of a notice.
+
+        Args:
+            notice: A notice name declared in ``notices``.
+
+        Returns:
+            ``(notices/<notice>.txt.j2, notices/<notice>.html.j2)`` inside ``folder``.
+        """
+        base = self.folder / "notices"
+        return base / f"{notice}.txt.j2", base / f"{notice}.html.j2"
+
+    def parameter_values(self, terms: TermSheet) -> dict[str, Any]:
+        """Resolves ``parameters`` against a term sheet.
+
+        Args:
+            terms: The contract's term sheet; each parameter is ``terms.parameter(path)``.
+
+        Returns:
+            ``{parameter: value}`` with Decimals turned into strings (also inside lists),
+            so the result is JSON-safe.
+
+        Raises:
+            ParameterError: A path does not exist in the term sheet.
+        """
+        values: dict[str, Any] = {}
+        for name, path in self.parameters.items():
+            try:
+                values[name] = _json_safe(terms.parameter(path))
+            except KeyError as exc:
+                raise ParameterError(
+                    f"{self.clause} v{self.version}: parameter {name!r} names {path!r}, "
+                    "which the term sheet does not have"
+                ) from exc
+        return values
+
+    def expanded_deadlines(self, params: Mapping[str, Any]) -> dict[str, ExpandedDeadline]:
+        """Expands ``repeat_for`` deadlines and resolves every count.
+
+        Args:
+            params: Parameter values, as returned by :meth:`parameter_values`.
+
+        Returns:
+            Deadlines by expanded name, in declaration order. A deadline with
+            ``repeat_for: {param: p}`` becomes one deadline per value ``v`` of the list
+            ``params[p]``, named ``f"{name}_{v}"`` with count ``v`` and group ``name``.
+
+        Raises:
+            ParameterError: A parameter is missing, not a positive whole number, or (for
+                ``repeat_for``) not a list of them; or two expanded names collide.
+        """
+        out: dict[str, ExpandedDeadline] = {}
+
+        def add(item: ExpandedDeadline) -> None:
+            if item.name in out:
+                raise ParameterError(f"deadline name {item.name!r} occurs twice after expansion")
+            out[item.name] = item
+
+        for name, spec in self.deadlines.items():
+            if spec.repeat_for is not None:
+                values = self._param(params, spec.repeat_for.param, name)
+                if not isinstance(values, list | tuple):
+                    raise ParameterError(
+                        f"deadline {name!r}: parameter {spec.repeat_for.param!r} must be a "
+                        f"list of whole numbers, not {values!r}"
+                    )
+                for value in values:
+                    count = _positive_int(value, f"deadline {name!r}: each value")
+                    add(ExpandedDeadline(f"{name}_{count}", name, spec.label, spec, count))
+                continue
+            period_count = spec.period.count
+            if isinstance(period_count, ParamRef):
+                count = _positive_int(
+                    self._param(params, period_count.param, name),
+                    f"deadline {name!r}: parameter {period_count.param!r}",
+                )
+            elif isinstance(period_count, int):
+                count = period_count
+            else:  # pragma: no cover - the loader rejects each:true without repeat_for
+                raise ParameterError(f"deadline {name!r}: each needs repeat_for")
+            add(ExpandedDeadline(name, name, spec.label, spec, count))
+        return out
+
+    def is_terminal(self, state: str) -> bool:
+        """Whether ``state`` is a declared terminal state."""
+        spec = self.states.get(state)
+        return bool(spec and spec.terminal)
+
+    @staticmethod
+    def _param(params: Mapping[str, Any], param: str, deadline: str) -> Any:
+        if param not in params:
+            raise ParameterError(f"deadline {deadline!r} needs parameter {param!r}")
+        return params[param]
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ParameterError(f"{what} must be a positive whole number, not {value!r}")
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, BaseModel):
+        return _json_safe(value.model_dump(mode="json"))
+    return value

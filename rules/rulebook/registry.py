@@ -1,0 +1,128 @@
+"""The registry of loaded rulebooks by clause and version, and the process's default
+registry, loaded once from rules/clauses/.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+
+from rules.rulebook.errors import RulebookError, UnknownRulebook
+from rules.rulebook.loader import load_rulebook
+from rules.rulebook.model import Rulebook
+from rules.rulebook.source import file_version
+
+# rules/clauses/, beside this package.
+CLAUSES_DIR = Path(__file__).parent.parent / "clauses"
+
+
+class RulebookRegistry:
+    """All rulebook versions of all clauses, loaded from ``<folder>/<clause>/``.
+
+    Args:
+        check_templates: Require every notice's templates (see :func:`load_rulebook`).
+    """
+
+    def __init__(self, *, check_templates: bool = True) -> None:
+        self.check_templates = check_templates
+        self._books: dict[tuple[str, int], Rulebook] = {}
+        self._lock = threading.Lock()
+
+    def load(self, folder: Path | str) -> list[Rulebook]:
+        """Loads every ``<clause>/rulebook.v<N>.yaml`` under ``folder``.
+
+        Args:
+            folder: The clauses folder, such as ``rules/clauses``.
+
+        Returns:
+            The rulebooks loaded by this call, sorted by clause and version.
+
+        Raises:
+            RulebookError: A file is malformed, is named wrongly, or repeats a version.
+            FileNotFoundError: ``folder`` does not exist.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no rulebook folder {folder}")
+        loaded: list[Rulebook] = []
+        for file in sorted(folder.glob("*/rulebook*")):
+            file_version(file)  # a misnamed file fails here, before it is read
+            loaded.append(load_rulebook(file, check_templates=self.check_templates))
+        for rulebook in loaded:
+            self.add(rulebook)
+        return sorted(loaded, key=lambda r: r.key)
+
+    def add(self, rulebook: Rulebook) -> None:
+        """Registers one loaded rulebook.
+
+        Raises:
+            RulebookError: The same clause and version is already registered.
+        """
+        with self._lock:
+            existing = self._books.get(rulebook.key)
+            if existing is not None and existing.path != rulebook.path:
+                raise RulebookError(
+                    rulebook.path,
+                    1,
+                    f"{rulebook.clause} version {rulebook.version} is already loaded from "
+                    f"{existing.path}",
+                )
+            self._books[rulebook.key] = rulebook
+
+    def get(self, clause: str, version: int) -> Rulebook:
+        """The rulebook of ``clause`` at ``version``.
+
+        Raises:
+            UnknownRulebook: No such clause or version.
+        """
+        try:
+            return self._books[(clause, version)]
+        except KeyError:
+            versions = self.versions(clause)
+            if not versions:
+                raise self._unknown_clause(clause) from None
+            raise UnknownRulebook(
+                f"no rulebook version {version!r} for clause {clause!r}; known versions: "
+                f"{', '.join(map(str, versions))}"
+            ) from None
+
+    def latest(self, clause: str) -> Rulebook:
+        """The highest version of ``clause``.
+
+        Raises:
+            UnknownRulebook: No rulebook for the clause.
+        """
+        versions = self.versions(clause)
+        if not versions:
+            raise self._unknown_clause(clause)
+        return self._books[(clause, versions[-1])]
+
+    def versions(self, clause: str) -> list[int]:
+        """The loaded versions of ``clause``, ascending."""
+        return sorted(v for c, v in self._books if c == clause)
+
+    def clauses(self) -> list[str]:
+        """The clauses with at least one rulebook, sorted."""
+        return sorted({c for c, _ in self._books})
+
+    def all(self) -> list[Rulebook]:
+        """Every loaded rulebook, sorted by clause and version."""
+        return [self._books[k] for k in sorted(self._books)]
+
+    def _unknown_clause(self, clause: str) -> UnknownRulebook:
+        return UnknownRulebook(
+            f"no rulebook for clause {clause!r}; known clauses: "
+            f"{', '.join(self.clauses()) or 'none'}"
+        )
+
+
+@functools.cache
+def default_registry() -> RulebookRegistry:
+    """The registry of ``rules/clauses`` beside this package, loaded once per process.
+
+    Templates are checked, so a missing notice template stops the worker at start.
+    """
+    registry = RulebookRegistry()
+    registry.load(CLAUSES_DIR)
+    return registry

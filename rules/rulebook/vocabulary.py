@@ -1,0 +1,66 @@
+"""The words of the rulebook language that the code itself knows.
+
+Fact types, events, actions, recipient roles and deadline units; the keys the engine sets
+on the facts it evaluates and the names it keeps for itself; the engine's own state for a
+case that cannot start. The schema (rules/schema/rulebook.schema.json) lists the fact
+types, roles, actions and units too; tests/rules/test_rulebook.py keeps the lists equal.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+FactType = Literal[
+    "datetime", "date", "string", "party", "integer", "decimal", "money", "boolean", "email"
+]
+FACT_TYPES: tuple[str, ...] = FactType.__args__  # type: ignore[attr-defined]
+
+# Events the workflow posts to the engine. Add new ones here (and in the workflow).
+EVENTS: tuple[str, ...] = ("case_started", "deadline_reached", "fact_recorded", "notice_failed")
+
+# Who a notice can go to; the notice sender resolves each role to addresses.
+RECIPIENT_ROLES: tuple[str, ...] = (
+    "customer",
+    "provider",
+    "owner",
+    "notifying_party",
+    "receiving_party",
+)
+
+ACTIONS: tuple[str, ...] = (
+    "transition",
+    "set_deadlines",
+    "cancel_deadlines",
+    "send_notice",
+    "escalate",
+    "record",
+    "close",
+)
+
+DeadlineUnit = Literal["calendar_days", "business_days", "hours", "business_hours", "months"]
+DEADLINE_UNITS: tuple[str, ...] = DeadlineUnit.__args__  # type: ignore[attr-defined]
+
+# Keys the workflow always sets on the facts it evaluates; `when` may test them.
+EVENT_KEYS: tuple[str, ...] = (
+    "event",
+    "state",
+    "deadline",
+    "deadline_group",
+    "fact",
+    "notice",
+    "delivery_event",
+)
+
+# Keys the engine uses itself; no fact, field or parameter may take these names.
+RESERVED_NAMES: frozenset[str] = frozenset({*EVENT_KEYS, "sid", "id", "clause", "rulebook_version"})
+
+#: The state the engine puts a case in when its first step cannot be taken at all (its
+#: facts cannot be run); no rulebook may declare it.
+COULD_NOT_START = "could_not_start"
+COULD_NOT_START_LABEL = "Could not start: its facts cannot be run; close it and open it again"
+
+#: Fact types that hold an amount or a count, to which ``positive`` applies.
+NUMBER_TYPES: tuple[str, ...] = ("decimal", "money", "integer")
+
+#: Fact types that hold a day or an instant: a deadline may count from them.
+TIME_TYPES: tuple[str, ...] = ("datetime", "date")
