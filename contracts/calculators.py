@@ -16,7 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.calendar import ContractCalendar, describe_instant
-from contracts.money import interest_with_payments, to_cents
+from contracts.money import (
+    amount_due_after_dispute,
+    interest_with_payments,
+    to_cents,
+    uncontested_amount,
+)
 from contracts.terms import TermSheet
 
 
@@ -151,10 +156,16 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
                     dt.date.fromisoformat(str(paid_on)) if paid_on else r.at.astimezone(zone).date()
                 )
                 payments.append((day, amount))
-    uncontested = invoice - contested
-    resolved = payable if payable is not None else zero
+    # The figures are clamped above, so the dispute arithmetic never refuses them.
+    if payable is None:
+        # No dispute, or one still open: the uncontested portion is what is due (MSA §3).
+        uncontested = uncontested_amount(invoice, contested)
+        resolved, due = zero, uncontested
+    else:
+        outcome = amount_due_after_dispute(invoice, contested, payable)
+        uncontested, due = outcome.uncontested, outcome.amount_due
+        resolved = outcome.contested_found_payable
     dispute_open = contested > 0 and payable is None
-    due = uncontested + resolved
     paid = sum((amount for _, amount in payments), zero)
 
     outstanding, overpaid = max(zero, due - paid), max(zero, paid - due)
@@ -166,7 +177,7 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
     if payment_due is not None and payment_due.last_day is not None:
         due_day = payment_due.last_day
         late = resolved > 0 and resolved_on is not None and resolved_on > due_day
-        tranches = [(uncontested + (zero if late else resolved), due_day)]
+        tranches = [(uncontested if late else due, due_day)]
         if late:
             assert resolved_on is not None
             tranches.append((resolved, resolved_on))
