@@ -128,82 +128,12 @@ class InterestLimb(StrEnum):
     LAWFUL_MAXIMUM = "lawful maximum"
 
 
-@dataclass(frozen=True)
-class InterestMonth:
-    """One line of the contract-rate calculation: a whole interest month or the final part.
-
-    Attributes:
-        number: 1 for the month starting on the due date, 2 for the next, and so on.
-        start: First day of the line (the due date or a monthly anniversary of it).
-        end: The day the line runs to (the next anniversary, or the payment date).
-        days: Days charged in this line.
-        days_in_month: Days in the whole interest month; ``days`` is smaller for the final part.
-        opening_balance: Principal plus interest compounded so far.
-        interest: Interest for the line, rounded half up to the cent.
-        closing_balance: ``opening_balance + interest``.
-    """
-
-    number: int
-    start: dt.date
-    end: dt.date
-    days: int
-    days_in_month: int
-    opening_balance: Decimal
-    interest: Decimal
-    closing_balance: Decimal
-
-    @property
-    def is_partial(self) -> bool:
-        """Whether the line is a final part month charged pro rata."""
-        return self.days < self.days_in_month
-
-
-@dataclass(frozen=True)
-class LateInterest:
-    """Late-payment interest on one overdue amount paid in full on one date.
-
-    Attributes:
-        principal: The overdue amount.
-        due_date: The date payment was due; interest runs from here.
-        paid_on: The date payment was received; interest runs to here.
-        amount: Interest due, the lesser of the two limbs, in cents.
-        limb: Which limb set ``amount``.
-        contract_rate_interest: Limb (a): the contract rate compounded monthly.
-        lawful_maximum_interest: Limb (b): simple interest at the maximum annual rate.
-        days_late: Days from the due date to the payment date (0 if paid on time).
-        whole_months: Whole interest months elapsed.
-        extra_days: Days of the final part month.
-        months: The contract-rate calculation, one line per month plus the final part.
-        explanation: Plain-language lines.
-    """
-
-    principal: Decimal
-    due_date: dt.date
-    paid_on: dt.date
-    amount: Decimal
-    limb: InterestLimb
-    contract_rate_interest: Decimal
-    lawful_maximum_interest: Decimal
-    days_late: int
-    whole_months: int
-    extra_days: int
-    months: tuple[InterestMonth, ...]
-    explanation: tuple[str, ...]
-
-
 def _add_months(start: dt.date, months: int) -> dt.date:
     # Anniversaries are always counted from the due date itself, so a due date of 31 January
     # gives 28 (or 29) February, then 31 March: the short month does not shift later ones.
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
     return dt.date(year, month, min(start.day, monthrange(year, month)[1]))
-
-
-def _whole_months(start: dt.date, end: dt.date) -> int:
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if _add_months(start, months) > end:
-        months -= 1
-    return max(months, 0)
 
 
 def _contract_interest(balance_days: Decimal, rate: Decimal, days_in_month: int) -> Decimal:
@@ -227,139 +157,6 @@ def _method_lines(rate: Decimal, cap: Decimal) -> list[str]:
         "rounded down to the cent so rounding can never take the charge above the maximum.",
         "The lower of the two limbs is charged, so interest never exceeds the lawful maximum.",
     ]
-
-
-def late_payment_interest(
-    principal: Decimal,
-    due_date: dt.date,
-    paid_on: dt.date,
-    *,
-    monthly_rate_percent: Decimal = DEFAULT_MONTHLY_RATE_PERCENT,
-    max_annual_rate_percent: Decimal = DEFAULT_MAX_ANNUAL_RATE_PERCENT,
-) -> LateInterest:
-    """Interest on an overdue amount paid in full on one date (MSA §3).
-
-    The contract charges the contract rate compounded monthly or the maximum lawful rate,
-    whichever is lower. The lawful maximum is an annual simple rate, so the two are compared
-    as amounts of money over the same period:
-
-    * (a) the contract rate compounded monthly for each whole interest month from the due
-      date, plus a final part month charged pro rata by days (days elapsed divided by the
-      actual days in that interest month); each month's interest is rounded half up to the
-      cent before it compounds;
-    * (b) simple interest at the maximum annual rate on the principal for the actual days
-      late, actual/365, rounded down to the cent.
-
-    The lesser of (a) and (b) is due (on a tie, the contract rate is named), so the
-    interest never exceeds the lawful maximum. Interest runs from the due date to the
-    payment date: payment on or before the due date carries none.
-
-    Args:
-        principal: The overdue amount, in whole cents, not negative.
-        due_date: The date payment was due.
-        paid_on: The date payment was received.
-        monthly_rate_percent: ``PaymentTerms.late_interest_percent_per_month`` (1 = 1%).
-        max_annual_rate_percent: ``PaymentTerms.maximum_lawful_annual_rate_percent``.
-
-    Returns:
-        The interest, the limb that set it and the month-by-month calculation.
-
-    Raises:
-        TypeError: If an amount or rate is a float, or a date is not a ``datetime.date``.
-        ValueError: If the principal or a rate is negative, or the principal has
-            fractions of a cent.
-    """
-    with localcontext(_CONTEXT):
-        principal = _money(principal, "principal")
-        due_date = _date(due_date, "due_date")
-        paid_on = _date(paid_on, "paid_on")
-        rate = _percent(monthly_rate_percent, "monthly_rate_percent")
-        cap = _percent(max_annual_rate_percent, "max_annual_rate_percent")
-
-        days_late = max((paid_on - due_date).days, 0)
-        whole = _whole_months(due_date, paid_on) if days_late else 0
-        last_anniversary = _add_months(due_date, whole)
-        extra = (paid_on - last_anniversary).days if days_late else 0
-
-        months: list[InterestMonth] = []
-        balance = principal
-        for index in range(whole + (1 if extra else 0)):
-            start = _add_months(due_date, index)
-            month_end = _add_months(due_date, index + 1)
-            days_in_month = (month_end - start).days
-            days = days_in_month if index < whole else extra
-            interest = _contract_interest(balance * days, rate, days_in_month)
-            months.append(
-                InterestMonth(
-                    number=index + 1,
-                    start=start,
-                    end=month_end if index < whole else paid_on,
-                    days=days,
-                    days_in_month=days_in_month,
-                    opening_balance=balance,
-                    interest=interest,
-                    closing_balance=balance + interest,
-                )
-            )
-            balance += interest
-
-        contract = balance - principal
-        maximum = _lawful_maximum(principal * days_late, cap)
-        limb = InterestLimb.CONTRACT_RATE if contract <= maximum else InterestLimb.LAWFUL_MAXIMUM
-        amount = min(contract, maximum)
-
-        lines = [
-            f"Principal {_amount_text(principal)} was due on {due_date.isoformat()} and paid "
-            f"on {paid_on.isoformat()}."
-        ]
-        if days_late == 0 or principal == 0:
-            reason = "it was paid on or before the due date" if days_late == 0 else "it is zero"
-            lines.append(f"No interest is due because {reason}: 0.00.")
-            lines.append(_ROUNDING_NOTE)
-        else:
-            lines.append(
-                f"It was {days_late} days late: {whole} whole interest month(s) and "
-                f"{extra} extra day(s)."
-            )
-            lines.extend(_method_lines(rate, cap))
-            for month in months:
-                share = (
-                    f"{_number_text(rate)}% x {month.days}/{month.days_in_month} days"
-                    if month.is_partial
-                    else f"{_number_text(rate)}%"
-                )
-                label = "Final part month" if month.is_partial else f"Month {month.number}"
-                lines.append(
-                    f"{label} ({month.start.isoformat()} to {month.end.isoformat()}): "
-                    f"{share} of {_amount_text(month.opening_balance)} = "
-                    f"{_amount_text(month.interest)}."
-                )
-            lines.append(f"Limb (a), contract rate total: {_amount_text(contract)}.")
-            lines.append(
-                f"Limb (b), lawful maximum: {_amount_text(principal)} x {_number_text(cap)}% x "
-                f"{days_late}/{DAYS_IN_YEAR} = {_amount_text(maximum)}."
-            )
-            why = (
-                "the contract rate is not above the lawful maximum"
-                if limb is InterestLimb.CONTRACT_RATE
-                else "the contract rate would exceed the lawful maximum"
-            )
-            lines.append(f"Interest due: {_amount_text(amount)}, because {why}.")
-
-        return LateInterest(
-            principal=principal,
-            due_date=due_date,
-            paid_on=paid_on,
-            amount=amount,
-            limb=limb,
-            contract_rate_interest=contract,
-            lawful_maximum_interest=maximum,
-            days_late=days_late,
-            whole_months=whole,
-            extra_days=extra,
-            months=tuple(months),
-            explanation=tuple(lines),
-        )
 
 
 @dataclass(frozen=True)
@@ -575,9 +372,10 @@ def interest_with_payments(
     * (b) simple interest at the maximum annual rate on the principal outstanding each day
       (actual/365), rounded down to the cent.
 
-    With no payments this gives the same figures as ``late_payment_interest``. Payments
-    dated after ``as_of`` are left out (and listed in the explanation); payments on or
-    before the due date go wholly to principal. An ``as_of`` on or before the due date
+    With no payments this is the plain §3 calculation: whole interest months compounded,
+    then a final part month pro rata by days. Payments dated after ``as_of`` are left out
+    (and listed in the explanation); payments on or before the due date go wholly to
+    principal. An ``as_of`` on or before the due date
     charges no interest.
 
     Args:
