@@ -21,12 +21,14 @@ each stating how the figures were rounded.
 from __future__ import annotations
 
 import datetime as dt
-from calendar import month_name, monthrange
+from calendar import month_name
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
 
 CENT = Decimal("0.01")
 UPTIME_PRECISION = Decimal("0.0001")
@@ -128,14 +130,6 @@ class InterestLimb(StrEnum):
     LAWFUL_MAXIMUM = "lawful maximum"
 
 
-def _add_months(start: dt.date, months: int) -> dt.date:
-    # Anniversaries are always counted from the due date itself, so a due date of 31 January
-    # gives 28 (or 29) February, then 31 March: the short month does not shift later ones.
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(start.day, monthrange(year, month)[1]))
-
-
 def _contract_interest(balance_days: Decimal, rate: Decimal, days_in_month: int) -> Decimal:
     # balance_days is balance x days charged, so a whole month is exactly balance x rate.
     return to_cents(balance_days * rate / (_HUNDRED * days_in_month))
@@ -233,6 +227,8 @@ class _Accrual:
         self.cap = cap
         self.cursor = due_date
         self.month_index = 0
+        # The current interest month; both ends are worked out once per month.
+        self.month_start, self.month_end = due_date, self._anniversary(1)
         # Balance x days within the current interest month, for limb (a).
         self.month_balance_days = _ZERO
         # Contract-rate interest of the interest months already closed, each in cents.
@@ -244,15 +240,17 @@ class _Accrual:
         self.overpayment = _NO_MONEY
         self.ledger: list[LedgerEntry] = []
 
-    def _month(self) -> tuple[dt.date, dt.date]:
-        return (
-            _add_months(self.due_date, self.month_index),
-            _add_months(self.due_date, self.month_index + 1),
-        )
+    def _anniversary(self, months: int) -> dt.date:
+        # Counted from the due date itself, so a due date of 31 January gives 28 (or 29)
+        # February, then 31 March: relativedelta takes a shorter month's last day, and the
+        # short month does not shift later ones.
+        return self.due_date + relativedelta(months=months)
+
+    def _days_in_month(self) -> int:
+        return (self.month_end - self.month_start).days
 
     def contract_to_date(self) -> Decimal:
-        start, end = self._month()
-        part = _contract_interest(self.month_balance_days, self.rate, (end - start).days)
+        part = _contract_interest(self.month_balance_days, self.rate, self._days_in_month())
         return self.contract_closed + part
 
     def maximum_to_date(self) -> Decimal:
@@ -268,8 +266,7 @@ class _Accrual:
 
     def advance_to(self, when: dt.date) -> None:
         while self.cursor < when:
-            start, end = self._month()
-            stop = min(when, end)
+            stop = min(when, self.month_end)
             days = (stop - self.cursor).days
             # Limb (a) compounds: unpaid interest of closed months bears interest too.
             # Limb (b) is simple: principal only.
@@ -277,12 +274,14 @@ class _Accrual:
             self.month_balance_days += (self.principal + unpaid_closed) * days
             self.principal_days += self.principal * days
             self.cursor = stop
-            if stop == end:
+            if stop == self.month_end:
                 self.contract_closed += _contract_interest(
-                    self.month_balance_days, self.rate, (end - start).days
+                    self.month_balance_days, self.rate, self._days_in_month()
                 )
                 self.month_balance_days = _ZERO
                 self.month_index += 1
+                self.month_start = self.month_end
+                self.month_end = self._anniversary(self.month_index + 1)
                 self.record(stop, "month end", note=f"Interest month {self.month_index} ends.")
 
     def pay(self, when: dt.date, amount: Decimal) -> LedgerEntry:
