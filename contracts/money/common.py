@@ -10,7 +10,9 @@ name the offending argument, so an error says which figure to correct.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import TypeVar
 
 CENT = Decimal("0.01")
 
@@ -21,6 +23,9 @@ HUNDRED = Decimal(100)
 DECIMAL_CONTEXT = Context(prec=50, rounding=ROUND_HALF_UP)
 
 ROUNDING_NOTE = "Amounts are rounded half up to the cent."
+
+_First = TypeVar("_First")
+_Second = TypeVar("_Second")
 
 
 def to_cents(amount: Decimal) -> Decimal:
@@ -82,6 +87,22 @@ def as_date(value: object, field: str) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise TypeError(f"{field} must be a datetime.date, not {type(value).__name__}")
     return value
+
+
+def pairs(
+    items: Iterable[tuple[_First, _Second]], field: str, shape: str
+) -> Iterator[tuple[int, _First, _Second]]:
+    """Each item with its index, unpacked as a pair; an item that is not one is refused.
+
+    The TypeError names the item and the pair expected: "payments[2] must be a (date,
+    Decimal) pair".
+    """
+    for index, item in enumerate(items):
+        try:
+            first, second = item
+        except (TypeError, ValueError):
+            raise TypeError(f"{field}[{index}] must be a {shape} pair") from None
+        yield index, first, second
 
 
 def amount_text(amount: Decimal) -> str:

@@ -19,6 +19,17 @@ from contracts.money.common import (
 )
 
 
+def _part_of(value: object, field: str, whole: Decimal, whole_field: str) -> Decimal:
+    # The contested part of an invoice, or the payable part of that: in cents, and no more
+    # than the whole it is part of.
+    part = as_money(value, field)
+    if part > whole:
+        raise ValueError(
+            f"{field} ({amount_text(part)}) must not exceed {whole_field} ({amount_text(whole)})"
+        )
+    return part
+
+
 def uncontested_amount(invoice_total: Decimal, contested: Decimal) -> Decimal:
     """The part of a disputed invoice that must be paid while the dispute runs (MSA §3).
 
@@ -36,12 +47,7 @@ def uncontested_amount(invoice_total: Decimal, contested: Decimal) -> Decimal:
     """
     with localcontext(DECIMAL_CONTEXT):
         total = as_money(invoice_total, "invoice_total")
-        disputed = as_money(contested, "contested")
-        if disputed > total:
-            raise ValueError(
-                f"contested ({amount_text(disputed)}) must not exceed invoice_total "
-                f"({amount_text(total)})"
-            )
+        disputed = _part_of(contested, "contested", total, "invoice_total")
         return to_cents(total - disputed)
 
 
@@ -92,12 +98,9 @@ def amount_due_after_dispute(
         uncontested = uncontested_amount(invoice_total, contested)
         total = as_money(invoice_total, "invoice_total")
         disputed = as_money(contested, "contested")
-        payable = as_money(contested_found_payable, "contested_found_payable")
-        if payable > disputed:
-            raise ValueError(
-                f"contested_found_payable ({amount_text(payable)}) must not exceed contested "
-                f"({amount_text(disputed)})"
-            )
+        payable = _part_of(
+            contested_found_payable, "contested_found_payable", disputed, "contested"
+        )
         credited = disputed - payable
         amount_due = to_cents(uncontested + payable)
         lines = [

@@ -21,6 +21,7 @@ from contracts.money.common import (
     as_date,
     as_money,
     as_percent,
+    pairs,
 )
 from contracts.money.interest import (
     DEFAULT_MAX_ANNUAL_RATE_PERCENT,
@@ -208,11 +209,7 @@ class _Accrual:
 
 def _parse_payments(payments: Sequence[tuple[dt.date, Decimal]]) -> list[tuple[dt.date, Decimal]]:
     parsed = []
-    for index, item in enumerate(payments):
-        try:
-            when, amount = item
-        except (TypeError, ValueError):
-            raise TypeError(f"payments[{index}] must be a (date, Decimal) pair") from None
+    for index, when, amount in pairs(payments, "payments", "(date, Decimal)"):
         when = as_date(when, f"payments[{index}].date")
         amount = as_money(amount, f"payments[{index}].amount")
         if amount == 0:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contracts.money.common import DECIMAL_CONTEXT, HUNDRED, number_text
+from contracts.money.common import DECIMAL_CONTEXT, HUNDRED, number_text, pairs
 
 UPTIME_PRECISION = Decimal("0.0001")
 
@@ -59,11 +59,7 @@ class MonthlyUptime:
 
 def _intervals(items: Sequence[_Interval], field: str) -> list[_Interval]:
     intervals = []
-    for index, item in enumerate(items):
-        try:
-            start, end = item
-        except (TypeError, ValueError):
-            raise TypeError(f"{field}[{index}] must be a (start, end) pair") from None
+    for index, start, end in pairs(items, field, "(start, end)"):
         for name, moment in (("start", start), ("end", end)):
             if not isinstance(moment, dt.datetime):
                 kind = type(moment).__name__
