@@ -74,7 +74,8 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal("0")
 
 
-def _instant(value: Any) -> dt.datetime:
+def parse_instant(value: Any) -> dt.datetime:
+    """An instant recorded as ISO 8601 text, with "Z" read as UTC."""
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
@@ -249,7 +250,7 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
 )
 def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
     """Decides which response target applies: inside or outside business hours."""
-    reported = _instant(ctx.facts["reported_at"])
+    reported = parse_instant(ctx.facts["reported_at"])
     cal = ContractCalendar.from_terms(ctx.terms)
     local = reported.astimezone(cal.zone)
     inside = cal.is_business_day(local.date()) and (
@@ -268,7 +269,7 @@ def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
 )
 def maintenance_timing(ctx: CalculationContext) -> dict[str, Any]:
     """Hours between the notice (the case's opening) and the window's start, and if enough."""
-    starts = _instant(ctx.facts["window_starts_at"])
+    starts = parse_instant(ctx.facts["window_starts_at"])
     required = ctx.terms.clauses.service_levels.maintenance_notice_hours
     # The notice goes out when the case opens, so measure from then on every event.
     lead = (starts - ctx.opened_at).total_seconds() / 3600
