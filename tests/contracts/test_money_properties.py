@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 
 from contracts.money import (
     InterestLimb,
+    MonthlyUptime,
     amount_due_after_dispute,
     interest_with_payments,
     monthly_uptime,
@@ -336,30 +338,52 @@ def test_without_pro_rata_only_whole_points_count(
 ZONES = ["America/New_York", "UTC", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
 
 
-def month_bounds(year: int, month: int, zone: str) -> tuple[dt.datetime, int]:
-    """UTC start of the local month and its real length in minutes."""
-    tz = ZoneInfo(zone)
-    start = dt.datetime(year, month, 1, tzinfo=tz).astimezone(dt.UTC)
-    nxt = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz).astimezone(dt.UTC)
-    return start, (nxt - start) // dt.timedelta(minutes=1)
-
-
 # Intervals as (first minute, length in minutes) relative to the month's UTC start; they
 # may start before the month and end after it.
 minute_intervals = st.lists(st.tuples(st.integers(-3000, 46000), st.integers(0, 6000)), max_size=6)
+Minutes = list[tuple[int, int]]
 
 
-def to_datetimes(
-    start: dt.datetime, intervals: list[tuple[int, int]], zone: str
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    tz = ZoneInfo(zone)
-    return [
-        (
-            (start + dt.timedelta(minutes=a)).astimezone(tz),
-            (start + dt.timedelta(minutes=a + length)).astimezone(tz),
+@dataclass(frozen=True)
+class ZonedMonth:
+    """A calendar month in a time zone, whose uptime is asked for intervals in minutes."""
+
+    year_month: tuple[int, int]
+    zone: str
+
+    @property
+    def start(self) -> dt.datetime:
+        """The UTC instant the local month starts."""
+        year, month = self.year_month
+        return dt.datetime(year, month, 1, tzinfo=ZoneInfo(self.zone)).astimezone(dt.UTC)
+
+    @property
+    def minutes(self) -> int:
+        """The month's real length in minutes."""
+        year, month = self.year_month
+        local_next = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=ZoneInfo(self.zone))
+        return (local_next.astimezone(dt.UTC) - self.start) // dt.timedelta(minutes=1)
+
+    def datetimes(self, intervals: Minutes) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The intervals as aware datetimes in the month's zone."""
+        tz, start = ZoneInfo(self.zone), self.start
+        return [
+            (
+                (start + dt.timedelta(minutes=a)).astimezone(tz),
+                (start + dt.timedelta(minutes=a + length)).astimezone(tz),
+            )
+            for a, length in intervals
+        ]
+
+    def uptime(self, downtime: Minutes, windows: Minutes) -> MonthlyUptime:
+        return monthly_uptime(
+            self.year_month, self.zone, self.datetimes(downtime), self.datetimes(windows)
         )
-        for a, length in intervals
-    ]
+
+
+zoned_months = st.builds(
+    ZonedMonth, st.tuples(st.integers(1995, 2060), st.integers(1, 12)), st.sampled_from(ZONES)
+)
 
 
 def covered(intervals: list[tuple[int, int]], minutes: int) -> set[int]:
@@ -374,26 +398,13 @@ def expected_uptime(down: set[int], windows: set[int], minutes: int) -> Decimal:
     return Decimal(math.floor(ratio + Fraction(1, 2))).scaleb(-4)  # half up, 4 places
 
 
-months = st.tuples(st.integers(1995, 2060), st.integers(1, 12))
-
-
 @SLOW
-@given(
-    month=months,
-    zone=st.sampled_from(ZONES),
-    downtime=minute_intervals,
-    windows=minute_intervals,
-)
+@given(month=zoned_months, downtime=minute_intervals, windows=minute_intervals)
 def test_uptime_matches_a_minute_by_minute_count(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
+    month: ZonedMonth, downtime: Minutes, windows: Minutes
 ) -> None:
-    start, minutes = month_bounds(*month, zone)
-    result = monthly_uptime(
-        month, zone, to_datetimes(start, downtime, zone), to_datetimes(start, windows, zone)
-    )
+    result = month.uptime(downtime, windows)
+    minutes = month.minutes
     down, maintenance = covered(downtime, minutes), covered(windows, minutes)
     assert Decimal(0) <= result.uptime_percent <= Decimal(100)
     assert result.uptime_percent == expected_uptime(down, maintenance, minutes)
@@ -402,35 +413,22 @@ def test_uptime_matches_a_minute_by_minute_count(
     assert result.downtime_minutes == len(down - maintenance)
     assert result.downtime_in_maintenance_minutes == len(down & maintenance)
     # Order and duplicates do not matter: overlapping downtime is counted once.
-    again = monthly_uptime(
-        month,
-        zone,
-        to_datetimes(start, list(reversed(downtime)) + downtime, zone),
-        to_datetimes(start, windows, zone),
-    )
+    again = month.uptime(list(reversed(downtime)) + downtime, windows)
     assert again.uptime_percent == result.uptime_percent
 
 
 @SLOW
 @given(
-    month=months,
-    zone=st.sampled_from(ZONES),
+    month=zoned_months,
     downtime=minute_intervals,
     windows=minute_intervals,
     picked=st.integers(0, 5),
     cut=st.tuples(st.integers(0, 6000), st.integers(0, 6000)),
 )
 def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
-    picked: int,
-    cut: tuple[int, int],
+    month: ZonedMonth, downtime: Minutes, windows: Minutes, picked: int, cut: tuple[int, int]
 ) -> None:
-    start, _ = month_bounds(*month, zone)
-    down = to_datetimes(start, downtime, zone)
-    before = monthly_uptime(month, zone, down, to_datetimes(start, windows, zone))
+    before = month.uptime(downtime, windows)
     if downtime:
         # A new window that lies wholly inside one of the outages.
         a, length = downtime[picked % len(downtime)]
@@ -438,7 +436,7 @@ def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
         window = (a + skip, min(cut[1], length - skip))
     else:
         window = (cut[0], cut[1])
-    after = monthly_uptime(month, zone, down, to_datetimes(start, [*windows, window], zone))
+    after = month.uptime(downtime, [*windows, window])
     # Counted downtime never grows when a window is excluded ...
     assert after.downtime_minutes <= before.downtime_minutes
     # ... and when the window was all downtime, uptime cannot fall.
@@ -447,23 +445,16 @@ def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
 
 @SLOW
 @given(
-    month=months,
-    zone=st.sampled_from(ZONES),
+    month=zoned_months,
     downtime=minute_intervals,
     more=minute_intervals,
     windows=minute_intervals,
 )
 def test_more_downtime_never_raises_uptime(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    more: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
+    month: ZonedMonth, downtime: Minutes, more: Minutes, windows: Minutes
 ) -> None:
-    start, _ = month_bounds(*month, zone)
-    maintenance = to_datetimes(start, windows, zone)
-    base = monthly_uptime(month, zone, to_datetimes(start, downtime, zone), maintenance)
-    worse = monthly_uptime(month, zone, to_datetimes(start, downtime + more, zone), maintenance)
+    base = month.uptime(downtime, windows)
+    worse = month.uptime(downtime + more, windows)
     assert worse.uptime_percent <= base.uptime_percent
     assert worse.downtime_minutes >= base.downtime_minutes
 
