@@ -95,6 +95,14 @@ def test_breach_notification_judged_against_the_deadline(notified_at: str, in_ti
 # --------------------------------------------------------------------------- incident
 
 
+# The targets of an incident reported outside business hours: a response by 19:00 UTC on
+# 1 Dec, a resolution by 15:00 UTC on 2 Dec.
+OUTSIDE_HOURS_TARGETS = {
+    "response_due_outside": pending(at(2037, 12, 1, 19)),
+    "resolution_due": pending(at(2037, 12, 2, 15)),
+}
+
+
 def incident(
     deadlines: dict[str, DeadlineState],
     *recorded: tuple[str, dict[str, Any]],
@@ -104,11 +112,7 @@ def incident(
 
 
 def test_incident_targets_before_anything_is_recorded() -> None:
-    deadlines = {
-        "response_due_outside": pending(at(2037, 12, 1, 19)),
-        "resolution_due": pending(at(2037, 12, 2, 15)),
-    }
-    assert incident(deadlines) == {
+    assert incident(OUTSIDE_HOURS_TARGETS) == {
         "response_in_time": None,
         "resolution_in_time": None,
         "resolution_target_passed": False,
@@ -126,11 +130,7 @@ def test_incident_response_judged_against_the_business_hour_target() -> None:
 
 
 def test_a_resolution_without_a_response_counts_as_the_response() -> None:
-    deadlines = {
-        "response_due_outside": pending(at(2037, 12, 1, 19)),
-        "resolution_due": pending(at(2037, 12, 2, 15)),
-    }
-    out = incident(deadlines, ("resolved", {"resolved_at": "2037-12-01T18:00:00Z"}))
+    out = incident(OUTSIDE_HOURS_TARGETS, ("resolved", {"resolved_at": "2037-12-01T18:00:00Z"}))
     assert out["response_in_time"] is True and out["resolution_in_time"] is True
 
 
