@@ -16,14 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from contracts.calculators import CalculationContext, DeadlineState, calculator
+from contracts.calculators import CalculationContext, DeadlineState, calculator, parse_instant
 from contracts.calendar import describe_day, describe_instant
 
 
 def _instant(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
-    instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    instant = parse_instant(value)
     if instant.tzinfo is None:
         raise ValueError(f"{value!r} has no UTC offset")
     return instant

@@ -11,12 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from contracts.calculators import CalculationContext, calculator
+from contracts.calculators import CalculationContext, calculator, parse_instant
 from contracts.money import monthly_uptime, service_credit
-
-
-def _instant(value: Any) -> dt.datetime:
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _month_before(day: dt.date) -> tuple[int, int]:
@@ -57,18 +53,21 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
     ignored: list[str] = []
     for r in ctx.recorded:
         if r.fact == "downtime_recorded":
-            started, ended = _instant(r.values["started_at"]), _instant(r.values["ended_at"])
+            started, ended = (
+                parse_instant(r.values["started_at"]),
+                parse_instant(r.values["ended_at"]),
+            )
             if ended <= started:
                 # A record that cannot be right must not stop every later review.
                 ignored.append(f"downtime recorded {started:%Y-%m-%d %H:%M}Z ends before it starts")
                 continue
             downtime.append((started, ended))
         elif r.fact == "maintenance_window_recorded":
-            starts, ends = _instant(r.values["starts_at"]), _instant(r.values["ends_at"])
+            starts, ends = parse_instant(r.values["starts_at"]), parse_instant(r.values["ends_at"])
             if ends <= starts:
                 ignored.append(f"maintenance window {starts:%Y-%m-%d %H:%M}Z ends before it starts")
                 continue
-            noticed = _instant(r.values["notice_given_at"])
+            noticed = parse_instant(r.values["notice_given_at"])
             if starts - noticed >= required:
                 excluded.append((starts, ends))
             else:

@@ -16,7 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.calendar import ContractCalendar, describe_instant
-from contracts.money import interest_with_payments, to_cents
+from contracts.money import (
+    amount_due_after_dispute,
+    interest_with_payments,
+    to_cents,
+    uncontested_amount,
+)
 from contracts.terms import TermSheet
 
 
@@ -69,7 +74,8 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal("0")
 
 
-def _instant(value: Any) -> dt.datetime:
+def parse_instant(value: Any) -> dt.datetime:
+    """An instant recorded as ISO 8601 text, with "Z" read as UTC."""
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
@@ -151,10 +157,16 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
                     dt.date.fromisoformat(str(paid_on)) if paid_on else r.at.astimezone(zone).date()
                 )
                 payments.append((day, amount))
-    uncontested = invoice - contested
-    resolved = payable if payable is not None else zero
+    # The figures are clamped above, so the dispute arithmetic never refuses them.
+    if payable is None:
+        # No dispute, or one still open: the uncontested portion is what is due (MSA §3).
+        uncontested = uncontested_amount(invoice, contested)
+        resolved, due = zero, uncontested
+    else:
+        outcome = amount_due_after_dispute(invoice, contested, payable)
+        uncontested, due = outcome.uncontested, outcome.amount_due
+        resolved = outcome.contested_found_payable
     dispute_open = contested > 0 and payable is None
-    due = uncontested + resolved
     paid = sum((amount for _, amount in payments), zero)
 
     outstanding, overpaid = max(zero, due - paid), max(zero, paid - due)
@@ -166,7 +178,7 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
     if payment_due is not None and payment_due.last_day is not None:
         due_day = payment_due.last_day
         late = resolved > 0 and resolved_on is not None and resolved_on > due_day
-        tranches = [(uncontested + (zero if late else resolved), due_day)]
+        tranches = [(uncontested if late else due, due_day)]
         if late:
             assert resolved_on is not None
             tranches.append((resolved, resolved_on))
@@ -238,7 +250,7 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
 )
 def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
     """Decides which response target applies: inside or outside business hours."""
-    reported = _instant(ctx.facts["reported_at"])
+    reported = parse_instant(ctx.facts["reported_at"])
     cal = ContractCalendar.from_terms(ctx.terms)
     local = reported.astimezone(cal.zone)
     inside = cal.is_business_day(local.date()) and (
@@ -257,7 +269,7 @@ def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
 )
 def maintenance_timing(ctx: CalculationContext) -> dict[str, Any]:
     """Hours between the notice (the case's opening) and the window's start, and if enough."""
-    starts = _instant(ctx.facts["window_starts_at"])
+    starts = parse_instant(ctx.facts["window_starts_at"])
     required = ctx.terms.clauses.service_levels.maintenance_notice_hours
     # The notice goes out when the case opens, so measure from then on every event.
     lead = (starts - ctx.opened_at).total_seconds() / 3600

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from contracts.calc_breach import normalise_breach_basis
-from contracts.calculators import CALCULATORS, CalculationContext
-from workers.seed import reference_term_sheet
+from contracts.calculators import CALCULATORS
+from tests.support.calculators import calculation_context, run_calculator
 
 
 @pytest.mark.parametrize(
@@ -33,20 +33,11 @@ def test_opened_by_is_read_as_notice_sla_failure_or_unrecognised(raw: Any, expec
 
 
 def test_calculator_is_registered_and_reads_the_opened_by_fact() -> None:
-    calc = CALCULATORS["breach_basis"]
-    assert calc.outputs == ("breach_basis",)
+    assert CALCULATORS["breach_basis"].outputs == ("breach_basis",)
     now = dt.datetime(2037, 12, 2, 15, tzinfo=dt.UTC)
 
     def run(facts: dict[str, Any]) -> dict[str, Any]:
-        ctx = CalculationContext(
-            terms=reference_term_sheet(),
-            facts=facts,
-            recorded=[],
-            deadlines={},
-            now=now,
-            opened_at=now,
-        )
-        return calc.fn(ctx)
+        return run_calculator("breach_basis", calculation_context(facts=facts, now=now))
 
     assert run({"given_by": "customer"}) == {"breach_basis": "notice"}
     assert run({"opened_by": "sla_failure"}) == {"breach_basis": "sla_failure"}

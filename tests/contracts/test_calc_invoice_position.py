@@ -14,14 +14,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.calculators import (
-    CALCULATORS,
-    CalculationContext,
-    DeadlineState,
-    RecordedFactView,
-    invoice_position,
-)
+from contracts.calculators import CALCULATORS, DeadlineState, invoice_position
 from contracts.terms import TermSheet
+from tests.support.calculators import calculation_context
 from workers.seed import reference_term_sheet
 
 NY = ZoneInfo("America/New_York")
@@ -44,15 +39,14 @@ def position(
     with_deadline: bool = True,
     terms: TermSheet | None = None,
 ) -> dict[str, Any]:
-    opened = at_ny(2037, 1, 2)
     return invoice_position(
-        CalculationContext(
-            terms=terms or reference_term_sheet(),
+        calculation_context(
+            terms=terms,
             facts={"invoice_amount": amount},
-            recorded=[RecordedFactView(fact, values, at) for fact, values, at in recorded],
+            recorded=recorded,
             deadlines={"payment_due": PAYMENT_DUE} if with_deadline else {},
             now=at_ny(today.year, today.month, today.day),
-            opened_at=opened,
+            opened_at=at_ny(2037, 1, 2),
         )
     )
 
@@ -210,16 +204,22 @@ def test_a_resolution_before_the_due_date_adds_the_payable_part_to_the_same_due_
     assert out["late_resolved_amount_unpaid"] is False
 
 
+def found_payable_after_the_due_date(paid_on_time: str) -> dict[str, Any]:
+    """4,000.00 disputed on 5 Jan, ``paid_on_time`` paid on 30 Jan, 1,500.00 of the
+    4,000.00 found payable on Sun 1 Mar 2037: the position on 11 Mar."""
+    return position(
+        disputed("4000.00", at_ny(2037, 1, 5)),
+        paid(paid_on_time, dt.date(2037, 1, 30)),
+        resolved("1500.00", at_ny(2037, 3, 1)),
+        today=dt.date(2037, 3, 11),
+    )
+
+
 def test_a_resolution_after_the_due_date_makes_that_amount_due_on_the_resolution_day() -> None:
     # Uncontested 6,000.00 paid on time; 1,500.00 found payable on Sun 1 Mar 2037.
     # On 11 Mar it is 10 days late, in an interest month of 31 days (1 Mar - 1 Apr):
     # 1,500.00 x 1% x 10/31 = 4.838... -> 4.84 (max: 1,500 x 16% x 10/365 = 6.57).
-    out = position(
-        disputed("4000.00", at_ny(2037, 1, 5)),
-        paid("6000.00", dt.date(2037, 1, 30)),
-        resolved("1500.00", at_ny(2037, 3, 1)),
-        today=dt.date(2037, 3, 11),
-    )
+    out = found_payable_after_the_due_date("6000.00")
     assert out["amount_due"] == "7500.00" and out["amount_outstanding"] == "1500.00"
     assert out["days_past_due"] == 10 and out["late_interest"] == "4.84"
     assert out["unpaid_since_due_date"] is False
@@ -230,12 +230,7 @@ def test_a_resolution_after_the_due_date_makes_that_amount_due_on_the_resolution
 def test_an_early_overpayment_covers_a_contested_amount_found_payable_later() -> None:
     # The Customer paid the whole 10,000.00 on time although it disputed 4,000.00; the
     # dispute later finds 1,500.00 payable: that is already covered, 2,500.00 overpaid.
-    out = position(
-        disputed("4000.00", at_ny(2037, 1, 5)),
-        paid("10000.00", dt.date(2037, 1, 30)),
-        resolved("1500.00", at_ny(2037, 3, 1)),
-        today=dt.date(2037, 3, 11),
-    )
+    out = found_payable_after_the_due_date("10000.00")
     assert out["fully_paid"] is True and out["amount_overpaid"] == "2500.00"
     assert out["late_resolved_amount_unpaid"] is False
 

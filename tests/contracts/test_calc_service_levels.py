@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from contracts.calculators import (
-    CALCULATORS,
-    CalculationContext,
-    DeadlineState,
-    RecordedFactView,
-)
+from contracts.calculators import CalculationContext, DeadlineState
 from contracts.terms import TermSheet
+from tests.support.calculators import calculation_context
+from tests.support.calculators import run_calculator as run
+from workers.seed import reference_term_sheet
 
-REPO = Path(__file__).resolve().parents[2]
-TERMS = TermSheet.model_validate(
-    yaml.safe_load((REPO / "contracts" / "term_sheets" / "reference_msa.yaml").read_text())
-)
+TERMS = reference_term_sheet()
 UTC = dt.UTC
 NOW = dt.datetime(2037, 12, 1, 15, tzinfo=UTC)
 
@@ -36,21 +29,14 @@ def ctx(
     now: dt.datetime = NOW,
     terms: TermSheet = TERMS,
 ) -> CalculationContext:
-    return CalculationContext(
-        terms=terms,
+    return calculation_context(
         facts=facts,
-        recorded=[RecordedFactView(f, v, now) for f, v in recorded],
-        deadlines=deadlines or {},
+        recorded=[(f, v, now) for f, v in recorded],
+        deadlines=deadlines,
         now=now,
         opened_at=NOW,
+        terms=terms,
     )
-
-
-def run(name: str, context: CalculationContext) -> dict[str, Any]:
-    calc = CALCULATORS[name]
-    out = calc.fn(context)
-    assert set(out) == set(calc.outputs)
-    return out
 
 
 def pending(due: dt.datetime, status: str = "pending") -> DeadlineState:
@@ -109,13 +95,24 @@ def test_breach_notification_judged_against_the_deadline(notified_at: str, in_ti
 # --------------------------------------------------------------------------- incident
 
 
+# The targets of an incident reported outside business hours: a response by 19:00 UTC on
+# 1 Dec, a resolution by 15:00 UTC on 2 Dec.
+OUTSIDE_HOURS_TARGETS = {
+    "response_due_outside": pending(at(2037, 12, 1, 19)),
+    "resolution_due": pending(at(2037, 12, 2, 15)),
+}
+
+
+def incident(
+    deadlines: dict[str, DeadlineState],
+    *recorded: tuple[str, dict[str, Any]],
+    now: dt.datetime = NOW,
+) -> dict[str, Any]:
+    return run("incident_targets", ctx({}, list(recorded), deadlines, now=now))
+
+
 def test_incident_targets_before_anything_is_recorded() -> None:
-    deadlines = {
-        "response_due_outside": pending(at(2037, 12, 1, 19)),
-        "resolution_due": pending(at(2037, 12, 2, 15)),
-    }
-    out = run("incident_targets", ctx({}, [], deadlines))
-    assert out == {
+    assert incident(OUTSIDE_HOURS_TARGETS) == {
         "response_in_time": None,
         "resolution_in_time": None,
         "resolution_target_passed": False,
@@ -127,26 +124,13 @@ def test_incident_response_judged_against_the_business_hour_target() -> None:
         "response_due_business": pending(at(2037, 12, 1, 17)),
         "resolution_due": pending(at(2037, 12, 2, 15)),
     }
-    early = run(
-        "incident_targets",
-        ctx({}, [("responded", {"responded_at": "2037-12-01T16:59:00Z"})], deadlines),
-    )
-    late = run(
-        "incident_targets",
-        ctx({}, [("responded", {"responded_at": "2037-12-01T17:01:00Z"})], deadlines),
-    )
+    early = incident(deadlines, ("responded", {"responded_at": "2037-12-01T16:59:00Z"}))
+    late = incident(deadlines, ("responded", {"responded_at": "2037-12-01T17:01:00Z"}))
     assert early["response_in_time"] is True and late["response_in_time"] is False
 
 
 def test_a_resolution_without_a_response_counts_as_the_response() -> None:
-    deadlines = {
-        "response_due_outside": pending(at(2037, 12, 1, 19)),
-        "resolution_due": pending(at(2037, 12, 2, 15)),
-    }
-    out = run(
-        "incident_targets",
-        ctx({}, [("resolved", {"resolved_at": "2037-12-01T18:00:00Z"})], deadlines),
-    )
+    out = incident(OUTSIDE_HOURS_TARGETS, ("resolved", {"resolved_at": "2037-12-01T18:00:00Z"}))
     assert out["response_in_time"] is True and out["resolution_in_time"] is True
 
 
@@ -157,18 +141,12 @@ def test_the_extended_target_replaces_the_original() -> None:
         "extended_resolution_due": pending(at(2037, 12, 5, 15)),
     }
     # Resolved on 3 Dec: after the original 24 hours, before the extended time.
-    out = run(
-        "incident_targets",
-        ctx(
-            {},
-            [
-                ("responded", {"responded_at": "2037-12-01T16:00:00Z"}),
-                ("resolution_extended", {"extended_until": "2037-12-05T15:00:00Z"}),
-                ("resolved", {"resolved_at": "2037-12-03T15:00:00Z"}),
-            ],
-            deadlines,
-            now=at(2037, 12, 3, 16),
-        ),
+    out = incident(
+        deadlines,
+        ("responded", {"responded_at": "2037-12-01T16:00:00Z"}),
+        ("resolution_extended", {"extended_until": "2037-12-05T15:00:00Z"}),
+        ("resolved", {"resolved_at": "2037-12-03T15:00:00Z"}),
+        now=at(2037, 12, 3, 16),
     )
     assert out == {
         "response_in_time": True,
@@ -182,7 +160,7 @@ def test_a_cancelled_extension_falls_back_to_the_original_target() -> None:
         "resolution_due": pending(at(2037, 12, 2, 15)),
         "extended_resolution_due": pending(at(2037, 12, 5, 15), "cancelled"),
     }
-    out = run("incident_targets", ctx({}, [], deadlines, now=at(2037, 12, 2, 15)))
+    out = incident(deadlines, now=at(2037, 12, 2, 15))
     assert out["resolution_target_passed"] is True
 
 

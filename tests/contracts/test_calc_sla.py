@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.calc_sla import monthly_service_credit
-from contracts.calculators import CalculationContext, DeadlineState, RecordedFactView
-from workers.seed import reference_term_sheet
+from contracts.calculators import CalculationContext, DeadlineState
+from tests.support.calculators import calculation_context
 
 UTC = dt.UTC
 MONTH_END = DeadlineState(  # the end of November 2037 in New York
@@ -18,14 +18,18 @@ MONTH_END = DeadlineState(  # the end of November 2037 in New York
 
 def ctx(*recorded: tuple[str, dict[str, Any]]) -> CalculationContext:
     at = dt.datetime(2037, 11, 15, tzinfo=UTC)
-    return CalculationContext(
-        terms=reference_term_sheet(),
-        facts={},
-        recorded=[RecordedFactView(f, v, at) for f, v in recorded],
-        deadlines={"month_end": MONTH_END},
-        now=at,
-        opened_at=at,
+    return calculation_context(
+        recorded=[(f, v, at) for f, v in recorded], deadlines={"month_end": MONTH_END}, now=at
     )
+
+
+def downtime(started_at: str, ended_at: str) -> tuple[str, dict[str, Any]]:
+    return ("downtime_recorded", {"started_at": started_at, "ended_at": ended_at})
+
+
+def window(starts_at: str, ends_at: str, notice_given_at: str) -> tuple[str, dict[str, Any]]:
+    values = {"starts_at": starts_at, "ends_at": ends_at, "notice_given_at": notice_given_at}
+    return ("maintenance_window_recorded", values)
 
 
 def test_a_month_without_downtime_earns_no_credit() -> None:
@@ -40,37 +44,26 @@ def test_eight_hours_down_in_november_earns_a_pro_rata_credit() -> None:
     # Sun 1 Nov 2037 in New York: 43,260 real minutes. 480 minutes down:
     # uptime = (43,260 - 480) / 43,260
     # = 98.8904%. Points below 99.9 = 1.0096, pro rata: 1.0096% of 25,000.00 = 252.40.
-    out = monthly_service_credit(
-        ctx(
-            (
-                "downtime_recorded",
-                {"started_at": "2037-11-10T14:00:00Z", "ended_at": "2037-11-10T22:00:00Z"},
-            )
-        )
-    )
+    out = monthly_service_credit(ctx(downtime("2037-11-10T14:00:00Z", "2037-11-10T22:00:00Z")))
     assert out["uptime_percent"] == "98.8904"
     assert out["credit_amount"] == "252.40"
     assert out["credit_due"] is True
 
 
 def test_a_maintenance_window_noticed_in_time_is_excluded() -> None:
-    window = {
-        "starts_at": "2037-11-20T06:00:00Z",
-        "ends_at": "2037-11-20T10:00:00Z",
-        "notice_given_at": "2037-11-16T06:00:00Z",
-    }  # 96 hours ahead
-    out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
+    noticed = "2037-11-16T06:00:00Z"  # 96 hours ahead
+    out = monthly_service_credit(
+        ctx(window("2037-11-20T06:00:00Z", "2037-11-20T10:00:00Z", noticed))
+    )
     assert out["uptime_percent"] == "100.0000" and out["windows_not_excluded"] == 0
     assert out["excluded_minutes"].startswith("240")
 
 
 def test_a_window_noticed_late_counts_as_downtime() -> None:
-    window = {
-        "starts_at": "2037-11-20T06:00:00Z",
-        "ends_at": "2037-11-20T10:00:00Z",
-        "notice_given_at": "2037-11-18T06:00:00Z",
-    }  # 48 hours: less than 72
-    out = monthly_service_credit(ctx(("maintenance_window_recorded", window)))
+    noticed = "2037-11-18T06:00:00Z"  # 48 hours: less than 72
+    out = monthly_service_credit(
+        ctx(window("2037-11-20T06:00:00Z", "2037-11-20T10:00:00Z", noticed))
+    )
     # 240 minutes down of 43,260: uptime 99.4452%, 0.4548 points -> 113.70.
     assert out["uptime_percent"] == "99.4452"
     assert out["credit_amount"] == "113.70"
@@ -79,25 +72,11 @@ def test_a_window_noticed_late_counts_as_downtime() -> None:
 
 
 def test_the_credit_is_capped_at_half_the_monthly_fee() -> None:
-    out = monthly_service_credit(
-        ctx(
-            (
-                "downtime_recorded",
-                {"started_at": "2037-11-01T05:00:00Z", "ended_at": "2037-11-30T05:00:00Z"},
-            )
-        )
-    )
+    out = monthly_service_credit(ctx(downtime("2037-11-01T05:00:00Z", "2037-11-30T05:00:00Z")))
     assert out["credit_amount"] == "12500.00" and Decimal(out["credit_percent"]) == 50
 
 
 def test_a_downtime_record_that_ends_before_it_starts_is_ignored_and_said() -> None:
-    out = monthly_service_credit(
-        ctx(
-            (
-                "downtime_recorded",
-                {"started_at": "2037-11-10T22:00:00Z", "ended_at": "2037-11-10T14:00:00Z"},
-            )
-        )
-    )
+    out = monthly_service_credit(ctx(downtime("2037-11-10T22:00:00Z", "2037-11-10T14:00:00Z")))
     assert out["uptime_percent"] == "100.0000"
     assert "ends before it starts" in out["sla_explanation"]

@@ -14,7 +14,6 @@ from contracts.money import (
     InterestLimb,
     amount_due_after_dispute,
     interest_with_payments,
-    late_payment_interest,
     monthly_uptime,
     service_credit,
     to_cents,
@@ -24,6 +23,7 @@ from contracts.money import (
 NY = ZoneInfo("America/New_York")
 FEE = D("25000.00")
 TEN_K = D("10000.00")
+CONTRACT_RATE, LAWFUL_MAXIMUM = InterestLimb.CONTRACT_RATE, InterestLimb.LAWFUL_MAXIMUM
 
 
 def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0):
@@ -65,86 +65,94 @@ def test_to_cents_rejects_non_finite(amount):
 
 
 # --------------------------------------------------------------------------- late interest
+#
+# Paid in full on one date: the ledger without payments, read on the payment date.
 
 
 @pytest.mark.parametrize(
-    ("due", "paid", "months", "extra", "contract", "maximum", "amount"),
+    ("due", "paid", "rate", "amount", "limb"),
     [
         # Paid on the due date: no days late, nothing due.
-        (dt.date(2026, 1, 31), dt.date(2026, 1, 31), 0, 0, D("0.00"), D("0.00"), D("0.00")),
+        (dt.date(2026, 1, 31), dt.date(2026, 1, 31), D("1"), D("0.00"), CONTRACT_RATE),
         # Paid before the due date: nothing due.
-        (dt.date(2026, 1, 31), dt.date(2026, 1, 15), 0, 0, D("0.00"), D("0.00"), D("0.00")),
+        (dt.date(2026, 1, 31), dt.date(2026, 1, 15), D("1"), D("0.00"), CONTRACT_RATE),
         # 31 Jan -> 28 Feb is one whole interest month (the short month clamps):
         # (a) 10,000 x 1% = 100.00; (b) 10,000 x 16% x 28/365 = 122.739.. -> down 122.73.
-        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), 1, 0, D("100.00"), D("122.73"), D("100.00")),
+        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), D("1"), D("100.00"), CONTRACT_RATE),
         # 31 Jan -> 27 Feb: no whole month; 27 of the 28 days of the month 31 Jan -> 28 Feb:
         # (a) 100 x 27/28 = 96.428.. -> 96.43; (b) 1,600 x 27/365 = 118.356.. -> 118.35.
-        (dt.date(2026, 1, 31), dt.date(2026, 2, 27), 0, 27, D("96.43"), D("118.35"), D("96.43")),
+        (dt.date(2026, 1, 31), dt.date(2026, 2, 27), D("1"), D("96.43"), CONTRACT_RATE),
         # 10 days of the 31-day month 15 Mar -> 15 Apr:
         # (a) 100 x 10/31 = 32.258.. -> 32.26; (b) 1,600 x 10/365 = 43.835.. -> 43.83.
-        (dt.date(2026, 3, 15), dt.date(2026, 3, 25), 0, 10, D("32.26"), D("43.83"), D("32.26")),
+        (dt.date(2026, 3, 15), dt.date(2026, 3, 25), D("1"), D("32.26"), CONTRACT_RATE),
         # Three whole months, compounded: 100.00; 1% of 10,100 = 101.00; 1% of 10,201 =
         # 102.01; total 303.01. (b) 92 days: 1,600 x 92/365 = 403.287.. -> 403.28.
-        (dt.date(2026, 3, 15), dt.date(2026, 6, 15), 3, 0, D("303.01"), D("403.28"), D("303.01")),
+        (dt.date(2026, 3, 15), dt.date(2026, 6, 15), D("1"), D("303.01"), CONTRACT_RATE),
         # 31 Jan -> 14 Apr: months to 28 Feb and 31 Mar, then 14 of the 30 days to 30 Apr.
         # 100.00 + 101.00 + 10,201 x 1% x 14/30 (= 47.604..) 47.60 = 248.60.
         # (b) 73 days: 1,600 x 73/365 = 320.00 exactly.
-        (dt.date(2026, 1, 31), dt.date(2026, 4, 14), 2, 14, D("248.60"), D("320.00"), D("248.60")),
+        (dt.date(2026, 1, 31), dt.date(2026, 4, 14), D("1"), D("248.60"), CONTRACT_RATE),
         # Leap year: 31 Jan 2028 -> 29 Feb 2028 is one whole month; 29 days late.
         # (a) 100.00; (b) 1,600 x 29/365 = 127.123.. -> 127.12.
-        (dt.date(2028, 1, 31), dt.date(2028, 2, 29), 1, 0, D("100.00"), D("127.12"), D("100.00")),
+        (dt.date(2028, 1, 31), dt.date(2028, 2, 29), D("1"), D("100.00"), CONTRACT_RATE),
+        # The lawful maximum bites when the contract rate would exceed it:
+        # 2% a month for 10 days of a 31-day month: 200 x 10/31 = 64.516.. -> 64.52, above
+        # (b) 1,600 x 10/365 = 43.835.. -> 43.83.
+        (dt.date(2026, 3, 15), dt.date(2026, 3, 25), D("2"), D("43.83"), LAWFUL_MAXIMUM),
+        # 2% for two whole months: 200.00 + 2% of 10,200 = 204.00 -> 404.00, above
+        # (b) 59 days: 1,600 x 59/365 = 258.630.. -> 258.63.
+        (dt.date(2026, 1, 31), dt.date(2026, 3, 31), D("2"), D("258.63"), LAWFUL_MAXIMUM),
+        # (b) is rounded DOWN: 1,600 x 28/365 = 122.7397.. gives 122.73, not 122.74.
+        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), D("2"), D("122.73"), LAWFUL_MAXIMUM),
+        # Default 1% for five years compounds to 8,166.97 (1.01^60 = 1.81669..), above
+        # (b) 1,826 days (one 29 Feb): 1,600 x 1,826/365 = 8,004.383.. -> 8,004.38.
+        (dt.date(2026, 1, 15), dt.date(2031, 1, 15), D("1"), D("8004.38"), LAWFUL_MAXIMUM),
     ],
 )
-def test_late_interest_compounds_monthly_with_pro_rata_final_month(
-    due, paid, months, extra, contract, maximum, amount
+def test_late_interest_compounds_monthly_with_pro_rata_final_month_under_the_lawful_maximum(
+    due, paid, rate, amount, limb
 ):
-    result = late_payment_interest(TEN_K, due, paid)
-    assert result.whole_months == months
-    assert result.extra_days == extra
-    assert result.contract_rate_interest == contract
-    assert result.lawful_maximum_interest == maximum
-    assert result.amount == amount
-    assert result.limb is InterestLimb.CONTRACT_RATE
+    result = interest_with_payments(TEN_K, due, [], paid, monthly_rate_percent=rate)
+    assert result.interest_charged == amount
+    assert result.accrued_interest == amount
+    assert result.limb is limb
 
 
-def test_late_interest_breakdown_lists_each_month_and_the_part_month():
-    # Same case as above: 31 Jan -> 14 Apr 2026.
-    result = late_payment_interest(TEN_K, dt.date(2026, 1, 31), dt.date(2026, 4, 14))
-    rows = [
-        (m.start, m.end, m.days, m.days_in_month, m.opening_balance, m.interest, m.is_partial)
-        for m in result.months
+def test_late_interest_ledger_lists_each_month_end_and_the_part_month():
+    # Same case as above: 31 Jan -> 14 Apr 2026. Month to 28 Feb: 100.00; month to 31 Mar:
+    # 1% of 10,100 = 101.00, 201.00 in all; 14 of the 30 days to 30 Apr on 10,201:
+    # 47.604.. -> 47.60, 248.60 in all.
+    result = interest_with_payments(TEN_K, dt.date(2026, 1, 31), [], dt.date(2026, 4, 14))
+    assert [(e.date, e.event, e.interest_charged) for e in result.ledger] == [
+        (dt.date(2026, 1, 31), "due", D("0.00")),
+        (dt.date(2026, 2, 28), "month end", D("100.00")),
+        (dt.date(2026, 3, 31), "month end", D("201.00")),
+        (dt.date(2026, 4, 14), "statement", D("248.60")),
     ]
-    assert rows == [
-        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), 28, 28, D("10000.00"), D("100.00"), False),
-        (dt.date(2026, 2, 28), dt.date(2026, 3, 31), 31, 31, D("10100.00"), D("101.00"), False),
-        (dt.date(2026, 3, 31), dt.date(2026, 4, 14), 14, 30, D("10201.00"), D("47.60"), True),
-    ]
-    assert result.months[-1].closing_balance == D("10248.60")
-    assert result.days_late == 73
-    assert sum(m.interest for m in result.months) == result.amount
+    assert result.total_outstanding == D("10248.60")
 
 
 @pytest.mark.parametrize(
-    ("due", "paid", "rate", "contract", "amount"),
+    ("due", "ends"),
     [
-        # 2% a month for 10 days of a 31-day month: 200 x 10/31 = 64.516.. -> 64.52, above
-        # (b) 1,600 x 10/365 = 43.835.. -> 43.83.
-        (dt.date(2026, 3, 15), dt.date(2026, 3, 25), D("2"), D("64.52"), D("43.83")),
-        # 2% for two whole months: 200.00 + 2% of 10,200 = 204.00 -> 404.00, above
-        # (b) 59 days: 1,600 x 59/365 = 258.630.. -> 258.63.
-        (dt.date(2026, 1, 31), dt.date(2026, 3, 31), D("2"), D("404.00"), D("258.63")),
-        # (b) is rounded DOWN: 1,600 x 28/365 = 122.7397.. gives 122.73, not 122.74.
-        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), D("2"), D("200.00"), D("122.73")),
-        # Default 1% for five years compounds to 8,166.97 (1.01^60 = 1.81669..), above
-        # (b) 1,826 days (one 29 Feb): 1,600 x 1,826/365 = 8,004.383.. -> 8,004.38.
-        (dt.date(2026, 1, 15), dt.date(2031, 1, 15), D("1"), D("8166.97"), D("8004.38")),
+        # The 31st: the last day of each shorter month, and back to the 31st after it.
+        (dt.date(2026, 1, 31), ["2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31"]),
+        (dt.date(2028, 1, 31), ["2028-02-29", "2028-03-31", "2028-04-30", "2028-05-31"]),
+        (dt.date(2026, 8, 31), ["2026-09-30", "2026-10-31", "2026-11-30", "2026-12-31"]),
+        # Across the year end.
+        (dt.date(2026, 12, 31), ["2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30"]),
+        (dt.date(2026, 11, 30), ["2026-12-30", "2027-01-30", "2027-02-28", "2027-03-30"]),
+        # 29 February: the 29th of each month, 28 February in a common year.
+        (dt.date(2028, 2, 29), ["2028-03-29", "2028-04-29", "2028-05-29", "2028-06-29"]),
+        (dt.date(2027, 12, 29), ["2028-01-29", "2028-02-29", "2028-03-29", "2028-04-29"]),
+        (dt.date(2026, 12, 29), ["2027-01-29", "2027-02-28", "2027-03-29", "2027-04-29"]),
     ],
 )
-def test_lawful_maximum_bites_when_contract_rate_would_exceed_it(due, paid, rate, contract, amount):
-    result = late_payment_interest(TEN_K, due, paid, monthly_rate_percent=rate)
-    assert result.contract_rate_interest == contract
-    assert result.amount == amount
-    assert result.limb is InterestLimb.LAWFUL_MAXIMUM
+def test_interest_months_end_on_the_same_day_or_the_last_day_of_a_shorter_month(due, ends):
+    # Each month end is counted from the due date, so a short month never shifts later ones.
+    expected = [dt.date.fromisoformat(end) for end in ends]
+    result = interest_with_payments(TEN_K, due, [], expected[-1])
+    assert [e.date for e in result.ledger if e.event == "month end"] == expected
 
 
 @pytest.mark.parametrize("rate", [D("1"), D("1.5"), D("2"), D("5")])
@@ -152,66 +160,26 @@ def test_interest_never_exceeds_the_lawful_maximum(rate):
     due = dt.date(2026, 1, 31)
     principal = D("12345.67")
     for days in range(0, 2200, 7):
-        result = late_payment_interest(
-            principal, due, due + dt.timedelta(days=days), monthly_rate_percent=rate
+        result = interest_with_payments(
+            principal, due, [], due + dt.timedelta(days=days), monthly_rate_percent=rate
         )
         exact_ceiling = principal * D("0.16") * days / 365
-        assert result.amount <= exact_ceiling, days
-        assert result.amount == min(result.contract_rate_interest, result.lawful_maximum_interest)
+        assert result.interest_charged <= exact_ceiling, days
 
 
 def test_a_lower_lawful_maximum_parameter_is_honoured():
     # 6% a year for 30 days of a 31-day month: 10,000 x 6% x 30/365 = 49.315.. -> 49.31,
     # below (a) 100 x 30/31 = 96.77.
-    result = late_payment_interest(
-        TEN_K, dt.date(2026, 3, 15), dt.date(2026, 4, 14), max_annual_rate_percent=D("6")
+    result = interest_with_payments(
+        TEN_K, dt.date(2026, 3, 15), [], dt.date(2026, 4, 14), max_annual_rate_percent=D("6")
     )
-    assert result.amount == D("49.31")
-    assert result.limb is InterestLimb.LAWFUL_MAXIMUM
-
-
-def test_late_interest_explanation_states_rounding_day_count_and_limb():
-    result = late_payment_interest(TEN_K, dt.date(2026, 1, 31), dt.date(2026, 4, 14))
-    text = "\n".join(result.explanation)
-    assert "rounded half up to the cent" in text
-    assert "rounded down to the cent" in text
-    assert "actual/365" in text
-    assert "14/30 days" in text
-    assert "Interest due: 248.60" in text
-
-
-def test_late_interest_explanation_for_no_interest_still_states_rounding():
-    result = late_payment_interest(TEN_K, dt.date(2026, 1, 31), dt.date(2026, 1, 20))
-    assert result.amount == D("0.00")
-    assert any("rounded half up to the cent" in line for line in result.explanation)
+    assert result.interest_charged == D("49.31")
+    assert result.limb is LAWFUL_MAXIMUM
 
 
 def test_zero_principal_carries_no_interest():
-    result = late_payment_interest(D("0.00"), dt.date(2026, 1, 31), dt.date(2026, 6, 30))
-    assert result.amount == D("0.00")
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "field"),
-    [
-        ({"principal": D("-1.00")}, ValueError, "principal"),
-        ({"principal": D("10.001")}, ValueError, "principal"),
-        ({"principal": 100.0}, TypeError, "principal"),
-        ({"monthly_rate_percent": 1.0}, TypeError, "monthly_rate_percent"),
-        ({"monthly_rate_percent": D("-1")}, ValueError, "monthly_rate_percent"),
-        ({"max_annual_rate_percent": D("-16")}, ValueError, "max_annual_rate_percent"),
-        ({"paid_on": dt.datetime(2026, 3, 1)}, TypeError, "paid_on"),
-    ],
-)
-def test_late_interest_rejects_invalid_input_naming_the_field(kwargs, error, field):
-    arguments = {
-        "principal": TEN_K,
-        "due_date": dt.date(2026, 1, 31),
-        "paid_on": dt.date(2026, 3, 1),
-    }
-    arguments.update(kwargs)
-    with pytest.raises(error, match=field):
-        late_payment_interest(**arguments)
+    result = interest_with_payments(D("0.00"), dt.date(2026, 1, 31), [], dt.date(2026, 6, 30))
+    assert result.interest_charged == D("0.00")
 
 
 # --------------------------------------------------------------------------- partial payments
@@ -232,7 +200,7 @@ def test_payment_goes_to_interest_first_then_principal():
     assert result.interest_paid == D("100.00")
     assert result.accrued_interest == D("91.00")
     assert result.total_outstanding == D("9191.00")
-    assert result.limb is InterestLimb.CONTRACT_RATE
+    assert result.limb is CONTRACT_RATE
 
 
 def test_payment_smaller_than_interest_leaves_unpaid_interest_compounding():
@@ -298,7 +266,7 @@ def test_lawful_maximum_caps_interest_with_part_payments():
     assert result.outstanding_principal == D("5043.83")
     assert result.interest_charged == D("90.26")
     assert result.accrued_interest == D("46.43")  # 90.26 - 43.83
-    assert result.limb is InterestLimb.LAWFUL_MAXIMUM
+    assert result.limb is LAWFUL_MAXIMUM
 
 
 def test_overpayment_is_recorded_not_lost():
@@ -327,7 +295,7 @@ def test_statement_before_due_date_charges_no_interest():
 
 
 def test_payment_after_statement_date_is_left_out_and_said_so():
-    # As the first case of late_payment_interest: 31 Jan -> 28 Feb is one month, 100.00.
+    # As in the late interest table: 31 Jan -> 28 Feb is one month, 100.00.
     result = interest_with_payments(
         TEN_K, dt.date(2026, 1, 31), [(dt.date(2026, 3, 10), D("500.00"))], dt.date(2026, 2, 28)
     )
@@ -345,43 +313,37 @@ def test_ledger_explanation_states_order_of_application_and_rounding():
     assert "then to principal" in text
     assert "rounded half up to the cent" in text
     assert "rounded down to the cent" in text
+    assert "actual/365" in text
 
 
 @pytest.mark.parametrize(
-    ("due", "as_of", "rate", "expected"),
+    ("kwargs", "error", "field"),
     [
-        # Same figures as the single-payment tables above.
-        (dt.date(2026, 1, 31), dt.date(2026, 4, 14), D("1"), D("248.60")),
-        (dt.date(2026, 3, 15), dt.date(2026, 6, 15), D("1"), D("303.01")),
-        (dt.date(2026, 1, 31), dt.date(2026, 3, 31), D("2"), D("258.63")),
-        (dt.date(2026, 1, 15), dt.date(2031, 1, 15), D("1"), D("8004.38")),
+        ({"principal": D("-1.00")}, ValueError, "principal"),
+        ({"principal": D("10.001")}, ValueError, "principal"),
+        ({"principal": 100.0}, TypeError, "principal"),
+        ({"monthly_rate_percent": 1.0}, TypeError, "monthly_rate_percent"),
+        ({"monthly_rate_percent": D("-1")}, ValueError, "monthly_rate_percent"),
+        ({"max_annual_rate_percent": D("-16")}, ValueError, "max_annual_rate_percent"),
+        ({"as_of": dt.datetime(2026, 5, 15)}, TypeError, "as_of"),
+        ({"payments": [(dt.date(2026, 4, 1), D("-5.00"))]}, ValueError, r"payments\[0\].amount"),
+        ({"payments": [(dt.date(2026, 4, 1), D("0.00"))]}, ValueError, r"payments\[0\].amount"),
+        ({"payments": [(dt.date(2026, 4, 1), D("0.005"))]}, ValueError, r"payments\[0\].amount"),
+        ({"payments": [(dt.date(2026, 4, 1), 5.0)]}, TypeError, r"payments\[0\].amount"),
+        ({"payments": [("2026-04-01", D("5.00"))]}, TypeError, r"payments\[0\].date"),
+        ({"payments": [dt.date(2026, 4, 1)]}, TypeError, r"payments\[0\]"),
     ],
 )
-def test_ledger_without_payments_matches_single_payment_figures(due, as_of, rate, expected):
-    result = interest_with_payments(TEN_K, due, [], as_of, monthly_rate_percent=rate)
-    assert result.interest_charged == expected
-    assert result.accrued_interest == expected
-
-
-@pytest.mark.parametrize(
-    ("payments", "error", "field"),
-    [
-        ([(dt.date(2026, 4, 1), D("-5.00"))], ValueError, r"payments\[0\].amount"),
-        ([(dt.date(2026, 4, 1), D("0.00"))], ValueError, r"payments\[0\].amount"),
-        ([(dt.date(2026, 4, 1), D("0.005"))], ValueError, r"payments\[0\].amount"),
-        ([(dt.date(2026, 4, 1), 5.0)], TypeError, r"payments\[0\].amount"),
-        ([("2026-04-01", D("5.00"))], TypeError, r"payments\[0\].date"),
-        ([dt.date(2026, 4, 1)], TypeError, r"payments\[0\]"),
-    ],
-)
-def test_invalid_payments_are_rejected_naming_the_payment(payments, error, field):
+def test_invalid_input_is_rejected_naming_the_field_or_the_payment(kwargs, error, field):
+    arguments = {
+        "principal": TEN_K,
+        "due_date": dt.date(2026, 3, 15),
+        "payments": [],
+        "as_of": dt.date(2026, 5, 15),
+    }
+    arguments.update(kwargs)
     with pytest.raises(error, match=field):
-        interest_with_payments(TEN_K, dt.date(2026, 3, 15), payments, dt.date(2026, 5, 15))
-
-
-def test_negative_principal_is_rejected_with_payments():
-    with pytest.raises(ValueError, match="principal"):
-        interest_with_payments(D("-1.00"), dt.date(2026, 3, 15), [], dt.date(2026, 5, 15))
+        interest_with_payments(**arguments)
 
 
 # --------------------------------------------------------------------------- service credits

@@ -1,10 +1,11 @@
 """Properties of the contract money arithmetic, checked with Hypothesis.
 
 The example tests in ``test_money.py`` check hand-worked figures; these check what must
-hold for every amount, rate and date: the lawful maximum is a hard ceiling, interest
-never goes negative or down as payment gets later, every amount is in cents, floats are
-refused, part payments balance, service credits respect the cap and the target, and
-uptime agrees with a minute-by-minute count.
+hold for every amount, rate and date: with nothing paid, interest is the lower of the
+two §3 limbs worked out exactly; the lawful maximum is a hard ceiling; interest never
+goes negative or down as the statement date gets later; every amount is in cents;
+floats are refused; part payments balance; service credits respect the cap and the
+target; and uptime agrees with a minute-by-minute count.
 
 Expected values are worked out here with exact fractions or by counting minutes, never
 by calling the module's private helpers. Example counts are bounded so the file runs in
@@ -13,8 +14,10 @@ a few seconds.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -24,9 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.money import (
+    InterestLimb,
+    MonthlyUptime,
     amount_due_after_dispute,
     interest_with_payments,
-    late_payment_interest,
     monthly_uptime,
     service_credit,
     to_cents,
@@ -40,8 +44,6 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 SLOW = settings(FAST, max_examples=30)
-
-CENT = Decimal("0.01")
 
 
 def cents_strategy(max_cents: int = 10**9, min_cents: int = 0) -> st.SearchStrategy[Decimal]:
@@ -72,78 +74,55 @@ def simple_interest_ceiling(principal: Decimal, annual_percent: Decimal, days: i
 # --------------------------------------------------------------------------- late interest
 
 
-@FAST
-@given(
-    principal=amounts,
-    due=due_dates,
-    offset=day_offsets,
-    rate=monthly_rates,
-    cap=annual_caps,
-)
-def test_late_interest_never_exceeds_the_lawful_maximum_and_is_never_negative(
-    principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
-) -> None:
-    paid_on = due + dt.timedelta(days=offset)
-    result = late_payment_interest(
-        principal, due, paid_on, monthly_rate_percent=rate, max_annual_rate_percent=cap
-    )
-    assert Fraction(result.amount) <= simple_interest_ceiling(principal, cap, offset)
-    assert result.amount >= 0
-    assert result.amount == min(result.contract_rate_interest, result.lawful_maximum_interest)
-    assert result.days_late == max(offset, 0)
-    if offset <= 0:
-        assert result.amount == 0
+def half_up_cents(value: Fraction) -> Decimal:
+    """A non-negative exact amount rounded half up to the cent."""
+    return Decimal(math.floor(value * 100 + Fraction(1, 2))).scaleb(-2)
 
 
-@FAST
-@given(
-    principal=amounts,
-    due=due_dates,
-    offsets=st.lists(day_offsets, min_size=2, max_size=2).map(sorted),
-    rate=monthly_rates,
-    cap=annual_caps,
-)
-def test_late_interest_does_not_go_down_when_payment_is_later(
-    principal: Decimal, due: dt.date, offsets: list[int], rate: Decimal, cap: Decimal
-) -> None:
-    earlier, later = (
-        late_payment_interest(
-            principal,
-            due,
-            due + dt.timedelta(days=k),
-            monthly_rate_percent=rate,
-            max_annual_rate_percent=cap,
-        )
-        for k in offsets
-    )
-    assert earlier.amount <= later.amount
-    assert earlier.contract_rate_interest <= later.contract_rate_interest
-    assert earlier.lawful_maximum_interest <= later.lawful_maximum_interest
+def month_after(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, or the last day of a shorter month."""
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def both_limbs(
+    principal: Decimal, due: dt.date, as_of: dt.date, rate: Decimal, cap: Decimal
+) -> tuple[Decimal, Decimal]:
+    """The two limbs of MSA §3 interest with nothing paid, worked out with exact fractions.
+
+    (a) the contract rate compounded by interest month (due date to the same day of the
+    next month), each month rounded half up to the cent, a final part month pro rata by
+    days; (b) simple interest at the lawful maximum, actual/365, rounded down to the cent.
+    """
+    contract = Decimal("0.00")
+    months = 0
+    while month_after(due, months) < as_of:
+        start, end = month_after(due, months), month_after(due, months + 1)
+        share = Fraction((min(end, as_of) - start).days, (end - start).days)
+        balance = Fraction(principal + contract)
+        contract += half_up_cents(balance * Fraction(rate) / 100 * share)
+        months += 1
+    ceiling = simple_interest_ceiling(principal, cap, (as_of - due).days)
+    return contract, Decimal(math.floor(ceiling * 100)).scaleb(-2)
 
 
 @FAST
 @given(principal=amounts, due=due_dates, offset=day_offsets, rate=monthly_rates, cap=annual_caps)
-def test_late_interest_figures_are_in_cents(
+def test_a_ledger_without_payments_charges_the_lower_of_both_limbs_worked_out_exactly(
     principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
 ) -> None:
-    result = late_payment_interest(
-        principal,
-        due,
-        due + dt.timedelta(days=offset),
-        monthly_rate_percent=rate,
-        max_annual_rate_percent=cap,
+    as_of = due + dt.timedelta(days=offset)
+    contract, maximum = both_limbs(principal, due, as_of, rate, cap)
+    ledger = interest_with_payments(
+        principal, due, [], as_of, monthly_rate_percent=rate, max_annual_rate_percent=cap
     )
-    assert is_cents(result.amount)
-    assert is_cents(result.contract_rate_interest)
-    assert is_cents(result.lawful_maximum_interest)
-    for month in result.months:
-        assert is_cents(month.interest)
-        assert is_cents(month.opening_balance) and is_cents(month.closing_balance)
-        assert month.closing_balance == month.opening_balance + month.interest
-    # The month lines add up to the contract-rate limb.
-    assert sum((m.interest for m in result.months), Decimal("0.00")) == (
-        result.contract_rate_interest
+    assert ledger.interest_charged == min(contract, maximum)
+    assert ledger.total_outstanding == principal + ledger.interest_charged
+    expected_limb = (
+        InterestLimb.CONTRACT_RATE if contract <= maximum else InterestLimb.LAWFUL_MAXIMUM
     )
+    assert ledger.limb is expected_limb
 
 
 # --------------------------------------------------------------------------- floats
@@ -151,15 +130,14 @@ def test_late_interest_figures_are_in_cents(
 
 FLOAT_CALLS = {
     "to_cents": lambda f: to_cents(f),
-    "late principal": lambda f: late_payment_interest(f, dt.date(2026, 1, 1), dt.date(2026, 3, 1)),
-    "late monthly rate": lambda f: late_payment_interest(
-        Decimal("100.00"), dt.date(2026, 1, 1), dt.date(2026, 3, 1), monthly_rate_percent=f
-    ),
-    "late annual cap": lambda f: late_payment_interest(
-        Decimal("100.00"), dt.date(2026, 1, 1), dt.date(2026, 3, 1), max_annual_rate_percent=f
-    ),
     "ledger principal": lambda f: interest_with_payments(
         f, dt.date(2026, 1, 1), [], dt.date(2026, 3, 1)
+    ),
+    "ledger monthly rate": lambda f: interest_with_payments(
+        Decimal("100.00"), dt.date(2026, 1, 1), [], dt.date(2026, 3, 1), monthly_rate_percent=f
+    ),
+    "ledger annual cap": lambda f: interest_with_payments(
+        Decimal("100.00"), dt.date(2026, 1, 1), [], dt.date(2026, 3, 1), max_annual_rate_percent=f
     ),
     "ledger payment": lambda f: interest_with_payments(
         Decimal("100.00"), dt.date(2026, 1, 1), [(dt.date(2026, 2, 1), f)], dt.date(2026, 3, 1)
@@ -267,24 +245,6 @@ def test_part_payment_interest_charged_does_not_go_down_with_a_later_statement(
 
 
 @FAST
-@given(principal=amounts, due=due_dates, offset=day_offsets, rate=monthly_rates, cap=annual_caps)
-def test_a_ledger_without_payments_agrees_with_late_payment_interest(
-    principal: Decimal, due: dt.date, offset: int, rate: Decimal, cap: Decimal
-) -> None:
-    as_of = due + dt.timedelta(days=offset)
-    single = late_payment_interest(
-        principal, due, as_of, monthly_rate_percent=rate, max_annual_rate_percent=cap
-    )
-    ledger = interest_with_payments(
-        principal, due, [], as_of, monthly_rate_percent=rate, max_annual_rate_percent=cap
-    )
-    assert ledger.interest_charged == single.amount
-    assert ledger.total_outstanding == principal + single.amount
-    if single.amount:
-        assert ledger.limb == single.limb
-
-
-@FAST
 @given(
     principal=cents_strategy(10**8, 1),
     due=due_dates,
@@ -378,30 +338,52 @@ def test_without_pro_rata_only_whole_points_count(
 ZONES = ["America/New_York", "UTC", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
 
 
-def month_bounds(year: int, month: int, zone: str) -> tuple[dt.datetime, int]:
-    """UTC start of the local month and its real length in minutes."""
-    tz = ZoneInfo(zone)
-    start = dt.datetime(year, month, 1, tzinfo=tz).astimezone(dt.UTC)
-    nxt = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz).astimezone(dt.UTC)
-    return start, (nxt - start) // dt.timedelta(minutes=1)
-
-
 # Intervals as (first minute, length in minutes) relative to the month's UTC start; they
 # may start before the month and end after it.
 minute_intervals = st.lists(st.tuples(st.integers(-3000, 46000), st.integers(0, 6000)), max_size=6)
+Minutes = list[tuple[int, int]]
 
 
-def to_datetimes(
-    start: dt.datetime, intervals: list[tuple[int, int]], zone: str
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    tz = ZoneInfo(zone)
-    return [
-        (
-            (start + dt.timedelta(minutes=a)).astimezone(tz),
-            (start + dt.timedelta(minutes=a + length)).astimezone(tz),
+@dataclass(frozen=True)
+class ZonedMonth:
+    """A calendar month in a time zone, whose uptime is asked for intervals in minutes."""
+
+    year_month: tuple[int, int]
+    zone: str
+
+    @property
+    def start(self) -> dt.datetime:
+        """The UTC instant the local month starts."""
+        year, month = self.year_month
+        return dt.datetime(year, month, 1, tzinfo=ZoneInfo(self.zone)).astimezone(dt.UTC)
+
+    @property
+    def minutes(self) -> int:
+        """The month's real length in minutes."""
+        year, month = self.year_month
+        local_next = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=ZoneInfo(self.zone))
+        return (local_next.astimezone(dt.UTC) - self.start) // dt.timedelta(minutes=1)
+
+    def datetimes(self, intervals: Minutes) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The intervals as aware datetimes in the month's zone."""
+        tz, start = ZoneInfo(self.zone), self.start
+        return [
+            (
+                (start + dt.timedelta(minutes=a)).astimezone(tz),
+                (start + dt.timedelta(minutes=a + length)).astimezone(tz),
+            )
+            for a, length in intervals
+        ]
+
+    def uptime(self, downtime: Minutes, windows: Minutes) -> MonthlyUptime:
+        return monthly_uptime(
+            self.year_month, self.zone, self.datetimes(downtime), self.datetimes(windows)
         )
-        for a, length in intervals
-    ]
+
+
+zoned_months = st.builds(
+    ZonedMonth, st.tuples(st.integers(1995, 2060), st.integers(1, 12)), st.sampled_from(ZONES)
+)
 
 
 def covered(intervals: list[tuple[int, int]], minutes: int) -> set[int]:
@@ -416,26 +398,13 @@ def expected_uptime(down: set[int], windows: set[int], minutes: int) -> Decimal:
     return Decimal(math.floor(ratio + Fraction(1, 2))).scaleb(-4)  # half up, 4 places
 
 
-months = st.tuples(st.integers(1995, 2060), st.integers(1, 12))
-
-
 @SLOW
-@given(
-    month=months,
-    zone=st.sampled_from(ZONES),
-    downtime=minute_intervals,
-    windows=minute_intervals,
-)
+@given(month=zoned_months, downtime=minute_intervals, windows=minute_intervals)
 def test_uptime_matches_a_minute_by_minute_count(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
+    month: ZonedMonth, downtime: Minutes, windows: Minutes
 ) -> None:
-    start, minutes = month_bounds(*month, zone)
-    result = monthly_uptime(
-        month, zone, to_datetimes(start, downtime, zone), to_datetimes(start, windows, zone)
-    )
+    result = month.uptime(downtime, windows)
+    minutes = month.minutes
     down, maintenance = covered(downtime, minutes), covered(windows, minutes)
     assert Decimal(0) <= result.uptime_percent <= Decimal(100)
     assert result.uptime_percent == expected_uptime(down, maintenance, minutes)
@@ -444,35 +413,22 @@ def test_uptime_matches_a_minute_by_minute_count(
     assert result.downtime_minutes == len(down - maintenance)
     assert result.downtime_in_maintenance_minutes == len(down & maintenance)
     # Order and duplicates do not matter: overlapping downtime is counted once.
-    again = monthly_uptime(
-        month,
-        zone,
-        to_datetimes(start, list(reversed(downtime)) + downtime, zone),
-        to_datetimes(start, windows, zone),
-    )
+    again = month.uptime(list(reversed(downtime)) + downtime, windows)
     assert again.uptime_percent == result.uptime_percent
 
 
 @SLOW
 @given(
-    month=months,
-    zone=st.sampled_from(ZONES),
+    month=zoned_months,
     downtime=minute_intervals,
     windows=minute_intervals,
     picked=st.integers(0, 5),
     cut=st.tuples(st.integers(0, 6000), st.integers(0, 6000)),
 )
 def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
-    picked: int,
-    cut: tuple[int, int],
+    month: ZonedMonth, downtime: Minutes, windows: Minutes, picked: int, cut: tuple[int, int]
 ) -> None:
-    start, _ = month_bounds(*month, zone)
-    down = to_datetimes(start, downtime, zone)
-    before = monthly_uptime(month, zone, down, to_datetimes(start, windows, zone))
+    before = month.uptime(downtime, windows)
     if downtime:
         # A new window that lies wholly inside one of the outages.
         a, length = downtime[picked % len(downtime)]
@@ -480,7 +436,7 @@ def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
         window = (a + skip, min(cut[1], length - skip))
     else:
         window = (cut[0], cut[1])
-    after = monthly_uptime(month, zone, down, to_datetimes(start, [*windows, window], zone))
+    after = month.uptime(downtime, [*windows, window])
     # Counted downtime never grows when a window is excluded ...
     assert after.downtime_minutes <= before.downtime_minutes
     # ... and when the window was all downtime, uptime cannot fall.
@@ -489,23 +445,16 @@ def test_excluding_a_maintenance_window_over_downtime_never_lowers_uptime(
 
 @SLOW
 @given(
-    month=months,
-    zone=st.sampled_from(ZONES),
+    month=zoned_months,
     downtime=minute_intervals,
     more=minute_intervals,
     windows=minute_intervals,
 )
 def test_more_downtime_never_raises_uptime(
-    month: tuple[int, int],
-    zone: str,
-    downtime: list[tuple[int, int]],
-    more: list[tuple[int, int]],
-    windows: list[tuple[int, int]],
+    month: ZonedMonth, downtime: Minutes, more: Minutes, windows: Minutes
 ) -> None:
-    start, _ = month_bounds(*month, zone)
-    maintenance = to_datetimes(start, windows, zone)
-    base = monthly_uptime(month, zone, to_datetimes(start, downtime, zone), maintenance)
-    worse = monthly_uptime(month, zone, to_datetimes(start, downtime + more, zone), maintenance)
+    base = month.uptime(downtime, windows)
+    worse = month.uptime(downtime + more, windows)
     assert worse.uptime_percent <= base.uptime_percent
     assert worse.downtime_minutes >= base.downtime_minutes
 
@@ -539,7 +488,7 @@ def test_every_amount_comes_back_in_cents_even_from_whole_number_inputs(
 ) -> None:
     due = dt.date(2026, 1, 1)
     principal = Decimal(whole)  # e.g. Decimal("100"), no decimal places given
-    late = late_payment_interest(principal, due, due + dt.timedelta(days=days))
+    unpaid = interest_with_payments(principal, due, [], due + dt.timedelta(days=days))
     statement = interest_with_payments(
         principal,
         due,
@@ -548,9 +497,8 @@ def test_every_amount_comes_back_in_cents_even_from_whole_number_inputs(
     )
     outcome = amount_due_after_dispute(principal, principal, Decimal(0))
     for amount in (
-        late.amount,
-        late.contract_rate_interest,
-        late.lawful_maximum_interest,
+        unpaid.interest_charged,
+        unpaid.total_outstanding,
         statement.outstanding_principal,
         statement.accrued_interest,
         statement.total_outstanding,
