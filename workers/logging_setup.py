@@ -14,6 +14,8 @@ Only those fields are written: other ``extra`` values are dropped, so a stray
 ``extra={"facts": ...}`` cannot leak a case's facts into the logs. Facts and term
 sheets must not be logged at all; as a safety net, ``PersonalDataFilter`` replaces
 e-mail addresses and registered party names in messages and tracebacks.
+
+The JSON comes from python-json-logger.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import json
 import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 from store.settings import Settings
 
@@ -112,24 +115,30 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line with a fixed set of fields."""
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object per line (python-json-logger) with a fixed set of fields."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update(_ids(record))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False, default=str)
+    def __init__(self) -> None:
+        super().__init__(
+            ("levelname", "name", "message"),
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        found: dict[str, Any] = {}
+        super().add_fields(found, record, message_dict)
+        # UTC to the millisecond, first, as the lines always began.
+        log_data["timestamp"] = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+            timespec="milliseconds"
+        )
+        # Only these: the library would also write every extra value (facts, say).
+        log_data.update({key: found[key] for key in ("level", "logger", "message")})
+        log_data.update(_ids(record))
+        if found.get("exception"):
+            log_data["exception"] = found["exception"]
 
 
 class TextFormatter(logging.Formatter):
