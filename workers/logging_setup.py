@@ -15,7 +15,11 @@ Only those fields are written: other ``extra`` values are dropped, so a stray
 sheets must not be logged at all; as a safety net, ``PersonalDataFilter`` replaces
 e-mail addresses and registered party names in messages and tracebacks.
 
-The JSON comes from python-json-logger.
+The JSON comes from python-json-logger. uvicorn's loggers (its access and error logs)
+write through the same handler: ``configure_logging`` hands them over when the API
+starts, and ``uvicorn_logging.json`` beside this module, given to uvicorn as
+``--log-config``, installs the handler before uvicorn says anything. An access line
+also carries the request's ``method``, ``path`` and ``status``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
@@ -36,6 +41,12 @@ from store.settings import Settings
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _IDS = ("case_id", "workflow_id", "run_id", "activity_type", "workflow_type")
+#: uvicorn's loggers: its error log ("uvicorn", "uvicorn.error") and its access log.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
+#: Where ``PersonalDataFilter`` leaves an access line's request fields for the formatter.
+_ACCESS = "clauseflow_access"
+#: The ``--log-config`` every uvicorn command line gives (workers/dev.py, the image).
+UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "clauseflow_log_context", default=None
 )
@@ -104,6 +115,10 @@ class PersonalDataFilter(logging.Filter):
         return pattern.sub("[party]", text) if pattern is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        access = _access_fields(record)
+        if access is not None:
+            access["path"] = self.redact(access["path"])
+            setattr(record, _ACCESS, access)
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
@@ -113,6 +128,16 @@ class PersonalDataFilter(logging.Filter):
         # The traceback is now in exc_text, redacted; stop formatters re-rendering it.
         record.exc_info = None
         return True
+
+
+def _access_fields(record: logging.LogRecord) -> dict[str, Any] | None:
+    """An access line's request fields, from the arguments uvicorn logs it with."""
+    if record.name != "uvicorn.access" or not isinstance(record.args, tuple):
+        return None
+    if len(record.args) != 5:  # (client, method, path with query, HTTP version, status)
+        return None
+    _, method, path, _, status = record.args
+    return {"method": str(method), "path": str(path), "status": status}
 
 
 class JsonFormatter(_LibraryJsonFormatter):
@@ -137,6 +162,7 @@ class JsonFormatter(_LibraryJsonFormatter):
         # Only these: the library would also write every extra value (facts, say).
         log_data.update({key: found[key] for key in ("level", "logger", "message")})
         log_data.update(_ids(record))
+        log_data.update(getattr(record, _ACCESS, None) or _access_fields(record) or {})
         if found.get("exception"):
             log_data["exception"] = found["exception"]
 
@@ -217,7 +243,24 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     handler.addFilter(PERSONAL_DATA_FILTER)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # uvicorn's own handlers write plain text: its access and error lines come here instead.
+    for name in _UVICORN:
+        server = logging.getLogger(name)
+        for old in list(server.handlers):
+            server.removeHandler(old)
+        server.propagate = True
     # Alembic and httpx are chatty at INFO and say nothing an operator needs.
     for noisy in ("alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
+
+
+def uvicorn_log_handler() -> logging.Handler:
+    """The root handler, from the settings: what ``uvicorn_logging.json`` makes uvicorn install.
+
+    uvicorn applies its ``--log-config`` before it imports the app, so its first lines
+    (the server process started, an app that fails to import) are JSON as well.
+    """
+    from store.settings import get_settings
+
+    return configure_logging(get_settings())
