@@ -50,7 +50,7 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy workflows activities rules contracts store api workers
+	$(VENV)/bin/mypy workflows activities rules contracts store runtime api workers
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

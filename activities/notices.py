@@ -69,9 +69,9 @@ from activities.types import DeadlineView, SendNoticeInput, SendNoticeResult
 from contracts.calendar import describe_day, describe_instant
 from contracts.terms import TermSheet, other_party
 from rules.rulebook import Rulebook, default_registry
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Notice
-from store.settings import get_settings
 
 #: Layouts shared by every clause's notices (header, footer).
 _LAYOUTS = Path(__file__).resolve().parents[1] / "rules" / "notice_layouts"

@@ -268,7 +268,7 @@ def record_step(inp: RecordStepInput) -> None:
     deadline amendments and discarded held notices. An ``audit_only`` step writes just
     its audit entry: it is an action taken while another step may still be in flight.
     """
-    from workers.observability import observe_deadline_lateness
+    from runtime.observability import observe_deadline_lateness
 
     with session_scope() as session:
         if inp.audit_only:

@@ -146,7 +146,7 @@ def decide(inp: DecideInput) -> DecideResult:
     """
     import time
 
-    from workers.observability import observe_decision_latency
+    from runtime.observability import observe_decision_latency
 
     started = time.perf_counter()  # observability: decision latency (issue 6)
     facts = dict(inp.facts)

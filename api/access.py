@@ -33,6 +33,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from runtime.settings import Settings, get_settings
 from store.auth import (
     ROLES,
     burn_verification_time,
@@ -51,7 +52,6 @@ from store.auth import (
 )
 from store.db import get_engine
 from store.models import AuditEntry, User
-from store.settings import Settings, get_settings
 
 __all__ = [
     "CSRF_FIELD",

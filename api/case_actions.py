@@ -29,11 +29,11 @@ from rules.rulebook import default_registry
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import AuditEntry, Case, Contract, Escalation
-from workflows.case import (
+from workflows.messages import (
     AmendDeadlineRequest,
     ApproveNoticeRequest,
+    CaseUpdate,
     CaseView,
-    CaseWorkflow,
     CloseCaseRequest,
     DecideAmendmentRequest,
     ReassignOwnerRequest,
@@ -81,14 +81,15 @@ async def _case(case_id: str) -> tuple[Case, str]:
     return case, zone
 
 
-async def _update(client: Client, case_id: str, update: Any, request: Any) -> CaseView:
+async def _update(client: Client, case_id: str, update: CaseUpdate, request: Any) -> CaseView:
     """Runs one update of the case's workflow and maps its failures to clear answers."""
     handle = client.get_workflow_handle(case_id)
     try:
         return cast(
             CaseView,
             await asyncio.wait_for(
-                handle.execute_update(update, request), timeout=ACTION_WAIT.total_seconds()
+                handle.execute_update(update, request, result_type=CaseView),
+                timeout=ACTION_WAIT.total_seconds(),
             ),
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
@@ -111,7 +112,7 @@ async def retry_now(client: Client, case_id: str, actor: Principal, reason: str)
     """Retries the case's failing activity now instead of after Temporal's backoff."""
     await _case(case_id)
     request = RetryNowRequest(actor=actor.name, reason=_reason(reason))
-    return await _update(client, case_id, CaseWorkflow.retry_now, request)
+    return await _update(client, case_id, CaseUpdate.RETRY_NOW, request)
 
 
 def _escalation(case_id: str, escalation_id: int) -> Escalation | None:
@@ -135,7 +136,7 @@ async def resolve_escalation(
     request = ResolveEscalationRequest(
         step=row.step, rule=row.rule, note=_reason(note, "note"), actor=actor.name
     )
-    return await _update(client, case_id, CaseWorkflow.resolve_escalation, request)
+    return await _update(client, case_id, CaseUpdate.RESOLVE_ESCALATION, request)
 
 
 def recorded_by(actor: Principal, on_behalf_of: str | None) -> str:
@@ -177,7 +178,7 @@ async def record_fact(
     request = RecordFactRequest(
         fact, checked, recorded_by(actor, on_behalf_of), (reason or "").strip() or None
     )
-    return await _update(client, case_id, CaseWorkflow.record_fact, request)
+    return await _update(client, case_id, CaseUpdate.RECORD_FACT, request)
 
 
 async def propose_amendment(
@@ -207,7 +208,7 @@ async def propose_amendment(
         second_approver_required=second_approver_required,
         person=actor.person,
     )
-    view = await _update(client, case_id, CaseWorkflow.amend_deadline, request)
+    view = await _update(client, case_id, CaseUpdate.AMEND_DEADLINE, request)
     return view.amendment_id or ""
 
 
@@ -240,7 +241,7 @@ async def decide_amendment(
         reason=_reason(reason),
         person=actor.person,
     )
-    return await _update(client, case_id, CaseWorkflow.decide_amendment, request)
+    return await _update(client, case_id, CaseUpdate.DECIDE_AMENDMENT, request)
 
 
 async def close_case(
@@ -255,7 +256,7 @@ async def close_case(
     if outcome not in ("withdrawn", "cancelled"):
         raise ActionRefused("outcome must be withdrawn or cancelled", 422)
     request = CloseCaseRequest(outcome=outcome, actor=actor.name, reason=_reason(reason))
-    return await _update(client, case_id, CaseWorkflow.close_case, request)
+    return await _update(client, case_id, CaseUpdate.CLOSE_CASE, request)
 
 
 async def reassign_owner(
@@ -267,7 +268,7 @@ async def reassign_owner(
     if "@" not in email or " " in email or len(email) > 320:
         raise ActionRefused(f"owner_email {owner_email!r} is not an email address", 422)
     request = ReassignOwnerRequest(owner_email=email, actor=actor.name, reason=_reason(reason))
-    return await _update(client, case_id, CaseWorkflow.reassign_owner, request)
+    return await _update(client, case_id, CaseUpdate.REASSIGN_OWNER, request)
 
 
 async def approve_notice(
@@ -281,7 +282,7 @@ async def approve_notice(
     """Releases a notice the rulebook held for approval: it goes out as previewed."""
     await _case(case_id)
     request = ApproveNoticeRequest(notice_key, recorded_by(actor, on_behalf_of), reason)
-    return await _update(client, case_id, CaseWorkflow.approve_notice, request)
+    return await _update(client, case_id, CaseUpdate.APPROVE_NOTICE, request)
 
 
 async def revise_held_notice(
@@ -303,7 +304,7 @@ async def revise_held_notice(
     if not values:
         raise ActionRefused("Change at least one value: the notice would read the same", 422)
     request = ReviseHeldNoticeRequest(notice_key, values, actor.name, _reason(reason))
-    return await _update(client, case_id, CaseWorkflow.revise_held_notice, request)
+    return await _update(client, case_id, CaseUpdate.REVISE_HELD_NOTICE, request)
 
 
 def add_note(session: Session, case_id: str, actor: Principal, note: str) -> AuditEntry:

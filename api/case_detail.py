@@ -18,10 +18,10 @@ from api.schemas import (
     TimelineEntry,
 )
 from api.timeline import case_timeline
+from runtime.settings import get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
-from store.settings import get_settings
 
 
 def case_public(

@@ -40,12 +40,20 @@ from api.errors import facts_errors, unknown_clause
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import Rulebook, default_registry
+from runtime.settings import Settings
 from store.cases import OPENING_LABEL, OPENING_STATE, forget_opening_row, write_opening_row
 from store.contracts import contract_terms
 from store.db import get_engine
 from store.models import Case, Contract
-from store.settings import Settings
-from workflows.case import CASE_STATE, CLAUSE, CONTRACT_ID, CaseInput, CaseWorkflow
+from workflows.messages import (
+    CASE_STATE,
+    CASE_WORKFLOW,
+    CLAUSE,
+    CONTRACT_ID,
+    CaseInput,
+    CaseUpdate,
+    CaseView,
+)
 
 #: How long a start waits for the worker to decide the case's first step.
 START_WAIT = dt.timedelta(seconds=20)
@@ -184,7 +192,7 @@ async def open_case(
     status, replayed = 201, False
     try:
         handle = await client.start_workflow(
-            CaseWorkflow.run,
+            CASE_WORKFLOW,
             CaseInput(
                 case_id=case_id,
                 contract_id=contract_id,
@@ -235,7 +243,8 @@ async def open_case(
 
     try:
         await asyncio.wait_for(
-            handle.execute_update(CaseWorkflow.ready), timeout=START_WAIT.total_seconds()
+            handle.execute_update(CaseUpdate.READY, result_type=CaseView),
+            timeout=START_WAIT.total_seconds(),
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         pass  # not ready yet: 202, the row says where it stands

@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 from temporalio.client import Client
 
+from runtime.settings import Settings, get_settings
 from store.db import get_engine
-from store.settings import Settings, get_settings
 
 
 def get_session() -> Iterator[Session]:
@@ -22,8 +22,8 @@ async def get_temporal(request: Request) -> Client:
     """The app's Temporal client, connected on first use so the API starts without it."""
     client: Client | None = getattr(request.app.state, "temporal", None)
     if client is None:
-        from workers.codec import PayloadKeyError
-        from workers.temporal import connect
+        from runtime.codec import PayloadKeyError
+        from runtime.temporal import connect
 
         try:
             client = await connect(get_settings())

@@ -20,7 +20,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.settings import Settings, get_settings
+from runtime.settings import Settings, get_settings
 
 #: Paths whose limit is MAX_WEBHOOK_BYTES (SendGrid's event batches).
 WEBHOOK_PATHS = ("/webhooks/",)

@@ -29,8 +29,8 @@ from api.routes import codec as codec_routes
 @asynccontextmanager
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     # A server process (uvicorn) logs JSON and refuses unsafe production settings.
-    from store.config_check import enforce_production_settings
-    from store.settings import get_settings
+    from runtime.config_check import enforce_production_settings
+    from runtime.settings import get_settings
     from workers.logging_setup import configure_logging
 
     settings = get_settings()

@@ -39,10 +39,10 @@ from temporalio.client import Client
 
 from contracts.calendar import describe_instant
 from rules.rulebook import COULD_NOT_START, default_registry
+from runtime.settings import Settings
 from store.cases import OPENING_STATE
 from store.contracts import time_zone_of
 from store.models import WORKFLOW_TASK, Case, DeadlineAmendment, Notice
-from store.settings import Settings
 
 
 @dataclass

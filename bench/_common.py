@@ -54,7 +54,7 @@ class DevServer:
     """
 
     def __init__(self) -> None:
-        from workers.temporal import SEARCH_ATTRIBUTES
+        from runtime.temporal import SEARCH_ATTRIBUTES
 
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"

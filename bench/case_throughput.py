@@ -75,11 +75,12 @@ async def main(n: int, concurrency: int) -> None:
     key_id = use_generated_payload_key()
     from sqlmodel import Session, func, select
 
+    from runtime.temporal import data_converter
     from store.db import get_engine
     from store.migrate import upgrade
     from store.models import Notice
     from tests.workflows.helpers import seed_reference_contract, start_case
-    from workers.temporal import build_worker, data_converter
+    from workers.temporal import build_worker
 
     upgrade(os.environ["DATABASE_URL"])
     seed_reference_contract()

@@ -406,7 +406,7 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from workers.temporal import SEARCH_ATTRIBUTES
+        from runtime.temporal import SEARCH_ATTRIBUTES
 
         cmd = [
             str(BIN / "temporal"),
@@ -669,12 +669,12 @@ async def retrying(call: Callable[[], Awaitable[T]], until: float, what: str) ->
 
 async def run(args: argparse.Namespace) -> Summary:
     from activities.notices import notice_id_for
+    from runtime.codec import EncryptionCodec, format_key, new_key, parse_keys
+    from runtime.temporal import encrypting_converter
     from store.migrate import upgrade
     from store.models import Case, Notice
     from tests.support.sendgrid_mock import MAIL_SEND
-    from workers.codec import EncryptionCodec, format_key, new_key, parse_keys
     from workers.seed import ensure_reference_contract, reference_term_sheet
-    from workers.temporal import encrypting_converter
     from workflows.case import ApproveNoticeRequest, CaseInput, CaseWorkflow, RecordFactRequest
 
     rng = random.Random(args.seed)

@@ -344,7 +344,7 @@ def _decide_input() -> Any:
 
 async def decide_overhead(calls: int) -> None:
     from activities.rulebooks import decide
-    from workers.temporal import data_converter
+    from runtime.temporal import data_converter
 
     key_id = use_generated_payload_key()
     inp = _decide_input()

@@ -61,12 +61,12 @@ def _count(url: str, sql: str) -> int:
 async def open_cases(n: int, batch: int) -> None:
     from sqlmodel import Session, create_engine
 
+    from runtime.temporal import data_converter
     from store.db import normalise_url
     from store.migrate import upgrade
     from tests.databases import temporary_postgres_database
     from tests.workflows.helpers import start_case
     from workers.seed import ensure_reference_contract
-    from workers.temporal import data_converter
 
     key_id = use_generated_payload_key()
     queue = f"scale-{uuid.uuid4().hex[:8]}"
@@ -271,8 +271,8 @@ async def case_list(n: int, requests: int) -> None:
         fill(url, n)
         filled = time.perf_counter() - t0
         os.environ["DATABASE_URL"] = url
+        from runtime.settings import get_settings
         from store.db import get_engine
-        from store.settings import get_settings
 
         get_settings.cache_clear()
         get_engine.cache_clear()

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from store.settings import get_settings
+from runtime.settings import get_settings
 
 
 def normalise_url(url: str) -> str:

@@ -15,9 +15,11 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.codec import EncryptionCodec, format_key, new_key, parse_keys
+from runtime.settings import get_settings
+from runtime.temporal import SEARCH_ATTRIBUTES, encrypting_converter, register_search_attributes
 from store.db import get_engine
 from store.migrate import upgrade
-from store.settings import get_settings
 from tests.clock import CLOCK_AHEAD, runs_on_the_real_clock
 from tests.databases import (
     empty_tables,
@@ -25,13 +27,7 @@ from tests.databases import (
     run_uses_postgres,
     temporary_postgres_database,
 )
-from workers.codec import EncryptionCodec, format_key, new_key, parse_keys
-from workers.temporal import (
-    SEARCH_ATTRIBUTES,
-    build_worker,
-    encrypting_converter,
-    register_search_attributes,
-)
+from workers.temporal import build_worker
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import Match
 
-from store.settings import Settings
-from workers.temporal import SEARCH_ATTRIBUTES
+from runtime.settings import Settings
+from runtime.temporal import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"

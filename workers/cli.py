@@ -35,16 +35,16 @@ def main(argv: list[str] | None = None) -> int:
         # Interactive commands print for a person; the services log JSON.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     else:
-        from store.settings import get_settings
+        from runtime.settings import get_settings
         from workers.logging_setup import configure_logging
 
         settings = get_settings()
         configure_logging(settings)
-        from store.config_check import enforce_production_settings
+        from runtime.config_check import enforce_production_settings
 
         enforce_production_settings(settings)  # exits, listing every problem
         if args.command == "worker":
-            from workers.codec import check_payload_keys
+            from runtime.codec import check_payload_keys
             from workers.logging_setup import load_party_names
 
             check_payload_keys(settings)
@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("user", "token"):
         return _run_access_command(args)
     if args.command == "migrate":
+        from runtime.settings import get_settings
         from store.migrate import upgrade
-        from store.settings import get_settings
 
         upgrade(get_settings().database_url)
         print("database is up to date")
@@ -118,10 +118,10 @@ def _run_access_command(args: argparse.Namespace) -> int:
     """`clauseflow user create` and `clauseflow token create`, on DATABASE_URL."""
     from sqlmodel import Session
 
+    from runtime.settings import get_settings
     from store.auth import AuthError, create_token, create_user, generate_password
     from store.db import get_engine
     from store.migrate import upgrade
-    from store.settings import get_settings
 
     generated = False
     password = ""

@@ -29,10 +29,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from runtime.codec import ensure_dev_key_file
+from runtime.settings import STATE_DIR, get_settings
+from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import get_engine
 from store.migrate import upgrade
-from store.settings import STATE_DIR, get_settings
-from workers.codec import ensure_dev_key_file
 from workers.logging_setup import UVICORN_LOG_CONFIG
 from workers.procs import (
     PidFile,
@@ -46,7 +47,6 @@ from workers.procs import (
     stop,
 )
 from workers.seed import ensure_dev_credentials, ensure_reference_contract
-from workers.temporal import SEARCH_ATTRIBUTES
 
 
 def temporal_cli() -> str:

@@ -37,7 +37,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from store.settings import Settings
+from runtime.settings import Settings
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _IDS = ("case_id", "workflow_id", "run_id", "activity_type", "workflow_type")
@@ -261,6 +261,6 @@ def uvicorn_log_handler() -> logging.Handler:
     uvicorn applies its ``--log-config`` before it imports the app, so its first lines
     (the server process started, an app that fails to import) are JSON as well.
     """
-    from store.settings import get_settings
+    from runtime.settings import get_settings
 
     return configure_logging(get_settings())

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import signal
 
-from store.settings import get_settings
-from workers.observability import worker_runtime
-from workers.temporal import build_worker, connect
+from runtime.observability import worker_runtime
+from runtime.settings import get_settings
+from runtime.temporal import connect
+from workers.temporal import build_worker
 
 log = logging.getLogger("clauseflow.worker")
 

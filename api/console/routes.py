@@ -47,11 +47,11 @@ from api.console.helpers import (
 from api.deps import get_temporal
 from api.ops import CaseFilters, PendingActivity, asked_temporal
 from rules.facts import FactsError
+from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import Case, Notice
 from store.notice_events import DeemedReceipt, notice_receipt
-from store.settings import Settings, get_settings
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 

@@ -19,6 +19,7 @@ from api.timeline import (
     rulebook_of,
 )
 from rules.rulebook import RecordableFact, default_registry
+from runtime.settings import Settings
 from store.models import (
     CalendarFeed,
     Case,
@@ -29,8 +30,7 @@ from store.models import (
     Notice,
     User,
 )
-from store.settings import Settings
-from workflows.case import fact_behind
+from workflows.messages import fact_behind
 
 #: Cases on one page of the console's list.
 PAGE_SIZE = 25

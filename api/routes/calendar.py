@@ -29,8 +29,8 @@ from sqlmodel import Session, col, select
 from api.access import Manager, Principal
 from api.deps import SessionDep, SettingsDep
 from rules.rulebook import default_registry
+from runtime.settings import Settings
 from store.models import AuditEntry, CalendarFeed, Case, Contract, Deadline
-from store.settings import Settings
 
 router = APIRouter(tags=["calendar"])
 

@@ -33,7 +33,7 @@ from api.schemas import (
     ResolveEscalation,
     RetryNow,
 )
-from store.settings import Settings
+from runtime.settings import Settings
 
 # api/routes/contracts.py and service_levels.py import these from here (the start itself
 # lives in api/case_start.py).

@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
-from store.settings import Settings, get_settings
-from workers.codec import EncryptionCodec, PayloadDecryptionError, PayloadKeyError
+from runtime.codec import EncryptionCodec, PayloadDecryptionError, PayloadKeyError
+from runtime.settings import Settings, get_settings
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 

@@ -30,10 +30,10 @@ from api.schemas import (
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
+from runtime.settings import Settings
 from store.contracts import contract_terms, create_contract
 from store.db import get_engine
 from store.models import Contract
-from store.settings import Settings
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
 

@@ -7,7 +7,7 @@ on ``delivery_status``); at millions of rows it would want a summary table.
 
 They are gauges of what the store holds now, the same in every API replica, so
 aggregate them across replicas with ``max``, not ``sum``. Decision latency, deadline
-lateness and the Temporal SDK's metrics are the worker's (``workers/observability.py``)
+lateness and the Temporal SDK's metrics are the worker's (``runtime/observability.py``)
 and are served on the worker's own port.
 """
 

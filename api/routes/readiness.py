@@ -18,8 +18,8 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from runtime.settings import get_settings
 from store.db import get_engine
-from store.settings import get_settings
 
 router = APIRouter(tags=["health"])
 
@@ -51,7 +51,7 @@ async def _check_temporal(request: Request) -> dict[str, Any]:
     try:
         client: Client | None = getattr(request.app.state, "temporal", None)
         if client is None:
-            from workers.temporal import connect
+            from runtime.temporal import connect
 
             client = await asyncio.wait_for(connect(get_settings()), CHECK_TIMEOUT)
             request.app.state.temporal = client

@@ -12,7 +12,7 @@ from api.access import Manager, Principal
 from api.deps import SettingsDep, TemporalDep
 from api.routes.cases import MONTHLY_REVIEW, case_id_for, submit_fact
 from api.schemas import CaseDetail, FactCreate
-from store.settings import Settings
+from runtime.settings import Settings
 
 router = APIRouter(prefix="/api/contracts/{contract_id}", tags=["service levels"])
 

@@ -39,9 +39,9 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import get_temporal
+from runtime.settings import get_settings
 from store.notice_events import FailureReport, store_events
-from store.settings import get_settings
-from workflows.case import CaseWorkflow, DeliveryFailure
+from workflows.messages import DELIVERY_FAILED, DeliveryFailure
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ async def _tell_case(client: Any, failure: FailureReport) -> bool:
     try:
         await asyncio.wait_for(
             handle.signal(
-                CaseWorkflow.delivery_failed,
+                DELIVERY_FAILED,
                 DeliveryFailure(failure.notice_key, failure.notice, failure.event, failure.reason),
             ),
             timeout=SIGNAL_TIMEOUT,

@@ -6,8 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from runtime.settings import get_settings
 from store.db import get_engine, normalise_url
-from store.settings import get_settings
 
 config = context.config
 target_metadata = SQLModel.metadata

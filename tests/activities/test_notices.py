@@ -13,9 +13,9 @@ from activities import notices
 from activities.notices import notice_id_for, rewrite_held_notice, send_notice
 from activities.rulebooks import compute_deadlines
 from activities.types import ComputeDeadlinesInput, SendNoticeInput
+from runtime.settings import get_settings
 from store.db import get_engine
 from store.models import Case, Notice
-from store.settings import get_settings
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import seed_reference_contract

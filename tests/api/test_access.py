@@ -32,6 +32,7 @@ from api.access import (
     start_console_session,
 )
 from api.main import create_app
+from runtime.settings import get_settings
 from store.auth import (
     create_console_session,
     create_token,
@@ -43,7 +44,6 @@ from store.auth import (
 )
 from store.db import get_engine
 from store.models import ApiToken, AuditEntry, ConsoleSession, Contract, User
-from store.settings import get_settings
 from tests.api.conftest import BASE_URL, ApiAs, MakeToken, bearer
 from tests.api.test_contracts import term_sheet
 from tests.conftest import use_database

@@ -19,7 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api.limits import BodyLimit
 from api.main import create_app
-from store.settings import get_settings
+from runtime.settings import get_settings
 from tests.api.conftest import BASE_URL, bearer, issue_token
 from tests.api.test_webhooks import SIG, TS, Signer
 from tests.conftest import use_database

@@ -24,11 +24,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import case_start
 from api.case_start import case_id_for
+from runtime.settings import get_settings
 from store import cases as store_cases
 from store.cases import OPENING_LABEL
 from store.db import get_engine
 from store.models import Case
-from store.settings import get_settings
 from tests.dates import notice_days_ago
 from tests.workflows.helpers import case_row, eventually
 from workers.temporal import build_worker

@@ -12,8 +12,8 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.api.common.v1 import Payload, Payloads
 
 from api.main import create_app
-from store.settings import get_settings
-from workers.codec import ENCRYPTED_ENCODING, EncryptionCodec, format_key, new_key
+from runtime.codec import ENCRYPTED_ENCODING, EncryptionCodec, format_key, new_key
+from runtime.settings import get_settings
 
 TOKEN = "operator-token-for-tests"
 UI = "http://127.0.0.1:8233"

@@ -17,10 +17,10 @@ from temporalio.client import Client
 from api.console import views
 from api.console.helpers import countdown
 from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
+from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
-from store.settings import get_settings
 from tests.api.conftest import ApiAs
 from tests.api.helpers import NOW, a_case, open_case, seed
 from tests.dates import described, ny_today

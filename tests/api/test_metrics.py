@@ -74,7 +74,7 @@ async def test_metrics_count_notices_sent_failed_and_bounced(api: httpx.AsyncCli
 async def test_metrics_answer_with_store_down_instead_of_failing(
     api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from store.settings import get_settings
+    from runtime.settings import get_settings
 
     # The scraper's token was checked by an earlier scrape: during the outage that check
     # stands in for the store (reads only, for a few minutes; see api/access.py).

@@ -178,7 +178,7 @@ async def test_ops_summary_counts_cases_whose_workflow_code_fails(
 async def test_stuck_thresholds_are_settings(api: httpx.AsyncClient, monkeypatch: object) -> None:
     import pytest
 
-    from store.settings import get_settings
+    from runtime.settings import get_settings
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     _seed_the_usual_mix()

@@ -7,10 +7,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from runtime.codec import format_key, new_key
+from runtime.settings import get_settings
 from store.db import get_engine
-from store.settings import get_settings
 from tests.conftest import BIN
-from workers.codec import format_key, new_key
 
 
 async def test_ready_when_database_and_temporal_answer(api: httpx.AsyncClient) -> None:

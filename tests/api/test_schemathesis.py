@@ -47,12 +47,13 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from store.settings import get_settings
+from runtime.codec import EncryptionCodec, parse_keys
+from runtime.settings import get_settings
+from runtime.temporal import encrypting_converter, register_search_attributes
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import TEST_PAYLOAD_KEYS, use_database
 from tests.workflows.helpers import eventually, notices, seed_reference_contract
-from workers.codec import EncryptionCodec, parse_keys
-from workers.temporal import build_worker, encrypting_converter, register_search_attributes
+from workers.temporal import build_worker
 
 #: Headers every generated request carries: ``{"Authorization": "Bearer <admin token>"}``,
 #: filled in by the ``served`` fixture once its database exists.

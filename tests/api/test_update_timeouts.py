@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from api import case_start
-from store.settings import get_settings
+from runtime.settings import get_settings
 from tests.api.helpers import CASES_URL, open_case
 from tests.dates import notice_days_ago
 from tests.workflows.helpers import case_row

@@ -22,10 +22,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.main import create_app
 from contracts.terms import NoticeTerms
+from runtime.settings import get_settings
 from store.contracts import create_contract
 from store.db import get_engine
 from store.models import AuditEntry, Case, Notice, NoticeEvent
-from store.settings import get_settings
 from tests.conftest import shared_path
 from tests.dates import notice_days_ago, ny_today
 from tests.workflows.helpers import eventually, notices, seed_reference_contract

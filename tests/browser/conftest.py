@@ -23,9 +23,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from runtime.settings import get_settings
 from store.auth import create_token, create_user
 from store.db import get_engine
-from store.settings import get_settings
 from tests.conftest import REPO
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock

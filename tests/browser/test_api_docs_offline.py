@@ -22,9 +22,9 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 from sqlmodel import Session
 
 from api.main import create_app
+from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
-from store.settings import get_settings
 from tests.browser.conftest import Person, _free_port, screenshot_path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -953,7 +953,7 @@ async def _breach_escalation_resolved_then_cancelled(
 
 async def _termination_notice_retried_now(env: WorkflowEnvironment, queue: str) -> Handle:
     """The acknowledgement fails twice at a SendGrid mock, then is retried now."""
-    from store.settings import get_settings
+    from runtime.settings import get_settings
     from tests.support.sendgrid_mock import SendGridMock
     from tests.workflows.helpers import case_row, start_case
     from workflows.case import CaseWorkflow, RetryNowRequest
@@ -1090,11 +1090,12 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 async def record(names: list[str]) -> None:
+    from runtime.settings import get_settings
+    from runtime.temporal import DATA_CONVERTER, register_search_attributes
     from store.db import get_engine
     from store.migrate import upgrade
-    from store.settings import get_settings
     from tests.workflows.helpers import seed_reference_contract, travel_to
-    from workers.temporal import DATA_CONVERTER, build_worker, register_search_attributes
+    from workers.temporal import build_worker
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/record.db"

@@ -10,11 +10,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.codec import ENCRYPTED_ENCODING
+from runtime.temporal import DATA_CONVERTER
 from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices, seed_reference_contract, start_case
-from workers.codec import ENCRYPTED_ENCODING
 from workers.seed import reference_term_sheet
-from workers.temporal import DATA_CONVERTER, build_worker
+from workers.temporal import build_worker
 from workflows.case import CaseInput, CaseView, CaseWorkflow
 
 pytestmark = pytest.mark.devserver

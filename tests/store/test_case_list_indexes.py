@@ -128,7 +128,7 @@ def test_the_consoles_filters_and_counts_never_scan_the_table(filled: Any, name:
     from sqlmodel import func
 
     from api.ops import _where
-    from store.settings import Settings
+    from runtime.settings import Settings
 
     where = _where(_filters()[name], NOW, Settings())
     page_plan = _plan(filled, *where)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from store.config_check import (
+from runtime.config_check import (
     check_production_settings,
     enforce_production_settings,
     production_warnings,
 )
-from store.settings import Settings
+from runtime.settings import Settings
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 GOOD: dict[str, Any] = {

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from store.settings import get_settings
+from runtime.settings import get_settings
 from tests.conftest import shared_path
 from tests.support.sendgrid_mock import SendGridMock
 

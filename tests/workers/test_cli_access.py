@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from runtime.settings import get_settings
 from store.auth import find_token, verify_password
 from store.db import get_engine
 from store.models import AuditEntry, User
-from store.settings import get_settings
 from workers.cli import main
 
 

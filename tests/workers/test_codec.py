@@ -10,8 +10,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 
-from store.settings import Settings
-from workers.codec import (
+from runtime.codec import (
     DEV_KEY_PREFIX,
     ENCRYPTED_ENCODING,
     KEY_ID_METADATA,
@@ -26,8 +25,9 @@ from workers.codec import (
     new_key,
     parse_keys,
 )
+from runtime.settings import Settings
+from runtime.temporal import data_converter
 from workers.seed import reference_term_sheet
-from workers.temporal import data_converter
 
 SECRET = b'{"party": "Example Enterprise Inc.", "email": "legal@customer.example.com"}'
 

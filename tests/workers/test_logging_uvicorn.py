@@ -19,7 +19,7 @@ import pytest
 import yaml
 from uvicorn.config import LOGGING_CONFIG
 
-from store.settings import Settings
+from runtime.settings import Settings
 from workers.dev import api_command
 from workers.logging_setup import UVICORN_LOG_CONFIG, configure_logging
 

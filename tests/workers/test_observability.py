@@ -16,7 +16,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from store.settings import Settings
+from runtime.observability import DEADLINE_LATENESS, DECISION_LATENCY, worker_runtime
+from runtime.settings import Settings
 from tests.workflows.helpers import (
     deadlines,
     eventually,
@@ -25,7 +26,6 @@ from tests.workflows.helpers import (
     travel_to,
 )
 from workers.logging_setup import add_party_names, configure_logging, log_context
-from workers.observability import DEADLINE_LATENESS, DECISION_LATENCY, worker_runtime
 from workers.temporal import build_worker
 
 

@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.ops import live_activities, stuck_reasons
+from runtime.settings import get_settings
 from store.db import get_engine
 from store.models import WORKFLOW_TASK, Case
-from store.settings import get_settings
 from tests.workflows.helpers import case_row, eventually, open_case
 from workers.task_failures import FailureWatchingRunner
 from workers.temporal import build_worker

@@ -17,7 +17,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from rules.rulebook import default_registry
-from workers.temporal import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from workflows.case import CaseWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))

@@ -13,7 +13,7 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from store.settings import STATE_DIR, Settings
+from runtime.settings import STATE_DIR, Settings
 
 #: Key ids of development keys (``make dev`` generates ``dev-...``) start with this.
 DEV_KEY_PREFIX = "dev-"
@@ -33,7 +33,7 @@ def _payload_key_ids(settings: Settings) -> tuple[list[str], str | None]:
         except OSError as exc:
             return [], f"PAYLOAD_KEY_FILE {path} cannot be read: {exc.strerror}"
     ids: list[str] = []
-    # The format of workers/codec.py: "id:base64key" entries, by comma or line; "#" comments.
+    # The format of runtime/codec.py: "id:base64key" entries, by comma or line; "#" comments.
     lines = [line for line in source.splitlines() if not line.strip().startswith("#")]
     for entry in (e.strip() for line in lines for e in line.split(",")):
         if not entry:

@@ -25,7 +25,7 @@ from temporalio import activity
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from store.settings import Settings
+from runtime.settings import Settings
 
 DECISION_LATENCY = "clauseflow_decision_latency_seconds"
 DEADLINE_LATENESS = "clauseflow_deadline_lateness_seconds"

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from store.settings import Settings
+from runtime.settings import Settings
 
 #: ``encoding`` metadata of an encrypted payload.
 ENCRYPTED_ENCODING = b"binary/encrypted"
