@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
+
 from contracts.holidays import HolidayCalendar, holiday_calendar
 
 __all__ = [
@@ -723,12 +725,8 @@ def _offset_changes(
 
 
 def _add_months(d: date, months: int) -> date:
-    index = d.year * 12 + (d.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_first = date(year + month // 12, month % 12 + 1, 1)
-    last_day = (next_first - timedelta(days=1)).day
-    return date(year, month, min(d.day, last_day))
+    # relativedelta clamps to the month's last day (31 Jan + 1 month is 28 or 29 Feb).
+    return d + relativedelta(months=months)
 
 
 def _describe_span(span: timedelta) -> str:

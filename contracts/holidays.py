@@ -72,6 +72,8 @@ def _add(found: dict[date, str], day: date, name: str) -> None:
 class NewYorkGCL24:
     """Public holidays under NY General Construction Law § 24.
 
+    By hand, not the ``holidays`` package: its US-NY differs from § 24 (module docstring).
+
     Attributes:
         name: Registry name, "US-NY".
         extra_days: Days appointed by the president or the governor as days of general

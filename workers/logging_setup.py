@@ -14,6 +14,12 @@ Only those fields are written: other ``extra`` values are dropped, so a stray
 ``extra={"facts": ...}`` cannot leak a case's facts into the logs. Facts and term
 sheets must not be logged at all; as a safety net, ``PersonalDataFilter`` replaces
 e-mail addresses and registered party names in messages and tracebacks.
+
+The JSON comes from python-json-logger. uvicorn's loggers (its access and error logs)
+write through the same handler: ``configure_logging`` hands them over when the API
+starts, and ``uvicorn_logging.json`` beside this module, given to uvicorn as
+``--log-config``, installs the handler before uvicorn says anything. An access line
+also carries the request's ``method``, ``path`` and ``status``.
 """
 
 from __future__ import annotations
@@ -21,18 +27,26 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import json
 import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 from runtime.settings import Settings
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _IDS = ("case_id", "workflow_id", "run_id", "activity_type", "workflow_type")
+#: uvicorn's loggers: its error log ("uvicorn", "uvicorn.error") and its access log.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
+#: Where ``PersonalDataFilter`` leaves an access line's request fields for the formatter.
+_ACCESS = "clauseflow_access"
+#: The ``--log-config`` every uvicorn command line gives (workers/dev.py, the image).
+UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "clauseflow_log_context", default=None
 )
@@ -101,6 +115,10 @@ class PersonalDataFilter(logging.Filter):
         return pattern.sub("[party]", text) if pattern is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        access = _access_fields(record)
+        if access is not None:
+            access["path"] = self.redact(access["path"])
+            setattr(record, _ACCESS, access)
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
@@ -112,24 +130,41 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line with a fixed set of fields."""
+def _access_fields(record: logging.LogRecord) -> dict[str, Any] | None:
+    """An access line's request fields, from the arguments uvicorn logs it with."""
+    if record.name != "uvicorn.access" or not isinstance(record.args, tuple):
+        return None
+    if len(record.args) != 5:  # (client, method, path with query, HTTP version, status)
+        return None
+    _, method, path, _, status = record.args
+    return {"method": str(method), "path": str(path), "status": status}
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update(_ids(record))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False, default=str)
+
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object per line (python-json-logger) with a fixed set of fields."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ("levelname", "name", "message"),
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        found: dict[str, Any] = {}
+        super().add_fields(found, record, message_dict)
+        # UTC to the millisecond, first, as the lines always began.
+        log_data["timestamp"] = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+            timespec="milliseconds"
+        )
+        # Only these: the library would also write every extra value (facts, say).
+        log_data.update({key: found[key] for key in ("level", "logger", "message")})
+        log_data.update(_ids(record))
+        log_data.update(getattr(record, _ACCESS, None) or _access_fields(record) or {})
+        if found.get("exception"):
+            log_data["exception"] = found["exception"]
 
 
 class TextFormatter(logging.Formatter):
@@ -208,7 +243,24 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     handler.addFilter(PERSONAL_DATA_FILTER)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # uvicorn's own handlers write plain text: its access and error lines come here instead.
+    for name in _UVICORN:
+        server = logging.getLogger(name)
+        for old in list(server.handlers):
+            server.removeHandler(old)
+        server.propagate = True
     # Alembic and httpx are chatty at INFO and say nothing an operator needs.
     for noisy in ("alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
+
+
+def uvicorn_log_handler() -> logging.Handler:
+    """The root handler, from the settings: what ``uvicorn_logging.json`` makes uvicorn install.
+
+    uvicorn applies its ``--log-config`` before it imports the app, so its first lines
+    (the server process started, an app that fails to import) are JSON as well.
+    """
+    from runtime.settings import get_settings
+
+    return configure_logging(get_settings())

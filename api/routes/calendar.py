@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Response
+from icalendar import Calendar, Event, vDuration, vText
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -34,9 +35,9 @@ from store.models import AuditEntry, CalendarFeed, Case, Contract, Deadline
 router = APIRouter(tags=["calendar"])
 
 #: How long each deadline's event lasts in the calendar (a deadline is an instant).
-EVENT_LENGTH = "PT30M"
+EVENT_LENGTH = dt.timedelta(minutes=30)
 #: How often subscribed calendars should fetch the feed again.
-REFRESH = "PT1H"
+REFRESH = dt.timedelta(hours=1)
 
 
 class CalendarFeedCreated(BaseModel):
@@ -199,7 +200,10 @@ def calendar_feed(token: str, session: SessionDep, settings: SettingsDep) -> Res
 
 
 def escape_text(value: str) -> str:
-    """A TEXT value escaped as RFC 5545 §3.3.11 says: backslash, semicolon, comma, newline."""
+    """A TEXT value escaped as RFC 5545 §3.3.11 says: backslash, semicolon, comma, newline.
+
+    By hand: icalendar's escaping turns a literal ``\\N`` (``Acme\\Northwind``) into a line break.
+    """
     return (
         value.replace("\\", "\\\\")
         .replace(";", "\\;")
@@ -213,7 +217,9 @@ def escape_text(value: str) -> str:
 def fold(line: str) -> str:
     """A content line folded at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character.
 
-    Continuation lines start with a space, which counts toward their 75 octets.
+    Continuation lines start with a space, which counts toward their 75 octets. The feed
+    no longer uses it: icalendar folds the feed, and keeps each escape (``\\n``, ``\\,``)
+    on one line, which Google Calendar needs. Kept while a test pins it.
     """
     out: list[str] = []
     current, size, limit = "", 0, 75
@@ -228,32 +234,40 @@ def fold(line: str) -> str:
     return "\r\n".join(out)
 
 
-def _utc(instant: dt.datetime) -> str:
+class _Text(vText):
+    """A TEXT value that icalendar writes with :func:`escape_text`."""
+
+    def to_ical(self) -> bytes:
+        return escape_text(self).encode()
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    # The store may hand back naive datetimes: they are UTC, and the feed says so (Z).
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=dt.UTC)
-    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return instant.astimezone(dt.UTC)
 
 
 def build_calendar(
     contract: Contract, rows: list[Any], settings: Settings, now: dt.datetime
-) -> str:
-    """The feed's text: one VEVENT per (deadline, case) row, CRLF line ends, folded."""
+) -> bytes:
+    """The feed: one VEVENT per (deadline, case) row, written (CRLF, folded) by icalendar."""
     from contracts.calendar import describe_instant
 
     base = settings.public_base_url.rstrip("/")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//Clauseflow//Contract deadlines//EN",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(f'{contract.title}: deadlines')}",
-        "X-WR-CALDESC:"
-        + escape_text(f"Deadlines of the open cases of {contract.title} (Clauseflow)"),
-        f"X-WR-TIMEZONE:{contract.time_zone}",
-        f"REFRESH-INTERVAL;VALUE=DURATION:{REFRESH}",
-        f"X-PUBLISHED-TTL:{REFRESH}",
-    ]
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clauseflow//Contract deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    # icalendar leaves X- properties unescaped: these two are TEXT.
+    calendar.add("x-wr-calname", _Text(f"{contract.title}: deadlines"))
+    calendar.add(
+        "x-wr-caldesc", _Text(f"Deadlines of the open cases of {contract.title} (Clauseflow)")
+    )
+    calendar.add("x-wr-timezone", contract.time_zone)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     registry = default_registry()
     for deadline, case in rows:
         try:
@@ -271,21 +285,19 @@ def build_calendar(
                 f"{describe_instant(deadline.original_due_at, contract.time_zone)}."
             )
         description += ["", *deadline.explanation]
-        stamp = deadline.updated_at or now
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{case.id}.{deadline.name}@clauseflow",
-            f"DTSTAMP:{_utc(stamp)}",
-            f"LAST-MODIFIED:{_utc(stamp)}",
-            f"DTSTART:{_utc(deadline.due_at)}",
-            f"DURATION:{EVENT_LENGTH}",
-            f"SEQUENCE:{deadline.revision}",
-            f"SUMMARY:{escape_text(f'{deadline.label} — {clause}')}",
-            f"DESCRIPTION:{escape_text(chr(10).join(description))}",
-            f"URL:{base}/console/cases/{quote(case.id)}",
-            "STATUS:CONFIRMED",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+        stamp = _utc(deadline.updated_at or now)
+        event = Event()
+        event.add("uid", f"{case.id}.{deadline.name}@clauseflow")
+        event.add("dtstamp", stamp)
+        event.add("last-modified", stamp)
+        event.add("dtstart", _utc(deadline.due_at))
+        event.add("duration", EVENT_LENGTH)
+        event.add("sequence", deadline.revision)
+        event.add("summary", _Text(f"{deadline.label} — {clause}"))
+        event.add("description", _Text("\n".join(description)))
+        event.add("url", f"{base}/console/cases/{quote(case.id)}")
+        event.add("status", "CONFIRMED")
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    # In the order added, as the feed always listed them.
+    return calendar.to_ical(sorted=False)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from itertools import pairwise
 from typing import Any
 
 import httpx
+from icalendar import Calendar
+from icalendar.parser import unescape_backslash
 from sqlmodel import Session, select
 
 from api.routes.calendar import escape_text, fold
@@ -255,3 +258,70 @@ def test_escaping_and_folding_follow_rfc_5545() -> None:
     assert all(len(p.encode()) <= 75 for p in parts)
     assert all(p.startswith(" ") for p in parts[1:])
     assert folded.replace("\r\n ", "") == "DESCRIPTION:" + "é" * 60
+
+
+async def test_the_feed_parses_back_with_icalendar_to_what_the_store_holds(
+    api: httpx.AsyncClient, api_as: ApiAs
+) -> None:
+    title = "Acme\\Northwind, Inc.; MSA \\n 2026"  # a literal \\N and \\n stay text
+    with Session(get_engine()) as s:
+        contract = s.get(Contract, "ctr_reference_msa")
+        assert contract is not None
+        contract.title = title
+        s.add(contract)
+        s.commit()
+    due = dt.datetime(2027, 1, 4, 4, 59, tzinfo=dt.UTC)
+    explanation = ["C:\\New folder, item; 2", "Überprüfung; " * 20 + "end"]
+    seed_case(
+        "case_r",
+        cure_period={
+            "label": "Cure, or else; really",
+            "due_at": due,
+            "original_due_at": due - dt.timedelta(days=7),
+            "revision": 2,
+            "explanation": explanation,
+        },
+    )
+    r = await api_as(None).get(await make_feed(api))
+    calendar = Calendar.from_ical(r.content)
+
+    # icalendar hands back X- properties as written: unescape it as the TEXT it is.
+    assert unescape_backslash(str(calendar["X-WR-CALNAME"])) == f"{title}: deadlines"
+    assert calendar.decoded("REFRESH-INTERVAL") == dt.timedelta(hours=1)
+    assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["UID"]) == "case_r.cure_period@clauseflow"
+    assert event.decoded("SEQUENCE") == 2
+    assert event.decoded("DTSTART") == due
+    assert event.decoded("DURATION") == dt.timedelta(minutes=30)
+    assert event.decoded("DTSTAMP") == event.decoded("LAST-MODIFIED") == NOW
+    assert str(event["SUMMARY"]) == (
+        "Cure, or else; really — Material breach and termination for cause (§10)"
+    )
+    assert str(event["DESCRIPTION"]).split("\n") == [
+        "Cure period running; the party in breach must cure it.",
+        "Due Sun 3 Jan 2027 23:59 New York time.",
+        "Amended; originally due Sun 27 Dec 2026 23:59 New York time.",
+        "",
+        *explanation,
+    ]
+    assert str(event["URL"]) == f"{BASE}/console/cases/case_r"
+    assert (str(event["STATUS"]), str(event["TRANSP"])) == ("CONFIRMED", "TRANSPARENT")
+
+
+async def test_a_fold_never_splits_an_escape(api: httpx.AsyncClient, api_as: ApiAs) -> None:
+    # Escapes (\, \; \n) at every offset: some land where a 75-octet line folds.
+    seed_case(
+        "case_f",
+        **{
+            f"d{i}": {"label": "x" * i + ",;" * 40, "explanation": ["y" * i + "\n,;" * 30]}
+            for i in range(3)
+        },
+    )
+    body = (await api_as(None).get(await make_feed(api))).text
+    lines = body.split("\r\n")
+    folded = [line for line, after in pairwise(lines) if after[:1] == " "]
+    assert len(folded) > 10
+    # Google Calendar drops an event whose line ends in the backslash of a split escape.
+    for line in folded:
+        assert (len(line) - len(line.rstrip("\\"))) % 2 == 0, line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from contracts.calendar import (
     ContractCalendar,
     DeadlineRule,
     Period,
+    _add_months,
     compute_deadline,
     describe_day,
     describe_instant,
@@ -329,6 +331,9 @@ def test_business_day_explanation_names_skipped_holidays() -> None:
         ("across_year_end", date(2026, 11, 15), 2, "after", "2027-01-15"),
         ("31_mar_minus_1_leap_year", date(2028, 3, 31), 1, "before", "2028-02-29"),
         ("36_months_lands_on_mlk_day_2029", date(2026, 1, 15), 36, "after", "2029-01-16"),
+        ("31_dec_minus_1", date(2027, 12, 31), 1, "before", "2027-11-30"),
+        ("31_jan_minus_2_back_across_year_end", date(2027, 1, 31), 2, "before", "2026-11-30"),
+        ("31_aug_plus_6_into_a_leap_february", date(2027, 8, 31), 6, "after", "2028-02-29"),
     ],
 )
 def test_months_add_calendar_months_clamped_then_roll(
@@ -336,6 +341,19 @@ def test_months_add_calendar_months_clamped_then_roll(
 ) -> None:
     event = datetime.combine(start, time(12), NY)
     assert compute(event, months, "months", direction=direction).last_day == d(expected)
+
+
+def test_adding_months_keeps_the_day_or_clamps_to_the_months_last_day() -> None:
+    # Every day of a common and a leap year, 25 months either way: the day of the month
+    # is kept when the target month has it, else the target month's last day.
+    start = date(2027, 1, 1)
+    for offset in range(731):
+        day = start + timedelta(days=offset)
+        for months in range(-25, 26):
+            year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+            length = monthrange(year, month + 1)[1]
+            expected = date(year, month + 1, min(day.day, length))
+            assert _add_months(day, months) == expected, (day, months)
 
 
 def test_month_clamp_is_explained() -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -84,6 +85,21 @@ def test_log_lines_hold_no_email_address_or_party_name(json_lines: io.StringIO) 
     assert notice["message"] == "notice to [email] for [party]"
     assert "ValueError: bounce from [email]" in failure["exception"]
     assert "facts" not in decided
+
+
+def test_a_line_carries_its_fields_and_no_others(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("clauseflow.test")
+    log.info("plain", extra={"case_id": "", "owner": "someone"}, stack_info=True)
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError:
+        log.exception("failed", extra={"case_id": "case_x"})
+    plain, failed = lines(json_lines)
+    assert list(plain) == ["timestamp", "level", "logger", "message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", plain["timestamp"])
+    assert list(failed) == ["timestamp", "level", "logger", "message", "case_id", "exception"]
+    assert failed["exception"].startswith("Traceback (most recent call last):")
+    assert failed["exception"].endswith("ZeroDivisionError: division by zero")
 
 
 def _free_port() -> int:
