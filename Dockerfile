@@ -46,5 +46,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# uvicorn's access and error lines in the JSON log lines too (workers/logging_setup.py).
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--log-config", "/opt/venv/lib/python3.11/site-packages/workers/uvicorn_logging.json"]
+# uvicorn's access and error lines in the JSON log lines too (runtime/logging.py).
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--log-config", "/opt/venv/lib/python3.11/site-packages/runtime/uvicorn_logging.json"]

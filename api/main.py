@@ -30,8 +30,8 @@ from api.routes import codec as codec_routes
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     # A server process (uvicorn) logs JSON and refuses unsafe production settings.
     from runtime.config_check import enforce_production_settings
+    from runtime.logging import configure_logging
     from runtime.settings import get_settings
-    from workers.logging_setup import configure_logging
 
     settings = get_settings()
     configure_logging(settings)

@@ -54,3 +54,20 @@ def time_zone_of(session: Session, contract_id: str) -> str:
 def contract_terms(contract: Contract) -> TermSheet:
     """The contract's term sheet as a model."""
     return TermSheet.model_validate(contract.terms)
+
+
+def party_names(url: str | None = None) -> set[str]:
+    """Every stored contract's party names, for the logs to redact (runtime.logging).
+
+    Best effort: a store that is not reachable (or not migrated) yet gives none.
+    """
+    from sqlmodel import select
+
+    from store.db import get_engine
+
+    try:
+        with Session(get_engine(url)) as session:
+            rows = session.exec(select(Contract.customer_name, Contract.provider_name)).all()
+    except Exception:
+        return set()
+    return {n for row in rows for n in row if n}

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         # Interactive commands print for a person; the services log JSON.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     else:
+        from runtime.logging import configure_logging
         from runtime.settings import get_settings
-        from workers.logging_setup import configure_logging
 
         settings = get_settings()
         configure_logging(settings)
@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         enforce_production_settings(settings)  # exits, listing every problem
         if args.command == "worker":
             from runtime.codec import check_payload_keys
-            from workers.logging_setup import load_party_names
+            from runtime.logging import add_party_names
+            from store.contracts import party_names
 
             check_payload_keys(settings)
-            load_party_names(settings)
+            add_party_names(party_names(settings.database_url))
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     if args.command == "dev":

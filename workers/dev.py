@@ -30,11 +30,11 @@ from pathlib import Path
 from sqlmodel import Session
 
 from runtime.codec import ensure_dev_key_file
+from runtime.logging import UVICORN_LOG_CONFIG
 from runtime.settings import STATE_DIR, get_settings
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import get_engine
 from store.migrate import upgrade
-from workers.logging_setup import UVICORN_LOG_CONFIG
 from workers.procs import (
     PidFile,
     ProcessRecord,

@@ -19,9 +19,9 @@ import pytest
 import yaml
 from uvicorn.config import LOGGING_CONFIG
 
+from runtime.logging import UVICORN_LOG_CONFIG, configure_logging
 from runtime.settings import Settings
 from workers.dev import api_command
-from workers.logging_setup import UVICORN_LOG_CONFIG, configure_logging
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.logging import add_party_names, configure_logging, log_context
 from runtime.observability import DEADLINE_LATENESS, DECISION_LATENCY, worker_runtime
 from runtime.settings import Settings
 from tests.workflows.helpers import (
@@ -25,7 +26,6 @@ from tests.workflows.helpers import (
     start_case,
     travel_to,
 )
-from workers.logging_setup import add_party_names, configure_logging, log_context
 from workers.temporal import build_worker
 
 

@@ -202,26 +202,6 @@ def add_party_names(names: Iterable[str]) -> None:
     PERSONAL_DATA_FILTER.add_names(names)
 
 
-def load_party_names(settings: Settings) -> int:
-    """Registers every stored contract's party names for redaction; returns how many.
-
-    Best effort: a store that is not reachable (or not migrated) yet registers none.
-    """
-    try:
-        from sqlmodel import Session, select
-
-        from store.db import get_engine
-        from store.models import Contract
-
-        with Session(get_engine(settings.database_url)) as session:
-            rows = session.exec(select(Contract.customer_name, Contract.provider_name)).all()
-    except Exception:
-        return 0
-    names = {n for row in rows for n in row if n}
-    add_party_names(names)
-    return len(names)
-
-
 def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler:
     """Installs the process's one root handler (JSON or text, at ``settings.log_level``).
 
