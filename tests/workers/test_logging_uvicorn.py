@@ -108,7 +108,7 @@ def test_the_image_and_compose_give_uvicorn_the_log_config_the_wheel_ships() -> 
     dockerfile = (ROOT / "Dockerfile").read_text()
     python = re.findall(r"^FROM python:(\d+\.\d+)-slim", dockerfile, re.M)
     assert python and set(python) == {python[0]}
-    # Where pip installs the wheel's workers package in the image's venv.
+    # Where pip installs the wheel's runtime package in the image's venv.
     shipped = (
         f"/opt/venv/lib/python{python[0]}/site-packages/"
         f"{UVICORN_LOG_CONFIG.relative_to(ROOT).as_posix()}"
