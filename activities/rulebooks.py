@@ -44,6 +44,7 @@ def _field_info(spec: FactSpec) -> FieldInfo:
         positive=spec.positive,
         may_precede_contract=spec.may_precede_contract,
         may_precede_opening=spec.may_precede_opening,
+        one_of=list(spec.one_of) if spec.one_of is not None else None,
     )
 
 

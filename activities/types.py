@@ -51,6 +51,7 @@ class FieldInfo:
     positive: bool = False
     may_precede_contract: bool = False
     may_precede_opening: bool = False
+    one_of: list[str] | None = None
 
 
 @dataclass

@@ -73,6 +73,8 @@ class FieldSpec(Protocol):
     def may_precede_contract(self) -> bool: ...
     @property
     def may_precede_opening(self) -> bool: ...
+    @property
+    def one_of(self) -> Sequence[str] | None: ...
 
 
 class AnyTrueSpec(Protocol):
@@ -384,6 +386,12 @@ class _Checker:
             return raw
         if not isinstance(raw, str):
             raise _Invalid("must be text")
+        if spec.one_of is not None:
+            # Matched regardless of case; kept in the rulebook's own spelling.
+            chosen = {v.lower(): v for v in spec.one_of}.get(raw.strip().lower())
+            if chosen is None:
+                raise _Invalid(f"must be one of: {', '.join(spec.one_of)}")
+            return chosen
         return raw.strip()
 
     def _when(

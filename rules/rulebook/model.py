@@ -39,6 +39,8 @@ class FactSpec(_Spec):
     may_precede_contract: bool = False
     #: A recorded date or instant that may fall before the fact that opened the case.
     may_precede_opening: bool = False
+    #: The only values a text fact may take (an enumeration, e.g. who opened the case).
+    one_of: list[str] | None = None
 
 
 class RequireAnyTrue(_Spec):

@@ -39,6 +39,7 @@ facts:
   amount: {type: money, positive: true, label: Amount}
   credit: {type: money, label: Credit}
   rate: {type: decimal, label: Rate}
+  opened_by: {type: string, one_of: [Customer, Provider, Regulator], label: Who opened it}
 recordable_facts:
   settled:
     label: Settled
@@ -279,3 +280,22 @@ def test_no_rulebook_may_declare_the_engines_could_not_start_state(tmp_path: Pat
     )
     with pytest.raises(RulebookError, match="the engine's own state"):
         _load(tmp_path, text)
+
+
+def test_a_text_fact_with_one_of_takes_only_those_values_in_their_own_spelling(
+    rulebook: Rulebook,
+) -> None:
+    assert start(rulebook, opened_by=" regulator ")["opened_by"] == "Regulator"
+    assert start_errors(rulebook, opened_by="the landlord") == {
+        "facts.opened_by": "must be one of: Customer, Provider, Regulator"
+    }
+
+
+def test_one_of_is_for_text_facts_and_lists_each_value_once(tmp_path: Path) -> None:
+    for fact, message in (
+        ("{type: integer, one_of: [a], label: X}", "one_of applies only to string facts"),
+        ("{type: string, one_of: [a, a], label: X}", "one_of lists each allowed value once"),
+    ):
+        text = RULEBOOK.replace("  rate: {type: decimal, label: Rate}", f"  rate: {fact}")
+        with pytest.raises(RulebookError, match=message):
+            _load(tmp_path, text)

@@ -75,6 +75,13 @@ def _fact_spec(ctx: Context, path: tuple[Any, ...], spec: FactSpec, recorded: bo
             (*path, "positive"),
             f"positive applies only to {', '.join(NUMBER_TYPES)} facts, not {spec.type}",
         )
+    if spec.one_of is not None:
+        if spec.type != "string":
+            raise ctx.fail(
+                (*path, "one_of"), f"one_of applies only to string facts, not {spec.type}"
+            )
+        if not spec.one_of or len(set(spec.one_of)) != len(spec.one_of):
+            raise ctx.fail((*path, "one_of"), "one_of lists each allowed value once, at least one")
     if spec.day_of_month is not None and spec.type != "date":
         raise ctx.fail(
             (*path, "day_of_month"),
