@@ -7,7 +7,7 @@ from datetime import UTC
 
 from contracts.calendar.business import ContractCalendar
 from contracts.calendar.counting import _day_period
-from contracts.calendar.describing import describe_day, describe_instant
+from contracts.calendar.describing import _capitalised, describe_day, describe_instant
 from contracts.calendar.hours import _business_hours, _elapsed_hours
 from contracts.calendar.model import Anchor, ComputedDeadline, DeadlineRule
 
@@ -72,7 +72,7 @@ def _event_step(calendar: ContractCalendar, anchor: Anchor, counts_days: bool) -
 
 def _rule_step(rule: DeadlineRule, anchor: Anchor) -> str:
     where = f" ({rule.clause_ref})" if rule.clause_ref else ""
-    label = rule.label[:1].upper() + rule.label[1:]
+    label = _capitalised(rule.label)
     if rule.period.count == 0:
         return f"Rule{where}: {label} at the moment {anchor.label}."
     return f"Rule{where}: {label} {rule.period.describe()} {rule.direction} {anchor.label}."

@@ -43,8 +43,8 @@ def _day_period(
                 first += timedelta(days=sign)
         last = first + timedelta(days=sign * (n - 1))
         steps.append(
-            f"Under NY GCL § 20 the event day, {describe_day(start)}, is excluded from the"
-            f" count;{back} day 1 is {describe_day(first)} and day {n} is {describe_day(last)}."
+            f"{_event_day_excluded(start)};{back} day 1 is {describe_day(first)}"
+            f" and day {n} is {describe_day(last)}."
         )
         if skipped:
             left_out = " and ".join(
@@ -78,14 +78,18 @@ def _count_business_days(
         raise ValueError(f"could not find {n} business days from {start}")
     back = " counting back" if sign < 0 else ""
     steps.append(
-        f"Under NY GCL § 20 the event day, {describe_day(start)}, is excluded from the"
-        f" count. Counting only business days{back}, business day 1 is {describe_day(first)}"
-        f" and business day {n} is {describe_day(d)}."
+        f"{_event_day_excluded(start)}. Counting only business days{back}, business day 1 is"
+        f" {describe_day(first)} and business day {n} is {describe_day(d)}."
     )
     if holidays:
         named = "; ".join(f"{describe_day(h)} ({calendar.holiday_name(h)})" for h in holidays)
         steps.append(f"Public holidays skipped in the count: {named}.")
     return d
+
+
+def _event_day_excluded(start: date) -> str:
+    # NY GCL § 20 in the words of every day count's first step.
+    return f"Under NY GCL § 20 the event day, {describe_day(start)}, is excluded from the count"
 
 
 def _add_months(d: date, months: int) -> date:

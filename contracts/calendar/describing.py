@@ -57,6 +57,16 @@ def describe_instant(instant: datetime, time_zone: str) -> str:
     return text
 
 
+def _local_and_utc(instant: datetime, time_zone: str) -> str:
+    """An instant as the steps show it: local time, then UTC in brackets."""
+    return f"{describe_instant(instant, time_zone)} ({describe_instant(instant, 'UTC')})"
+
+
+def _capitalised(label: str) -> str:
+    # A rule's label starts a step; str.capitalize() would lower the rest ("MSA", names).
+    return label[:1].upper() + label[1:]
+
+
 def _zone_label(name: str) -> str:
     if name in _UTC_NAMES:
         return "UTC"

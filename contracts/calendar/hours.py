@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from contracts.calendar.business import _MAX_SEARCH_DAYS, ContractCalendar
 from contracts.calendar.describing import (
+    _capitalised,
     _describe_span,
     _hhmm,
+    _local_and_utc,
     _weekday_list,
     _zone_label,
     describe_day,
@@ -26,15 +28,11 @@ def _elapsed_hours(
     start = anchor.instant.astimezone(UTC)
     due = start + sign * timedelta(hours=rule.period.count)
     if rule.period.count == 0:
-        steps.append(
-            f"It falls exactly then: {describe_instant(due, tz)} ({describe_instant(due, 'UTC')}),"
-            " whatever the day."
-        )
+        steps.append(f"It falls exactly then: {_local_and_utc(due, tz)}, whatever the day.")
         return due
     steps.append(
         f"Hours are elapsed time: {rule.period.describe()} {rule.direction} the event is"
-        f" {describe_instant(due, tz)} ({describe_instant(due, 'UTC')}). The period is not"
-        " moved for weekends or public holidays."
+        f" {_local_and_utc(due, tz)}. The period is not moved for weekends or public holidays."
     )
     for when, before, after in _offset_changes(min(start, due), max(start, due), calendar.zone):
         shift = after - before
@@ -106,6 +104,6 @@ def _business_hours(
             "The event falls outside business hours, so counting starts at the"
             f" {edge}, {describe_instant(first_counted, tz)}.",
         )
-    label = rule.label[:1].upper() + rule.label[1:]
-    steps.append(f"{label}: {describe_instant(cursor, tz)} ({describe_instant(cursor, 'UTC')}).")
+    label = _capitalised(rule.label)
+    steps.append(f"{label}: {_local_and_utc(cursor, tz)}.")
     return cursor

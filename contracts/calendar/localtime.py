@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,13 +37,12 @@ def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
     lo, hi = naive.replace(tzinfo=zone, fold=1).astimezone(UTC), first
     if lo > hi:
         lo, hi = hi, lo
-    while hi - lo > timedelta(microseconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(zone).replace(tzinfo=None) >= naive:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return _first_instant(
+        lo,
+        hi,
+        lambda t: t.astimezone(zone).replace(tzinfo=None) >= naive,
+        timedelta(microseconds=1),
+    )
 
 
 def _offset_changes(
@@ -56,13 +56,30 @@ def _offset_changes(
         hi = min(lo + step, end)
         before, after = lo.astimezone(zone).utcoffset(), hi.astimezone(zone).utcoffset()
         if before != after and before is not None and after is not None:
-            a, b = lo, hi
-            while b - a > timedelta(seconds=1):
-                mid = a + (b - a) / 2
-                if mid.astimezone(zone).utcoffset() == before:
-                    a = mid
-                else:
-                    b = mid
-            changes.append((b, before, after))
+            changes.append((_offset_change(lo, hi, zone), before, after))
         lo = hi
     return changes
+
+
+def _offset_change(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
+    """The instant, to the second, at which ``zone``'s UTC offset at ``lo`` ends."""
+    before = lo.astimezone(zone).utcoffset()
+    return _first_instant(
+        lo, hi, lambda t: t.astimezone(zone).utcoffset() != before, timedelta(seconds=1)
+    )
+
+
+def _first_instant(
+    lo: datetime, hi: datetime, reached: Callable[[datetime], bool], resolution: timedelta
+) -> datetime:
+    """Bisects (lo, hi] to the first instant at which ``reached`` holds, to ``resolution``.
+
+    ``reached`` must be false at ``lo``, true at ``hi`` and stay true once it holds.
+    """
+    while hi - lo > resolution:
+        mid = lo + (hi - lo) / 2
+        if reached(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from contracts.calendar.business import _MAX_SEARCH_DAYS, ContractCalendar
-from contracts.calendar.describing import describe_day, describe_instant
+from contracts.calendar.describing import _capitalised, _local_and_utc, describe_day
 from contracts.calendar.localtime import _local_to_utc
 from contracts.calendar.model import DeadlineRule, Roll
 
@@ -52,7 +52,7 @@ def _day_end_instant(
     calendar: ContractCalendar, day: date, rule: DeadlineRule, steps: list[str]
 ) -> datetime:
     tz = calendar.time_zone
-    label = rule.label[:1].upper() + rule.label[1:]
+    label = _capitalised(rule.label)
     if rule.ends == "end_of_day":
         due = _local_to_utc(day + timedelta(days=1), time(0), calendar.zone)
         when = f"at the end of {describe_day(day)} (midnight)"
@@ -71,5 +71,5 @@ def _day_end_instant(
             )
         elif actual.replace(fold=1).utcoffset() != actual.utcoffset():
             when += " (that time occurs twice as the clocks go back; the first one counts)"
-    steps.append(f"{label}: {when}: {describe_instant(due, tz)} ({describe_instant(due, 'UTC')}).")
+    steps.append(f"{label}: {when}: {_local_and_utc(due, tz)}.")
     return due
