@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+REPO = Path(__file__).resolve().parents[1]
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 #: The dev server's SQLite pragmas, as `make dev` and the tests run it.
 WAL_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
