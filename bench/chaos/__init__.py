@@ -44,8 +44,9 @@ Activity lag, which is the condition under which a slow request can never be sen
 
 The package, by kind: ``scenarios`` (the case table), ``faults`` (SendGrid's refusals and
 slow answers, the database outage), ``processes`` (dev server, workers, database, kept
-logs), ``calls`` (Temporal calls that outlast the faults), ``judging`` (settling and the
-summary), ``report`` (the table) and ``runner`` (the run and its command line).
+logs), ``calls`` (Temporal calls that outlast the faults), ``driving`` (each case to its end),
+``judging`` (settling, the checks and the summary), ``report`` (the table) and ``runner``
+(the run and its command line).
 """
 
 from __future__ import annotations
@@ -54,11 +55,19 @@ from __future__ import annotations
 # workers are started through bench.chaos.spawn, which a test replaces.
 from bench._common import REPO
 from bench.chaos.calls import retrying, stop_if_cancelled
-from bench.chaos.faults import SHARED, SPEC, SendGridFaults, set_connections
-from bench.chaos.judging import Judged, Summary, read_rows, settle_all, settled
-from bench.chaos.processes import DevServer, LogKeeper, Workers, free_port, postgres_database
+from bench.chaos.driving import CaseDriver, Outcome
+from bench.chaos.faults import SHARED, SPEC, FaultInjector, SendGridFaults, set_connections
+from bench.chaos.judging import Judged, Summary, judge, read_rows, settle_all, settled
+from bench.chaos.processes import (
+    DevServer,
+    LogKeeper,
+    Workers,
+    free_port,
+    postgres_database,
+    supervise,
+)
 from bench.chaos.report import table
-from bench.chaos.runner import Outcome, main, parse_args, run
+from bench.chaos.runner import main, parse_args, run
 from bench.chaos.scenarios import Scenario, Step, scenarios
 from workers.procs import spawn
 
@@ -66,7 +75,9 @@ __all__ = [
     "REPO",
     "SHARED",
     "SPEC",
+    "CaseDriver",
     "DevServer",
+    "FaultInjector",
     "Judged",
     "LogKeeper",
     "Outcome",
@@ -76,6 +87,7 @@ __all__ = [
     "Summary",
     "Workers",
     "free_port",
+    "judge",
     "main",
     "parse_args",
     "postgres_database",
@@ -88,5 +100,6 @@ __all__ = [
     "settled",
     "spawn",
     "stop_if_cancelled",
+    "supervise",
     "table",
 ]

@@ -4,17 +4,22 @@ the seed, and the database outage (connections refused, sessions ended)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bench._common import REPO
+
+if TYPE_CHECKING:
+    from bench.chaos.processes import DevServer, Workers
 
 # ../shared beside the checkout; CLAUSEFLOW_SHARED names it for a checkout elsewhere (a worktree).
 SHARED = Path(os.environ.get("CLAUSEFLOW_SHARED") or REPO.parent / "shared")
@@ -65,6 +70,15 @@ class SendGridFaults:
                 return Reply(202, delay=roll.uniform(args.slow_min, args.slow_max))
             return Reply(202)
 
+    def count(self, mock: Any, counts: Counter[str]) -> None:
+        """Puts the refusals and the slow answers the mock gave into ``counts``."""
+        from tests.support.sendgrid_mock import MAIL_SEND
+
+        counts["SendGrid 429/500"] = sum(
+            1 for r in mock.requests if r.path == MAIL_SEND and r.status in (429, 500)
+        )
+        counts["SendGrid slow"] = self.slow
+
     def mock(self, activity_lag: float) -> Any:
         from tests.support.sendgrid_mock import SendGridMock
 
@@ -98,3 +112,59 @@ def set_connections(admin: Engine, name: str, allowed: bool) -> None:
                 ),
                 {"n": name},
             )
+
+
+@dataclass
+class FaultInjector:
+    """Worker SIGKILLs, dev server restarts and database outages, placed by step counts.
+
+    ``restarting`` is true while the dev server is down on purpose, so that supervision
+    (``processes.supervise``) leaves the server and the workers be meanwhile.
+    """
+
+    args: argparse.Namespace
+    rng: random.Random
+    server: DevServer
+    workers: Workers
+    converter: Any
+    admin: Engine
+    database: str
+    #: The SendGrid mock: the faults are placed by the Mail Send requests it has seen.
+    mock: Any
+    counts: Counter[str]
+    restarting: bool = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fires every fault at its place, or returns once ``stop`` is set."""
+        args, rng, server, workers = self.args, self.rng, self.server, self.workers
+        kinds = (
+            ["worker SIGKILL"] * args.kills
+            + ["Temporal restart"] * args.server_restarts
+            + ["database outage"] * args.db_outages
+        )
+        rng.shuffle(kinds)
+        # Placed by step counts: fault i fires when the mock has seen the i-th
+        # threshold of Mail Send requests (every case sends at least one notice).
+        span = max(len(kinds) + 1, int(args.cases * args.fault_span))
+        thresholds = sorted(rng.sample(range(1, span + 1), len(kinds)))
+        for kind, at in zip(kinds, thresholds, strict=True):
+            while len(self.mock.sends) < at:
+                if stop.is_set():
+                    return
+                await asyncio.sleep(0.05)
+            if kind == "worker SIGKILL":
+                workers.kill(rng)
+            elif kind == "Temporal restart":
+                self.restarting = True
+                server.stop()
+                await asyncio.sleep(args.server_down)
+                server.start()
+                await server.wait_ready(self.converter)
+                self.restarting = False
+            else:
+                await asyncio.to_thread(set_connections, self.admin, self.database, False)
+                try:
+                    await asyncio.sleep(args.db_down)
+                finally:
+                    await asyncio.to_thread(set_connections, self.admin, self.database, True)
+            self.counts[kind] += 1

@@ -8,12 +8,16 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.client import WorkflowExecutionStatus
 
 from bench.chaos.calls import retrying, stop_if_cancelled
+
+if TYPE_CHECKING:
+    from bench.chaos.driving import Outcome
 
 
 @dataclass
@@ -133,3 +137,104 @@ def read_rows(
         for nrow in session.exec(select(notice)):
             notice_rows.setdefault(nrow.case_id, []).append(nrow)
     return rows, notice_rows
+
+
+def judge(summary: Summary, outcomes: list[Outcome], judged: Judged, mock: Any) -> None:
+    """Fills ``summary`` from the settled cases, their rows and what the mock accepted.
+
+    Every case must be in its expected end state; every notice a workflow recorded must be
+    'sent' in its row and accepted exactly once (202s per ``custom_args.notice_id``); the
+    mock must have accepted nothing that no notice row accounts for; each case row must
+    agree with the workflow (query and describe).
+    """
+    rows, notice_rows = judged.rows
+    summary.cases = len(outcomes)
+    summary.slowest = [
+        f"{o.case_id} ({o.scenario.name}): done after {o.seconds:.0f} s"
+        for o in sorted(outcomes, key=lambda o: -o.seconds)[:3]
+    ]
+    accepted: dict[str, list[str]] = {}
+    for r in mock.sends:
+        if r.status == 202:
+            accepted.setdefault(r.custom_args.get("notice_id", "?"), []).append(r.message_id or "")
+    summary.invalid_requests = len(mock.invalid)
+    known: set[str] = set()
+    for o in outcomes:
+        s = o.scenario
+        found = judged.cases[o.case_id]
+        if isinstance(found, Exception):
+            summary.not_at_end_state.append(f"{o.case_id} ({s.name}): {found}")
+            continue
+        view, desc = found
+        at_end = view.state == s.end_state and view.closed == s.closed
+        at_end = at_end and not view.held_notices and o.done
+        if at_end:
+            summary.at_end_state += 1
+        else:
+            summary.not_at_end_state.append(
+                f"{o.case_id} ({s.name}): {view.state} closed={view.closed} "
+                f"held={view.held_notices} {o.problem or ''}"
+            )
+        # Rules escalate on purpose (a lapsed cure period); a notice must never.
+        failed = [e for e in view.escalations if e.startswith("notice ")]
+        if failed:
+            summary.escalated.append(f"{o.case_id} ({s.name}): {failed}")
+        # The database agrees with Temporal.
+        row = rows.get(o.case_id)
+        # Completed exactly when the case is closed with nothing left to approve.
+        finished = view.closed and not view.held_notices
+        status = WorkflowExecutionStatus.COMPLETED if finished else WorkflowExecutionStatus.RUNNING
+        attrs = {p.key.name: p.value for p in desc.typed_search_attributes}
+        if row is None:
+            summary.mismatches.append(f"{o.case_id}: no case row")
+        elif (row.state, row.closed) != (view.state, view.closed):
+            summary.mismatches.append(
+                f"{o.case_id}: row {row.state}/{row.closed}, workflow {view.state}/{view.closed}"
+            )
+        if attrs.get("CaseState") != view.state or desc.status != status:
+            summary.mismatches.append(
+                f"{o.case_id}: CaseState {attrs.get('CaseState')} status {desc.status}, "
+                f"query {view.state}"
+            )
+        # Every notice the workflow recorded is sent, once.
+        _judge_notices(summary, o.case_id, view, notice_rows.get(o.case_id, []), accepted, known)
+    for nid, got in accepted.items():
+        if nid not in known:
+            summary.stray.append(f"{nid}: accepted {len(got)}x, no case expects it")
+
+
+def _judge_notices(
+    summary: Summary,
+    case_id: str,
+    view: Any,
+    stored_rows: list[Any],
+    accepted: dict[str, list[str]],
+    known: set[str],
+) -> None:
+    """Each notice the case's workflow recorded: sent in its row, accepted once; and any
+    row the workflow does not list (stray). Adds the notice ids it accounts for to ``known``."""
+    from activities.notices import notice_id_for
+
+    by_key = {n.notice_key: n for n in stored_rows}
+    expected = list(view.notices)
+    summary.notices_expected += len(expected)
+    for key in expected:
+        nid = notice_id_for(case_id, key)
+        known.add(nid)
+        got = accepted.get(nid, [])
+        stored = by_key.get(key)
+        if len(got) > 1:
+            summary.duplicated.append(f"{nid} ({case_id} {key}): {len(got)} accepted")
+        if not got or stored is None or stored.status != "sent":
+            state = "no row" if stored is None else f"{stored.status} {stored.error or ''}"
+            summary.lost.append(f"{nid} ({case_id} {key}): {len(got)} accepted, {state}")
+        elif stored.provider_message_id not in got:
+            summary.mismatches.append(
+                f"{nid}: row says {stored.provider_message_id}, SendGrid accepted {got}"
+            )
+        elif len(got) == 1:
+            summary.notices_sent += 1
+    for key, nrow in by_key.items():
+        if key not in expected:
+            known.add(nrow.id)
+            summary.stray.append(f"{nrow.id} ({case_id} {key}): {nrow.status}")

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -228,6 +228,19 @@ def postgres_database() -> Iterator[str]:
 
     with temporary_postgres_database() as url:
         yield url
+
+
+async def supervise(
+    server: DevServer, workers: Workers, paused: Callable[[], bool], done: asyncio.Event
+) -> None:
+    """Notes the dev server's own exits and restarts dead workers, until ``done``."""
+    while not done.is_set():
+        # Not while the server is down on purpose: a worker started then
+        # fails to connect and exits 1, which is no news.
+        if not paused():
+            server.check()
+            workers.ensure()
+        await asyncio.sleep(0.5)
 
 
 def _spawn(cmd: list[str], log: IO[bytes], **kw: Any) -> subprocess.Popen[bytes]:
