@@ -11,12 +11,11 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,17 +24,9 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-from bench._common import REPO
+from bench._common import REPO, TEMPORAL_CLI, WAL_PRAGMAS, free_port, search_attribute_args
 from bench.chaos.calls import stop_if_cancelled
 from workers.procs import exit_description, stop
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DevServer:
@@ -54,10 +45,8 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from runtime.temporal import SEARCH_ATTRIBUTES
-
         cmd = [
-            str(BIN / "temporal"),
+            str(TEMPORAL_CLI),
             "server",
             "start-dev",
             "--db-filename",
@@ -71,15 +60,11 @@ class DevServer:
             "--metrics-port",
             str(self.metrics_port),
             "--headless",
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *WAL_PRAGMAS,
             "--log-level",
             "warn",
+            *search_attribute_args(),
         ]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            cmd += ["--search-attribute", f"{name}={kind}"]
         with self.log.open("ab") as log:
             self.proc = _spawn(cmd, log)  # dies with the run, even on kill -9
         self.started = time.monotonic()
@@ -135,15 +120,16 @@ class LogKeeper:
 
     def keep(self, log: Path, what: str, after: float) -> None:
         """Keeps ``log`` of a process that ended unexpectedly, with a line on why."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            shutil.copy2(log, self.folder / log.name)
+        self._copy([log])
         self.notes.append(f"{log.name}: {what} after {after:.0f} s; {_telling_line(log)}")
 
     def keep_all(self, workdir: Path) -> None:
+        self._copy(workdir.glob("*.log"))
+
+    def _copy(self, logs: Iterable[Path]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for log in workdir.glob("*.log"):
-            with contextlib.suppress(OSError):
+        for log in logs:
+            with contextlib.suppress(OSError):  # a log can be missing; the others still count
                 shutil.copy2(log, self.folder / log.name)
 
 
