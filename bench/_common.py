@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+REPO = Path(__file__).resolve().parents[1]
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 #: The dev server's SQLite pragmas, as `make dev` and the tests run it.
 WAL_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
@@ -46,6 +47,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def search_attribute_args() -> list[str]:
+    """``--search-attribute NAME=KIND`` for each of Clauseflow's, for ``start-dev``."""
+    from runtime.temporal import SEARCH_ATTRIBUTES  # late: after the bench sets its settings
+
+    args: list[str] = []
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return args
+
+
 class DevServer:
     """`temporal server start-dev`, started by this process (its own pid, quiet output).
 
@@ -54,15 +65,12 @@ class DevServer:
     """
 
     def __init__(self) -> None:
-        from runtime.temporal import SEARCH_ATTRIBUTES
-
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         args = [str(TEMPORAL_CLI), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
         args += ["--port", str(self.port), "--http-port", str(free_port())]
         args += ["--metrics-port", str(free_port()), "--log-level", "error", *WAL_PRAGMAS]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            args += ["--search-attribute", f"{name}={kind}"]
+        args += search_attribute_args()
         self.proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
