@@ -1,5 +1,5 @@
 """Computing a case's deadlines from its rulebook, its contract's term sheet and its facts,
-on the contract's calendar (contracts/calendar.py), each with its explanation. Pure: the
+on the contract's calendar (contracts/calendar/), each with its explanation. Pure: the
 case's local activity, the what-if and the API's previews all call it.
 """
 

@@ -1,6 +1,6 @@
 """Under every fault of the chaos run, no notice is lost or sent twice and every case ends.
 
-``bench/chaos.py`` with small numbers (``make chaos`` runs it with 200+ cases): a dozen
+``bench/chaos/`` with small numbers (``make chaos`` runs it with 200+ cases): a dozen
 cases over every clause on a real dev server, worker subprocesses, a throwaway
 PostgreSQL database and the SendGrid mock, while a worker is SIGKILLed, the dev server
 restarts on its file, the database refuses connections, SendGrid refuses ~30% of
