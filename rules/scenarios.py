@@ -1,9 +1,10 @@
 """Scenarios: a clause's cases as data, in ``rules/clauses/<clause>/scenarios.yaml``.
 
 A clause's scenarios hold the facts a contract manager gives to open its case today
-(``start``, dates relative to an injected ``now``) and its rulebook as a table of the
-facts the engine sees and the decisions expected (``decisions``). They drive the tests
-of every clause, so that adding a clause needs no Python edit to them.
+(``start``, dates relative to an injected ``now``), its rulebook as a table of the
+facts the engine sees and the decisions expected (``decisions``), and optionally whole
+cases step by step (``paths``). They drive the tests of every clause, so that adding a
+clause needs no Python edit to them.
 
 Loading checks the file against ``rules/schema/scenarios.schema.json`` and then what the
 schema cannot express; every problem is a :class:`ScenariosError` that names the file,
@@ -70,6 +71,43 @@ class DecisionRow:
 
 
 @dataclass(frozen=True)
+class Step:
+    """Once the case is in state ``in_state``, record ``fact`` with ``values``.
+
+    ``values`` are as written: resolve their relative dates with :func:`resolve_facts`.
+    """
+
+    in_state: str
+    fact: str
+    values: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class CasePath:
+    """A whole case: how it starts, what is recorded on the way, the state it ends in.
+
+    Attributes:
+        name: What the path shows; unique in its file.
+        start: The start facts as written: the clause's ``start`` with the path's own
+            over it. Resolve them with :func:`resolve_facts`.
+        steps: The facts recorded on the way, in order.
+        approve_held: Whether notices held for approval are approved as they come.
+        end_state: The state the case is in at the end.
+        closed: Whether the case has ended then.
+        line: The path's line in the file.
+    """
+
+    name: str
+    start: dict[str, Any]
+    steps: tuple[Step, ...]
+    approve_held: bool
+    end_state: str
+    closed: bool
+    line: int
+
+
+@dataclass(frozen=True)
 class Scenarios:
     """A clause's scenarios file, loaded and checked.
 
@@ -81,6 +119,7 @@ class Scenarios:
         rulebook_version: The rulebook version the decision table is written for.
         case: The facts every row starts from (besides clause and rulebook_version).
         rows: The decision table.
+        paths: Whole cases, if the file has any.
     """
 
     clause: str
@@ -89,6 +128,7 @@ class Scenarios:
     rulebook_version: int
     case: dict[str, Any]
     rows: tuple[DecisionRow, ...]
+    paths: tuple[CasePath, ...] = ()
 
     def start_facts(self, *, now: dt.datetime, time_zone: str) -> dict[str, Any]:
         """The start facts with every relative date resolved against ``now``.
@@ -101,9 +141,7 @@ class Scenarios:
         Raises:
             ValueError: ``now`` is naive or ``time_zone`` unknown (programming errors).
         """
-        return {
-            name: resolve(value, now=now, time_zone=time_zone) for name, value in self.start.items()
-        }
+        return resolve_facts(self.start, now=now, time_zone=time_zone)
 
     def facts(self, row: DecisionRow) -> dict[str, Any]:
         """What the engine sees for ``row``: the clause and version, the case, the row."""
@@ -173,17 +211,19 @@ def load_scenarios(path: Path | str) -> Scenarios:
         rulebook_version=table["rulebook_version"],
         case=dict(table.get("case") or {}),
         rows=tuple(rows),
+        paths=_paths(path, lines, data),
     )
     _check_vocabulary(scenarios, lines)
     return scenarios
 
 
 def check_against(scenarios: Scenarios, rulebook: Rulebook) -> None:
-    """Checks that the table names only what ``rulebook`` declares.
+    """Checks that the table and the paths name only what ``rulebook`` declares.
 
     Raises:
-        ScenariosError: A row's expected rule, recorded fact or deadline is not the
-            rulebook's, or the rulebook is of another clause or version.
+        ScenariosError: A row's expected rule, recorded fact or deadline, or a path's
+            state or recorded fact, is not the rulebook's, or the rulebook is of another
+            clause or version.
     """
     if (rulebook.clause, rulebook.version) != (scenarios.clause, scenarios.rulebook_version):
         raise ScenariosError(
@@ -206,6 +246,30 @@ def check_against(scenarios: Scenarios, rulebook: Rulebook) -> None:
         if row.facts.get("event") == "deadline_reached" and group not in rulebook.deadlines:
             names = set(rulebook.deadlines)
             raise _unknown(scenarios, row, f"{where}.group", "deadline", group, names)
+    states, facts = set(rulebook.states), set(rulebook.recordable_facts)
+    for index, case in enumerate(scenarios.paths):
+        where = f"paths[{index}]"
+        if case.end_state not in states:
+            raise _unknown(scenarios, case, f"{where}.end.state", "state", case.end_state, states)
+        for at, step in enumerate(case.steps):
+            if step.in_state not in states:
+                raise _unknown(
+                    scenarios, step, f"{where}.steps[{at}].in", "state", step.in_state, states
+                )
+            if step.fact not in facts:
+                raise _unknown(
+                    scenarios,
+                    step,
+                    f"{where}.steps[{at}].record",
+                    "recordable fact",
+                    step.fact,
+                    facts,
+                )
+
+
+def resolve_facts(facts: Mapping[str, Any], *, now: dt.datetime, time_zone: str) -> dict[str, Any]:
+    """``facts`` with every relative date resolved (see :func:`resolve`)."""
+    return {name: resolve(value, now=now, time_zone=time_zone) for name, value in facts.items()}
 
 
 def resolve(value: Any, *, now: dt.datetime, time_zone: str) -> Any:
@@ -283,6 +347,39 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     )
 
 
+def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath, ...]:
+    paths: list[CasePath] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data.get("paths") or []):
+        where = ["paths", index]
+        if raw["name"] in seen:
+            raise ScenariosError(
+                path, lines.line([*where, "name"]), f"{_where(where)}.name: {raw['name']!r} twice"
+            )
+        seen.add(raw["name"])
+        steps = tuple(
+            Step(
+                in_state=step["in"],
+                fact=step["record"],
+                values=dict(step.get("values") or {}),
+                line=lines.line([*where, "steps", at]),
+            )
+            for at, step in enumerate(raw.get("steps") or [])
+        )
+        paths.append(
+            CasePath(
+                name=raw["name"],
+                start={**data["start"], **(raw.get("start") or {})},
+                steps=steps,
+                approve_held=raw.get("approve_held", False),
+                end_state=raw["end"]["state"],
+                closed=raw["end"].get("closed", True),
+                line=lines.line(where),
+            )
+        )
+    return tuple(paths)
+
+
 def _row_facts(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The facts a row stands for: its shape (deadline reached, fact recorded or an
     event), its state, then its own ``facts``, which win."""
@@ -317,11 +414,16 @@ def _check_vocabulary(scenarios: Scenarios, lines: Lines) -> None:
 
 
 def _unknown(
-    scenarios: Scenarios, row: DecisionRow, where: str, kind: str, name: Any, names: set[str]
+    scenarios: Scenarios,
+    node: DecisionRow | CasePath | Step,
+    where: str,
+    kind: str,
+    name: Any,
+    names: set[str],
 ) -> ScenariosError:
     hint = did_you_mean(str(name), names)
     reason = f"{where}: {name!r} is not a {kind} of the {scenarios.clause} rulebook{hint}"
-    return ScenariosError(scenarios.path, row.line, reason)
+    return ScenariosError(scenarios.path, node.line, reason)
 
 
 def _where(path: list[Any]) -> str:

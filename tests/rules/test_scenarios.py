@@ -17,14 +17,16 @@ import pytest
 from contracts.terms import TermSheet
 from rules.derive import parameter_facts
 from rules.engine import evaluate
-from rules.facts import validate_start_facts
+from rules.facts import validate_recorded_fact, validate_start_facts
 from rules.rulebook import Rulebook, default_registry
 from rules.scenarios import (
+    CasePath,
     DecisionRow,
     Scenarios,
     ScenariosError,
     check_against,
     load_scenarios,
+    resolve_facts,
     scenarios_path,
 )
 from tests.dates import at_ny_on, ny_today
@@ -47,15 +49,16 @@ def _rulebook(scenarios: Scenarios) -> Rulebook:
     return default_registry().get(scenarios.clause, scenarios.rulebook_version)
 
 
-def _rows() -> list[Any]:
-    """Every row of every clause that loads (one that does not fails test_scenarios_load)."""
+def _each(what: str) -> list[Any]:
+    """Every row (or path) of every clause that loads; one that does not fails
+    test_scenarios_load_and_name_only_what_the_rulebook_declares."""
     params = []
     for clause in CLAUSES:
         try:
-            rows = _scenarios(clause).rows
+            items = getattr(_scenarios(clause), what)
         except ScenariosError:
             continue
-        params += [pytest.param(clause, row, id=f"{clause}: {row.name}") for row in rows]
+        params += [pytest.param(clause, item, id=f"{clause}: {item.name}") for item in items]
     return params
 
 
@@ -65,7 +68,7 @@ def test_scenarios_load_and_name_only_what_the_rulebook_declares(clause: str) ->
     check_against(scenarios, _rulebook(scenarios))
 
 
-@pytest.mark.parametrize(("clause", "row"), _rows())
+@pytest.mark.parametrize(("clause", "row"), _each("rows"))
 def test_decision_table(clause: str, row: DecisionRow) -> None:
     scenarios = _scenarios(clause)
     # As the decide activity does: the term sheet's figures, then the case's own facts.
@@ -149,3 +152,29 @@ def test_start_facts_are_valid_for_the_reference_contract(clause: str, now: Any)
         effective_date=terms.effective_date,
     )
     assert set(checked) == set(facts)
+
+
+@pytest.mark.parametrize(("clause", "case"), _each("paths"))
+def test_a_path_records_only_what_its_states_allow(clause: str, case: CasePath) -> None:
+    scenarios = _scenarios(clause)
+    rulebook = _rulebook(scenarios)
+    terms = _terms()
+    now = dt.datetime.now(dt.UTC)
+    zone = terms.time_zone
+    # A path starts its case on the workflow directly, as the chaos run does: no check
+    # against the contract's effective date (an expired term begins before it).
+    start = validate_start_facts(
+        rulebook, resolve_facts(case.start, now=now, time_zone=zone), time_zone=zone, now=now
+    )
+    for step in case.steps:
+        validate_recorded_fact(
+            rulebook,
+            step.fact,
+            resolve_facts(step.values, now=now, time_zone=zone),
+            state=step.in_state,
+            time_zone=zone,
+            now=now,
+            effective_date=terms.effective_date,
+            case_facts=start,
+        )
+    assert rulebook.is_terminal(case.end_state) == case.closed

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from rules.rulebook import default_registry
-from rules.scenarios import ScenariosError, check_against, load_scenarios, resolve
+from rules.scenarios import (
+    ScenariosError,
+    check_against,
+    load_scenarios,
+    resolve,
+    resolve_facts,
+)
 
 NY = "America/New_York"
 VALID = """\
@@ -38,6 +44,14 @@ decisions:
       recorded: renewed
       state: term_running
       expect: []
+paths:
+  - name: renewed
+    start: {effective_date: {date: today-30d}}
+    steps:
+      - in: term_running
+        record: renewed
+        values: {agreed_on: {date: today}}
+    end: {state: renewed}
 """
 
 
@@ -79,6 +93,21 @@ def test_a_row_stands_for_the_facts_the_engine_sees(tmp_path: Path) -> None:
     assert renewed.facts == {"event": "fact_recorded", "fact": "renewed", "state": "term_running"}
     assert started.expect == (("track_term", "transition", "term_running"),)
     assert scenarios.where(reminder) == f"{scenarios.path}:13"
+
+
+def test_a_path_starts_from_the_clauses_start_facts(tmp_path: Path) -> None:
+    [case] = load_scenarios(write(tmp_path, VALID)).paths
+    assert case.start == {"effective_date": {"date": "today-30d"}, "noted_at": {"at": "now-1h"}}
+    [step] = case.steps
+    assert (step.in_state, step.fact, step.values, step.line) == (
+        "term_running",
+        "renewed",
+        {"agreed_on": {"date": "today"}},
+        27,
+    )
+    assert (case.end_state, case.closed, case.approve_held) == ("renewed", True, False)
+    now = dt.datetime(2030, 5, 6, 3, 0, tzinfo=dt.UTC)
+    assert resolve_facts(step.values, now=now, time_zone=NY) == {"agreed_on": "2030-05-05"}
 
 
 def test_start_facts_resolve_against_the_injected_now(tmp_path: Path) -> None:
@@ -180,6 +209,14 @@ def test_other_values_are_kept_and_now_must_be_aware() -> None:
         ("clause: term_expiry", "clause: term_expiry\nclause: x", 2, "duplicate key 'clause'"),
         ("  rulebook_version: 1\n", "", 5, "'rulebook_version' is a required property"),
         ("{effective_date: '2037-03-01'}", "{Bad-name: 1}", 7, "cannot be a fact's name"),
+        ("        record: renewed", "        recrd: renewed", 28, "unknown key 'recrd'"),
+        ("paths:\n", "paths:\n  - name: x\n    end: {}\n", 25, "paths[0].end: 'state' is a"),
+        (
+            "end: {state: renewed}",
+            "end: {state: renewed}\n  - name: renewed\n    end: {state: renewed}",
+            31,
+            "paths[1].name: 'renewed' twice",
+        ),
     ],
 )
 def test_errors_name_the_file_line_and_key(
@@ -220,6 +257,14 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
             "decisions.rows[1].group: 'expiry_reminders' is not a deadline",
         ),
         ("rulebook_version: 1", "rulebook_version: 2", "the table is for term_expiry v2"),
+        (
+            "end: {state: renewed}",
+            "end: {state: renewd}",
+            "paths[0].end.state: 'renewd' is not a state of the term_expiry rulebook "
+            "(did you mean 'renewed'?)",
+        ),
+        ("- in: term_running", "- in: running", "paths[0].steps[0].in: 'running' is not a state"),
+        ("record: renewed", "record: renewal", "steps[0].record: 'renewal' is not a recordable"),
     ],
 )
 def test_the_table_names_only_what_the_rulebook_declares(
