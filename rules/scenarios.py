@@ -1,0 +1,472 @@
+"""Scenarios: a clause's cases as data, in ``rules/clauses/<clause>/scenarios.yaml``.
+
+A clause's scenarios hold the facts a contract manager gives to open its case today
+(``start``, dates relative to an injected ``now``), its rulebook as a table of the
+facts the engine sees and the decisions expected (``decisions``), and optionally whole
+cases step by step (``paths``). They drive the tests of every clause, so that adding a
+clause needs no Python edit to them.
+
+Loading checks the file against ``rules/schema/scenarios.schema.json`` and then what the
+schema cannot express; every problem is a :class:`ScenariosError` that names the file,
+the line and the key. :func:`check_against` cross-checks the names with the clause's
+rulebook. Pure: no clock is read here, ``now`` is always given.
+
+Relative dates (docs/rulebooks.md, "Scenarios") are one-key mappings:
+
+- ``{at: now-1h}``: an instant; offsets in days, hours or minutes (``now+120h``,
+  ``now-15m``), and ``@HH:MM`` for that wall-clock time, in the contract's zone, on the
+  day reached (``now-3d@10:00``);
+- ``{date: today-2d}``: a day in the contract's zone, from ``today`` or ``month_start``
+  (the first of this month), offsets in days or months (``month_start-1mo``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jsonschema
+
+from rules.rulebook import ACTIONS, CLAUSES_DIR, EVENTS, Rulebook, RulebookError
+from rules.rulebook.errors import did_you_mean
+from rules.rulebook.source import Lines, compose
+
+FILE_NAME = "scenarios.yaml"
+SCHEMA_PATH = Path(__file__).parent / "schema" / "scenarios.schema.json"
+
+#: One expected decision: (rule, action, value), as rules.engine.Decision holds them.
+Expected = tuple[str, str, Any]
+
+_OFFSET = re.compile(r"([+-])([0-9]+(?:\.[0-9]+)?)(mo|d|h|m)")
+_AT_TIME = re.compile(r"@([0-9]{2}):([0-9]{2})$")
+
+
+class ScenariosError(RulebookError):
+    """A scenarios file that cannot be used: file, line and reason (naming the key)."""
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One row of a decision table.
+
+    Attributes:
+        name: What the row shows; unique in its file (the test's id).
+        facts: The row's own facts (event, state, deadline or fact, and its ``facts``).
+        expect: The decisions expected, in the engine's order.
+        line: The row's line in the file.
+    """
+
+    name: str
+    facts: dict[str, Any]
+    expect: tuple[Expected, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """Once the case is in state ``in_state``, record ``fact`` with ``values``.
+
+    ``values`` are as written: resolve their relative dates with :func:`resolve_facts`.
+    """
+
+    in_state: str
+    fact: str
+    values: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class CasePath:
+    """A whole case: how it starts, what is recorded on the way, the state it ends in.
+
+    Attributes:
+        name: What the path shows; unique in its file.
+        start: The start facts as written: the clause's ``start`` with the path's own
+            over it. Resolve them with :func:`resolve_facts`.
+        steps: The facts recorded on the way, in order.
+        approve_held: Whether notices held for approval are approved as they come.
+        end_state: The state the case is in at the end.
+        closed: Whether the case has ended then.
+        line: The path's line in the file.
+    """
+
+    name: str
+    start: dict[str, Any]
+    steps: tuple[Step, ...]
+    approve_held: bool
+    end_state: str
+    closed: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """A clause's scenarios file, loaded and checked.
+
+    Attributes:
+        clause: The clause, the name of the folder the file is in.
+        path: The file.
+        start: The start facts as written (relative dates unresolved): see
+            :meth:`start_facts`.
+        rulebook_version: The rulebook version the decision table is written for.
+        case: The facts every row starts from (besides clause and rulebook_version).
+        rows: The decision table.
+        paths: Whole cases, if the file has any.
+    """
+
+    clause: str
+    path: Path
+    start: dict[str, Any]
+    rulebook_version: int
+    case: dict[str, Any]
+    rows: tuple[DecisionRow, ...]
+    paths: tuple[CasePath, ...] = ()
+
+    def start_facts(self, *, now: dt.datetime, time_zone: str) -> dict[str, Any]:
+        """The start facts with every relative date resolved against ``now``.
+
+        Args:
+            now: The clock, timezone-aware.
+            time_zone: The contract's zone: ``today``, ``month_start`` and ``@HH:MM``
+                are its dates and wall clock.
+
+        Raises:
+            ValueError: ``now`` is naive or ``time_zone`` unknown (programming errors).
+        """
+        return resolve_facts(self.start, now=now, time_zone=time_zone)
+
+    def facts(self, row: DecisionRow) -> dict[str, Any]:
+        """What the engine sees for ``row``: the clause and version, the case, the row."""
+        return {
+            "clause": self.clause,
+            "rulebook_version": self.rulebook_version,
+            **self.case,
+            **row.facts,
+        }
+
+    def where(self, row: DecisionRow) -> str:
+        """``file:line`` of ``row``, for a failing test to point at."""
+        return f"{self.path}:{row.line}"
+
+
+def scenarios_path(clause: str, folder: Path | str = CLAUSES_DIR) -> Path:
+    """The scenarios file of ``clause`` under ``folder`` (``rules/clauses`` by default)."""
+    return Path(folder) / clause / FILE_NAME
+
+
+def load_scenarios(path: Path | str) -> Scenarios:
+    """Loads and checks one ``<clause>/scenarios.yaml``.
+
+    Raises:
+        ScenariosError: The file is missing, is not valid YAML, breaks the schema, is in
+            a folder other than its clause's, or repeats a row's name.
+    """
+    path = Path(path).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenariosError(path, 1, f"cannot read the scenarios: {exc.strerror or exc}") from exc
+    try:
+        root, data = compose(path, text)
+    except RulebookError as exc:
+        raise ScenariosError(exc.file, exc.line, exc.reason) from exc
+    lines = Lines(root)
+    _check_schema(path, lines, data)
+    if data["clause"] != path.parent.name:
+        raise ScenariosError(
+            path,
+            lines.line(["clause"]),
+            f"clause: {data['clause']!r} is not the folder's clause {path.parent.name!r}",
+        )
+    table = data["decisions"]
+    rows: list[DecisionRow] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(table["rows"]):
+        where = ["decisions", "rows", index]
+        if raw["name"] in seen:
+            raise ScenariosError(
+                path, lines.line([*where, "name"]), f"{_where(where)}.name: {raw['name']!r} twice"
+            )
+        seen.add(raw["name"])
+        rows.append(
+            DecisionRow(
+                name=raw["name"],
+                facts=_row_facts(raw),
+                expect=tuple((str(r), str(a), v) for r, a, v in raw["expect"]),
+                line=lines.line(where),
+            )
+        )
+    scenarios = Scenarios(
+        clause=data["clause"],
+        path=path,
+        start=dict(data["start"]),
+        rulebook_version=table["rulebook_version"],
+        case=dict(table.get("case") or {}),
+        rows=tuple(rows),
+        paths=_paths(path, lines, data),
+    )
+    _check_vocabulary(scenarios, lines)
+    return scenarios
+
+
+def check_against(scenarios: Scenarios, rulebook: Rulebook) -> None:
+    """Checks that the table and the paths name only what ``rulebook`` declares.
+
+    Raises:
+        ScenariosError: A row's expected rule, recorded fact or deadline, or a path's
+            state or recorded fact, is not the rulebook's, or the rulebook is of another
+            clause or version.
+    """
+    if (rulebook.clause, rulebook.version) != (scenarios.clause, scenarios.rulebook_version):
+        raise ScenariosError(
+            scenarios.path,
+            1,
+            f"the table is for {scenarios.clause} v{scenarios.rulebook_version}, "
+            f"not {rulebook.clause} v{rulebook.version}",
+        )
+    rules = {rule.name for rule in rulebook.rules}
+    for index, row in enumerate(scenarios.rows):
+        where = f"decisions.rows[{index}]"
+        for rule, _, _ in row.expect:
+            if rule not in rules:
+                raise _unknown(scenarios, row, f"{where}.expect", "rule", rule, rules)
+        fact = row.facts.get("fact")
+        if row.facts.get("event") == "fact_recorded" and fact not in rulebook.recordable_facts:
+            names = set(rulebook.recordable_facts)
+            raise _unknown(scenarios, row, f"{where}.recorded", "recordable fact", fact, names)
+        group = row.facts.get("deadline_group")
+        if row.facts.get("event") == "deadline_reached" and group not in rulebook.deadlines:
+            names = set(rulebook.deadlines)
+            raise _unknown(scenarios, row, f"{where}.group", "deadline", group, names)
+    states, facts = set(rulebook.states), set(rulebook.recordable_facts)
+    for index, case in enumerate(scenarios.paths):
+        where = f"paths[{index}]"
+        if case.end_state not in states:
+            raise _unknown(scenarios, case, f"{where}.end.state", "state", case.end_state, states)
+        for at, step in enumerate(case.steps):
+            if step.in_state not in states:
+                raise _unknown(
+                    scenarios, step, f"{where}.steps[{at}].in", "state", step.in_state, states
+                )
+            if step.fact not in facts:
+                raise _unknown(
+                    scenarios,
+                    step,
+                    f"{where}.steps[{at}].record",
+                    "recordable fact",
+                    step.fact,
+                    facts,
+                )
+
+
+def resolve_facts(facts: Mapping[str, Any], *, now: dt.datetime, time_zone: str) -> dict[str, Any]:
+    """``facts`` with every relative date resolved (see :func:`resolve`)."""
+    return {name: resolve(value, now=now, time_zone=time_zone) for name, value in facts.items()}
+
+
+def resolve(value: Any, *, now: dt.datetime, time_zone: str) -> Any:
+    """``value`` with a relative date (``{at: ...}`` or ``{date: ...}``) resolved.
+
+    Instants come back in ISO 8601 UTC to the second, days as ``YYYY-MM-DD``; any other
+    value as it is.
+
+    Raises:
+        ValueError: ``now`` is naive, ``time_zone`` unknown, or the spelling is not one
+            the schema allows (the loader has refused it already).
+    """
+    if not isinstance(value, Mapping):
+        return value
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    zone = ZoneInfo(time_zone)
+    ((kind, spec),) = value.items()
+    if kind == "at":
+        return _instant(str(spec), now, zone).isoformat()
+    if kind == "date":
+        return _day(str(spec), now.astimezone(zone).date()).isoformat()
+    raise ValueError(f"not a relative date: {value!r}")
+
+
+def _instant(spec: str, now: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    at = now.astimezone(dt.UTC).replace(microsecond=0)
+    body = spec.removeprefix("now")
+    wall = _AT_TIME.search(body)
+    if wall:
+        body = body[: wall.start()]
+    for sign, amount, unit in _offsets(body, spec):
+        step = {"d": "days", "h": "hours", "m": "minutes"}.get(unit)
+        if step is None:
+            raise ValueError(f"{spec!r}: an instant moves in d, h or m, not {unit}")
+        at += int(f"{sign}1") * dt.timedelta(**{step: float(amount)})
+    if wall:
+        day = at.astimezone(zone).date()
+        clock = dt.time(int(wall.group(1)), int(wall.group(2)))
+        at = dt.datetime.combine(day, clock, tzinfo=zone).astimezone(dt.UTC)
+    return at
+
+
+def _day(spec: str, today: dt.date) -> dt.date:
+    if spec.startswith("month_start"):
+        day, body = today.replace(day=1), spec.removeprefix("month_start")
+    elif spec.startswith("today"):
+        day, body = today, spec.removeprefix("today")
+    else:
+        raise ValueError(f"{spec!r}: a relative date starts with today or month_start")
+    for sign, amount, unit in _offsets(body, spec):
+        count = int(f"{sign}{amount}")
+        if unit == "d":
+            day += dt.timedelta(days=count)
+        elif unit == "mo":
+            day = _add_months(day, count)
+        else:
+            raise ValueError(f"{spec!r}: a date moves in d or mo, not {unit}")
+    return day
+
+
+def _offsets(body: str, spec: str) -> list[tuple[str, str, str]]:
+    found = _OFFSET.findall(body)
+    if "".join(s + a + u for s, a, u in found) != body:
+        raise ValueError(f"{spec!r}: offsets are like -1h, +120h, -2d, -1mo")
+    return found
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    # The same day of the month, or the month's last day if it has fewer (31 Jan + 1mo).
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath, ...]:
+    paths: list[CasePath] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data.get("paths") or []):
+        where = ["paths", index]
+        if raw["name"] in seen:
+            raise ScenariosError(
+                path, lines.line([*where, "name"]), f"{_where(where)}.name: {raw['name']!r} twice"
+            )
+        seen.add(raw["name"])
+        steps = tuple(
+            Step(
+                in_state=step["in"],
+                fact=step["record"],
+                values=dict(step.get("values") or {}),
+                line=lines.line([*where, "steps", at]),
+            )
+            for at, step in enumerate(raw.get("steps") or [])
+        )
+        paths.append(
+            CasePath(
+                name=raw["name"],
+                start={**data["start"], **(raw.get("start") or {})},
+                steps=steps,
+                approve_held=raw.get("approve_held", False),
+                end_state=raw["end"]["state"],
+                closed=raw["end"].get("closed", True),
+                line=lines.line(where),
+            )
+        )
+    return tuple(paths)
+
+
+def _row_facts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a row stands for: its shape (deadline reached, fact recorded or an
+    event), its state, then its own ``facts``, which win."""
+    facts: dict[str, Any]
+    if "deadline" in raw:
+        deadline = raw["deadline"]
+        group = raw.get("group", deadline)
+        facts = {"event": "deadline_reached", "deadline": deadline, "deadline_group": group}
+    elif "recorded" in raw:
+        facts = {"event": "fact_recorded", "fact": raw["recorded"]}
+    else:
+        facts = {"event": raw["event"]}
+    if "state" in raw:
+        facts["state"] = raw["state"]
+    return {**facts, **(raw.get("facts") or {})}
+
+
+def _check_vocabulary(scenarios: Scenarios, lines: Lines) -> None:
+    # Events and actions are the engine's words (rules.rulebook.vocabulary), not the schema's.
+    for index, row in enumerate(scenarios.rows):
+        where = ["decisions", "rows", index]
+        event = row.facts.get("event")
+        if event not in EVENTS:
+            hint = did_you_mean(str(event), EVENTS)
+            reason = f"{_where([*where, 'event'])}: unknown event {event!r}{hint}"
+            raise ScenariosError(scenarios.path, lines.line([*where, "event"]), reason)
+        for at, (_, action, _) in enumerate(row.expect):
+            if action not in ACTIONS:
+                path = [*where, "expect", at]
+                reason = f"{_where(path)}: unknown action {action!r}{did_you_mean(action, ACTIONS)}"
+                raise ScenariosError(scenarios.path, lines.line(path), reason)
+
+
+def _unknown(
+    scenarios: Scenarios,
+    node: DecisionRow | CasePath | Step,
+    where: str,
+    kind: str,
+    name: Any,
+    names: set[str],
+) -> ScenariosError:
+    hint = did_you_mean(str(name), names)
+    reason = f"{where}: {name!r} is not a {kind} of the {scenarios.clause} rulebook{hint}"
+    return ScenariosError(scenarios.path, node.line, reason)
+
+
+def _where(path: list[Any]) -> str:
+    """``decisions.rows[3].expect``: a path of keys and indexes as the docs write it."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return text.removeprefix(".") or "the scenarios"
+
+
+@functools.cache
+def _validator() -> Any:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)  # the draft its $schema names
+    validator.check_schema(schema)
+    return validator(schema)
+
+
+def _check_schema(path: Path, lines: Lines, data: Any) -> None:
+    # The first problem in the file, in the schema's own words (x-error) where it has them.
+    errors = list(_validator().iter_errors(data))
+    if not errors:
+        return
+    # A misspelt key is also a missing one: say which key is unknown, not what is missing.
+    unknown = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    errors = [
+        e for e in errors if e.validator != "required" or tuple(e.absolute_path) not in unknown
+    ]
+    found = [_located(lines, error) for error in errors]
+    line, reason = min(found, key=lambda lr: lr[0])
+    raise ScenariosError(path, line, reason)
+
+
+def _located(lines: Lines, error: jsonschema.ValidationError) -> tuple[int, str]:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extras = [str(k) for k in error.instance if k not in allowed]
+        if extras:
+            hint = did_you_mean(extras[0], allowed)
+            return lines.key_line(
+                path, extras[0]
+            ), f"{_where(path)}: unknown key {extras[0]!r}{hint}"
+    custom = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+    message = custom.format(instance=error.instance) if custom else error.message
+    if "propertyNames" in error.schema_path:
+        return lines.key_line(path, str(error.instance)), f"{_where(path)}: {message}"
+    return lines.line(path), f"{_where(path)}: {message}"
