@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a registered contract id (reads DATABASE_URL); default: the reference MSA",
     )
     wi.add_argument("--json", action="store_true", help="print JSON instead of text")
+    wi.add_argument(
+        "--example",
+        action="store_true",
+        help="start from the clause's example facts (its scenarios.yaml); NAME=VALUE overrides",
+    )
     _add_access_commands(sub)
     args = parser.parse_args(argv)
     if args.command in ("dev", "what-if", "user", "token"):
@@ -65,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "what-if":
         from workers.what_if import run
 
-        return run(args.clause, args.facts, contract_id=args.contract, as_json=args.json)
+        return run(
+            args.clause,
+            args.facts,
+            contract_id=args.contract,
+            as_json=args.json,
+            example=args.example,
+        )
     if args.command in ("user", "token"):
         return _run_access_command(args)
     if args.command == "migrate":

@@ -6,11 +6,13 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+from typing import Any
 
 from contracts.calendar import describe_instant
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
+from rules.scenarios import load_scenarios, scenarios_path
 from rules.what_if import what_if
 
 
@@ -32,20 +34,35 @@ def _terms(contract_id: str | None) -> TermSheet:
         return contract_terms(contract)
 
 
-def run(clause: str, pairs: list[str], *, contract_id: str | None, as_json: bool) -> int:
-    """Prints what a case of ``clause`` would decide and the deadlines it would set."""
+def run(
+    clause: str,
+    pairs: list[str],
+    *,
+    contract_id: str | None,
+    as_json: bool,
+    example: bool = False,
+) -> int:
+    """Prints what a case of ``clause`` would decide and the deadlines it would set.
+
+    With ``example``, the facts start from the clause's example (the start facts of its
+    scenarios.yaml, as of now); NAME=VALUE pairs override them.
+    """
     registry = default_registry()
     if clause not in registry.clauses():
         print(f"unknown clause {clause!r}; known: {', '.join(registry.clauses())}", file=sys.stderr)
         return 2
-    facts: dict[str, str] = {}
+    terms = _terms(contract_id)
+    facts: dict[str, Any] = {}
+    if example:
+        # The clause's own example (its scenarios' start facts), as of now.
+        scenarios = load_scenarios(scenarios_path(clause))
+        facts = scenarios.start_facts(now=dt.datetime.now(dt.UTC), time_zone=terms.time_zone)
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
             print(f"facts are NAME=VALUE; got {pair!r}", file=sys.stderr)
             return 2
         facts[name] = value
-    terms = _terms(contract_id)
     try:
         checked = validate_start_facts(
             registry.latest(clause),

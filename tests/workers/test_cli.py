@@ -45,3 +45,19 @@ def test_what_if_names_the_bad_fact(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert "facts.given_by" in err and "facts.notice_received_at: is required" in err
+
+
+@pytest.mark.parametrize("clause", ["material_breach", "scheduled_maintenance", "invoice_payment"])
+def test_what_if_starts_from_the_clauses_example_and_takes_overrides(
+    capsys: pytest.CaptureFixture[str], clause: str
+) -> None:
+    # The example is the clause's scenarios.yaml start facts, dated from today.
+    assert main(["what-if", clause, "--example", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["clause"] == clause and body["deadlines"]
+
+
+def test_what_if_example_facts_can_be_overridden(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["what-if", "termination_for_convenience", "given_by=landlord", "--example"])
+    assert code == 2
+    assert "facts.given_by" in capsys.readouterr().err
