@@ -16,9 +16,9 @@ from api.case_start import Opened, case_id_for, open_case, start_errors
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
 from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
 from api.ops import CaseFilters, PendingActivity, asked_temporal, list_case_rows
+from api.pagination import Limit, Offset
 from api.routes import ops as ops_routes
 from api.schemas import (
-    MAX_OFFSET,
     AmendDeadline,
     AmendmentProposed,
     CaseCreate,
@@ -117,8 +117,8 @@ def list_cases(
     within_days: int | None = Query(
         None, ge=0, le=3660, description="Only cases whose next deadline is within N days"
     ),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> CasesPublic:
     """Lists cases, the nearest next deadline first, with the count per state.
 

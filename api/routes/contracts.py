@@ -6,17 +6,16 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col
 
 from api.access import Manager, Reader
 from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import facts_error_response, unknown_clause
-from api.pagination import page
+from api.pagination import Limit, Offset, page_answer
 from api.routes.cases import MONTHLY_REVIEW, Opened, open_case
 from api.schemas import (
-    MAX_OFFSET,
     CaseDetail,
     ContractPublic,
     ContractRegistered,
@@ -115,21 +114,11 @@ async def start_sla_review(
 
 @router.get("", response_model=ContractsPublic)
 def list_contracts(
-    _: Reader,
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    _: Reader, session: SessionDep, limit: Limit = 50, offset: Offset = 0
 ) -> ContractsPublic:
     """Lists contracts, newest first."""
-    rows, total = page(
-        session, Contract, [], [col(Contract.created_at).desc(), col(Contract.id)], limit, offset
-    )
-    return ContractsPublic(
-        items=[ContractPublic.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    order = [col(Contract.created_at).desc(), col(Contract.id)]
+    return page_answer(ContractsPublic, ContractPublic, session, Contract, [], order, limit, offset)
 
 
 @router.post(

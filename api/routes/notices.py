@@ -24,9 +24,8 @@ from sqlmodel import Session, col, select
 from api import case_actions
 from api.access import FactRecorder, Reader
 from api.deps import SessionDep, TemporalDep
-from api.pagination import page
+from api.pagination import Limit, Offset, page_answer
 from api.schemas import (
-    MAX_OFFSET,
     BodyHash,
     DeemedReceipt,
     EvidenceContract,
@@ -70,7 +69,7 @@ _TEMPLATES = jinja2.Environment(
 
 
 def _list(
-    session: SessionDep,
+    session: Session,
     channel: str | None,
     case_id: str | None,
     limit: int,
@@ -84,15 +83,8 @@ def _list(
         where.append(Notice.case_id == case_id)
     if status:
         where.append(Notice.status == status)
-    rows, total = page(
-        session, Notice, where, [col(Notice.created_at).desc(), col(Notice.id)], limit, offset
-    )
-    return NoticesPublic(
-        items=[NoticeSummary.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    order = [col(Notice.created_at).desc(), col(Notice.id)]
+    return page_answer(NoticesPublic, NoticeSummary, session, Notice, where, order, limit, offset)
 
 
 @router.get("/api/outbox", response_model=NoticesPublic)
@@ -100,8 +92,8 @@ def outbox(
     _: Reader,
     session: SessionDep,
     case_id: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> NoticesPublic:
     """Notices kept in the local outbox (no SendGrid key configured), newest first."""
     return _list(session, "outbox", case_id, limit, offset)
@@ -118,8 +110,8 @@ def list_notices(
         pattern=NOTICE_STATUSES,
         description="e.g. awaiting_approval: the notices held until a person approves them",
     ),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> NoticesPublic:
     """Every notice, whichever way it went, newest first; filtered by case, channel, status."""
     return _list(session, channel, case_id, limit, offset, status)

@@ -16,8 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from api.access import Admin, Principal, Reader
 from api.deps import SessionDep
-from api.pagination import page
-from api.schemas import MAX_OFFSET
+from api.pagination import Limit, Offset, page_answer
 from store.auth import (
     ROLES,
     AuthError,
@@ -165,17 +164,9 @@ def me(principal: Reader) -> Me:
 
 
 @router.get("/api/users", response_model=UsersPublic)
-def list_users(
-    _: Admin,
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> UsersPublic:
+def list_users(_: Admin, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> UsersPublic:
     """Every user, by email."""
-    rows, total = page(session, User, [], [col(User.email)], limit, offset)
-    return UsersPublic(
-        items=[UserPublic.model_validate(u) for u in rows], total=total, limit=limit, offset=offset
-    )
+    return page_answer(UsersPublic, UserPublic, session, User, [], [col(User.email)], limit, offset)
 
 
 @router.post(
@@ -282,25 +273,13 @@ def list_tokens(
     _: Admin,
     session: SessionDep,
     include_revoked: bool = Query(False, description="Also list revoked tokens"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> TokensPublic:
     """API tokens, newest first: names, roles and prefixes, never the secrets."""
     where = [] if include_revoked else [col(ApiToken.revoked_at).is_(None)]
-    rows, total = page(
-        session,
-        ApiToken,
-        where,
-        [col(ApiToken.created_at).desc(), col(ApiToken.id)],
-        limit,
-        offset,
-    )
-    return TokensPublic(
-        items=[TokenPublic.model_validate(t) for t in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    order = [col(ApiToken.created_at).desc(), col(ApiToken.id)]
+    return page_answer(TokensPublic, TokenPublic, session, ApiToken, where, order, limit, offset)
 
 
 @router.post(
