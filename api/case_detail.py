@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from api.ops import stuck_reasons
@@ -18,7 +20,7 @@ from api.schemas import (
     TimelineEntry,
 )
 from api.timeline import case_timeline
-from runtime.settings import get_settings
+from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
@@ -76,3 +78,17 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
             escalations=[EscalationPublic.model_validate(e) for e in escalations],
             amendments=[AmendmentPublic.model_validate(a) for a in amendments],
         )
+
+
+async def read_case(case_id: str, settings: Settings) -> CaseDetail:
+    """:func:`case_detail`, read in a worker thread, as the answer of a route.
+
+    Raises:
+        HTTPException: 404 for an unknown case.
+    """
+    detail = await run_in_threadpool(
+        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
+    if detail is None:
+        raise HTTPException(404, f"case {case_id!r} not found")
+    return detail

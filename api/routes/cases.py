@@ -6,16 +6,14 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from temporalio.client import Client
 
 from api import case_actions
-from api.access import FactRecorder, Manager, Operator, Principal, Reader
-from api.case_detail import case_detail, case_public
-from api.case_start import Opened, case_id_for, open_case, start_errors
-from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
+from api.access import FactRecorder, Manager, Operator, Reader
+from api.case_detail import case_public, read_case
+from api.case_start import open_case, start_errors
+from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
 from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
-from api.ops import CaseFilters, PendingActivity, asked_temporal, list_case_rows
+from api.ops import CaseFilters, asked_temporal, list_case_rows
 from api.pagination import Limit, Offset
 from api.routes import ops as ops_routes
 from api.schemas import (
@@ -33,18 +31,10 @@ from api.schemas import (
     ResolveEscalation,
     RetryNow,
 )
-from runtime.settings import Settings
-
-# api/routes/contracts.py and service_levels.py import these from here (the start itself
-# lives in api/case_start.py).
-__all__ = ["MONTHLY_REVIEW", "Opened", "case_id_for", "open_case", "router", "submit_fact"]
 
 router = APIRouter(tags=["cases"])
 # The operations summary reads the same case list; it comes in with this router.
 router.include_router(ops_routes.router)
-
-#: The idempotency key (and so the case id) of each contract's monthly SLA review.
-MONTHLY_REVIEW = "monthly_sla_review"
 
 
 @router.post(
@@ -157,19 +147,11 @@ async def get_case(
     what Temporal itself reports about the activities it is running or retrying (the
     attempt count and the last failure's message), or null if Temporal did not answer.
     """
-    detail = await run_in_threadpool(
-        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-    )
-    if detail is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    detail.pending_activities = await pending_activities(request, case_id)
+    detail = await read_case(case_id, settings)
+    # Connected lazily: the store's answer stands even when Temporal cannot be reached.
+    found, _why = await asked_temporal(lambda: get_temporal(request), case_id)
+    detail.pending_activities = found
     return detail
-
-
-async def pending_activities(request: Request, case_id: str) -> list[PendingActivity] | None:
-    """The case's pending activities from Temporal, or None when Temporal cannot say."""
-    found, _ = await asked_temporal(lambda: get_temporal(request), case_id)
-    return found
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -195,16 +177,10 @@ async def record_fact(
     what follows. Nothing is written behind the workflow's back. The audit trail
     names the token's owner (and ``recorded_by``, when they act for someone else).
     """
-    return await submit_fact(client, settings, case_id, body, actor)
-
-
-async def _detail(case_id: str, settings: Settings) -> CaseDetail:
-    detail = await run_in_threadpool(
-        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    await case_actions.record_fact(
+        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
     )
-    if detail is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    return detail
+    return await read_case(case_id, settings)
 
 
 @router.post("/api/cases/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
@@ -220,7 +196,7 @@ async def retry_now(
     Use it once the cause is fixed (the mail provider is back, a setting corrected).
     """
     await case_actions.retry_now(client, case_id, actor, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
@@ -238,7 +214,7 @@ async def resolve_escalation(
 ) -> CaseDetail:
     """Resolves an escalation with a note saying what was done."""
     await case_actions.resolve_escalation(client, case_id, escalation_id, actor, body.note)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
@@ -272,7 +248,7 @@ async def amend_deadline(
     return AmendmentProposed(
         amendment_id=amendment_id,
         status="pending" if settings.amendment_requires_second_approver else "applied",
-        case=await _detail(case_id, settings),
+        case=await read_case(case_id, settings),
     )
 
 
@@ -291,7 +267,7 @@ async def approve_amendment(
 ) -> CaseDetail:
     """Approves a proposed amendment (not by its proposer): the deadline moves."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, True, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
@@ -309,7 +285,7 @@ async def reject_amendment(
 ) -> CaseDetail:
     """Rejects a proposed amendment: the deadline stays where it was."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, False, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post("/api/cases/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
@@ -322,7 +298,7 @@ async def close_case(
 ) -> CaseDetail:
     """Withdraws or cancels a case: its deadlines stop and no more notices go out."""
     await case_actions.close_case(client, case_id, actor, body.outcome, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post("/api/cases/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
@@ -335,7 +311,7 @@ async def reassign_owner(
 ) -> CaseDetail:
     """Hands the case to another owner; later owner reminders go to them."""
     await case_actions.reassign_owner(client, case_id, actor, body.owner_email, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
@@ -345,29 +321,8 @@ async def add_note(
     actor: Operator,
     case_id: str,
     body: NoteCreate,
-    session: SessionDep,
     settings: SettingsDep,
 ) -> CaseDetail:
     """Adds a note to the case's timeline."""
-    case_actions.add_note(session, case_id, actor, body.note)
-    return await _detail(case_id, settings)
-
-
-async def submit_fact(
-    client: Client,
-    settings: Settings,
-    case_id: str,
-    body: FactCreate,
-    actor: Principal,
-) -> CaseDetail:
-    """Checks a recorded fact against the case's rulebook and sends it to the workflow.
-
-    Raises:
-        ActionRefused: unknown case (404), a closed case or a fact the workflow's
-            validator refuses (409, with its reason), Temporal unavailable (503).
-        FactsError: the fact's values do not fit (422, field by field).
-    """
-    await case_actions.record_fact(
-        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
-    )
-    return await _detail(case_id, settings)
+    await in_session(case_actions.add_note, case_id, actor, body.note)
+    return await read_case(case_id, settings)
