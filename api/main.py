@@ -13,6 +13,7 @@ from api.console import routes as console
 from api.limits import BodyLimit
 from api.routes import (
     calendar,
+    case_notices,
     cases,
     clauses,
     contracts,
@@ -60,7 +61,17 @@ def create_app() -> FastAPI:
     errors.install(app)
     # Bodies over MAX_REQUEST_BYTES (MAX_WEBHOOK_BYTES for the webhook) get 413 unread.
     app.add_middleware(BodyLimit)
-    for module in (contracts, cases, notices, clauses, service_levels, webhooks, users, calendar):
+    for module in (
+        contracts,
+        cases,
+        notices,
+        case_notices,
+        clauses,
+        service_levels,
+        webhooks,
+        users,
+        calendar,
+    ):
         app.include_router(module.router)
     app.include_router(docs.router)  # /docs, /redoc, /openapi.json
     app.include_router(console.router)  # /console: HTML pages, signed in with a session
