@@ -18,6 +18,7 @@ from api.routes import (
     clauses,
     contracts,
     docs,
+    ical,
     notices,
     ops_metrics,
     service_levels,
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
         webhooks,
         users,
         calendar,
+        ical,
     ):
         app.include_router(module.router)
     app.include_router(docs.router)  # /docs, /redoc, /openapi.json

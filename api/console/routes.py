@@ -32,6 +32,7 @@ from api.access import (
     set_session_cookie,
     start_console_session,
 )
+from api.calendar_feeds import create_feed
 from api.case_actions import ActionRefused
 from api.console import views
 from api.console.helpers import (
@@ -694,8 +695,6 @@ async def _contract_page(
 @router.post("/contracts/{contract_id}/calendar-feed")
 async def rotate_feed(request: Request, contract_id: str) -> Response:
     """Creates (or replaces) the contract's calendar feed and shows its URL once."""
-    from api.routes.calendar import create_feed
-
     principal, name = await _signed_in(request)
     form = await request.form()
     if not same_token(_text(form, "csrf_token"), principal.csrf_token):
