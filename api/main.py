@@ -16,11 +16,14 @@ from api.routes import (
     case_notices,
     cases,
     clauses,
+    contract_cases,
     contracts,
     docs,
     ical,
     notices,
+    ops,
     ops_metrics,
+    readiness,
     service_levels,
     users,
     webhooks,
@@ -62,9 +65,12 @@ def create_app() -> FastAPI:
     errors.install(app)
     # Bodies over MAX_REQUEST_BYTES (MAX_WEBHOOK_BYTES for the webhook) get 413 unread.
     app.add_middleware(BodyLimit)
+    # Each router owns its prefix; none includes another, so every one is listed here.
     for module in (
         contracts,
-        cases,
+        ops,  # /api/ops
+        contract_cases,  # /api/contracts/{contract_id}/cases
+        cases,  # /api/cases
         notices,
         case_notices,
         clauses,
@@ -78,7 +84,8 @@ def create_app() -> FastAPI:
     app.include_router(docs.router)  # /docs, /redoc, /openapi.json
     app.include_router(console.router)  # /console: HTML pages, signed in with a session
     console.mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets
-    app.include_router(ops_metrics.router)  # /metrics and /readyz
+    app.include_router(ops_metrics.router)  # /metrics
+    app.include_router(readiness.router)  # /readyz
     app.include_router(codec_routes.router)  # /codec/decode, /codec/encode for the Web UI
 
     @app.get("/healthz", tags=["health"])

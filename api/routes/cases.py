@@ -1,25 +1,26 @@
-"""Cases: start a clause's case, list and read cases, record facts."""
+"""Cases: list and read cases, record facts, and the operators' actions on a case.
+
+A case is started under its contract (``api/routes/contract_cases.py``); every action
+here is an update of the case's workflow (``api/case_actions.py``) and answers with
+the case as it then stands.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from api import case_actions
-from api.access import FactRecorder, Manager, Operator, Reader
+from api.access import FactRecorder, Operator, Reader
 from api.case_detail import case_public, read_case
-from api.case_start import open_case, start_errors
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
-from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
 from api.ops import CaseFilters, asked_temporal, list_case_rows
 from api.pagination import Limit, Offset
-from api.routes import ops as ops_routes
 from api.schemas import (
     AmendDeadline,
     AmendmentProposed,
-    CaseCreate,
     CaseDetail,
     CasePublic,
     CasesPublic,
@@ -32,65 +33,10 @@ from api.schemas import (
     RetryNow,
 )
 
-router = APIRouter(tags=["cases"])
-# The operations summary reads the same case list; it comes in with this router.
-router.include_router(ops_routes.router)
+router = APIRouter(prefix="/api/cases", tags=["cases"])
 
 
-@router.post(
-    "/api/contracts/{contract_id}/cases",
-    status_code=201,
-    response_model=CaseDetail,
-    responses={
-        200: {"description": "The same Idempotency-Key was sent before: the existing case"},
-        202: {
-            "description": "Started, but its first step is not recorded yet: the case as it "
-            "stands (state opened); follow it with GET /api/cases/{id}"
-        },
-        404: {"description": "Unknown contract"},
-        409: {"description": "The Idempotency-Key was used for a different request"},
-        422: {
-            "description": "No Idempotency-Key, an unknown clause or invalid facts: names "
-            "each field, all at once"
-        },
-        503: {
-            "description": "The database or Temporal is unavailable: nothing was started, "
-            "unless the message names the started case"
-        },
-    },
-    # Read by the handler, not by FastAPI: a request without it still gets its body's errors.
-    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
-)
-async def start_case(
-    _: Manager,
-    contract_id: str,
-    body: CaseCreate,
-    request: Request,
-    response: Response,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> Any:
-    """Starts a case of a clause, e.g. "termination notice received today".
-
-    The facts are checked against the clause's rulebook before anything starts.
-    The workflow id is the case id and is derived from the Idempotency-Key, so
-    sending the same request again returns the same case and starts nothing.
-    """
-    idempotency_key = request.headers.get(IDEMPOTENCY_KEY)
-    key_errors = idempotency_key_errors(idempotency_key)
-    if key_errors or idempotency_key is None:
-        errors = await start_errors(contract_id, body.clause, body.facts)
-        raise HTTPException(422, errors + key_errors)
-    opened = await open_case(
-        client, settings, contract_id, body.clause, body.facts, idempotency_key, body.owner_email
-    )
-    response.status_code = opened.status
-    if opened.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return opened.body
-
-
-@router.get("/api/cases", response_model=CasesPublic)
+@router.get("", response_model=CasesPublic)
 def list_cases(
     _: Reader,
     session: SessionDep,
@@ -131,7 +77,7 @@ def list_cases(
 
 
 @router.get(
-    "/api/cases/{case_id}",
+    "/{case_id}",
     response_model=CaseDetail,
     responses={404: {"description": "Unknown case"}},
 )
@@ -163,7 +109,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/api/cases/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
 async def record_fact(
     actor: FactRecorder,
     case_id: str,
@@ -183,7 +129,7 @@ async def record_fact(
     return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
 async def retry_now(
     actor: Operator,
     case_id: str,
@@ -200,7 +146,7 @@ async def retry_now(
 
 
 @router.post(
-    "/api/cases/{case_id}/escalations/{escalation_id}/resolve",
+    "/{case_id}/escalations/{escalation_id}/resolve",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -218,7 +164,7 @@ async def resolve_escalation(
 
 
 @router.post(
-    "/api/cases/{case_id}/deadlines/{deadline}/amendments",
+    "/{case_id}/deadlines/{deadline}/amendments",
     status_code=201,
     response_model=AmendmentProposed,
     responses=_REFUSALS,
@@ -253,7 +199,7 @@ async def amend_deadline(
 
 
 @router.post(
-    "/api/cases/{case_id}/amendments/{amendment_id}/approve",
+    "/{case_id}/amendments/{amendment_id}/approve",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -271,7 +217,7 @@ async def approve_amendment(
 
 
 @router.post(
-    "/api/cases/{case_id}/amendments/{amendment_id}/reject",
+    "/{case_id}/amendments/{amendment_id}/reject",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -288,7 +234,7 @@ async def reject_amendment(
     return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
 async def close_case(
     actor: Operator,
     case_id: str,
@@ -301,7 +247,7 @@ async def close_case(
     return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
 async def reassign_owner(
     actor: Operator,
     case_id: str,
@@ -314,9 +260,7 @@ async def reassign_owner(
     return await read_case(case_id, settings)
 
 
-@router.post(
-    "/api/cases/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS
-)
+@router.post("/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS)
 async def add_note(
     actor: Operator,
     case_id: str,
