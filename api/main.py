@@ -76,7 +76,7 @@ def create_app() -> FastAPI:
         clauses,
         service_levels,
         webhooks,
-        users,
+        users,  # /api/me, /api/users, /api/tokens
         calendar,
         ical,
     ):

@@ -30,7 +30,8 @@ from store.auth import (
 )
 from store.models import ApiToken, User
 
-router = APIRouter(tags=["access"])
+# Who the caller is, users and tokens: three top-level names of one kind (access).
+router = APIRouter(prefix="/api", tags=["access"])
 
 _ROLE_FIELD = Field(
     pattern="^(viewer|contract_manager|operator|admin)$",
@@ -149,7 +150,7 @@ class Me(BaseModel):
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown id"}}
 
 
-@router.get("/api/me", response_model=Me)
+@router.get("/me", response_model=Me)
 def me(principal: Reader) -> Me:
     """The calling user or token, its role and its permissions."""
     return Me(
@@ -163,14 +164,14 @@ def me(principal: Reader) -> Me:
     )
 
 
-@router.get("/api/users", response_model=UsersPublic)
+@router.get("/users", response_model=UsersPublic)
 def list_users(_: Admin, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> UsersPublic:
     """Every user, by email."""
     return page_answer(UsersPublic, UserPublic, session, User, [], [col(User.email)], limit, offset)
 
 
 @router.post(
-    "/api/users",
+    "/users",
     status_code=201,
     response_model=UserPublic,
     responses={409: {"description": "A user with this email exists"}},
@@ -193,7 +194,7 @@ def add_user(principal: Admin, body: UserCreate, session: SessionDep) -> User:
 
 
 @router.patch(
-    "/api/users/{user_id}",
+    "/users/{user_id}",
     response_model=UserPublic,
     responses={
         **_NOT_FOUND,
@@ -268,7 +269,7 @@ def _lockout(session: Session, principal: Principal, user: User, body: UserUpdat
     return ""
 
 
-@router.get("/api/tokens", response_model=TokensPublic)
+@router.get("/tokens", response_model=TokensPublic)
 def list_tokens(
     _: Admin,
     session: SessionDep,
@@ -283,7 +284,7 @@ def list_tokens(
 
 
 @router.post(
-    "/api/tokens",
+    "/tokens",
     status_code=201,
     response_model=TokenCreated,
     responses={422: {"description": "Bad role, or an unknown user_id"}},
@@ -316,7 +317,7 @@ def add_token(principal: Admin, body: TokenCreate, session: SessionDep) -> Token
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=plaintext)
 
 
-@router.delete("/api/tokens/{token_id}", response_model=TokenPublic, responses=_NOT_FOUND)
+@router.delete("/tokens/{token_id}", response_model=TokenPublic, responses=_NOT_FOUND)
 def delete_token(principal: Admin, token_id: str, session: SessionDep) -> ApiToken:
     """Revokes a token at once (safe to repeat); it stays listed with ``revoked_at``."""
     token = session.get(ApiToken, token_id)
