@@ -43,9 +43,16 @@ def case_public(
     return data
 
 
-def temporal_url(base: str, namespace: str, case_id: str) -> str:
-    """The case's workflow in the Temporal Web UI."""
-    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(case_id)}"
+def temporal_url(base: str, namespace: str, case_id: str, safe: str = "/") -> str:
+    """The case's workflow in the Temporal Web UI.
+
+    ``safe`` is what stays unquoted: the console quotes "/" too, the API's answers have
+    always kept it.
+    """
+    return (
+        f"{base.rstrip('/')}/namespaces/{quote(namespace, safe=safe)}"
+        f"/workflows/{quote(case_id, safe=safe)}"
+    )
 
 
 def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
