@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from api.ops import stuck_reasons
@@ -18,7 +20,7 @@ from api.schemas import (
     TimelineEntry,
 )
 from api.timeline import case_timeline
-from runtime.settings import get_settings
+from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
 from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
@@ -41,9 +43,16 @@ def case_public(
     return data
 
 
-def temporal_url(base: str, namespace: str, case_id: str) -> str:
-    """The case's workflow in the Temporal Web UI."""
-    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(case_id)}"
+def temporal_url(base: str, namespace: str, case_id: str, safe: str = "/") -> str:
+    """The case's workflow in the Temporal Web UI.
+
+    ``safe`` is what stays unquoted: the console quotes "/" too, the API's answers have
+    always kept it.
+    """
+    return (
+        f"{base.rstrip('/')}/namespaces/{quote(namespace, safe=safe)}"
+        f"/workflows/{quote(case_id, safe=safe)}"
+    )
 
 
 def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
@@ -76,3 +85,17 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
             escalations=[EscalationPublic.model_validate(e) for e in escalations],
             amendments=[AmendmentPublic.model_validate(a) for a in amendments],
         )
+
+
+async def read_case(case_id: str, settings: Settings) -> CaseDetail:
+    """:func:`case_detail`, read in a worker thread, as the answer of a route.
+
+    Raises:
+        HTTPException: 404 for an unknown case.
+    """
+    detail = await run_in_threadpool(
+        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    )
+    if detail is None:
+        raise HTTPException(404, f"case {case_id!r} not found")
+    return detail

@@ -1,21 +1,48 @@
-"""FastAPI dependencies: the database session and the Temporal client."""
+"""FastAPI dependencies: the database session and the Temporal client.
+
+Sync routes take ``SessionDep``. An async route that also waits on Temporal must not
+run database work on the event loop, nor hold a pooled connection while it waits: it
+hands each piece of store work to :func:`in_session`, which runs it in a worker thread
+with a session of its own, closed before the route awaits anything else.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 from temporalio.client import Client
 
 from runtime.settings import Settings, get_settings
 from store.db import get_engine
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _new_session() -> Session:
+    return Session(get_engine(), expire_on_commit=False)
+
 
 def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with _new_session() as session:
         yield session
+
+
+async def in_session(
+    work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``work(session, *args, **kwargs)`` in a worker thread, with a session like
+    ``SessionDep``'s that is closed when the work returns."""
+
+    def run() -> T:
+        with _new_session() as session:
+            return work(session, *args, **kwargs)
+
+    return await run_in_threadpool(run)
 
 
 async def get_temporal(request: Request) -> Client:

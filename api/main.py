@@ -9,21 +9,30 @@ from fastapi import FastAPI
 
 from api import errors
 from api.access import document_auth_responses
-from api.console import routes as console
+from api.console import actions as console_actions
+from api.console import cases as console_cases
+from api.console import contracts as console_contracts
+from api.console import sign_in as console_sign_in
+from api.console.helpers import mount_static
 from api.limits import BodyLimit
 from api.routes import (
     calendar,
+    case_notices,
     cases,
     clauses,
+    codec,
+    contract_cases,
     contracts,
     docs,
+    ical,
     notices,
+    ops,
     ops_metrics,
+    readiness,
     service_levels,
     users,
     webhooks,
 )
-from api.routes import codec as codec_routes
 
 
 @asynccontextmanager
@@ -60,13 +69,30 @@ def create_app() -> FastAPI:
     errors.install(app)
     # Bodies over MAX_REQUEST_BYTES (MAX_WEBHOOK_BYTES for the webhook) get 413 unread.
     app.add_middleware(BodyLimit)
-    for module in (contracts, cases, notices, clauses, service_levels, webhooks, users, calendar):
+    # Each router owns its prefix; none includes another, so every one is listed here.
+    for module in (
+        contracts,
+        ops,  # /api/ops
+        contract_cases,  # /api/contracts/{contract_id}/cases
+        cases,  # /api/cases
+        notices,  # /api/outbox, /api/notices
+        case_notices,  # /api/cases/{case_id}/notices
+        clauses,
+        service_levels,  # /api/contracts/{contract_id}/downtime, .../maintenance-windows
+        webhooks,
+        users,  # /api/me, /api/users, /api/tokens
+        calendar,  # /api/contracts/{contract_id}/calendar-feed
+        ical,  # /calendar/{token}.ics
+        docs,  # /docs, /redoc, /openapi.json
+    ):
         app.include_router(module.router)
-    app.include_router(docs.router)  # /docs, /redoc, /openapi.json
-    app.include_router(console.router)  # /console: HTML pages, signed in with a session
-    console.mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets
-    app.include_router(ops_metrics.router)  # /metrics and /readyz
-    app.include_router(codec_routes.router)  # /codec/decode, /codec/encode for the Web UI
+    # /console: HTML pages, signed in with a session.
+    for console in (console_sign_in, console_cases, console_actions, console_contracts):
+        app.include_router(console.router)
+    mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets
+    app.include_router(ops_metrics.router)  # /metrics
+    app.include_router(readiness.router)  # /readyz
+    app.include_router(codec.router)  # /codec/decode, /codec/encode for the Web UI
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

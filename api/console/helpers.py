@@ -11,8 +11,9 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from contracts.calendar import describe_instant
 
@@ -147,3 +148,8 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Renders a console template as an HTML response with the console's security headers."""
     html = TEMPLATES.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serves api/static at /static: the console's stylesheet, htmx and the API docs' assets."""
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -1,27 +1,26 @@
-"""Cases: start a clause's case, list and read cases, record facts."""
+"""Cases: list and read cases, record facts, and the operators' actions on a case.
+
+A case is started under its contract (``api/routes/contract_cases.py``); every action
+here is an update of the case's workflow (``api/case_actions.py``) and answers with
+the case as it then stands.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from temporalio.client import Client
+from fastapi import APIRouter, Query, Request
 
 from api import case_actions
-from api.access import FactRecorder, Manager, Operator, Principal, Reader
-from api.case_detail import case_detail, case_public
-from api.case_start import Opened, case_id_for, open_case, start_errors
-from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal
-from api.errors import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER, idempotency_key_errors
-from api.ops import CaseFilters, PendingActivity, asked_temporal, list_case_rows
-from api.routes import ops as ops_routes
+from api.access import FactRecorder, Operator, Reader
+from api.case_detail import case_public, read_case
+from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
+from api.ops import CaseFilters, asked_temporal, list_case_rows
+from api.pagination import Limit, Offset
 from api.schemas import (
-    MAX_OFFSET,
     AmendDeadline,
     AmendmentProposed,
-    CaseCreate,
     CaseDetail,
     CasePublic,
     CasesPublic,
@@ -33,74 +32,11 @@ from api.schemas import (
     ResolveEscalation,
     RetryNow,
 )
-from runtime.settings import Settings
 
-# api/routes/contracts.py and service_levels.py import these from here (the start itself
-# lives in api/case_start.py).
-__all__ = ["MONTHLY_REVIEW", "Opened", "case_id_for", "open_case", "router", "submit_fact"]
-
-router = APIRouter(tags=["cases"])
-# The operations summary reads the same case list; it comes in with this router.
-router.include_router(ops_routes.router)
-
-#: The idempotency key (and so the case id) of each contract's monthly SLA review.
-MONTHLY_REVIEW = "monthly_sla_review"
+router = APIRouter(prefix="/api/cases", tags=["cases"])
 
 
-@router.post(
-    "/api/contracts/{contract_id}/cases",
-    status_code=201,
-    response_model=CaseDetail,
-    responses={
-        200: {"description": "The same Idempotency-Key was sent before: the existing case"},
-        202: {
-            "description": "Started, but its first step is not recorded yet: the case as it "
-            "stands (state opened); follow it with GET /api/cases/{id}"
-        },
-        404: {"description": "Unknown contract"},
-        409: {"description": "The Idempotency-Key was used for a different request"},
-        422: {
-            "description": "No Idempotency-Key, an unknown clause or invalid facts: names "
-            "each field, all at once"
-        },
-        503: {
-            "description": "The database or Temporal is unavailable: nothing was started, "
-            "unless the message names the started case"
-        },
-    },
-    # Read by the handler, not by FastAPI: a request without it still gets its body's errors.
-    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
-)
-async def start_case(
-    _: Manager,
-    contract_id: str,
-    body: CaseCreate,
-    request: Request,
-    response: Response,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> Any:
-    """Starts a case of a clause, e.g. "termination notice received today".
-
-    The facts are checked against the clause's rulebook before anything starts.
-    The workflow id is the case id and is derived from the Idempotency-Key, so
-    sending the same request again returns the same case and starts nothing.
-    """
-    idempotency_key = request.headers.get(IDEMPOTENCY_KEY)
-    key_errors = idempotency_key_errors(idempotency_key)
-    if key_errors or idempotency_key is None:
-        errors = await start_errors(contract_id, body.clause, body.facts)
-        raise HTTPException(422, errors + key_errors)
-    opened = await open_case(
-        client, settings, contract_id, body.clause, body.facts, idempotency_key, body.owner_email
-    )
-    response.status_code = opened.status
-    if opened.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return opened.body
-
-
-@router.get("/api/cases", response_model=CasesPublic)
+@router.get("", response_model=CasesPublic)
 def list_cases(
     _: Reader,
     session: SessionDep,
@@ -117,8 +53,8 @@ def list_cases(
     within_days: int | None = Query(
         None, ge=0, le=3660, description="Only cases whose next deadline is within N days"
     ),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> CasesPublic:
     """Lists cases, the nearest next deadline first, with the count per state.
 
@@ -141,7 +77,7 @@ def list_cases(
 
 
 @router.get(
-    "/api/cases/{case_id}",
+    "/{case_id}",
     response_model=CaseDetail,
     responses={404: {"description": "Unknown case"}},
 )
@@ -157,19 +93,11 @@ async def get_case(
     what Temporal itself reports about the activities it is running or retrying (the
     attempt count and the last failure's message), or null if Temporal did not answer.
     """
-    detail = await run_in_threadpool(
-        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-    )
-    if detail is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    detail.pending_activities = await pending_activities(request, case_id)
+    detail = await read_case(case_id, settings)
+    # Connected lazily: the store's answer stands even when Temporal cannot be reached.
+    found, _why = await asked_temporal(lambda: get_temporal(request), case_id)
+    detail.pending_activities = found
     return detail
-
-
-async def pending_activities(request: Request, case_id: str) -> list[PendingActivity] | None:
-    """The case's pending activities from Temporal, or None when Temporal cannot say."""
-    found, _ = await asked_temporal(lambda: get_temporal(request), case_id)
-    return found
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -181,7 +109,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/api/cases/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/facts", response_model=CaseDetail, responses=_REFUSALS)
 async def record_fact(
     actor: FactRecorder,
     case_id: str,
@@ -195,19 +123,13 @@ async def record_fact(
     what follows. Nothing is written behind the workflow's back. The audit trail
     names the token's owner (and ``recorded_by``, when they act for someone else).
     """
-    return await submit_fact(client, settings, case_id, body, actor)
-
-
-async def _detail(case_id: str, settings: Settings) -> CaseDetail:
-    detail = await run_in_threadpool(
-        case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
+    await case_actions.record_fact(
+        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
     )
-    if detail is None:
-        raise HTTPException(404, f"case {case_id!r} not found")
-    return detail
+    return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/retry", response_model=CaseDetail, responses=_REFUSALS)
 async def retry_now(
     actor: Operator,
     case_id: str,
@@ -220,11 +142,11 @@ async def retry_now(
     Use it once the cause is fixed (the mail provider is back, a setting corrected).
     """
     await case_actions.retry_now(client, case_id, actor, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
-    "/api/cases/{case_id}/escalations/{escalation_id}/resolve",
+    "/{case_id}/escalations/{escalation_id}/resolve",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -238,11 +160,11 @@ async def resolve_escalation(
 ) -> CaseDetail:
     """Resolves an escalation with a note saying what was done."""
     await case_actions.resolve_escalation(client, case_id, escalation_id, actor, body.note)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
-    "/api/cases/{case_id}/deadlines/{deadline}/amendments",
+    "/{case_id}/deadlines/{deadline}/amendments",
     status_code=201,
     response_model=AmendmentProposed,
     responses=_REFUSALS,
@@ -272,12 +194,12 @@ async def amend_deadline(
     return AmendmentProposed(
         amendment_id=amendment_id,
         status="pending" if settings.amendment_requires_second_approver else "applied",
-        case=await _detail(case_id, settings),
+        case=await read_case(case_id, settings),
     )
 
 
 @router.post(
-    "/api/cases/{case_id}/amendments/{amendment_id}/approve",
+    "/{case_id}/amendments/{amendment_id}/approve",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -291,11 +213,11 @@ async def approve_amendment(
 ) -> CaseDetail:
     """Approves a proposed amendment (not by its proposer): the deadline moves."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, True, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
 @router.post(
-    "/api/cases/{case_id}/amendments/{amendment_id}/reject",
+    "/{case_id}/amendments/{amendment_id}/reject",
     response_model=CaseDetail,
     responses=_REFUSALS,
 )
@@ -309,10 +231,10 @@ async def reject_amendment(
 ) -> CaseDetail:
     """Rejects a proposed amendment: the deadline stays where it was."""
     await case_actions.decide_amendment(client, case_id, actor, amendment_id, False, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/close", response_model=CaseDetail, responses=_REFUSALS)
 async def close_case(
     actor: Operator,
     case_id: str,
@@ -322,10 +244,10 @@ async def close_case(
 ) -> CaseDetail:
     """Withdraws or cancels a case: its deadlines stop and no more notices go out."""
     await case_actions.close_case(client, case_id, actor, body.outcome, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
-@router.post("/api/cases/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
+@router.post("/{case_id}/owner", response_model=CaseDetail, responses=_REFUSALS)
 async def reassign_owner(
     actor: Operator,
     case_id: str,
@@ -335,39 +257,16 @@ async def reassign_owner(
 ) -> CaseDetail:
     """Hands the case to another owner; later owner reminders go to them."""
     await case_actions.reassign_owner(client, case_id, actor, body.owner_email, body.reason)
-    return await _detail(case_id, settings)
+    return await read_case(case_id, settings)
 
 
-@router.post(
-    "/api/cases/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS
-)
+@router.post("/{case_id}/notes", status_code=201, response_model=CaseDetail, responses=_REFUSALS)
 async def add_note(
     actor: Operator,
     case_id: str,
     body: NoteCreate,
-    session: SessionDep,
     settings: SettingsDep,
 ) -> CaseDetail:
     """Adds a note to the case's timeline."""
-    case_actions.add_note(session, case_id, actor, body.note)
-    return await _detail(case_id, settings)
-
-
-async def submit_fact(
-    client: Client,
-    settings: Settings,
-    case_id: str,
-    body: FactCreate,
-    actor: Principal,
-) -> CaseDetail:
-    """Checks a recorded fact against the case's rulebook and sends it to the workflow.
-
-    Raises:
-        ActionRefused: unknown case (404), a closed case or a fact the workflow's
-            validator refuses (409, with its reason), Temporal unavailable (503).
-        FactsError: the fact's values do not fit (422, field by field).
-    """
-    await case_actions.record_fact(
-        client, case_id, actor, body.fact, body.values, body.reason, body.recorded_by
-    )
-    return await _detail(case_id, settings)
+    await in_session(case_actions.add_note, case_id, actor, body.note)
+    return await read_case(case_id, settings)

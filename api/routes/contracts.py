@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session, col
 
 from api.access import Manager, Reader
-from api.deps import SessionDep, SettingsDep, get_temporal
+from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
 from api.errors import facts_error_response, unknown_clause
-from api.pagination import page
-from api.routes.cases import MONTHLY_REVIEW, Opened, open_case
+from api.pagination import Limit, Offset, page_answer
 from api.schemas import (
-    MAX_OFFSET,
     CaseDetail,
     ContractPublic,
     ContractRegistered,
@@ -26,13 +22,12 @@ from api.schemas import (
     WhatIfPublic,
     WhatIfRequest,
 )
+from api.sla_review import start_monthly_review
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
 from rules.what_if import what_if as run_what_if
-from runtime.settings import Settings
 from store.contracts import contract_terms, create_contract
-from store.db import get_engine
 from store.models import Contract
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
@@ -49,18 +44,13 @@ async def register_contract(
     its review cannot start (Temporal unreachable); ``warnings`` then says so, and
     ``POST /api/contracts/{id}/sla-review`` starts it later.
     """
-
-    def store() -> Contract:
-        with Session(get_engine(), expire_on_commit=False) as session:
-            contract = create_contract(session, terms, actor=principal.name)
-            session.commit()
-            return contract
-
-    contract = await run_in_threadpool(store)
+    contract = await in_session(_store, terms, principal.name)
     review_id: str | None = None
     warnings: list[str] = []
     try:
-        review_id = (await start_monthly_review(request, settings, contract.id)).case_id
+        # Connected here, not as a dependency: the contract is stored even if Temporal is down.
+        client = await get_temporal(request)
+        review_id = (await start_monthly_review(client, settings, contract.id)).case_id
     except HTTPException as exc:
         warnings.append(f"the monthly SLA review did not start: {exc.detail}")
     return ContractRegistered(
@@ -70,28 +60,10 @@ async def register_contract(
     )
 
 
-async def start_monthly_review(request: Request, settings: Settings, contract_id: str) -> Opened:
-    """Starts (once) the contract's monthly SLA review, from the current month on."""
-    client = await get_temporal(request)
-
-    def current_month() -> str:
-        with Session(get_engine()) as session:
-            contract = session.get(Contract, contract_id)
-            zone = contract.time_zone if contract else "UTC"
-            effective = contract.effective_date if contract else None
-        today = dt.datetime.now(ZoneInfo(zone)).date()
-        first = max(today, effective) if effective else today
-        return first.replace(day=1).isoformat()
-
-    first_month = await run_in_threadpool(current_month)
-    return await open_case(
-        client,
-        settings,
-        contract_id,
-        MONTHLY_REVIEW,
-        {"first_month": first_month},
-        MONTHLY_REVIEW,
-    )
+def _store(session: Session, terms: TermSheet, actor: str) -> Contract:
+    contract = create_contract(session, terms, actor=actor)
+    session.commit()
+    return contract
 
 
 @router.post(
@@ -105,31 +77,21 @@ async def start_monthly_review(request: Request, settings: Settings, contract_id
     },
 )
 async def start_sla_review(
-    _: Manager, contract_id: str, request: Request, response: Response, settings: SettingsDep
+    _: Manager, contract_id: str, response: Response, client: TemporalDep, settings: SettingsDep
 ) -> Any:
     """Starts the contract's monthly SLA review if it is not running (safe to repeat)."""
-    opened = await start_monthly_review(request, settings, contract_id)
+    opened = await start_monthly_review(client, settings, contract_id)
     response.status_code = opened.status
     return opened.body
 
 
 @router.get("", response_model=ContractsPublic)
 def list_contracts(
-    _: Reader,
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    _: Reader, session: SessionDep, limit: Limit = 50, offset: Offset = 0
 ) -> ContractsPublic:
     """Lists contracts, newest first."""
-    rows, total = page(
-        session, Contract, [], [col(Contract.created_at).desc(), col(Contract.id)], limit, offset
-    )
-    return ContractsPublic(
-        items=[ContractPublic.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    order = [col(Contract.created_at).desc(), col(Contract.id)]
+    return page_answer(ContractsPublic, ContractPublic, session, Contract, [], order, limit, offset)
 
 
 @router.post(

@@ -24,7 +24,7 @@ from api.console.helpers import login_redirect
 
 router = APIRouter(include_in_schema=False)
 
-#: Where api/static/docs/ is served (api.console.routes.mount_static mounts /static).
+#: Where api/static/docs/ is served (api.console.helpers.mount_static mounts /static).
 ASSETS = "/static/docs"
 SWAGGER_JS = f"{ASSETS}/swagger-ui-bundle.js"
 SWAGGER_CSS = f"{ASSETS}/swagger-ui.css"

@@ -12,7 +12,8 @@ from api.deps import SessionDep, SettingsDep
 from api.ops import ops_summary
 from api.schemas import OpsSummary
 
-router = APIRouter(prefix="/api/ops", tags=["operations"])
+# Listed with the cases too, as the summary always was: it reads the same case list.
+router = APIRouter(prefix="/api/ops", tags=["cases", "operations"])
 
 
 @router.get("/summary", response_model=OpsSummary)

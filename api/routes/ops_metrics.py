@@ -25,13 +25,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.access import Reader
-from api.routes import readiness
 from store.db import get_engine
 from store.models import Case, Notice
 
 router = APIRouter(tags=["operations"])
-# The operations endpoints come in one router: /metrics here, /readyz from its module.
-router.include_router(readiness.router)
 log = logging.getLogger(__name__)
 
 

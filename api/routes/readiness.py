@@ -21,7 +21,8 @@ from temporalio.client import Client
 from runtime.settings import get_settings
 from store.db import get_engine
 
-router = APIRouter(tags=["health"])
+# Listed with the operations endpoints too, as it always was (beside /metrics).
+router = APIRouter(tags=["operations", "health"])
 
 #: Seconds each dependency has to answer.
 CHECK_TIMEOUT = 2.0

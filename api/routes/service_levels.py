@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from temporalio.client import Client
 
-from api.access import Manager, Principal
+from api.access import Manager
 from api.deps import SettingsDep, TemporalDep
-from api.routes.cases import MONTHLY_REVIEW, case_id_for, submit_fact
-from api.schemas import CaseDetail, FactCreate
-from runtime.settings import Settings
+from api.schemas import CaseDetail
+from api.sla_review import record_in_review
 
 router = APIRouter(prefix="/api/contracts/{contract_id}", tags=["service levels"])
 
@@ -65,23 +63,6 @@ def _iso(value: dt.datetime) -> str:
     return value.isoformat()
 
 
-async def _record_in_review(
-    client: Client, settings: Settings, contract_id: str, fact: FactCreate, actor: Principal
-) -> CaseDetail:
-    try:
-        return await submit_fact(
-            client, settings, case_id_for(contract_id, MONTHLY_REVIEW), fact, actor
-        )
-    except HTTPException as exc:
-        if exc.status_code != 404:
-            raise
-        raise HTTPException(
-            404,
-            f"contract {contract_id!r} has no monthly SLA review running; start it with "
-            f"POST /api/contracts/{contract_id}/sla-review",
-        ) from exc
-
-
 @router.post("/downtime", response_model=CaseDetail, responses=_REVIEW_RESPONSES)
 async def record_downtime(
     actor: Manager,
@@ -91,20 +72,13 @@ async def record_downtime(
     settings: SettingsDep,
 ) -> CaseDetail:
     """Records an outage; the month's review counts it against uptime."""
-    return await _record_in_review(
-        client,
-        settings,
-        contract_id,
-        FactCreate(
-            fact="downtime_recorded",
-            values={
-                "started_at": _iso(body.started_at),
-                "ended_at": _iso(body.ended_at),
-                "description": body.description,
-            },
-            recorded_by=body.recorded_by,
-        ),
-        actor,
+    values = {
+        "started_at": _iso(body.started_at),
+        "ended_at": _iso(body.ended_at),
+        "description": body.description,
+    }
+    return await record_in_review(
+        client, settings, contract_id, actor, "downtime_recorded", values, body.recorded_by
     )
 
 
@@ -117,19 +91,18 @@ async def record_maintenance_window(
     settings: SettingsDep,
 ) -> CaseDetail:
     """Records a maintenance window; it is excluded from uptime only if noticed in time."""
-    return await _record_in_review(
+    values = {
+        "starts_at": _iso(body.starts_at),
+        "ends_at": _iso(body.ends_at),
+        "notice_given_at": _iso(body.notice_given_at),
+        "description": body.description,
+    }
+    return await record_in_review(
         client,
         settings,
         contract_id,
-        FactCreate(
-            fact="maintenance_window_recorded",
-            values={
-                "starts_at": _iso(body.starts_at),
-                "ends_at": _iso(body.ends_at),
-                "notice_given_at": _iso(body.notice_given_at),
-                "description": body.description,
-            },
-            recorded_by=body.recorded_by,
-        ),
         actor,
+        "maintenance_window_recorded",
+        values,
+        body.recorded_by,
     )

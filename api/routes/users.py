@@ -16,8 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from api.access import Admin, Principal, Reader
 from api.deps import SessionDep
-from api.pagination import page
-from api.schemas import MAX_OFFSET
+from api.pagination import Limit, Offset, page_answer
 from store.auth import (
     ROLES,
     AuthError,
@@ -31,7 +30,8 @@ from store.auth import (
 )
 from store.models import ApiToken, User
 
-router = APIRouter(tags=["access"])
+# Who the caller is, users and tokens: three top-level names of one kind (access).
+router = APIRouter(prefix="/api", tags=["access"])
 
 _ROLE_FIELD = Field(
     pattern="^(viewer|contract_manager|operator|admin)$",
@@ -150,7 +150,7 @@ class Me(BaseModel):
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown id"}}
 
 
-@router.get("/api/me", response_model=Me)
+@router.get("/me", response_model=Me)
 def me(principal: Reader) -> Me:
     """The calling user or token, its role and its permissions."""
     return Me(
@@ -164,22 +164,14 @@ def me(principal: Reader) -> Me:
     )
 
 
-@router.get("/api/users", response_model=UsersPublic)
-def list_users(
-    _: Admin,
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> UsersPublic:
+@router.get("/users", response_model=UsersPublic)
+def list_users(_: Admin, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> UsersPublic:
     """Every user, by email."""
-    rows, total = page(session, User, [], [col(User.email)], limit, offset)
-    return UsersPublic(
-        items=[UserPublic.model_validate(u) for u in rows], total=total, limit=limit, offset=offset
-    )
+    return page_answer(UsersPublic, UserPublic, session, User, [], [col(User.email)], limit, offset)
 
 
 @router.post(
-    "/api/users",
+    "/users",
     status_code=201,
     response_model=UserPublic,
     responses={409: {"description": "A user with this email exists"}},
@@ -202,7 +194,7 @@ def add_user(principal: Admin, body: UserCreate, session: SessionDep) -> User:
 
 
 @router.patch(
-    "/api/users/{user_id}",
+    "/users/{user_id}",
     response_model=UserPublic,
     responses={
         **_NOT_FOUND,
@@ -277,34 +269,22 @@ def _lockout(session: Session, principal: Principal, user: User, body: UserUpdat
     return ""
 
 
-@router.get("/api/tokens", response_model=TokensPublic)
+@router.get("/tokens", response_model=TokensPublic)
 def list_tokens(
     _: Admin,
     session: SessionDep,
     include_revoked: bool = Query(False, description="Also list revoked tokens"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> TokensPublic:
     """API tokens, newest first: names, roles and prefixes, never the secrets."""
     where = [] if include_revoked else [col(ApiToken.revoked_at).is_(None)]
-    rows, total = page(
-        session,
-        ApiToken,
-        where,
-        [col(ApiToken.created_at).desc(), col(ApiToken.id)],
-        limit,
-        offset,
-    )
-    return TokensPublic(
-        items=[TokenPublic.model_validate(t) for t in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    order = [col(ApiToken.created_at).desc(), col(ApiToken.id)]
+    return page_answer(TokensPublic, TokenPublic, session, ApiToken, where, order, limit, offset)
 
 
 @router.post(
-    "/api/tokens",
+    "/tokens",
     status_code=201,
     response_model=TokenCreated,
     responses={422: {"description": "Bad role, or an unknown user_id"}},
@@ -337,7 +317,7 @@ def add_token(principal: Admin, body: TokenCreate, session: SessionDep) -> Token
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=plaintext)
 
 
-@router.delete("/api/tokens/{token_id}", response_model=TokenPublic, responses=_NOT_FOUND)
+@router.delete("/tokens/{token_id}", response_model=TokenPublic, responses=_NOT_FOUND)
 def delete_token(principal: Admin, token_id: str, session: SessionDep) -> ApiToken:
     """Revokes a token at once (safe to repeat); it stays listed with ``revoked_at``."""
     token = session.get(ApiToken, token_id)

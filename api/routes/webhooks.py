@@ -37,7 +37,7 @@ from runtime import sendgrid
 from store.notice_events import FailureReport, store_events
 from workflows.messages import DELIVERY_FAILED, DeliveryFailure
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = sendgrid.SIGNATURE_HEADER
@@ -99,7 +99,7 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/webhooks/sendgrid",
+    "/sendgrid",
     response_model=WebhookReceipt,
     responses={
         400: {"description": "The body is not a JSON array of event objects"},

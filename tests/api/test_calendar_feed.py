@@ -12,7 +12,7 @@ from icalendar import Calendar
 from icalendar.parser import unescape_backslash
 from sqlmodel import Session, select
 
-from api.routes.calendar import escape_text, fold
+from api.calendar_feeds import escape_text, fold
 from store.db import get_engine
 from store.models import AuditEntry, CalendarFeed, Case, Contract, Deadline
 from tests.api.conftest import ApiAs

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.routes.cases import case_id_for
+from api.case_start import case_id_for
 from tests.dates import (
     a_monday_whose_ninetieth_day_is_a_sunday,
     at_ny_on,

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from api.access import SESSION_COOKIE
 from api.main import create_app
-from api.routes.notices import evidence_record
+from api.notice_views import evidence_record
 from store.auth import create_console_session, create_user
 from store.db import get_engine
 from store.models import Contract, Notice

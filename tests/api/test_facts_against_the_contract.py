@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.routes.cases import case_id_for
+from api.case_start import case_id_for
 from tests.dates import notice_days_ago, ny_today
 from tests.workflows.helpers import eventually, notices
 from workers.seed import reference_term_sheet

@@ -1,0 +1,82 @@
+"""The console's contract page: its cases, and its calendar feed's URL."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from api.access import Principal
+from api.calendar_feeds import create_feed
+from api.console import views
+from api.console.pages import expired, not_found, now, number, refused, signed_in, user_page
+from api.deps import in_session
+from runtime.settings import get_settings
+
+router = APIRouter(
+    prefix="/console/contracts/{contract_id}", tags=["console"], include_in_schema=False
+)
+
+
+@router.get("")
+async def contract_page(request: Request, contract_id: str, page: str | None = None) -> Response:
+    """A contract: its cases and its calendar feed."""
+    principal, name = await signed_in(request)
+    return await _show_contract(contract_id, principal, name, number(page, 1, 1_000_000) or 1)
+
+
+async def _show_contract(
+    contract_id: str,
+    principal: Principal,
+    name: str,
+    page: int = 1,
+    feed_url: str | None = None,
+    status: int = 200,
+) -> Response:
+    at = now()
+    data = await in_session(views.contract_page, contract_id, page, at, get_settings())
+    if data is None:
+        return not_found(principal, name, f"contract {contract_id}")
+
+    def link(**change: Any) -> str:
+        query = urlencode({k: str(v) for k, v in change.items()})
+        return f"/console/contracts/{quote(contract_id)}" + (f"?{query}" if query else "")
+
+    return user_page(
+        "contract.html.j2",
+        principal,
+        name,
+        status,
+        title=data.contract.title,
+        c=data,
+        listing=data.cases,
+        link=link,
+        now=at,
+        feed_url=feed_url,
+        can_manage=principal.can("manage_cases"),
+    )
+
+
+def _new_feed_url(session: Session, contract_id: str, actor: Principal) -> str | None:
+    made = create_feed(session, contract_id, actor, get_settings())
+    return made[1] if made else None
+
+
+@router.post("/calendar-feed")
+async def rotate_feed(request: Request, contract_id: str) -> Response:
+    """Creates (or replaces) the contract's calendar feed and shows its URL once."""
+    principal, name = await signed_in(request)
+    form = await request.form()
+    if (refusal := expired(principal, name, form)) is not None:
+        return refusal
+    if not principal.can("manage_cases"):
+        return refused(
+            principal,
+            name,
+            f"Your role ({principal.role.replace('_', ' ')}) may not create calendar feeds.",
+        )
+    url = await in_session(_new_feed_url, contract_id, principal)
+    return await _show_contract(contract_id, principal, name, feed_url=url)
