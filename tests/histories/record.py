@@ -1089,7 +1089,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def record(names: list[str]) -> None:
+async def record(names: list[str], out: Path = HERE) -> None:
     from runtime.settings import get_settings
     from runtime.temporal import DATA_CONVERTER, register_search_attributes
     from store.db import get_engine
@@ -1114,12 +1114,26 @@ async def record(names: list[str]) -> None:
                 async with build_worker(env.client, task_queue="record"):
                     handle = await SCENARIOS[name](env, "record")
                 history = await handle.fetch_history()
-                path = HERE / f"{name}.json"
+                path = out / f"{name}.json"
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
                 print(f"wrote {path} ({len(history.events)} events)")
             finally:
                 await env.shutdown()
 
 
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.histories.record")
+    parser.add_argument("names", nargs="*", help="histories to record (default: all)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder to write them to")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"no such history: {', '.join(unknown)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(record(args.names or list(SCENARIOS), args.out))
+
+
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1:] or list(SCENARIOS)))
+    main()
