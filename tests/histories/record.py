@@ -100,10 +100,17 @@ async def run_path(
             await _until(handle, _in(step.in_state))
             await _record(handle, step, resolved(step.values))
         else:
+            update, each = _actions()[step.action]
             view = await _until(handle, _ready_for(step))
-            for request in _requests(step, view, resolved(step.values), amendment):
-                view = await handle.execute_update(_actions()[step.action][0], request)
+            done: list[Any] = []
+            # One update for each held notice or open escalation, asked again after each
+            # (one approved may bring the next), or one.
+            while (target := _next(view, each, done)) is not None:
+                request = _request(step, target, resolved(step.values), amendment)
+                view = await handle.execute_update(update, request)
                 amendment = view.amendment_id or amendment
+                done.append(target)
+                view = await handle.query(CaseWorkflow.case)
     if case.approve_held:
         await _approve_held(handle)
     result = await handle.result()
@@ -140,9 +147,17 @@ async def _approve_held(handle: Handle) -> None:
         )
 
 
-def _requests(step: Act, view: Any, values: dict[str, Any], amendment: str | None) -> list[Any]:
-    """The requests of an operator's action: one for each held notice or open escalation
-    it acts on, or one. ``values`` are the request's fields."""
+def _next(view: Any, each: str | None, done: list[Any]) -> Any:
+    """What the action acts on next: a held notice's key or an open escalation not acted
+    on yet (``each``), or the case, once; ``None`` once there is nothing left."""
+    if each is None:
+        return None if done else view.case_id
+    return next((t for t in getattr(view, each) if t not in done), None)
+
+
+def _request(step: Act, target: Any, values: dict[str, Any], amendment: str | None) -> Any:
+    """The request of an operator's action on ``target`` (see :func:`_next`); ``values``
+    are the request's fields."""
     from workflows.case import (
         AmendDeadlineRequest,
         ApproveNoticeRequest,
@@ -156,18 +171,18 @@ def _requests(step: Act, view: Any, values: dict[str, Any], amendment: str | Non
     by, reason = step.by or RECORDER, step.reason or ""
     action = step.action
     if action == "approve_notice":
-        return [ApproveNoticeRequest(key, by, step.reason) for key in view.held_notices]
+        return ApproveNoticeRequest(target, by, step.reason)
     if action == "revise_held_notice":
-        return [ReviseHeldNoticeRequest(key, values, by, reason) for key in view.held_notices]
+        return ReviseHeldNoticeRequest(target, values, by, reason)
     if action == "resolve_escalation":
-        return [ResolveEscalationRequest(e.step, e.rule, reason, by) for e in view.open_escalations]
+        return ResolveEscalationRequest(target.step, target.rule, reason, by)
     if action == "decide_amendment":
-        return [DecideAmendmentRequest(amendment or "", actor=by, reason=reason, **values)]
+        return DecideAmendmentRequest(amendment or "", actor=by, reason=reason, **values)
     if action == "amend_deadline":
         due_at = dt.datetime.fromisoformat(values.pop("due_at"))
-        return [AmendDeadlineRequest(due_at=due_at, actor=by, reason=reason, **values)]
+        return AmendDeadlineRequest(due_at=due_at, actor=by, reason=reason, **values)
     request = {"close_case": CloseCaseRequest, "reassign_owner": ReassignOwnerRequest}[action]
-    return [request(actor=by, reason=reason, **values)]
+    return request(actor=by, reason=reason, **values)
 
 
 def _ready_for(step: Act) -> Callable[[Any], bool]:
