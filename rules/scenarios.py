@@ -29,7 +29,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,23 +72,28 @@ class DecisionRow:
 
 
 @dataclass(frozen=True)
-class Step:
+class _Taken:
+    """Who takes a step and why: the step's, else its path's; ``None``: the runner's."""
+
+    by: str | None = field(default=None, kw_only=True)
+    reason: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Step(_Taken):
     """Once the case is in state ``in_state``, record ``fact`` with ``values``.
 
     ``values`` are as written: resolve their relative dates with :func:`resolve_facts`.
-    ``by`` and ``reason`` are the step's, else its path's; ``None``: the runner's own.
     """
 
     in_state: str
     fact: str
     values: dict[str, Any]
     line: int
-    by: str | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
-class Act:
+class Act(_Taken):
     """Once the case is in state ``in_state``, an operator's ``action`` (the case update
     of that name) with ``values`` as its request's fields.
 
@@ -102,8 +107,6 @@ class Act:
     action: str
     values: dict[str, Any]
     line: int
-    by: str | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,18 @@ class CasePath:
     def records(self) -> tuple[Step, ...]:
         """The steps that record a fact."""
         return tuple(step for step in self.steps if isinstance(step, Step))
+
+    def timeline(self, *, now: dt.datetime, time_zone: str) -> list[tuple[dt.datetime, Step]]:
+        """Each fact the path records, with the clock then: its ``at`` (else ``now``),
+        moved by the travel steps before it."""
+        clock = start = self.at or now
+        found = []
+        for step in self.steps:
+            if isinstance(step, Travel):
+                clock = dt.datetime.fromisoformat(resolve(step.to, now=start, time_zone=time_zone))
+            elif isinstance(step, Step):
+                found.append((clock, step))
+        return found
 
     @property
     def closed_by_operator(self) -> str | None:
@@ -483,9 +498,9 @@ def _step(
     by, reason = raw.get("by", case.get("by")), raw.get("reason", case.get("reason"))
     values = dict(raw.get("values") or {})
     if "record" in raw:
-        return Step(raw["in"], raw["record"], values, line, by, reason)
+        return Step(raw["in"], raw["record"], values, line, by=by, reason=reason)
     if "act" in raw:
-        return Act(raw["in"], raw["act"], values, line, by, reason)
+        return Act(raw["in"], raw["act"], values, line, by=by, reason=reason)
     if "reach" in raw:
         return Reach(raw["reach"], line)
     # A real clock cannot be moved: only a path at a fixed moment travels.

@@ -24,11 +24,8 @@ from rules.scenarios import (
     DecisionRow,
     Scenarios,
     ScenariosError,
-    Step,
-    Travel,
     check_against,
     load_scenarios,
-    resolve,
     resolve_facts,
     scenarios_path,
 )
@@ -174,18 +171,14 @@ def test_a_path_records_only_what_its_states_allow(clause: str, case: CasePath) 
     if not any(getattr(step, "in_state", None) == COULD_NOT_START for step in case.steps):
         at = None if case.histories else now
         facts = validate_start_facts(rulebook, facts, time_zone=zone, now=at)
-    for step in case.steps:
-        if isinstance(step, Travel):
-            now = dt.datetime.fromisoformat(resolve(step.to, now=case.at or now, time_zone=zone))
-        if not isinstance(step, Step):
-            continue
+    for at, step in case.timeline(now=now, time_zone=zone):
         validate_recorded_fact(
             rulebook,
             step.fact,
-            resolve_facts(step.values, now=case.at or now, time_zone=zone),
+            resolve_facts(step.values, now=now, time_zone=zone),
             state=step.in_state,
             time_zone=zone,
-            now=now,
+            now=at,
             effective_date=terms.effective_date,
             case_facts=facts,
         )

@@ -210,13 +210,15 @@ def test_a_path_at_a_fixed_moment_says_how_it_is_recorded(tmp_path: Path) -> Non
     # A step's by and reason are its own, else its path's.
     assert record == Step(
         "term_running", "renewed", {"agreed_on": {"date": "today+13d"}}, 42,
-        "owner@example.com", "signed",
+        by="owner@example.com", reason="signed",
     )  # fmt: skip
     assert act == Act(
-        "renewed", "close_case", {"outcome": "cancelled"}, 46, "alice@example.com",
-        "replay history",
+        "renewed", "close_case", {"outcome": "cancelled"}, 46, by="alice@example.com",
+        reason="replay history",
     )  # fmt: skip
     assert case.records == (record,)
+    moved = dt.datetime(2037, 12, 10, 15, tzinfo=dt.UTC)
+    assert case.timeline(now=moved, time_zone=NY) == [(moved, record)]
     assert scenarios.paths[0].at is None and scenarios.paths[0].ready
     check_against(scenarios, default_registry().get("term_expiry", 1))
     at = resolve(travel.to, now=case.at, time_zone=NY, zulu=True)
