@@ -3,8 +3,9 @@
 A clause's scenarios hold the facts a contract manager gives to open its case today
 (``start``, dates relative to an injected ``now``), its rulebook as a table of the
 facts the engine sees and the decisions expected (``decisions``), and optionally whole
-cases step by step (``paths``). They drive the tests of every clause, so that adding a
-clause needs no Python edit to them.
+cases step by step (``paths``). They drive the tests of every clause, the chaos run
+(paths that happen now) and the history recorder (paths at a fixed moment), so that
+adding a clause needs no Python edit to them.
 
 Loading checks the file against ``rules/schema/scenarios.schema.json`` and then what the
 schema cannot express; every problem is a :class:`ScenariosError` that names the file,
@@ -28,14 +29,14 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jsonschema
 
-from rules.rulebook import ACTIONS, CLAUSES_DIR, EVENTS, Rulebook, RulebookError
+from rules.rulebook import ACTIONS, CLAUSES_DIR, COULD_NOT_START, EVENTS, Rulebook, RulebookError
 from rules.rulebook.errors import did_you_mean
 from rules.rulebook.source import Lines, compose
 
@@ -71,7 +72,15 @@ class DecisionRow:
 
 
 @dataclass(frozen=True)
-class Step:
+class _Taken:
+    """Who takes a step and why: the step's, else its path's; ``None``: the runner's."""
+
+    by: str | None = field(default=None, kw_only=True)
+    reason: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Step(_Taken):
     """Once the case is in state ``in_state``, record ``fact`` with ``values``.
 
     ``values`` are as written: resolve their relative dates with :func:`resolve_facts`.
@@ -84,27 +93,104 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Act(_Taken):
+    """Once the case is in state ``in_state``, an operator's ``action`` (the case update
+    of that name) with ``values`` as its request's fields.
+
+    ``approve_notice`` and ``revise_held_notice`` (whose ``values`` are the notice's
+    corrected fields) act on every held notice, ``resolve_escalation`` on every open
+    escalation, ``decide_amendment`` on the latest amendment; ``by`` is the actor and
+    ``reason`` the reason (a resolved escalation's note).
+    """
+
+    in_state: str
+    action: str
+    values: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Travel:
+    """The clock moves to ``to`` (``{at: ...}`` as written, against the path's ``at``)."""
+
+    to: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Waits until ``deadline`` has come due: none of that name pending at or before the
+    clock. The clock does not move: a travel step takes it past the deadline first."""
+
+    deadline: str
+    line: int
+
+
+PathStep = Step | Act | Travel | Reach
+
+
+@dataclass(frozen=True)
 class CasePath:
-    """A whole case: how it starts, what is recorded on the way, the state it ends in.
+    """A whole case: how it starts, the steps on the way, the state it ends in.
 
     Attributes:
         name: What the path shows; unique in its file.
         start: The start facts as written: the clause's ``start`` with the path's own
             over it. Resolve them with :func:`resolve_facts`.
-        steps: The facts recorded on the way, in order.
+        steps: Facts recorded, operator actions, the clock moved and deadlines waited
+            for, in order.
         approve_held: Whether notices held for approval are approved as they come.
         end_state: The state the case is in at the end.
         closed: Whether the case has ended then.
         line: The path's line in the file.
+        at: The fixed moment the path happens at (the clock is moved there before the
+            case starts; its relative dates resolve against it), or ``None``: it
+            happens now, on a real clock, and has no travel steps.
+        histories: The names it is recorded as (``tests/histories/<name>.json``), the
+            current one last.
+        case_id: Its case's fixed id, if it has one.
+        ready: Whether the runner waits for the case's first step (the workflow's
+            ready update) before going on.
+        history_limit: Events after which the case continues as new, if not the
+            workflow's default.
     """
 
     name: str
     start: dict[str, Any]
-    steps: tuple[Step, ...]
+    steps: tuple[PathStep, ...]
     approve_held: bool
     end_state: str
     closed: bool
     line: int
+    at: dt.datetime | None = None
+    histories: tuple[str, ...] = ()
+    case_id: str | None = None
+    ready: bool = True
+    history_limit: int | None = None
+
+    @property
+    def records(self) -> tuple[Step, ...]:
+        """The steps that record a fact."""
+        return tuple(step for step in self.steps if isinstance(step, Step))
+
+    def timeline(self, *, now: dt.datetime, time_zone: str) -> list[tuple[dt.datetime, Step]]:
+        """Each fact the path records, with the clock then: its ``at`` (else ``now``),
+        moved by the travel steps before it."""
+        clock = start = self.at or now
+        found = []
+        for step in self.steps:
+            if isinstance(step, Travel):
+                clock = dt.datetime.fromisoformat(resolve(step.to, now=start, time_zone=time_zone))
+            elif isinstance(step, Step):
+                found.append((clock, step))
+        return found
+
+    @property
+    def closed_by_operator(self) -> str | None:
+        """The outcome of the path's ``close_case`` action (a state no rulebook declares),
+        if it has one."""
+        closes = [s for s in self.steps if isinstance(s, Act) and s.action == "close_case"]
+        return str(closes[-1].values.get("outcome")) if closes else None
 
 
 @dataclass(frozen=True)
@@ -246,37 +332,46 @@ def check_against(scenarios: Scenarios, rulebook: Rulebook) -> None:
         if row.facts.get("event") == "deadline_reached" and group not in rulebook.deadlines:
             names = set(rulebook.deadlines)
             raise _unknown(scenarios, row, f"{where}.group", "deadline", group, names)
-    states, facts = set(rulebook.states), set(rulebook.recordable_facts)
+    # A case whose facts cannot be run waits in the engine's own state.
+    states, facts = {*rulebook.states, COULD_NOT_START}, set(rulebook.recordable_facts)
     for index, case in enumerate(scenarios.paths):
         where = f"paths[{index}]"
-        if case.end_state not in states:
+        ends = {*rulebook.states, case.closed_by_operator}
+        if case.end_state not in ends:
             raise _unknown(scenarios, case, f"{where}.end.state", "state", case.end_state, states)
         for at, step in enumerate(case.steps):
-            if step.in_state not in states:
+            here = f"{where}.steps[{at}]"
+            if isinstance(step, Step | Act) and step.in_state not in states:
+                raise _unknown(scenarios, step, f"{here}.in", "state", step.in_state, states)
+            if isinstance(step, Step) and step.fact not in facts:
                 raise _unknown(
-                    scenarios, step, f"{where}.steps[{at}].in", "state", step.in_state, states
+                    scenarios, step, f"{here}.record", "recordable fact", step.fact, facts
                 )
-            if step.fact not in facts:
-                raise _unknown(
-                    scenarios,
-                    step,
-                    f"{where}.steps[{at}].record",
-                    "recordable fact",
-                    step.fact,
-                    facts,
-                )
+            if isinstance(step, Reach) and not _is_deadline(step.deadline, rulebook):
+                names = set(rulebook.deadlines)
+                raise _unknown(scenarios, step, f"{here}.reach", "deadline", step.deadline, names)
 
 
-def resolve_facts(facts: Mapping[str, Any], *, now: dt.datetime, time_zone: str) -> dict[str, Any]:
+def _is_deadline(name: str, rulebook: Rulebook) -> bool:
+    # A deadline made once per value (repeat_for) is named <declared name>_<value>.
+    return any(name == d or name.startswith(f"{d}_") for d in rulebook.deadlines)
+
+
+def resolve_facts(
+    facts: Mapping[str, Any], *, now: dt.datetime, time_zone: str, zulu: bool = False
+) -> dict[str, Any]:
     """``facts`` with every relative date resolved (see :func:`resolve`)."""
-    return {name: resolve(value, now=now, time_zone=time_zone) for name, value in facts.items()}
+    return {
+        name: resolve(value, now=now, time_zone=time_zone, zulu=zulu)
+        for name, value in facts.items()
+    }
 
 
-def resolve(value: Any, *, now: dt.datetime, time_zone: str) -> Any:
+def resolve(value: Any, *, now: dt.datetime, time_zone: str, zulu: bool = False) -> Any:
     """``value`` with a relative date (``{at: ...}`` or ``{date: ...}``) resolved.
 
-    Instants come back in ISO 8601 UTC to the second, days as ``YYYY-MM-DD``; any other
-    value as it is.
+    Instants come back in ISO 8601 UTC to the second (``+00:00``, or ``Z`` with
+    ``zulu``), days as ``YYYY-MM-DD``; any other value as it is.
 
     Raises:
         ValueError: ``now`` is naive, ``time_zone`` unknown, or the spelling is not one
@@ -289,7 +384,8 @@ def resolve(value: Any, *, now: dt.datetime, time_zone: str) -> Any:
     zone = ZoneInfo(time_zone)
     ((kind, spec),) = value.items()
     if kind == "at":
-        return _instant(str(spec), now, zone).isoformat()
+        instant = _instant(str(spec), now, zone).isoformat()
+        return instant.replace("+00:00", "Z") if zulu else instant
     if kind == "date":
         return _day(str(spec), now.astimezone(zone).date()).isoformat()
     raise ValueError(f"not a relative date: {value!r}")
@@ -350,6 +446,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath, ...]:
     paths: list[CasePath] = []
     seen: set[str] = set()
+    recorded: set[str] = set()
     for index, raw in enumerate(data.get("paths") or []):
         where = ["paths", index]
         if raw["name"] in seen:
@@ -357,14 +454,17 @@ def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath,
                 path, lines.line([*where, "name"]), f"{_where(where)}.name: {raw['name']!r} twice"
             )
         seen.add(raw["name"])
+        histories = raw.get("history", ())
+        histories = (histories,) if isinstance(histories, str) else tuple(histories)
+        for name in histories:
+            if name in recorded:
+                line = lines.line([*where, "history"])
+                raise ScenariosError(path, line, f"{_where(where)}.history: {name!r} twice")
+            recorded.add(name)
+        at = raw.get("at")
         steps = tuple(
-            Step(
-                in_state=step["in"],
-                fact=step["record"],
-                values=dict(step.get("values") or {}),
-                line=lines.line([*where, "steps", at]),
-            )
-            for at, step in enumerate(raw.get("steps") or [])
+            _step(path, lines, [*where, "steps", n], step, raw, fixed=at is not None)
+            for n, step in enumerate(raw.get("steps") or [])
         )
         paths.append(
             CasePath(
@@ -375,9 +475,39 @@ def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath,
                 end_state=raw["end"]["state"],
                 closed=raw["end"].get("closed", True),
                 line=lines.line(where),
+                at=dt.datetime.fromisoformat(at) if at else None,
+                histories=histories,
+                case_id=raw.get("case_id"),
+                ready=raw.get("ready", True),
+                history_limit=raw.get("history_limit"),
             )
         )
     return tuple(paths)
+
+
+def _step(
+    path: Path,
+    lines: Lines,
+    where: list[Any],
+    raw: Mapping[str, Any],
+    case: Mapping[str, Any],
+    *,
+    fixed: bool,
+) -> PathStep:
+    line = lines.line(where)
+    by, reason = raw.get("by", case.get("by")), raw.get("reason", case.get("reason"))
+    values = dict(raw.get("values") or {})
+    if "record" in raw:
+        return Step(raw["in"], raw["record"], values, line, by=by, reason=reason)
+    if "act" in raw:
+        return Act(raw["in"], raw["act"], values, line, by=by, reason=reason)
+    if "reach" in raw:
+        return Reach(raw["reach"], line)
+    # A real clock cannot be moved: only a path at a fixed moment travels.
+    if not fixed:
+        reason = f"{_where(where)}.travel: only a path with a fixed moment (at) can travel"
+        raise ScenariosError(path, line, reason)
+    return Travel(dict(raw["travel"]), line)
 
 
 def _row_facts(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -415,7 +545,7 @@ def _check_vocabulary(scenarios: Scenarios, lines: Lines) -> None:
 
 def _unknown(
     scenarios: Scenarios,
-    node: DecisionRow | CasePath | Step,
+    node: DecisionRow | CasePath | PathStep,
     where: str,
     kind: str,
     name: Any,
@@ -445,10 +575,12 @@ def _check_schema(path: Path, lines: Lines, data: Any) -> None:
     errors = list(_validator().iter_errors(data))
     if not errors:
         return
-    # A misspelt key is also a missing one: say which key is unknown, not what is missing.
+    # A misspelt key is also a missing one (and a step of no kind): say which key is
+    # unknown, not what is missing.
     unknown = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    missing = ("required", "oneOf", "dependentRequired")
     errors = [
-        e for e in errors if e.validator != "required" or tuple(e.absolute_path) not in unknown
+        e for e in errors if e.validator not in missing or tuple(e.absolute_path) not in unknown
     ]
     found = [_located(lines, error) for error in errors]
     line, reason = min(found, key=lambda lr: lr[0])

@@ -42,7 +42,8 @@ Activity lag, which is the condition under which a slow request can never be sen
 
     .venv/bin/python -m bench.chaos [--cases 200] [--seed 7] [--json summary.json]
 
-The package, by kind: ``scenarios`` (the case table), ``faults`` (SendGrid's refusals and
+The package, by kind: ``scenarios`` (the case table: the clauses' scenario paths that happen
+now, ``rules/clauses/<clause>/scenarios.yaml``), ``faults`` (SendGrid's refusals and
 slow answers, the database outage), ``processes`` (dev server, workers, database, kept
 logs), ``calls`` (Temporal calls that outlast the faults), ``driving`` (each case to its end),
 ``judging`` (settling, the checks and the summary), ``report`` (the table) and ``runner``

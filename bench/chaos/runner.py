@@ -90,7 +90,7 @@ async def run(args: argparse.Namespace) -> Summary:
             workers.ensure()
 
             now = dt.datetime.now(dt.UTC)
-            plan = scenarios(now)
+            plan = scenarios(now, terms.time_zone)
             picks = [plan[i % len(plan)] for i in range(args.cases)]
             rng.shuffle(picks)
             outcomes = [Outcome(f"case_chaos_{i:04d}", s) for i, s in enumerate(picks)]

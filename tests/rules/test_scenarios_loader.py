@@ -13,7 +13,11 @@ import pytest
 
 from rules.rulebook import default_registry
 from rules.scenarios import (
+    Act,
+    Reach,
     ScenariosError,
+    Step,
+    Travel,
     check_against,
     load_scenarios,
     resolve,
@@ -165,6 +169,119 @@ def test_other_values_are_kept_and_now_must_be_aware() -> None:
     assert resolve(12, now=now, time_zone=NY) == 12
     with pytest.raises(ValueError, match="timezone-aware"):
         resolve({"at": "now"}, now=dt.datetime(2030, 1, 1), time_zone=NY)
+
+
+RECORDED = """\
+  - name: recorded
+    history: [renewed_before, renewed]
+    case_id: case_replay_renewed
+    at: '2037-11-27T12:00:00Z'
+    ready: false
+    history_limit: 15
+    by: owner@example.com
+    reason: replay history
+    steps:
+      - travel: {at: now+13d@10:00}
+      - reach: expiry_reminder_180
+      - in: term_running
+        record: renewed
+        values: {agreed_on: {date: today+13d}}
+        reason: signed
+      - in: renewed
+        act: close_case
+        values: {outcome: cancelled}
+        by: alice@example.com
+    end: {state: cancelled}
+"""
+
+
+def test_a_path_at_a_fixed_moment_says_how_it_is_recorded(tmp_path: Path) -> None:
+    scenarios = load_scenarios(write(tmp_path, VALID + RECORDED))
+    case = scenarios.paths[1]
+    assert (case.at, case.histories, case.case_id) == (
+        dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC),
+        ("renewed_before", "renewed"),
+        "case_replay_renewed",
+    )
+    assert (case.ready, case.history_limit, case.closed_by_operator) == (False, 15, "cancelled")
+    travel, reach, record, act = case.steps
+    assert travel == Travel({"at": "now+13d@10:00"}, 40)
+    assert reach == Reach("expiry_reminder_180", 41)
+    # A step's by and reason are its own, else its path's.
+    assert record == Step(
+        "term_running", "renewed", {"agreed_on": {"date": "today+13d"}}, 42,
+        by="owner@example.com", reason="signed",
+    )  # fmt: skip
+    assert act == Act(
+        "renewed", "close_case", {"outcome": "cancelled"}, 46, by="alice@example.com",
+        reason="replay history",
+    )  # fmt: skip
+    assert case.records == (record,)
+    moved = dt.datetime(2037, 12, 10, 15, tzinfo=dt.UTC)
+    assert case.timeline(now=moved, time_zone=NY) == [(moved, record)]
+    assert scenarios.paths[0].at is None and scenarios.paths[0].ready
+    check_against(scenarios, default_registry().get("term_expiry", 1))
+    at = resolve(travel.to, now=case.at, time_zone=NY, zulu=True)
+    assert at == "2037-12-10T15:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "reason"),
+    [
+        (
+            "    case_id: case_replay_renewed\n",
+            "",
+            31,
+            "paths[1]: a recorded history (history) has a fixed moment (at) and case id",
+        ),
+        (
+            "    at: '2037-11-27T12:00:00Z'\n",
+            "    history: renewed\n",
+            34,
+            "duplicate key 'history'",
+        ),
+        ("at: '2037-11-27T12:00:00Z'", "at: 2037-11-27", 34, "not an instant in UTC"),
+        ("act: close_case", "act: close", 47, "'close' is not an operator action"),
+        (
+            "      - reach: expiry_reminder_180\n",
+            "      - reach: expiry_reminder_180\n        in: term_running\n",
+            41,
+            "a travel or reach step has no other keys",
+        ),
+        (
+            "        act: close_case\n",
+            "        act: close_case\n        record: renewed\n",
+            46,
+            "a step names exactly one of record (a fact), act",
+        ),
+        ("      - in: renewed\n", "      - reason: x\n", 46, "says the state the case must be in"),
+        ("[renewed_before, renewed]", "[renewed, renewed]", 32, "history: 'renewed' twice"),
+    ],
+)
+def test_errors_in_recorded_paths(
+    tmp_path: Path, old: str, new: str, line: int, reason: str
+) -> None:
+    assert old in RECORDED
+    e = error(tmp_path, VALID + RECORDED.replace(old, new, 1))
+    assert (e.line, reason in e.reason) == (line, True), e.reason
+
+
+def test_only_a_path_at_a_fixed_moment_travels(tmp_path: Path) -> None:
+    text = VALID + RECORDED.replace("    at: '2037-11-27T12:00:00Z'\n", "").replace(
+        "    history: [renewed_before, renewed]\n    case_id: case_replay_renewed\n", ""
+    )
+    e = error(tmp_path, text)
+    assert (e.line, e.reason) == (
+        37,
+        "paths[1].steps[0].travel: only a path with a fixed moment (at) can travel",
+    )
+
+
+def test_a_path_reaches_only_the_rulebooks_deadlines(tmp_path: Path) -> None:
+    text = VALID + RECORDED.replace("reach: expiry_reminder_180", "reach: expiry")
+    scenarios = load_scenarios(write(tmp_path, text))
+    with pytest.raises(ScenariosError, match=r"steps\[1\].reach: 'expiry' is not a deadline"):
+        check_against(scenarios, default_registry().get("term_expiry", 1))
 
 
 @pytest.mark.parametrize(
