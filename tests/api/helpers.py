@@ -68,3 +68,20 @@ def person_with_tokens(email: str, role: str, *names: str) -> tuple[str, list[di
         made = [create_token(s, n, role, created_by="tests", user_id=user.id) for n in names]
         s.commit()
     return user.id, [{"Authorization": f"Bearer {plaintext}"} for _, plaintext in made]
+
+
+def a_case_that_could_not_start(case_id: str, reason: str, **kw: Any) -> Case:
+    """A case whose first step failed for good: the workflow recorded why and escalated."""
+    from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
+
+    values: dict[str, Any] = dict(
+        state=COULD_NOT_START,
+        state_label=COULD_NOT_START_LABEL,
+        last_step=1,
+        escalated=True,
+        escalation_reason=f"the case could not take its first step: {reason}",
+        next_deadline_at=None,
+        next_deadline_name=None,
+    )
+    values.update(kw)
+    return a_case(case_id, **values)

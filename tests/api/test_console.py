@@ -16,13 +16,13 @@ from temporalio.client import Client
 
 from api.console import views
 from api.console.helpers import countdown
-from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
+from rules.rulebook import COULD_NOT_START_LABEL
 from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
 from tests.api.conftest import ApiAs
-from tests.api.helpers import NOW, a_case, open_case, seed
+from tests.api.helpers import NOW, a_case, a_case_that_could_not_start, open_case, seed
 from tests.dates import described, ny_today
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
@@ -501,16 +501,7 @@ async def test_cases_that_did_not_start_show_why_in_one_red_badge(sign_in: SignI
             next_deadline_at=None,
             next_deadline_name=None,
         ),
-        a_case(
-            "case_could_not_start",
-            state=COULD_NOT_START,
-            state_label=COULD_NOT_START_LABEL,
-            last_step=1,
-            escalated=True,
-            escalation_reason="the case could not take its first step: a date out of range",
-            next_deadline_at=None,
-            next_deadline_name=None,
-        ),
+        a_case_that_could_not_start("case_could_not_start", "a date out of range"),
     )
     client = await sign_in("operator")
     r = await client.get("/console", params={"stuck": "yes"})

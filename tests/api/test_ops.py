@@ -11,7 +11,7 @@ from temporalio.client import Client
 from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.db import get_engine
 from store.models import DeadlineAmendment
-from tests.api.helpers import NOW, a_case, seed
+from tests.api.helpers import NOW, a_case, a_case_that_could_not_start, seed
 from tests.workflows.helpers import case_row, eventually, open_case
 
 
@@ -215,16 +215,9 @@ def _seed_cases_that_did_not_start() -> None:
             next_deadline_name=None,
         ),
         # Its first step failed for good: the workflow recorded why and waits for an operator.
-        a_case(
+        a_case_that_could_not_start(
             "case_could_not_start",
-            state=COULD_NOT_START,
-            state_label=COULD_NOT_START_LABEL,
-            last_step=1,
-            escalated=True,
-            escalation_reason="the case could not take its first step: notice_received_at "
-            "0001-01-01 is too early to count a deadline from",
-            next_deadline_at=None,
-            next_deadline_name=None,
+            "notice_received_at 0001-01-01 is too early to count a deadline from",
         ),
     )
 

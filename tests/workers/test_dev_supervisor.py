@@ -13,19 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.workers.helpers import SLEEPER, wait_until
 from workers import dev
 from workers.procs import PidFile, ProcessRecord, alive, parent_pid
-
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
-
-
-def _wait_until(condition: object, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def test_a_dead_worker_is_restarted_with_a_line_saying_so(tmp_path: Path) -> Non
     assert said == [
         f"worker exited (-9: SIGKILL); restarting it (restart 1), see {tmp_path}/worker.log"
     ]
-    assert _wait_until(lambda: stack.check(said.append) is None and worker.proc.pid != first)
+    assert wait_until(lambda: stack.check(said.append) is None and worker.proc.pid != first)
     assert said[-1] == f"worker restarted (pid {worker.proc.pid})" and alive(worker.proc.pid)
     # The pid file names the new worker, for the next start and for people.
     _, children = PidFile(tmp_path / "dev.pid").read()

@@ -8,22 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from tests.workers.helpers import SLEEPER, wait_until
 from workers.procs import alive, port_holders, show
-
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
-
-
-def _wait_until(condition: object, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_children_die_with_their_parent_even_on_kill_9() -> None:
@@ -44,7 +33,7 @@ def test_children_die_with_their_parent_even_on_kill_9() -> None:
     parent.kill()
     parent.wait()
     try:
-        assert _wait_until(lambda: not alive(child), 10), show(child)
+        assert wait_until(lambda: not alive(child), 10), show(child)
     finally:  # never leave it running
         if alive(child):
             os.kill(child, signal.SIGKILL)
