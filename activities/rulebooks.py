@@ -28,9 +28,8 @@ from activities.types import (
     RulebookSummary,
     StateInfo,
 )
-from contracts.calculators import CalculationContext, DeadlineState, RecordedFactView
-from contracts.terms import TermSheet
 from rules import deadlines, derive, engine
+from rules.calculators import CalculationContext, DeadlineState, RecordedFactView
 from rules.rulebook import FactSpec, default_registry
 
 
@@ -94,7 +93,7 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
 def parameter_facts(clause: str, version: int, terms: dict[str, Any]) -> dict[str, Any]:
     """The rulebook's parameters (term-sheet figures) as facts the rules can test."""
     rb = default_registry().get(clause, version)
-    return derive.parameter_facts(rb, TermSheet.model_validate(terms))
+    return derive.parameter_facts(rb, default_registry().complete_terms(terms))
 
 
 def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any]:
@@ -103,7 +102,7 @@ def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any
     if not rb.derive:
         return {}
     calc_ctx = CalculationContext(
-        terms=TermSheet.model_validate(ctx.terms),
+        terms=default_registry().complete_terms(ctx.terms),
         facts=ctx.facts,
         recorded=[RecordedFactView(r.fact, r.values, r.at) for r in ctx.recorded],
         deadlines={
@@ -154,7 +153,7 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     try:
         computed = deadlines.compute_deadlines(
             default_registry().get(inp.clause, inp.rulebook_version),
-            TermSheet.model_validate(inp.terms),
+            default_registry().complete_terms(inp.terms),
             inp.facts,
             inp.names,
             inp.known,

@@ -29,7 +29,20 @@ class ContractPublic(BaseModel):
 
 
 class ContractRegistered(ContractPublic):
-    monthly_sla_review_case_id: str | None = None
+    monthly_sla_review_case_id: str | None = Field(
+        default=None, description="The monthly SLA review's case; also in standing_case_ids"
+    )
+    standing_case_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="The cases that start with the contract, by clause",
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
+class StandingCases(BaseModel):
+    """The cases that start with a contract, and any that could not start now."""
+
+    standing_case_ids: dict[str, str] = Field(description="Each case's id, by clause")
     warnings: list[str] = Field(default_factory=list)
 
 

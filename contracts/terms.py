@@ -2,7 +2,8 @@
 
 A term sheet carries the figures of a contract, never its text. Every clause that
 Clauseflow runs reads its numbers from here, so a contract that deviates from the
-reference MSA only needs a different term sheet.
+reference MSA only needs a different term sheet. The parties, fees, business hours and
+notice rules are the contract's own; each clause's figures are declared by its rulebook.
 """
 
 from __future__ import annotations
@@ -77,73 +78,6 @@ class BusinessHours(_Terms):
         return self
 
 
-class TerminationForConvenienceTerms(_Terms):
-    section: str = "10"
-    notice_period_days: int = Field(default=90, gt=0)
-    reminder_days_before: list[int] = Field(default_factory=lambda: [60, 30, 7])
-
-    @field_validator("reminder_days_before")
-    @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if any(d <= 0 for d in v):
-            raise ValueError("reminder days must be positive")
-        return sorted(set(v), reverse=True)
-
-
-class TerminationForCauseTerms(_Terms):
-    section: str = "10"
-    cure_period_days: int = Field(default=30, gt=0)
-
-
-class PaymentTerms(_Terms):
-    section: str = "3"
-    exhibit: str = "B.4"
-    payment_days: int = Field(default=30, gt=0)
-    dispute_window_days: int = Field(default=10, gt=0)
-    late_interest_percent_per_month: Decimal = Field(default=Decimal("1"), ge=0)
-    maximum_lawful_annual_rate_percent: Decimal = Field(default=Decimal("16"), ge=0)
-    unpaid_termination_days: int = Field(default=30, gt=0)
-
-
-class TermOfAgreement(_Terms):
-    section: str = "10"
-    term_years: int = Field(default=3, gt=0)
-    expiry_reminder_days_before: list[int] = Field(default_factory=lambda: [180, 90, 30])
-
-
-class ServiceLevelTerms(_Terms):
-    exhibit: str = "A"
-    uptime_target_percent: Decimal = Field(default=Decimal("99.9"), gt=0, le=100)
-    maintenance_notice_hours: int = Field(default=72, gt=0)
-    response_hours_in_business_hours: int = Field(default=2, gt=0)
-    response_hours_outside_business_hours: int = Field(default=4, gt=0)
-    resolution_hours: int = Field(default=24, gt=0)
-    credit_percent_per_point: Decimal = Field(default=Decimal("1"), ge=0)
-    credit_cap_percent: Decimal = Field(default=Decimal("50"), ge=0, le=100)
-    credit_pro_rata: bool = True
-
-
-class SecurityBreachTerms(_Terms):
-    section: str = "6"
-    notify_within_hours: int = Field(default=72, gt=0)
-
-
-class AcceptableUseTerms(_Terms):
-    section: str = "8"
-    exhibit: str = "C"
-    cure_period_days: int = Field(default=30, gt=0)
-
-
-class IndemnityTerms(_Terms):
-    section: str = "4"
-
-
-class DataTransferTerms(_Terms):
-    section: str = "13"
-    exhibit: str = "D"
-    permitted_jurisdictions: list[str] = Field(default_factory=lambda: ["United States"])
-
-
 class NoticeTerms(_Terms):
     """How written notice works under the contract.
 
@@ -153,25 +87,6 @@ class NoticeTerms(_Terms):
     """
 
     deemed_receipt: Literal["delivered", "sent"] = "delivered"
-
-
-class ClauseTerms(_Terms):
-    """Each clause's numbers and the section it comes from."""
-
-    termination_for_convenience: TerminationForConvenienceTerms = Field(
-        default_factory=TerminationForConvenienceTerms
-    )
-    termination_for_cause: TerminationForCauseTerms = Field(
-        default_factory=TerminationForCauseTerms
-    )
-    payment: PaymentTerms = Field(default_factory=PaymentTerms)
-    term: TermOfAgreement = Field(default_factory=TermOfAgreement)
-    service_levels: ServiceLevelTerms = Field(default_factory=ServiceLevelTerms)
-    security_breach: SecurityBreachTerms = Field(default_factory=SecurityBreachTerms)
-    acceptable_use: AcceptableUseTerms = Field(default_factory=AcceptableUseTerms)
-    indemnity: IndemnityTerms = Field(default_factory=IndemnityTerms)
-    data_transfer: DataTransferTerms = Field(default_factory=DataTransferTerms)
-    surviving_sections: list[str] = Field(default_factory=lambda: ["4", "6", "7", "9", "11"])
 
 
 class TermSheet(_Terms):
@@ -194,7 +109,10 @@ class TermSheet(_Terms):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     fees: Fees
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
-    clauses: ClauseTerms = Field(default_factory=ClauseTerms)
+    #: Each clause's figures under its heading (``clauses.payment.payment_days``). The
+    #: rulebooks declare them, with types and defaults: rules/rulebook/terms.py builds the
+    #: model that checks this part and fills in what a term sheet leaves out.
+    clauses: dict[str, Any] = Field(default_factory=dict)
     notices: NoticeTerms = Field(default_factory=NoticeTerms)
 
     @field_validator("time_zone")

@@ -1,13 +1,14 @@
 """The facts a rulebook adds to a case's own before its rules run: its parameters (the
-term sheet's figures) and its calculators' outputs (contracts/calculators.py). Pure."""
+term sheet's figures) and its calculators' outputs (each clause's own, in
+rules/clauses/<clause>/calculators.py). Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.calculators import CALCULATORS, CalculationContext
 from contracts.terms import TermSheet
+from rules.calculators import CalculationContext, registered_calculators
 from rules.rulebook import Rulebook
 
 
@@ -34,7 +35,7 @@ def derived_facts(rb: Rulebook, ctx: CalculationContext) -> dict[str, Any]:
     derived: dict[str, Any] = {}
     for name in rb.derive:
         try:
-            derived.update(CALCULATORS[name].fn(ctx))
+            derived.update(registered_calculators()[name].fn(ctx))
         except (ArithmeticError, ValueError) as exc:
             raise CalculationFailed(
                 f"calculator {name} cannot be computed from the case's facts: {exc}"

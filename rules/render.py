@@ -19,7 +19,7 @@ import jinja2
 
 from contracts.calendar import describe_day, describe_instant
 from contracts.terms import TermSheet, other_party
-from rules.rulebook import Rulebook
+from rules.rulebook import Rulebook, default_registry
 
 #: Layouts shared by every clause's notices (header, footer).
 LAYOUTS = Path(__file__).resolve().parent / "notice_layouts"
@@ -124,10 +124,14 @@ def recipients(
 def render_notice(rb: Rulebook, terms: TermSheet, req: NoticeRequest) -> RenderedNotice:
     """Renders a notice's subject, plain text and HTML, and resolves its recipients.
 
+    The term sheet is completed first, so a template may quote any declared figure,
+    even of a contract registered before the clause declared it.
+
     Raises:
         RenderError: a template fails (a value it names is missing, say) or a recipient
             role is unknown.
     """
+    terms = default_registry().complete_terms(terms)
     spec = rb.notices[req.notice]
     zone = terms.time_zone
     # Optional facts (and fields of facts not recorded yet) are named, as empty values.

@@ -8,9 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.calculators import CalculationContext
 from contracts.terms import TermSheet
 from rules import engine
+from rules.calculators import CalculationContext
 from rules.deadlines import DeadlineView, compute_deadlines
 from rules.derive import derived_facts, parameter_facts, scalars
 from rules.rulebook import default_registry
@@ -35,6 +35,7 @@ def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.dateti
     Nothing is started and nothing is written.
     """
     rb = default_registry().latest(clause)
+    terms = default_registry().complete_terms(terms)
     derived = derived_facts(
         rb,
         CalculationContext(

@@ -123,20 +123,25 @@ CREDENTIALS_FILE = STATE_DIR / "dev-credentials.json"
 
 
 def _start_reference_review(host: str, port: int, contract_id: str, token: str) -> str:
-    """Starts (once) the reference contract's monthly SLA review through the API."""
+    """Starts (once) the reference contract's cases that start with it (its monthly SLA
+    review) through the API."""
     import json
     import urllib.error
     import urllib.request
 
-    url = f"http://{host}:{port}/api/contracts/{contract_id}/sla-review"
+    url = f"http://{host}:{port}/api/contracts/{contract_id}/standing-cases"
     request = urllib.request.Request(
         url, method="POST", headers={"Authorization": f"Bearer {token}"}
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
-            return f"case {json.loads(r.read())['id']}"
-    except (urllib.error.URLError, KeyError, ValueError) as exc:
+            answer = json.loads(r.read())
+    except (urllib.error.URLError, ValueError) as exc:
         return f"not started ({exc}); POST {url} to start it"
+    cases = ", ".join(f"case {case_id}" for case_id in answer["standing_case_ids"].values())
+    if answer["warnings"]:
+        return f"{cases or 'not started'} ({'; '.join(answer['warnings'])}); POST {url} to retry"
+    return cases
 
 
 #: Names the supervisor and its children, for the next start (see `clear_the_way`).
@@ -420,7 +425,7 @@ def run_dev() -> int:
             f"  Temporal Web UI http://{host}:{ui_port}\n"
             f"  Reference MSA   contract id {contract.id}"
             f"{' (registered now)' if created else ''}\n"
-            f"  Monthly review  {review}\n"
+            f"  Standing cases  {review}\n"
             f"  Database        {settings.database_url}\n"
             f"  Notices         {channel}\n"
             f"  Logs            {logs}/\n"

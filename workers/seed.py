@@ -14,6 +14,7 @@ import yaml
 from sqlmodel import Session
 
 from contracts.terms import TermSheet
+from rules.rulebook import default_registry
 from store.auth import (
     audit,
     create_token,
@@ -40,7 +41,7 @@ DEV_ACTOR = "make dev"
 def reference_term_sheet() -> TermSheet:
     """The reference MSA's term sheet shipped in ``contracts/term_sheets``."""
     text = resources.files("contracts").joinpath("term_sheets/reference_msa.yaml").read_text()
-    return TermSheet.model_validate(yaml.safe_load(text))
+    return default_registry().complete_terms(yaml.safe_load(text))
 
 
 def ensure_reference_contract(session: Session) -> tuple[Contract, bool]:

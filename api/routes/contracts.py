@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session, col
@@ -19,10 +19,15 @@ from api.schemas import (
     ContractsPublic,
     DeadlinePublic,
     DecisionPublic,
+    StandingCases,
     WhatIfPublic,
     WhatIfRequest,
 )
-from api.sla_review import start_monthly_review
+from api.standing_cases import (
+    standing_case_recording,
+    start_standing_case,
+    start_standing_cases,
+)
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
@@ -32,10 +37,16 @@ from store.models import Contract
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
 
+if TYPE_CHECKING:
+    TermSheetIn = TermSheet
+else:
+    #: A term sheet whose clause figures are those the rulebooks declare (rules/clauses).
+    TermSheetIn = default_registry().term_sheet_model()
+
 
 @router.post("", status_code=201, response_model=ContractRegistered)
 async def register_contract(
-    principal: Manager, terms: TermSheet, request: Request, settings: SettingsDep
+    principal: Manager, terms: TermSheetIn, request: Request, settings: SettingsDep
 ) -> ContractRegistered:
     """Registers a contract from its term sheet and starts its monthly SLA review.
 
@@ -44,20 +55,28 @@ async def register_contract(
     its review cannot start (Temporal unreachable); ``warnings`` then says so, and
     ``POST /api/contracts/{id}/sla-review`` starts it later.
     """
+    # The review is one of the cases whose rulebook says starts_with_contract; all of
+    # them start here, and POST /standing-cases starts any that could not.
     contract = await in_session(_store, terms, principal.name)
-    review_id: str | None = None
-    warnings: list[str] = []
+    opened: dict[str, Any] = {}
     try:
         # Connected here, not as a dependency: the contract is stored even if Temporal is down.
         client = await get_temporal(request)
-        review_id = (await start_monthly_review(client, settings, contract.id)).case_id
+        opened, warnings = await start_standing_cases(client, settings, contract.id)
     except HTTPException as exc:
-        warnings.append(f"the monthly SLA review did not start: {exc.detail}")
+        warnings = [f"the cases that start with the contract did not start: {exc.detail}"]
+    ids = {clause: o.case_id for clause, o in opened.items()}
     return ContractRegistered(
         **ContractPublic.model_validate(contract).model_dump(),
-        monthly_sla_review_case_id=review_id,
+        monthly_sla_review_case_id=ids.get(_review_clause()),
+        standing_case_ids=ids,
         warnings=warnings,
     )
+
+
+def _review_clause() -> str:
+    """The monthly SLA review: the case that starts with the contract and records downtime."""
+    return standing_case_recording("downtime_recorded").clause
 
 
 def _store(session: Session, terms: TermSheet, actor: str) -> Contract:
@@ -80,9 +99,32 @@ async def start_sla_review(
     _: Manager, contract_id: str, response: Response, client: TemporalDep, settings: SettingsDep
 ) -> Any:
     """Starts the contract's monthly SLA review if it is not running (safe to repeat)."""
-    opened = await start_monthly_review(client, settings, contract_id)
+    # The review is the case that starts with the contract and records downtime;
+    # POST /standing-cases starts it and every other case that starts with the contract.
+    rulebook = standing_case_recording("downtime_recorded")
+    opened = await start_standing_case(client, settings, contract_id, rulebook)
     response.status_code = opened.status
     return opened.body
+
+
+@router.post(
+    "/{contract_id}/standing-cases",
+    response_model=StandingCases,
+    responses={404: {"description": "Unknown contract"}},
+)
+async def start_cases_with_contract(
+    _: Manager, contract_id: str, client: TemporalDep, settings: SettingsDep
+) -> StandingCases:
+    """Starts every case that starts with the contract and is not running (safe to repeat).
+
+    A case that cannot start now (Temporal refusing it) is named in ``warnings``.
+    """
+    if await in_session(Session.get, Contract, contract_id) is None:
+        raise HTTPException(404, f"contract {contract_id!r} not found")
+    opened, warnings = await start_standing_cases(client, settings, contract_id)
+    return StandingCases(
+        standing_case_ids={clause: o.case_id for clause, o in opened.items()}, warnings=warnings
+    )
 
 
 @router.get("", response_model=ContractsPublic)

@@ -1,4 +1,5 @@
-"""Service levels: record downtime and maintenance windows into the monthly SLA review."""
+"""Service levels: record downtime and maintenance windows into the case that starts with
+the contract and declares them (the monthly SLA review)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.access import Manager
 from api.deps import SettingsDep, TemporalDep
 from api.schemas import CaseDetail
-from api.sla_review import record_in_review
+from api.standing_cases import record_in_standing_case
 
 router = APIRouter(prefix="/api/contracts/{contract_id}", tags=["service levels"])
 
@@ -77,7 +78,7 @@ async def record_downtime(
         "ended_at": _iso(body.ended_at),
         "description": body.description,
     }
-    return await record_in_review(
+    return await record_in_standing_case(
         client, settings, contract_id, actor, "downtime_recorded", values, body.recorded_by
     )
 
@@ -97,7 +98,7 @@ async def record_maintenance_window(
         "notice_given_at": _iso(body.notice_given_at),
         "description": body.description,
     }
-    return await record_in_review(
+    return await record_in_standing_case(
         client,
         settings,
         contract_id,

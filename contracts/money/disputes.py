@@ -1,8 +1,8 @@
 """Disputed invoices (MSA §3, Exhibit B.4): what is payable while a dispute runs, and after.
 
 "Customer shall pay any uncontested portions of the invoice while the dispute is being
-resolved." ``invoice_position`` (contracts/calculators.py) takes the uncontested portion
-and the amount due from here.
+resolved." ``invoice_position`` (rules/clauses/invoice_payment/calculators.py) takes the
+uncontested portion and the amount due from here.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Each payment goes first to interest charged and unpaid on its date, then to principal;
 what is left over is an overpayment. Both limbs of ``contracts.money.interest`` run over
-the same history, and the lower is charged. ``invoice_position`` (contracts/calculators.py)
-reads the invoice's position from here.
+the same history, and the lower is charged. ``invoice_position``
+(rules/clauses/invoice_payment/calculators.py) reads the invoice's position from here.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ This package's names are the public ones; its modules hold one kind of thing eac
 - ``source``: the file's name and its YAML with the line of every node;
 - ``loader``: :func:`load_rulebook` (YAML, schema, model, checks);
 - ``checks``: the cross-reference checks the schema cannot express, one module a subject;
+- ``terms``: the term sheet the rulebooks declare (their parameters' types and defaults);
 - ``registry``: :class:`RulebookRegistry` and :func:`default_registry`.
 """
 
@@ -29,6 +30,7 @@ from rules.rulebook.model import (
     ExpandedDeadline,
     FactSpec,
     NoticeSpec,
+    ParameterSpec,
     ParamRef,
     Period,
     RecordableFact,
@@ -36,7 +38,9 @@ from rules.rulebook.model import (
     Rulebook,
     RuleSpec,
     Scalar,
+    StartsWithContract,
     StateSpec,
+    TermsHeading,
 )
 from rules.rulebook.registry import CLAUSES_DIR, RulebookRegistry, default_registry
 from rules.rulebook.vocabulary import (
@@ -79,6 +83,7 @@ __all__ = [
     "NoticeSpec",
     "ParamRef",
     "ParameterError",
+    "ParameterSpec",
     "Period",
     "RecordableFact",
     "RequireAnyTrue",
@@ -87,7 +92,9 @@ __all__ = [
     "RulebookError",
     "RulebookRegistry",
     "Scalar",
+    "StartsWithContract",
     "StateSpec",
+    "TermsHeading",
     "UnknownRulebook",
     "default_registry",
     "load_rulebook",

@@ -8,6 +8,7 @@ from the YAML and checks.py checks what they name.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.terms import TermSheet
 from rules.rulebook.errors import ParameterError
-from rules.rulebook.vocabulary import DeadlineUnit, FactType
+from rules.rulebook.vocabulary import ContractValue, DeadlineUnit, FactType, ParameterType
 
 
 class _Spec(BaseModel):
@@ -41,6 +42,47 @@ class FactSpec(_Spec):
     may_precede_opening: bool = False
     #: The only values a text fact may take (an enumeration, e.g. who opened the case).
     one_of: list[str] | None = None
+
+
+class ParameterSpec(_Spec):
+    """A figure the rulebook reads from the term sheet: its type, its default (the
+    reference MSA's), and where a term sheet overrides it.
+
+    ``term`` is the path below the term sheet's ``clauses``; without it the figure sits
+    under the rulebook's heading, ``clauses.<terms.heading>.<name>``.
+    """
+
+    type: ParameterType
+    default: Any
+    label: str
+    section: str | None = None
+    term: str | None = None
+    #: Bounds of a number (``at_least`` and ``at_most`` inclusive, ``above`` exclusive).
+    at_least: Decimal | None = None
+    above: Decimal | None = None
+    at_most: Decimal | None = None
+
+
+class TermsHeading(_Spec):
+    """Where a term sheet gives this rulebook's figures: ``clauses.<heading>``.
+
+    Several rulebooks may share a heading (the service levels of Exhibit A); they must
+    then declare it, and any figure they both read, alike.
+    """
+
+    heading: str
+    #: The heading's name in the API's schema; ``<Heading>Terms`` when not given.
+    title: str | None = None
+    section: str | None = None
+    exhibit: str | None = None
+
+
+class StartsWithContract(_Spec):
+    """A case of this rulebook opens when a contract is registered, once per contract,
+    with these start facts taken from the contract (``current_month``, ``effective_date``).
+    """
+
+    facts: dict[str, ContractValue] = Field(default_factory=dict)
 
 
 class RequireAnyTrue(_Spec):
@@ -179,7 +221,11 @@ class Rulebook(_Spec):
     title: str
     section: str
     summary: str
-    parameters: dict[str, str] = Field(default_factory=dict)
+    #: Each parameter is declared (a :class:`ParameterSpec`), or, in rulebooks written
+    #: before declarations, a dotted path into the term sheet that another declares.
+    parameters: dict[str, ParameterSpec | str] = Field(default_factory=dict)
+    terms: TermsHeading | None = None
+    starts_with_contract: StartsWithContract | None = None
     facts: dict[str, FactSpec] = Field(default_factory=dict)
     recordable_facts: dict[str, RecordableFact] = Field(default_factory=dict)
     states: dict[str, StateSpec]
@@ -223,11 +269,37 @@ class Rulebook(_Spec):
         base = self.folder / "notices"
         return base / f"{notice}.txt.j2", base / f"{notice}.html.j2"
 
+    def facts_at_registration(self, effective_date: dt.date, today: dt.date) -> dict[str, Any]:
+        """The start facts a contract's registration gives a case that starts with it.
+
+        Args:
+            effective_date: The contract's effective date.
+            today: Today in the contract's time zone.
+        """
+        spec = self.starts_with_contract
+        values = {
+            "current_month": max(today, effective_date).replace(day=1).isoformat(),
+            "effective_date": effective_date.isoformat(),
+        }
+        return {fact: values[source] for fact, source in (spec.facts if spec else {}).items()}
+
+    def parameter_path(self, name: str) -> str:
+        """The dotted path of parameter ``name`` in a term sheet, ``clauses.…``."""
+        spec = self.parameters[name]
+        if isinstance(spec, str):
+            return spec
+        if spec.term is not None:
+            return f"clauses.{spec.term}"
+        heading = self.terms.heading if self.terms else self.clause
+        return f"clauses.{heading}.{name}"
+
     def parameter_values(self, terms: TermSheet) -> dict[str, Any]:
         """Resolves ``parameters`` against a term sheet.
 
         Args:
-            terms: The contract's term sheet; each parameter is ``terms.parameter(path)``.
+            terms: The contract's term sheet; each parameter is
+                ``terms.parameter(path)``, or its declared default when the term sheet
+                predates the declaration.
 
         Returns:
             ``{parameter: value}`` with Decimals turned into strings (also inside lists),
@@ -237,10 +309,14 @@ class Rulebook(_Spec):
             ParameterError: A path does not exist in the term sheet.
         """
         values: dict[str, Any] = {}
-        for name, path in self.parameters.items():
+        for name, spec in self.parameters.items():
+            path = self.parameter_path(name)
             try:
                 values[name] = _json_safe(terms.parameter(path))
             except KeyError as exc:
+                if isinstance(spec, ParameterSpec):
+                    values[name] = _json_safe(spec.default)
+                    continue
                 raise ParameterError(
                     f"{self.clause} v{self.version}: parameter {name!r} names {path!r}, "
                     "which the term sheet does not have"

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from contracts.terms import TermSheet
 from rules.rulebook.errors import RulebookError, UnknownRulebook
 from rules.rulebook.loader import load_rulebook
 from rules.rulebook.model import Rulebook
 from rules.rulebook.source import file_version
-
-# rules/clauses/, beside this package.
-CLAUSES_DIR = Path(__file__).parent.parent / "clauses"
+from rules.rulebook.terms import CLAUSES_DIR, declarations, term_sheet_model
 
 
 class RulebookRegistry:
@@ -28,6 +29,7 @@ class RulebookRegistry:
         self.check_templates = check_templates
         self._books: dict[tuple[str, int], Rulebook] = {}
         self._lock = threading.Lock()
+        self._term_sheet: type[TermSheet] | None = None
 
     def load(self, folder: Path | str) -> list[Rulebook]:
         """Loads every ``<clause>/rulebook.v<N>.yaml`` under ``folder``.
@@ -51,6 +53,7 @@ class RulebookRegistry:
             loaded.append(load_rulebook(file, check_templates=self.check_templates))
         for rulebook in loaded:
             self.add(rulebook)
+        declarations(self.all())  # rulebooks that share a figure declare it alike
         return sorted(loaded, key=lambda r: r.key)
 
     def add(self, rulebook: Rulebook) -> None:
@@ -69,6 +72,7 @@ class RulebookRegistry:
                     f"{existing.path}",
                 )
             self._books[rulebook.key] = rulebook
+            self._term_sheet = None
 
     def get(self, clause: str, version: int) -> Rulebook:
         """The rulebook of ``clause`` at ``version``.
@@ -109,6 +113,20 @@ class RulebookRegistry:
     def all(self) -> list[Rulebook]:
         """Every loaded rulebook, sorted by clause and version."""
         return [self._books[k] for k in sorted(self._books)]
+
+    def term_sheet_model(self) -> type[TermSheet]:
+        """The term sheet whose ``clauses`` carry every loaded rulebook's figures."""
+        if self._term_sheet is None:
+            self._term_sheet = term_sheet_model(self.all())
+        return self._term_sheet
+
+    def complete_terms(self, terms: TermSheet | Mapping[str, Any]) -> TermSheet:
+        """A contract's term sheet, checked and with every declared default filled in.
+
+        A term sheet stored before a rulebook declared a figure gets its default here.
+        """
+        data = terms.model_dump(mode="json") if isinstance(terms, TermSheet) else terms
+        return self.term_sheet_model().model_validate(data)
 
     def _unknown_clause(self, clause: str) -> UnknownRulebook:
         return UnknownRulebook(

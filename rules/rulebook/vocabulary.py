@@ -15,6 +15,20 @@ FactType = Literal[
 ]
 FACT_TYPES: tuple[str, ...] = FactType.__args__  # type: ignore[attr-defined]
 
+#: The types of a rulebook's declared parameters (term-sheet figures): whole numbers of
+#: days, hours or years (more than zero), a list of days (more than zero, latest first),
+#: a percentage or other Decimal, yes or no, text, and a list of texts.
+ParameterType = Literal[
+    "days", "hours", "years", "day_list", "percent", "decimal", "yes_no", "text", "text_list"
+]
+PARAMETER_TYPES: tuple[str, ...] = ParameterType.__args__  # type: ignore[attr-defined]
+
+#: What a contract's registration can give a case that starts with the contract, as a
+#: start fact: the first day of the current month in the contract's time zone (or of the
+#: effective date's month, if that is later), or the contract's effective date.
+ContractValue = Literal["current_month", "effective_date"]
+CONTRACT_VALUES: tuple[str, ...] = ContractValue.__args__  # type: ignore[attr-defined]
+
 # Events the workflow posts to the engine. Add new ones here (and in the workflow).
 EVENTS: tuple[str, ...] = ("case_started", "deadline_reached", "fact_recorded", "notice_failed")
 

@@ -83,6 +83,7 @@ PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "GET /api/contracts/{contract_id}": READ,
     "POST /api/contracts": MANAGE,
     "POST /api/contracts/{contract_id}/sla-review": MANAGE,
+    "POST /api/contracts/{contract_id}/standing-cases": MANAGE,
     "POST /api/contracts/{contract_id}/what-if": MANAGE,
     "POST /api/contracts/{contract_id}/cases": MANAGE,
     "POST /api/contracts/{contract_id}/downtime": MANAGE,

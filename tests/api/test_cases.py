@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.case_start import case_id_for
+from rules.rulebook import default_registry
 from tests.dates import (
     a_monday_whose_ninetieth_day_is_a_sunday,
     at_ny_on,
@@ -153,7 +154,8 @@ async def test_a_case_shows_its_timeline_and_the_outbox_holds_its_notice(
     assert kinds[:2] == ["decision", "decision"] and "transition" in kinds and "notice" in kinds
     decision = next(e for e in detail["timeline"] if e["kind"] == "decision")
     assert decision["details"]["rule"] == "acknowledge_termination_notice"
-    assert decision["details"]["rulebook_version"] == 1
+    latest = default_registry().latest("termination_for_convenience").version
+    assert decision["details"]["rulebook_version"] == latest
     assert decision["details"]["facts"]["event"] == "case_started"
 
     outbox = (await api.get("/api/outbox")).json()

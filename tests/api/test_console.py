@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from api.console import views
 from api.console.helpers import countdown
-from rules.rulebook import COULD_NOT_START_LABEL
+from rules.rulebook import COULD_NOT_START_LABEL, default_registry
 from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
@@ -377,7 +377,8 @@ async def test_the_case_page_explains_the_case(api: httpx.AsyncClient, sign_in: 
     assert "<details>" in r.text and "How this deadline was computed" in text
     # The timeline: the transition in plain words, the rule with its rulebook version and
     # the facts it saw, the notice with its status and a link to it as sent.
-    assert "rulebook v1" in text and "Facts the rule saw" in text
+    latest = default_registry().latest("termination_for_convenience").version
+    assert f"rulebook v{latest}" in text and "Facts the rule saw" in text
     assert "notice_received_at" in text
     assert f'href="/console/notices/{sent[0].id}"' in r.text
     assert f'href="/api/notices/{sent[0].id}/evidence?format=html"' in r.text

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
+from rules.rulebook import default_registry
 from store.db import get_engine
 from store.models import Contract, Notice, NoticeEvent
 from store.notice_events import refresh_notice
@@ -106,7 +107,10 @@ async def test_the_record_holds_the_bodies_hashes_parties_cause_and_times(
         }
     assert ev["from_email"] == "notices@clauseflow.example.com"
     assert ev["to"] == PROVIDER and ev["cc"] == [OWNER]
-    assert ev["clause"] == "termination_for_convenience" and ev["rulebook_version"] == 1
+    assert (
+        ev["clause"] == "termination_for_convenience"
+        and ev["rulebook_version"] == default_registry().latest(ev["clause"]).version
+    )
     assert ev["rule"] == "acknowledge_termination_notice"
     assert ev["case_state"] == "notice_period_running"
     assert ev["case_id"] == notice.case_id

@@ -164,8 +164,9 @@ def test_dev_stack_runs_a_case_restarts_a_killed_worker_and_stops_on_ctrl_c(
         _check_the_printed_credentials(base, printed, token, tmp_path)
         case = _open_termination_case(base, token, "dev-stack")
         assert case["state"] == "notice_period_running"
-        # The reference contract's monthly SLA review runs beside the new case.
-        assert "Monthly review  case case_" in printed
+        # The reference contract's monthly SLA review (which starts with the contract)
+        # runs beside the new case.
+        assert "Standing cases  case case_" in printed
         cases = _http("GET", f"{base}/api/cases", token=token)["items"]
         assert sorted(c["clause"] for c in cases) == [
             "monthly_sla_review",

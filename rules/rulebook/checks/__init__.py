@@ -13,6 +13,7 @@ from rules.rulebook.checks.facts import (
     check_recordable_facts,
     check_reserved_names,
     check_start_facts,
+    check_starts_with_contract,
     check_states,
 )
 from rules.rulebook.checks.header import check_calculators, check_file_name, check_parameters
@@ -28,6 +29,7 @@ _CHECKS: tuple[Callable[[Context], None], ...] = (
     check_reserved_names,
     check_parameters,
     check_start_facts,
+    check_starts_with_contract,
     check_states,
     check_recordable_facts,
     check_calculators,

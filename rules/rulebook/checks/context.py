@@ -53,6 +53,6 @@ class Context:
 
 def registered_calculators() -> Mapping[str, Any]:
     """The registered calculators, imported on first use rather than with this module."""
-    from contracts.calculators import CALCULATORS
+    from rules.calculators import registered_calculators as registered
 
-    return CALCULATORS
+    return registered()

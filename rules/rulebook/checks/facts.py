@@ -48,6 +48,30 @@ def check_start_facts(ctx: Context) -> None:
             )
 
 
+def check_starts_with_contract(ctx: Context) -> None:
+    """A case that starts with the contract gets a date for each fact named, and every
+    required start fact is among them (registration has nothing else to give)."""
+    rb = ctx.rb
+    if rb.starts_with_contract is None:
+        return
+    given = rb.starts_with_contract.facts
+    for name in given:
+        spec = rb.facts.get(name)
+        if spec is None or spec.type != "date":
+            raise ctx.fail(
+                ("starts_with_contract", "facts", name),
+                f"starts_with_contract gives a date, so {name!r} must be a date start fact"
+                + did_you_mean(name, rb.facts),
+            )
+    missing = [n for n, s in rb.facts.items() if s.required and n not in given]
+    if missing:
+        raise ctx.fail(
+            ("starts_with_contract",),
+            f"a case that starts with the contract has only the contract's facts; "
+            f"required start facts {missing} would be missing",
+        )
+
+
 def check_states(ctx: Context) -> None:
     """No state is the engine's own :data:`COULD_NOT_START`."""
     if COULD_NOT_START in ctx.rb.states:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError, create_model
 
 from contracts.terms import TermSheet
 from rules.rulebook.checks.context import Context, registered_calculators
 from rules.rulebook.errors import did_you_mean
+from rules.rulebook.model import ParameterSpec
 from rules.rulebook.source import file_version
+from rules.rulebook.terms import CLAUSES_DIR, figure_field, shipped_paths
 
 
 def check_file_name(ctx: Context) -> None:
@@ -32,13 +34,38 @@ def check_file_name(ctx: Context) -> None:
 
 
 def check_parameters(ctx: Context) -> None:
-    """Each parameter names a path the TermSheet model has."""
-    for name, dotted in ctx.rb.parameters.items():
-        if not _term_sheet_has(dotted):
+    """A declared parameter's default fits its type; a path names a figure some rulebook
+    declares (or a field of the term sheet itself)."""
+    own = {ctx.rb.parameter_path(n) for n, s in ctx.rb.parameters.items() if not isinstance(s, str)}
+    for name, spec in ctx.rb.parameters.items():
+        if isinstance(spec, ParameterSpec):
+            _check_declared(ctx, name, spec)
+            continue
+        known = own | shipped_paths(CLAUSES_DIR)
+        if not (spec in known if spec.startswith("clauses.") else _term_sheet_has(spec)):
             raise ctx.fail(
                 ("parameters", name),
-                f"parameter {name!r}: the term sheet has no {dotted!r}",
+                f"parameter {name!r}: the term sheet has no {spec!r}",
             )
+
+
+def _check_declared(ctx: Context, name: str, spec: ParameterSpec) -> None:
+    if spec.term is not None and spec.term.count(".") > 1:
+        raise ctx.fail(
+            ("parameters", name, "term"),
+            f"parameter {name!r}: a term is a figure under clauses or under one heading, "
+            f"not {spec.term!r}",
+        )
+    annotation, info = figure_field(spec)
+    probe = create_model("Probe", value=(annotation, info))
+    try:
+        probe(value=spec.default)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise ctx.fail(
+            ("parameters", name, "default"),
+            f"parameter {name!r}: the default {spec.default!r} is not a {spec.type}: {reason}",
+        ) from None
 
 
 def check_calculators(ctx: Context) -> None:

@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from contracts.calc_sla import monthly_service_credit
-from contracts.calculators import CalculationContext, DeadlineState
+from rules.calculators import CalculationContext, DeadlineState
+from rules.clauses.monthly_sla_review.calculators import monthly_service_credit
 from tests.support.calculators import calculation_context
 
 UTC = dt.UTC

@@ -1,7 +1,8 @@
 """How a material-breach case was opened (MSA §10, and §5 for service-level failures).
 
-The ``opened_by`` start fact is free text, because a rulebook fact cannot be limited to a
-list of values. This calculator reads it into one of three scalars the rules can test:
+The ``opened_by`` start fact of the released rulebooks is free text (they predate
+``one_of``), and a case whose basis is unrecognised is escalated rather than refused. This
+calculator reads it into one of three scalars the rules can test:
 ``notice`` (a written notice of material breach, the default when the fact is absent),
 ``sla_failure`` (a failure to meet the service levels, which §5 treats as a material
 breach) or ``unrecognised`` (anything else, which the rulebook escalates).
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contracts.calculators import CalculationContext, calculator
+from rules.calculators import CalculationContext, calculator
 
 BREACH_BASES = ("notice", "sla_failure")
 _SEPARATORS = re.compile(r"[\s\-]+")

@@ -1,4 +1,5 @@
-"""Calculators of contracts/calc_service_levels.py, with expected values worked by hand."""
+"""Calculators of the service-level, security-breach and term clauses
+(rules/clauses/*/calculators.py), with expected values worked by hand."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from contracts.calculators import CalculationContext, DeadlineState
 from contracts.terms import TermSheet
+from rules.calculators import CalculationContext, DeadlineState
 from tests.support.calculators import calculation_context
 from tests.support.calculators import run_calculator as run
 from workers.seed import reference_term_sheet

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.calculators import CALCULATORS, DeadlineState, invoice_position
 from contracts.terms import TermSheet
+from rules.calculators import DeadlineState, registered_calculators
+from rules.clauses.invoice_payment.calculators import invoice_position
 from tests.support.calculators import calculation_context
 from workers.seed import reference_term_sheet
 
@@ -65,7 +66,7 @@ def resolved(amount: str, at: dt.datetime) -> tuple[str, dict[str, Any], dt.date
 
 def test_the_calculator_declares_every_output_it_returns() -> None:
     out = position(today=dt.date(2037, 1, 10))
-    assert tuple(out) == CALCULATORS["invoice_position"].outputs
+    assert tuple(out) == registered_calculators()["invoice_position"].outputs
 
 
 def test_before_the_deadlines_are_set_the_whole_invoice_is_due_without_interest() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from contracts.calc_breach import normalise_breach_basis
-from contracts.calculators import CALCULATORS
+from rules.calculators import registered_calculators
+from rules.clauses.material_breach.calculators import normalise_breach_basis
 from tests.support.calculators import calculation_context, run_calculator
 
 
@@ -33,7 +33,7 @@ def test_opened_by_is_read_as_notice_sla_failure_or_unrecognised(raw: Any, expec
 
 
 def test_calculator_is_registered_and_reads_the_opened_by_fact() -> None:
-    assert CALCULATORS["breach_basis"].outputs == ("breach_basis",)
+    assert registered_calculators()["breach_basis"].outputs == ("breach_basis",)
     now = dt.datetime(2037, 12, 2, 15, tzinfo=dt.UTC)
 
     def run(facts: dict[str, Any]) -> dict[str, Any]:

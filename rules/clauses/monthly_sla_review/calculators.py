@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from contracts.calculators import CalculationContext, calculator, parse_instant
 from contracts.money import monthly_uptime, service_credit
+from rules.calculators import CalculationContext, calculator, parse_instant
 
 
 def _month_before(day: dt.date) -> tuple[int, int]:
@@ -45,7 +45,7 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
     if month_end is None or month_end.last_day is None:
         return {}
     year, month = _month_before(month_end.last_day)
-    levels = ctx.terms.clauses.service_levels
+    levels = ctx.term("service_levels")
     required = dt.timedelta(hours=levels.maintenance_notice_hours)
     downtime: list[tuple[dt.datetime, dt.datetime]] = []
     excluded: list[tuple[dt.datetime, dt.datetime]] = []

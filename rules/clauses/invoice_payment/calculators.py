@@ -1,82 +1,19 @@
-"""Calculators: pure computations a rulebook asks for before its rules are evaluated.
-
-A rulebook lists calculators under ``derive``. Before each evaluation the decide
-activity runs them on the case's facts, recorded facts, deadlines and the workflow's
-clock, and adds their outputs to the facts the rules see (and to the case's facts,
-so notices can quote them). Rules compare scalars, so calculators turn money and
-time into plain numbers and flags; the Decimal amounts travel as strings.
-"""
+"""The invoice's money position (MSA §3, Exhibit B.4): what is due after disputes and
+payments, and the late interest. Pure: the arithmetic is contracts.money's."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from contracts.calendar import ContractCalendar, describe_instant
 from contracts.money import (
     amount_due_after_dispute,
     interest_with_payments,
     to_cents,
     uncontested_amount,
 )
-from contracts.terms import TermSheet
-
-
-@dataclass(frozen=True)
-class RecordedFactView:
-    fact: str
-    values: Mapping[str, Any]
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
-class DeadlineState:
-    due_at: dt.datetime
-    last_day: dt.date | None
-    status: str
-
-
-@dataclass(frozen=True)
-class CalculationContext:
-    """What a calculator may look at. ``now`` is the workflow's clock."""
-
-    terms: TermSheet
-    facts: Mapping[str, Any]
-    recorded: Sequence[RecordedFactView]
-    deadlines: Mapping[str, DeadlineState]
-    now: dt.datetime
-    opened_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Calculator:
-    name: str
-    outputs: tuple[str, ...]
-    fn: Callable[[CalculationContext], dict[str, Any]]
-    description: str = ""
-
-
-CALCULATORS: dict[str, Calculator] = {}
-
-
-def calculator(name: str, outputs: tuple[str, ...], description: str) -> Callable[..., Any]:
-    def register(fn: Callable[[CalculationContext], dict[str, Any]]) -> Any:
-        CALCULATORS[name] = Calculator(name, outputs, fn, description)
-        return fn
-
-    return register
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal("0")
-
-
-def parse_instant(value: Any) -> dt.datetime:
-    """An instant recorded as ISO 8601 text, with "Z" read as UTC."""
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+from rules.calculators import CalculationContext, calculator, money
 
 
 @calculator(
@@ -134,7 +71,7 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
     today = ctx.now.astimezone(zone).date()
 
     def cents(value: Any) -> Decimal:
-        return max(zero, to_cents(_money(value)))
+        return max(zero, to_cents(money(value)))
 
     invoice = cents(ctx.facts.get("invoice_amount"))
     contested = zero
@@ -182,7 +119,6 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
         if late:
             assert resolved_on is not None
             tranches.append((resolved, resolved_on))
-        terms = ctx.terms.clauses.payment
         remaining = payments
         statements = []
         for principal, day in tranches:
@@ -191,8 +127,8 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
                 day,
                 remaining,
                 today,
-                monthly_rate_percent=terms.late_interest_percent_per_month,
-                max_annual_rate_percent=terms.maximum_lawful_annual_rate_percent,
+                monthly_rate_percent=ctx.term("payment.late_interest_percent_per_month"),
+                max_annual_rate_percent=ctx.term("payment.maximum_lawful_annual_rate_percent"),
             )
             statements.append(statement)
             # What overpaid this amount goes to the next one, on the day it was paid.
@@ -241,55 +177,3 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
         "late_interest_charged": str(interest_charged),
         "late_interest_explanation": explanation,
     }
-
-
-@calculator(
-    "incident_timing",
-    ("reported_in_business_hours", "reported_at_text"),
-    "Whether an incident was reported inside the contract's business hours (Exhibit A.2)",
-)
-def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
-    """Decides which response target applies: inside or outside business hours."""
-    reported = parse_instant(ctx.facts["reported_at"])
-    cal = ContractCalendar.from_terms(ctx.terms)
-    local = reported.astimezone(cal.zone)
-    inside = cal.is_business_day(local.date()) and (
-        cal.business_start <= local.time() < cal.business_end
-    )
-    return {
-        "reported_in_business_hours": inside,
-        "reported_at_text": describe_instant(reported, ctx.terms.time_zone),
-    }
-
-
-@calculator(
-    "maintenance_timing",
-    ("notice_lead_hours", "notice_in_time", "required_notice_hours"),
-    "How much notice a maintenance window gets, against the 72 hours required (Exhibit A.1)",
-)
-def maintenance_timing(ctx: CalculationContext) -> dict[str, Any]:
-    """Hours between the notice (the case's opening) and the window's start, and if enough."""
-    starts = parse_instant(ctx.facts["window_starts_at"])
-    required = ctx.terms.clauses.service_levels.maintenance_notice_hours
-    # The notice goes out when the case opens, so measure from then on every event.
-    lead = (starts - ctx.opened_at).total_seconds() / 3600
-    return {
-        "notice_lead_hours": int(lead // 1),
-        "notice_in_time": lead >= required,
-        "required_notice_hours": required,
-    }
-
-
-def _load_calculator_modules() -> None:
-    """Registers calculators kept in ``contracts/calc_*.py`` modules, one per topic."""
-    import importlib
-    import pkgutil
-
-    import contracts
-
-    for module in pkgutil.iter_modules(contracts.__path__):
-        if module.name.startswith("calc_"):
-            importlib.import_module(f"contracts.{module.name}")
-
-
-_load_calculator_modules()
