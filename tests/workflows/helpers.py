@@ -19,7 +19,13 @@ from store.db import get_engine
 from store.models import AuditEntry, Deadline, Escalation, Notice, Transition
 from store.models import Case as CaseRow
 from workers.seed import reference_term_sheet
-from workflows.case import CaseInput, CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import (
+    ApproveNoticeRequest,
+    CaseInput,
+    CaseView,
+    CaseWorkflow,
+    RecordFactRequest,
+)
 
 NY = ZoneInfo("America/New_York")
 Handle = WorkflowHandle[Any, Any]
@@ -326,6 +332,11 @@ class Case:
     async def in_state(self, state: str) -> CaseView:
         return await in_state(self.handle, state)
 
+    async def approve(self, notice_key: str, by: str, reason: str | None = None) -> CaseView:
+        """A person approves a held notice through the ``approve_notice`` update."""
+        request = ApproveNoticeRequest(notice_key, by, reason)
+        return await self.handle.execute_update(CaseWorkflow.approve_notice, request)
+
     def notices(self) -> list[Notice]:
         return notices(self.id)
 
@@ -362,7 +373,8 @@ class Case:
         return [(t.from_state, t.to_state) for t in transitions(self.id)]
 
     def escalations(self) -> list[Escalation]:
-        return escalations(self.id)
+        """The case's escalations in step order."""
+        return sorted(escalations(self.id), key=lambda e: e.step)
 
     def escalation_rules(self) -> list[str]:
         return [e.rule for e in self.escalations()]
@@ -371,6 +383,11 @@ class Case:
         """The case's row in the store, which must exist."""
         row = case_row(self.id)
         assert row is not None, f"no row for {self.id}"
+        return row
+
+    async def escalated(self) -> CaseRow:
+        """Waits until the case's row is flagged for a person; returns it."""
+        row: CaseRow = await eventually(lambda: (r := case_row(self.id)) and r.escalated and r)
         return row
 
 
