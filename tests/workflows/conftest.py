@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import Clause
 
 
 @pytest.fixture
-def clause(request: pytest.FixtureRequest, worker: Client, task_queue: str) -> Clause:
+def clause(
+    request: pytest.FixtureRequest, time_env: WorkflowEnvironment, worker: Client, task_queue: str
+) -> Clause:
     """Cases of the module's ``CLAUSE`` with its ``FACTS``; facts recorded by its
     ``RECORDED_BY`` (else "owner") with its ``REASON`` (else none)."""
     module = request.module
     return Clause(
-        worker,
+        time_env,
         task_queue,
         module.CLAUSE,
         getattr(module, "FACTS", {}),

@@ -79,19 +79,9 @@ async def start_case(
     version: int = 1,
     **options: Any,
 ) -> WorkflowHandle[Any, Any]:
-    """Starts a case of the reference contract straight on Temporal (no ``ready`` yet).
-
-    Args:
-        client: The client to start the workflow with.
-        task_queue: The worker's task queue.
-        clause: The clause the case follows.
-        facts: The opening facts.
-        case_id: The case's id; a fresh one if not given.
-        version: The rulebook version.
-        **options: Further ``CaseInput`` fields (history_limit, past_deadlines, ...).
-
-    Returns:
-        The handle of the started case.
+    """Starts a case of the reference contract straight on Temporal (no ``ready`` yet):
+    ``clause`` with ``facts`` on ``task_queue``, as ``case_id`` (else a fresh id), under
+    rulebook ``version``; ``options`` are further ``CaseInput`` fields (history_limit, ...).
     """
     case_id = case_id or f"case_{uuid.uuid4().hex}"
     terms = reference_term_sheet()
@@ -285,6 +275,7 @@ class Case:
     """
 
     handle: Handle
+    env: WorkflowEnvironment
     by: str = "owner"
     reason: str | None = None
 
@@ -331,6 +322,11 @@ class Case:
 
     async def in_state(self, state: str) -> CaseView:
         return await in_state(self.handle, state)
+
+    async def run_to(self, when: dt.datetime, state: str) -> CaseView:
+        """Moves the server's clock on to ``when`` and waits for the case to be in ``state``."""
+        await travel_to(self.env, when)
+        return await self.in_state(state)
 
     async def approve(self, notice_key: str, by: str, reason: str | None = None) -> CaseView:
         """A person approves a held notice through the ``approve_notice`` update."""
@@ -395,21 +391,24 @@ class Case:
 class Clause:
     """Opens cases of one clause on a test's worker, with its usual start facts."""
 
-    client: Client
+    env: WorkflowEnvironment
     task_queue: str
     name: str
     facts: dict[str, Any]
     by: str = "owner"
     reason: str | None = None
 
+    async def travel(self, when: dt.datetime) -> None:
+        """Moves the test server's clock on to ``when``."""
+        await travel_to(self.env, when)
+
     async def start(self, facts: dict[str, Any] | None = None, /, **start: Any) -> Case:
         """Seeds the reference contract and starts a case with the usual facts, ``facts``
         over them; ``start`` goes to ``start_case``. The case is not told it is ready."""
         seed_reference_contract()
-        handle = await start_case(
-            self.client, self.task_queue, self.name, {**self.facts, **(facts or {})}, **start
-        )
-        return Case(handle, self.by, self.reason)
+        facts = {**self.facts, **(facts or {})}
+        handle = await start_case(self.env.client, self.task_queue, self.name, facts, **start)
+        return Case(handle, self.env, self.by, self.reason)
 
     async def open(self, facts: dict[str, Any] | None = None, /, **start: Any) -> Case:
         """Starts a case as ``start`` does and tells it that it is ready."""
@@ -417,8 +416,10 @@ class Clause:
         await case.ready()
         return case
 
-
-async def run_to(env: WorkflowEnvironment, case: Case, when: dt.datetime, state: str) -> CaseView:
-    """Moves the server's clock to ``when`` and waits for the case to be in ``state``."""
-    await travel_to(env, when)
-    return await case.in_state(state)
+    async def lapsed(self, when: dt.datetime, state: str, notice: str) -> tuple[Case, CaseView]:
+        """A case opened with the usual facts whose clock ran on to ``when`` (past a period
+        it let lapse): it is in ``state`` and has recorded ``notice``."""
+        case = await self.open()
+        view = await case.run_to(when, state)
+        await case.eventually_sent(notice)
+        return case, view

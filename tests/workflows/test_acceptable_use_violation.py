@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from temporalio.testing import WorkflowEnvironment
-
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER,
@@ -23,8 +21,6 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     fired_at,
-    run_to,
-    travel_to,
 )
 from workflows.case import CaseView
 
@@ -46,12 +42,11 @@ DECISION_REMINDER = dt.datetime(2038, 4, 14, 13, tzinfo=UTC)  # Wed 14 Apr 2038 
 _just_after_the_notice = clock_at(dt.datetime(2038, 3, 1, 15, tzinfo=UTC))
 
 
-async def lapsed(clause: Clause, env: WorkflowEnvironment) -> tuple[Case, CaseView]:
+async def lapsed(clause: Clause) -> tuple[Case, CaseView]:
     """A case whose cure period ran out, once the lapse is notified."""
-    case = await clause.open()
-    view = await run_to(env, case, CURE_ENDS + dt.timedelta(hours=1), "suspension_right_arisen")
-    await case.eventually_sent("cure_period_lapsed")
-    return case, view
+    return await clause.lapsed(
+        CURE_ENDS + dt.timedelta(hours=1), "suspension_right_arisen", "cure_period_lapsed"
+    )
 
 
 async def test_notice_is_acknowledged_to_the_customer_and_confirmed_to_the_provider(
@@ -81,11 +76,9 @@ async def test_notice_is_acknowledged_to_the_customer_and_confirmed_to_the_provi
     assert dls["cure_reminder"].due_at == CURE_REMINDER
 
 
-async def test_violation_cured_within_cure_period_closes_the_case(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_violation_cured_within_cure_period_closes_the_case(clause: Clause) -> None:
     case = await clause.open()
-    await travel_to(time_env, dt.datetime(2038, 3, 15, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2038, 3, 15, 15, tzinfo=UTC))
     view = await case.record(
         "violation_cured",
         evidence="Campaign stopped and opt-in lists audited",
@@ -105,10 +98,8 @@ async def test_violation_cured_within_cure_period_closes_the_case(
     assert case.escalations() == []
 
 
-async def test_cure_period_lapses_into_suspension_right(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, view = await lapsed(clause, time_env)
+async def test_cure_period_lapses_into_suspension_right(clause: Clause) -> None:
+    case, view = await lapsed(clause)
     assert not view.closed
 
     reminder = case.sent("cure_reminder")
@@ -131,10 +122,8 @@ async def test_cure_period_lapses_into_suspension_right(
     assert "can only be recorded in cure_period_running" in why
 
 
-async def test_suspension_then_restoration_after_a_late_cure(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, _ = await lapsed(clause, time_env)
+async def test_suspension_then_restoration_after_a_late_cure(clause: Clause) -> None:
+    case, _ = await lapsed(clause)
     view = await case.record(
         "access_suspended", suspended_on="2038-04-01", scope="outbound messaging"
     )
@@ -145,7 +134,7 @@ async def test_suspension_then_restoration_after_a_late_cure(
     assert "outbound messaging" in suspended.body_text
 
     # Restored the next day, recorded that day: a restoration cannot be dated ahead of the case.
-    await travel_to(time_env, dt.datetime(2038, 4, 2, 16, tzinfo=UTC))
+    await clause.travel(dt.datetime(2038, 4, 2, 16, tzinfo=UTC))
     view = await case.record("access_restored", restored_on="2038-04-02", evidence="Lists purged")
     await case.closes_as(view, "access_restored")
     assert "Lists purged" in case.sent("access_restored").body_text
@@ -159,10 +148,8 @@ async def test_suspension_then_restoration_after_a_late_cure(
     assert "decision_reminder" not in case.kinds()
 
 
-async def test_suspended_access_can_be_terminated(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, _ = await lapsed(clause, time_env)
+async def test_suspended_access_can_be_terminated(clause: Clause) -> None:
+    case, _ = await lapsed(clause)
     await case.record("access_suspended", suspended_on="2038-04-01")
     await case.refused("right_not_exercised", decided_by="X", reason="too late")
     view = await case.record("access_terminated", terminated_on="2038-04-01")
@@ -171,11 +158,9 @@ async def test_suspended_access_can_be_terminated(
     assert terminated.to == CUSTOMER + PROVIDER and "2038-04-01" in terminated.body_text
 
 
-async def test_undecided_provider_is_reminded_and_may_take_no_action(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, _ = await lapsed(clause, time_env)
-    await travel_to(time_env, DECISION_REMINDER + dt.timedelta(hours=1))
+async def test_undecided_provider_is_reminded_and_may_take_no_action(clause: Clause) -> None:
+    case, _ = await lapsed(clause)
+    await clause.travel(DECISION_REMINDER + dt.timedelta(hours=1))
     reminder = await case.eventually_sent("decision_reminder")
     assert reminder.to == OWNER and fired_at(reminder.created_at, DECISION_REMINDER)
 

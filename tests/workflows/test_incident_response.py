@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from temporalio.testing import WorkflowEnvironment
-
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER_EMAIL,
@@ -20,7 +18,6 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     fired_at,
-    travel_to,
 )
 
 UTC = dt.UTC
@@ -41,9 +38,7 @@ def reported(at: str) -> dict[str, str]:
 _clock = clock_at(utc(1, 15))
 
 
-async def test_business_hours_incident_answered_and_resolved_in_time(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_business_hours_incident_answered_and_resolved_in_time(clause: Clause) -> None:
     # Tue 1 Dec 2037 10:00 New York: inside business hours.
     case = await clause.start(reported("2037-12-01T15:00:00Z"))
     view = await case.ready()
@@ -54,12 +49,12 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
         ("resolution_due", utc(2, 15)),
     ]
 
-    await travel_to(time_env, utc(1, 16))
+    await clause.travel(utc(1, 16))
     view = await case.record(
         "responded", responded_at="2037-12-01T16:00:00Z", responded_by="NOC lead"
     )
     assert view.state == "awaiting_resolution" and view.facts["response_target_missed"] is False
-    await travel_to(time_env, utc(2, 10))
+    await clause.travel(utc(2, 10))
     view = await case.record(
         "resolved", resolved_at="2037-12-02T10:00:00Z", resolution="Trunk re-routed"
     )
@@ -89,9 +84,9 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
 
 
 async def test_late_afternoon_report_runs_into_the_next_business_day_and_misses_both_targets(
-    clause: Clause, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    await travel_to(time_env, utc(1, 21, 30))
+    await clause.travel(utc(1, 21, 30))
     # Tue 1 Dec 16:30 New York: 30 minutes left today, then 90 minutes from 09:00 on
     # Wed 2 Dec, so the response is due 10:30 New York (15:30 UTC); resolution 24 hours
     # later than the report, 21:30 UTC on 2 Dec.
@@ -100,7 +95,7 @@ async def test_late_afternoon_report_runs_into_the_next_business_day_and_misses_
     assert dls["response_due_business"].due_at == utc(2, 15, 30)
     assert dls["resolution_due"].due_at == utc(2, 21, 30)
 
-    await travel_to(time_env, utc(2, 22))
+    await clause.travel(utc(2, 22))
     await eventually(lambda: len(case.escalations()) == 2)
     assert case.escalation_rules() == ["response_target_missed", "resolution_target_missed"]
     overdue = case.by_kind()
@@ -122,9 +117,9 @@ async def test_late_afternoon_report_runs_into_the_next_business_day_and_misses_
 
 
 async def test_night_report_extended_for_a_third_party_and_resolved_in_the_extension(
-    clause: Clause, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    await travel_to(time_env, utc(5, 3))
+    await clause.travel(utc(5, 3))
     # Sat 5 Dec 03:00 UTC is Fri 4 Dec 22:00 New York: outside business hours, so the
     # response is due 4 elapsed hours later (07:00 UTC) and resolution 24 hours later.
     case = await clause.start(reported("2037-12-05T03:00:00Z"))
@@ -134,9 +129,9 @@ async def test_night_report_extended_for_a_third_party_and_resolved_in_the_exten
         ("response_due_outside", utc(5, 7)),
         ("resolution_due", utc(6, 3)),
     ]
-    await travel_to(time_env, utc(5, 5))
+    await clause.travel(utc(5, 5))
     await case.record("responded", responded_at="2037-12-05T05:00:00Z", responded_by="On-call")
-    await travel_to(time_env, utc(5, 20))
+    await clause.travel(utc(5, 20))
     view = await case.record(
         "resolution_extended",
         third_party="Carrier Example Telecom",
@@ -162,7 +157,7 @@ async def test_night_report_extended_for_a_third_party_and_resolved_in_the_exten
     assert "Carrier Example Telecom" in extended.body_text
 
     # The original 24 hours pass without an escalation.
-    await travel_to(time_env, utc(8, 12))
+    await clause.travel(utc(8, 12))
     assert case.escalations() == []
     view = await case.record(
         "resolved", resolved_at="2037-12-08T12:00:00Z", resolution="Carrier fixed it"
@@ -173,7 +168,7 @@ async def test_night_report_extended_for_a_third_party_and_resolved_in_the_exten
     assert not case.row().escalated
 
 
-async def test_a_missed_extension_escalates(clause: Clause, time_env: WorkflowEnvironment) -> None:
+async def test_a_missed_extension_escalates(clause: Clause) -> None:
     case = await clause.open(reported("2037-12-01T15:00:00Z"))
     await case.record("responded", responded_at="2037-12-01T15:00:00Z", responded_by="NOC")
     await case.record(
@@ -182,7 +177,7 @@ async def test_a_missed_extension_escalates(clause: Clause, time_env: WorkflowEn
         reason="Replacement card shipped",
         extended_until="2037-12-03T15:00:00Z",
     )
-    await travel_to(time_env, utc(3, 16))
+    await clause.travel(utc(3, 16))
     [escalation] = await eventually(case.escalations)
     assert escalation.rule == "resolution_target_missed"
     overdue = case.sent("resolution_overdue")

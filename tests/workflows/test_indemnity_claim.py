@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from temporalio.testing import WorkflowEnvironment
-
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER,
@@ -22,7 +20,6 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     fired_at,
-    travel_to,
 )
 
 UTC = dt.UTC
@@ -65,11 +62,9 @@ async def test_claim_is_notified_promptly_to_the_indemnifying_party(clause: Clau
     assert case.escalations() == []
 
 
-async def test_owner_reminded_then_case_escalated_while_no_one_defends(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_owner_reminded_then_case_escalated_while_no_one_defends(clause: Clause) -> None:
     case = await clause.open()
-    await travel_to(time_env, ESCALATION + dt.timedelta(hours=1))
+    await clause.travel(ESCALATION + dt.timedelta(hours=1))
     [esc] = await eventually(case.escalations)
     assert esc.rule == "escalate_defence_still_open"
     assert fired_at(esc.at, ESCALATION)
@@ -82,15 +77,13 @@ async def test_owner_reminded_then_case_escalated_while_no_one_defends(
     assert not row.closed and row.next_deadline_at is None
 
 
-async def test_defence_assumed_cancels_the_reminders_and_names_counsel(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_defence_assumed_cancels_the_reminders_and_names_counsel(clause: Clause) -> None:
     case = await clause.open()
     assert "values.counsel is required" in await case.refused(
         "defence_assumed", assumed_on="2037-12-21"
     )
 
-    await travel_to(time_env, dt.datetime(2037, 12, 22, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2037, 12, 22, 15, tzinfo=UTC))
     view = await case.record("defence_assumed", COUNSEL, assumed_on="2037-12-22")
     assert view.state == "defence_assumed" and not view.closed
     assert case.deadline_statuses() == {"cancelled"}
@@ -100,7 +93,7 @@ async def test_defence_assumed_cancels_the_reminders_and_names_counsel(
     assert "Hale & Dorr LLP" in assumed.body_text
 
     # Past both reminder dates nothing more is sent or escalated.
-    await travel_to(time_env, ESCALATION + dt.timedelta(days=1))
+    await clause.travel(ESCALATION + dt.timedelta(days=1))
     assert set(case.kinds()) == {"claim_notice", "defence_assumed"}
     assert case.escalations() == []
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
     CUSTOMER,
@@ -25,8 +24,6 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     fired_at,
-    run_to,
-    travel_to,
 )
 from workflows.case import CaseView
 
@@ -47,18 +44,16 @@ ELECTION_REMINDER = dt.datetime(2038, 1, 19, 14, tzinfo=UTC)  # Tue 19 Jan 2038 
 _just_after_the_notice = clock_at(dt.datetime(2037, 12, 2, 16, tzinfo=UTC))
 
 
-async def lapsed(clause: Clause, env: WorkflowEnvironment) -> tuple[Case, CaseView]:
-    """A case whose cure period ran out, once its three notices are recorded."""
-    case = await clause.open()
-    view = await run_to(env, case, CURE_ENDS + dt.timedelta(hours=1), "termination_right_arisen")
+async def lapsed(clause: Clause) -> tuple[Case, CaseView]:
+    """A case whose cure period ran out, past the Customer's notice of the right."""
+    return await clause.lapsed(
+        CURE_ENDS + dt.timedelta(hours=1), "termination_right_arisen", "termination_right_arisen"
+    )
+
+
+async def test_cure_period_lapses_into_termination_right(clause: Clause) -> None:
+    case, view = await lapsed(clause)
     await eventually(lambda: len(case.notices()) >= 3)
-    return case, view
-
-
-async def test_cure_period_lapses_into_termination_right(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, view = await lapsed(clause, time_env)
 
     # The case waits for a decision: it is not closed and is flagged for a person.
     assert not view.closed
@@ -96,17 +91,17 @@ async def test_cure_period_lapses_into_termination_right(
 
 
 async def test_undecided_right_reminds_owner_then_termination_closes_the_case(
-    clause: Clause, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    case, _ = await lapsed(clause, time_env)
-    await travel_to(time_env, ELECTION_REMINDER + dt.timedelta(hours=1))
+    case, _ = await lapsed(clause)
+    await clause.travel(ELECTION_REMINDER + dt.timedelta(hours=1))
     reminder = await case.eventually_sent("election_reminder")
     assert reminder.to == OWNER
     assert fired_at(reminder.created_at, ELECTION_REMINDER)
     assert await case.state() == "termination_right_arisen"
 
     # Recorded on the day the notice was given: no fact is dated ahead of the case's clock.
-    await travel_to(time_env, dt.datetime(2038, 1, 20, 16, tzinfo=UTC))
+    await clause.travel(dt.datetime(2038, 1, 20, 16, tzinfo=UTC))
     view = await case.record(
         "termination_exercised", notice_given_on="2038-01-20", signatory="Dana Whitfield"
     )
@@ -123,15 +118,13 @@ async def test_undecided_right_reminds_owner_then_termination_closes_the_case(
     assert row.closed and row.state == "terminated_for_cause"
 
 
-async def test_breach_cured_within_cure_period_closes_as_cured(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_breach_cured_within_cure_period_closes_as_cured(clause: Clause) -> None:
     case = await clause.start()
     view = await case.ready()
     assert view.state == "cure_period_running"
     assert [d.name for d in view.deadlines] == ["cure_reminder", "cure_period"]
 
-    await travel_to(time_env, dt.datetime(2037, 12, 20, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2037, 12, 20, 15, tzinfo=UTC))
     view = await case.record(
         "breach_cured",
         {"evidence": "Root-cause fix deployed; 30 days at 99.95%", "cured_on": "2037-12-19"},
@@ -163,10 +156,8 @@ async def test_opening_notice_goes_to_the_party_in_breach_with_the_cure_deadline
     assert "Monthly uptime of 97.2%" in opening.body_html
 
 
-async def test_cure_is_refused_once_the_cure_period_has_lapsed(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, _ = await lapsed(clause, time_env)
+async def test_cure_is_refused_once_the_cure_period_has_lapsed(clause: Clause) -> None:
+    case, _ = await lapsed(clause)
     why = await case.refused("breach_cured", evidence="late fix", cured_on="2038-01-05")
     assert "can only be recorded in cure_period_running" in why
     assert await case.state() == "termination_right_arisen"
@@ -183,11 +174,9 @@ async def test_cure_needs_evidence_and_termination_waits_for_the_lapse(clause: C
     assert view.state == "cure_period_running" and not view.closed
 
 
-async def test_signed_waiver_ends_the_case_as_right_waived(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
-    case, _ = await lapsed(clause, time_env)
-    await travel_to(time_env, dt.datetime(2038, 1, 6, 16, tzinfo=UTC))  # the day it was signed
+async def test_signed_waiver_ends_the_case_as_right_waived(clause: Clause) -> None:
+    case, _ = await lapsed(clause)
+    await clause.travel(dt.datetime(2038, 1, 6, 16, tzinfo=UTC))  # the day it was signed
     view = await case.record(
         "right_waived",
         signatory="Dana Whitfield",

@@ -12,7 +12,6 @@ import hashlib
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
     CUSTOMER,
@@ -22,7 +21,6 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     fired_at,
-    travel_to,
 )
 
 UTC = dt.UTC
@@ -41,9 +39,7 @@ REMINDER_4 = dt.datetime(2037, 12, 4, 10, tzinfo=UTC)
 _clock = clock_at(dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
 
 
-async def test_timely_notification_then_updates_and_final_report(
-    clause: Clause, time_env: WorkflowEnvironment
-) -> None:
+async def test_timely_notification_then_updates_and_final_report(clause: Clause) -> None:
     case = await clause.start()
     view = await case.ready()
     assert view.state == "notification_pending"
@@ -54,7 +50,7 @@ async def test_timely_notification_then_updates_and_final_report(
     ]
 
     # Past the 24-hour reminder, before the 4-hour one.
-    await travel_to(time_env, dt.datetime(2037, 12, 3, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2037, 12, 3, 15, tzinfo=UTC))
     await eventually(lambda: len(case.notices()) == 2)
     view = await case.record(
         "customer_notified",
@@ -119,11 +115,11 @@ async def test_timely_notification_then_updates_and_final_report(
 
 
 async def test_missed_deadline_escalates_and_a_late_notice_is_recorded_as_missed(
-    clause: Clause, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
     case = await clause.open()
 
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
     row = await case.escalated()
     assert row.state == "notification_overdue"
     assert row.facts["notification_deadline_missed"] is True
@@ -150,10 +146,10 @@ async def test_missed_deadline_escalates_and_a_late_notice_is_recorded_as_missed
 
 
 async def test_notice_in_time_recorded_after_the_deadline_fired_is_not_counted_missed(
-    clause: Clause, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
     case = await clause.open()
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    await clause.travel(dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
     await case.escalated()
 
     # The Customer was in fact told at 13:00 UTC, an hour before the deadline.
