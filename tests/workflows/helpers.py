@@ -353,6 +353,16 @@ class Case:
     def by_key(self) -> dict[str, Notice]:
         return {n.notice_key: n for n in self.notices()}
 
+    def only(self, notice: str) -> Notice:
+        """The notice of a kind, which must have gone out exactly once."""
+        (only,) = self.notices_of(notice)
+        return only
+
+    async def sent_once(self, notice: str) -> Notice:
+        """Waits for a notice of a kind, which must then have gone out exactly once."""
+        await eventually(lambda: self.notices_of(notice))
+        return self.only(notice)
+
     async def eventually_sent(self, notice: str) -> Notice:
         """Waits for the first notice of a kind (activities run concurrently)."""
         found = await eventually(lambda: self.notices_of(notice))
