@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
-from store.models import AuditEntry, Case, Deadline, Escalation, Notice, Transition
+from store.models import AuditEntry, Deadline, Escalation, Notice, Transition
+from store.models import Case as CaseRow
 from workers.seed import reference_term_sheet
-from workflows.case import CaseInput, CaseView, CaseWorkflow, RecordFactRequest
+from workflows.case import (
+    ApproveNoticeRequest,
+    CaseInput,
+    CaseView,
+    CaseWorkflow,
+    RecordFactRequest,
+)
 
 NY = ZoneInfo("America/New_York")
 Handle = WorkflowHandle[Any, Any]
@@ -67,30 +76,20 @@ async def start_case(
     facts: dict[str, Any],
     *,
     case_id: str | None = None,
-    history_limit: int = 10_000,
     version: int = 1,
-    notice_timeout_seconds: float = 60.0,
-    past_deadlines: str = "catch_up",
+    **options: Any,
 ) -> WorkflowHandle[Any, Any]:
+    """Starts a case of the reference contract straight on Temporal (no ``ready`` yet):
+    ``clause`` with ``facts`` on ``task_queue``, as ``case_id`` (else a fresh id), under
+    rulebook ``version``; ``options`` are further ``CaseInput`` fields (history_limit, ...).
+    """
     case_id = case_id or f"case_{uuid.uuid4().hex}"
     terms = reference_term_sheet()
-    return await client.start_workflow(
-        CaseWorkflow.run,
-        CaseInput(
-            case_id=case_id,
-            contract_id="ctr_reference_msa",
-            clause=clause,
-            rulebook_version=version,
-            terms=terms.model_dump(mode="json"),
-            facts=facts,
-            owner_email=terms.owner.email,
-            history_limit=history_limit,
-            notice_timeout_seconds=notice_timeout_seconds,
-            past_deadlines=past_deadlines,
-        ),
-        id=case_id,
-        task_queue=task_queue,
+    case = CaseInput(
+        case_id, "ctr_reference_msa", clause, version, terms.model_dump(mode="json"), facts
     )
+    case = dataclasses.replace(case, owner_email=terms.owner.email, **options)
+    return await client.start_workflow(CaseWorkflow.run, case, id=case_id, task_queue=task_queue)
 
 
 async def open_case(
@@ -227,9 +226,9 @@ def audit(case_id: str, action: str | None = None) -> list[AuditEntry]:
         return list(s.exec(query.order_by(col(AuditEntry.id))))
 
 
-def case_row(case_id: str) -> Case | None:
+def case_row(case_id: str) -> CaseRow | None:
     with Session(get_engine()) as s:
-        return s.get(Case, case_id)
+        return s.get(CaseRow, case_id)
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -253,3 +252,184 @@ def escalations(case_id: str) -> list[Escalation]:
     """The escalations recorded for a case."""
     with Session(get_engine()) as s:
         return list(s.exec(select(Escalation).where(Escalation.case_id == case_id)))
+
+
+def clock_at(when: dt.datetime) -> Any:
+    """An autouse fixture for a module: each test's time-skipping server starts at ``when``.
+
+    Use as ``_clock = clock_at(...)`` at module level.
+    """
+
+    @pytest.fixture(autouse=True)
+    async def _clock(time_env: WorkflowEnvironment) -> None:
+        await travel_to(time_env, when)
+
+    return _clock
+
+
+@dataclasses.dataclass
+class Case:
+    """A running case and what it has recorded, as one test sees it.
+
+    Facts are recorded by ``by`` (with ``reason``) unless a call names someone else.
+    """
+
+    handle: Handle
+    env: WorkflowEnvironment
+    by: str = "owner"
+    reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.handle.id
+
+    async def ready(self) -> CaseView:
+        """Tells the case that it is ready (its start is recorded) and returns its view."""
+        return await self.handle.execute_update(CaseWorkflow.ready)
+
+    async def view(self) -> CaseView:
+        return await self.handle.query(CaseWorkflow.case)
+
+    async def state(self) -> str:
+        return (await self.view()).state
+
+    async def ended(self) -> str:
+        """Waits for the case's run to end; returns the state it ended in."""
+        return (await self.handle.result()).state
+
+    async def closes_as(self, view: CaseView, state: str) -> None:
+        """The view shows the case closed in ``state``, and its run ends there."""
+        assert (view.state, view.closed) == (state, True)
+        assert await self.ended() == state
+
+    async def record(
+        self,
+        fact: str,
+        values: dict[str, Any] | None = None,
+        *,
+        by: str | None = None,
+        **more: Any,
+    ) -> CaseView:
+        """Records ``fact`` with ``values`` (and ``more`` values) through ``record_fact``."""
+        values = {**(values or {}), **more}
+        return await record_fact(self.handle, fact, values, by=by or self.by, reason=self.reason)
+
+    async def refused(self, fact: str, values: dict[str, Any] | None = None, **more: Any) -> str:
+        """Records ``fact``, which the case must refuse; returns why it did."""
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await self.record(fact, values, **more)
+        return str(info.value.cause)
+
+    async def in_state(self, state: str) -> CaseView:
+        return await in_state(self.handle, state)
+
+    async def run_to(self, when: dt.datetime, state: str) -> CaseView:
+        """Moves the server's clock on to ``when`` and waits for the case to be in ``state``."""
+        await travel_to(self.env, when)
+        return await self.in_state(state)
+
+    async def approve(self, notice_key: str, by: str, reason: str | None = None) -> CaseView:
+        """A person approves a held notice through the ``approve_notice`` update."""
+        request = ApproveNoticeRequest(notice_key, by, reason)
+        return await self.handle.execute_update(CaseWorkflow.approve_notice, request)
+
+    def notices(self) -> list[Notice]:
+        return notices(self.id)
+
+    def kinds(self) -> list[str]:
+        """The kinds of the notices recorded, oldest first."""
+        return [n.notice for n in self.notices()]
+
+    def notices_of(self, notice: str) -> list[Notice]:
+        return notices_of(self.id, notice)
+
+    def sent(self, notice: str) -> Notice:
+        """The first notice of a kind (it must have been recorded)."""
+        return sent(self.id, notice)
+
+    def by_kind(self) -> dict[str, Notice]:
+        return {n.notice: n for n in self.notices()}
+
+    def by_key(self) -> dict[str, Notice]:
+        return {n.notice_key: n for n in self.notices()}
+
+    def only(self, notice: str) -> Notice:
+        """The notice of a kind, which must have gone out exactly once."""
+        (only,) = self.notices_of(notice)
+        return only
+
+    async def sent_once(self, notice: str) -> Notice:
+        """Waits for a notice of a kind, which must then have gone out exactly once."""
+        await eventually(lambda: self.notices_of(notice))
+        return self.only(notice)
+
+    async def eventually_sent(self, notice: str) -> Notice:
+        """Waits for the first notice of a kind (activities run concurrently)."""
+        found = await eventually(lambda: self.notices_of(notice))
+        return found[0]
+
+    def deadlines(self) -> dict[str, Deadline]:
+        return deadlines(self.id)
+
+    def deadline_statuses(self) -> set[str]:
+        return {d.status for d in self.deadlines().values()}
+
+    def path(self) -> list[tuple[str, str]]:
+        """The case's transitions in order, as (from, to) states."""
+        return [(t.from_state, t.to_state) for t in transitions(self.id)]
+
+    def escalations(self) -> list[Escalation]:
+        """The case's escalations in step order."""
+        return sorted(escalations(self.id), key=lambda e: e.step)
+
+    def escalation_rules(self) -> list[str]:
+        return [e.rule for e in self.escalations()]
+
+    def row(self) -> CaseRow:
+        """The case's row in the store, which must exist."""
+        row = case_row(self.id)
+        assert row is not None, f"no row for {self.id}"
+        return row
+
+    async def escalated(self) -> CaseRow:
+        """Waits until the case's row is flagged for a person; returns it."""
+        row: CaseRow = await eventually(lambda: (r := case_row(self.id)) and r.escalated and r)
+        return row
+
+
+@dataclasses.dataclass
+class Clause:
+    """Opens cases of one clause on a test's worker, with its usual start facts."""
+
+    env: WorkflowEnvironment
+    task_queue: str
+    name: str
+    facts: dict[str, Any]
+    by: str = "owner"
+    reason: str | None = None
+
+    async def travel(self, when: dt.datetime) -> None:
+        """Moves the test server's clock on to ``when``."""
+        await travel_to(self.env, when)
+
+    async def start(self, facts: dict[str, Any] | None = None, /, **start: Any) -> Case:
+        """Seeds the reference contract and starts a case with the usual facts, ``facts``
+        over them; ``start`` goes to ``start_case``. The case is not told it is ready."""
+        seed_reference_contract()
+        facts = {**self.facts, **(facts or {})}
+        handle = await start_case(self.env.client, self.task_queue, self.name, facts, **start)
+        return Case(handle, self.env, self.by, self.reason)
+
+    async def open(self, facts: dict[str, Any] | None = None, /, **start: Any) -> Case:
+        """Starts a case as ``start`` does and tells it that it is ready."""
+        case = await self.start(facts, **start)
+        await case.ready()
+        return case
+
+    async def lapsed(self, when: dt.datetime, state: str, notice: str) -> tuple[Case, CaseView]:
+        """A case opened with the usual facts whose clock ran on to ``when`` (past a period
+        it let lapse): it is in ``state`` and has recorded ``notice``."""
+        case = await self.open()
+        view = await case.run_to(when, state)
+        await case.eventually_sent(notice)
+        return case, view

@@ -10,30 +10,16 @@ Tue 8, Wed 9, Thu 10, Fri 11, Mon 14, Tue 15 Dec (no New York holiday in between
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
-
-from store.models import Notice
 from tests.workflows.helpers import (
     CUSTOMER,
     NY,
     OWNER,
     PROVIDER,
-    case_row,
-    deadlines,
-    escalations,
+    Clause,
+    clock_at,
     eventually,
-    notices,
-    notices_of,
-    open_case,
-    record_fact,
-    transitions,
-    travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "data_transfer"
@@ -43,44 +29,24 @@ FACTS = {
     "purpose": "Follow-the-sun support from the Singapore operations centre",
     "data_categories": "support tickets and call recordings",
 }
+RECORDED_BY, REASON = "privacy@customer.example.com", "per signed letter"
 REMINDER_AT = dt.datetime(2037, 12, 15, 9, tzinfo=NY).astimezone(UTC)
 
-
-@pytest.fixture(autouse=True)
-async def _start_of_december_2037(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=UTC))
-
-
-def sent(case_id: str, notice: str) -> Notice:
-    # Stricter than helpers.sent: each notice of this case goes out exactly once.
-    (only,) = notices_of(case_id, notice)
-    return only
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> CaseView:
-    return await record_fact(
-        handle, fact, values, by="privacy@customer.example.com", reason="per signed letter"
-    )
-
-
-async def started(worker: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
-    return await open_case(worker, task_queue, CLAUSE, FACTS)
+_start_of_december_2037 = clock_at(dt.datetime(2037, 12, 1, 16, tzinfo=UTC))
 
 
 CONSENT = {"consented_by": "Dana Whitfield, General Counsel", "consented_on": "2037-12-04"}
 
 
-async def test_request_asks_the_customer_for_written_consent(
-    worker: Client, task_queue: str
-) -> None:
-    handle = await started(worker, task_queue)
-    view = await handle.query(CaseWorkflow.case)
+async def test_request_asks_the_customer_for_written_consent(clause: Clause) -> None:
+    case = await clause.open()
+    view = await case.view()
     assert view.state == "consent_requested"
     assert [(d.name, d.due_at) for d in view.deadlines] == [("decision_reminder", REMINDER_AT)]
-    assert deadlines(handle.id)["decision_reminder"].last_day == dt.date(2037, 12, 15)
+    assert case.deadlines()["decision_reminder"].last_day == dt.date(2037, 12, 15)
 
-    await eventually(lambda: notices(handle.id))
-    request = sent(handle.id, "consent_requested")
+    await eventually(case.notices)
+    request = case.only("consent_requested")
     assert request.to == CUSTOMER and request.cc == PROVIDER + OWNER
     assert request.subject.startswith("Consent requested: transfer of Customer Data to Singapore")
     for body in (request.body_text, request.body_html):
@@ -91,72 +57,66 @@ async def test_request_asks_the_customer_for_written_consent(
 
 
 async def test_consent_then_transfer_with_consent_on_file_closes_as_transferred(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
-    view = await record(handle, "consent_given", **CONSENT, conditions="Encrypted at rest")
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    view = await case.record("consent_given", **CONSENT, conditions="Encrypted at rest")
     assert view.state == "consent_given" and not view.closed
     # The consent came before the reminder, so the reminder is cancelled and never sent.
-    assert deadlines(handle.id)["decision_reminder"].status == "cancelled"
-    await eventually(lambda: len(notices(handle.id)) == 2)
-    confirmed = sent(handle.id, "consent_confirmed")
+    assert case.deadlines()["decision_reminder"].status == "cancelled"
+    await eventually(lambda: len(case.notices()) == 2)
+    confirmed = case.only("consent_confirmed")
     assert confirmed.to == PROVIDER + CUSTOMER and confirmed.cc == OWNER
     assert "signed by Dana Whitfield, General Counsel on 2037-12-04" in confirmed.body_text
     assert "Encrypted at rest" in confirmed.body_text
 
-    await travel_to(time_env, dt.datetime(2037, 12, 20, 16, tzinfo=UTC))
-    assert [n.notice for n in notices(handle.id)] == ["consent_requested", "consent_confirmed"]
-    view = await record(handle, "transfer_made", transferred_on="2037-12-18", consent_on_file=True)
+    await clause.travel(dt.datetime(2037, 12, 20, 16, tzinfo=UTC))
+    assert case.kinds() == ["consent_requested", "consent_confirmed"]
+    view = await case.record("transfer_made", transferred_on="2037-12-18", consent_on_file=True)
     assert view.state == "transferred" and view.closed
-    assert (await handle.result()).state == "transferred"
-    recorded = sent(handle.id, "transfer_recorded")
+    assert await case.ended() == "transferred"
+    recorded = case.only("transfer_recorded")
     assert "on 2037-12-18" in recorded.body_text and "Encrypted at rest" in recorded.body_text
-    row = case_row(handle.id)
-    assert row is not None and row.closed and not row.escalated
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    row = case.row()
+    assert row.closed and not row.escalated
+    assert case.path() == [
         ("opened", "consent_requested"),
         ("consent_requested", "consent_given"),
         ("consent_given", "transferred"),
     ]
 
 
-async def test_no_decision_reminds_the_owner_then_a_refusal_closes_the_case(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 12, 16, 15, tzinfo=UTC))
-    await eventually(lambda: len(notices(handle.id)) == 2)
-    reminder = sent(handle.id, "owner_reminder")
+async def test_no_decision_reminds_the_owner_then_a_refusal_closes_the_case(clause: Clause) -> None:
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 16, 15, tzinfo=UTC))
+    await eventually(lambda: len(case.notices()) == 2)
+    reminder = case.only("owner_reminder")
     assert dt.timedelta(0) <= reminder.created_at - REMINDER_AT < dt.timedelta(minutes=1)
     assert reminder.to == OWNER and reminder.cc == []
     assert "has not yet decided" in reminder.body_text
     assert "business day 10 is Tue 15 Dec 2037" in reminder.body_text
-    assert (await handle.query(CaseWorkflow.case)).state == "consent_requested"
+    assert await case.state() == "consent_requested"
 
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await record(handle, "consent_refused", refused_by="Dana Whitfield")
-    assert "values.reason is required" in str(info.value.cause)
+    why = await case.refused("consent_refused", refused_by="Dana Whitfield")
+    assert "values.reason is required" in why
 
-    view = await record(
-        handle, "consent_refused", reason="No transfer impact assessment", refused_by="D. W."
+    view = await case.record(
+        "consent_refused", reason="No transfer impact assessment", refused_by="D. W."
     )
     assert view.state == "consent_refused" and view.closed
-    refusal = sent(handle.id, "consent_refused")
+    refusal = case.only("consent_refused")
     assert refusal.to == PROVIDER + CUSTOMER and refusal.cc == OWNER
     assert "No transfer impact assessment" in refusal.body_text
     assert "must not transfer the Customer Data to Singapore" in refusal.body_text
-    row = case_row(handle.id)
-    assert row is not None and row.state == "consent_refused" and not row.escalated
+    row = case.row()
+    assert row.state == "consent_refused" and not row.escalated
 
 
-async def test_transfer_before_consent_is_escalated_as_a_possible_breach(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 12, 8, 16, tzinfo=UTC))
-    view = await record(
-        handle,
+async def test_transfer_before_consent_is_escalated_as_a_possible_breach(clause: Clause) -> None:
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 8, 16, tzinfo=UTC))
+    view = await case.record(
         "transfer_made",
         transferred_on="2037-12-07",
         consent_on_file=True,  # claimed, but the case never recorded any consent
@@ -164,46 +124,41 @@ async def test_transfer_before_consent_is_escalated_as_a_possible_breach(
     )
     assert view.state == "transferred_without_consent" and view.closed
     assert len(view.escalations) == 1 and "MSA §13, Exhibit D" in view.escalations[0]
-    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    row = await case.escalated()
     assert row.state == "transferred_without_consent"
-    assert [e.rule for e in escalations(handle.id)] == ["transfer_before_consent"]
-    notice = sent(handle.id, "unauthorised_transfer")
+    assert case.escalation_rules() == ["transfer_before_consent"]
+    notice = case.only("unauthorised_transfer")
     assert notice.to == CUSTOMER + PROVIDER and notice.cc == OWNER
     assert "No consent of Example Enterprise Inc. had been recorded" in notice.body_text
     assert "Ticket archive replicated to the SG region" in notice.body_text
-    assert deadlines(handle.id)["decision_reminder"].status == "cancelled"
+    assert case.deadlines()["decision_reminder"].status == "cancelled"
 
 
-async def test_transfer_without_written_consent_on_file_is_escalated(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
-    await record(handle, "consent_given", **CONSENT)
-    await travel_to(time_env, dt.datetime(2037, 12, 10, 16, tzinfo=UTC))
-    view = await record(handle, "transfer_made", transferred_on="2037-12-09", consent_on_file=False)
+async def test_transfer_without_written_consent_on_file_is_escalated(clause: Clause) -> None:
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    await case.record("consent_given", **CONSENT)
+    await clause.travel(dt.datetime(2037, 12, 10, 16, tzinfo=UTC))
+    view = await case.record("transfer_made", transferred_on="2037-12-09", consent_on_file=False)
     assert view.state == "transferred_without_consent" and view.closed
-    assert [e.rule for e in escalations(handle.id)] == ["transfer_without_written_consent_on_file"]
-    notice = sent(handle.id, "unauthorised_transfer")
+    assert case.escalation_rules() == ["transfer_without_written_consent_on_file"]
+    notice = case.only("unauthorised_transfer")
     assert "no signed written consent covering the transfer is on file" in notice.body_text
     assert "Dana Whitfield, General Counsel on 2037-12-04" in notice.body_text
-    row = case_row(handle.id)
-    assert row is not None and row.escalated
+    row = case.row()
+    assert row.escalated
 
 
 async def test_a_decision_cannot_be_recorded_twice_and_a_request_can_be_withdrawn(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
-    await record(handle, "consent_given", **CONSENT)
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await record(handle, "consent_refused", reason="Changed our mind")
-    assert "can only be recorded in consent_requested; the case is consent_given" in str(
-        info.value.cause
-    )
-    view = await record(handle, "request_withdrawn", note="Provider kept support in the US")
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 4, 16, tzinfo=UTC))
+    await case.record("consent_given", **CONSENT)
+    why = await case.refused("consent_refused", reason="Changed our mind")
+    assert "can only be recorded in consent_requested; the case is consent_given" in why
+    view = await case.record("request_withdrawn", note="Provider kept support in the US")
     assert view.state == "withdrawn" and view.closed
-    withdrawn = sent(handle.id, "request_withdrawn")
+    withdrawn = case.only("request_withdrawn")
     assert "Provider kept support in the US" in withdrawn.body_text
     assert "no longer needed" in withdrawn.body_text

@@ -9,33 +9,21 @@ elapsed hours; resolution within 24 elapsed hours of receipt. December 2037 is E
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
-
-from store.models import Escalation
-from tests.workflows import helpers
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER_EMAIL,
     PROVIDER,
-    case_row,
-    deadlines,
+    Clause,
+    clock_at,
     eventually,
     fired_at,
-    notices,
-    record_fact,
-    seed_reference_contract,
-    start_case,
-    transitions,
-    travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "incident_response"
+FACTS = {"severity": "high", "description": "Outbound calls fail"}  # and when it was reported
+RECORDED_BY = "noc@provider.example.com"
 OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 
 
@@ -43,31 +31,17 @@ def utc(d: int, h: int, m: int = 0) -> dt.datetime:
     return dt.datetime(2037, 12, d, h, m, tzinfo=UTC)
 
 
-def incident(reported_at: str) -> dict[str, str]:
-    return {"reported_at": reported_at, "severity": "high", "description": "Outbound calls fail"}
+def reported(at: str) -> dict[str, str]:
+    return {"reported_at": at}
 
 
-@pytest.fixture(autouse=True)
-async def _clock(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, utc(1, 15))
+_clock = clock_at(utc(1, 15))
 
 
-def escalations(case_id: str) -> list[Escalation]:
-    # In step order: the tests unpack the first and second escalation of a case.
-    return sorted(helpers.escalations(case_id), key=lambda e: e.step)
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: str) -> CaseView:
-    return await record_fact(handle, fact, values, by="noc@provider.example.com")
-
-
-async def test_business_hours_incident_answered_and_resolved_in_time(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    seed_reference_contract()
+async def test_business_hours_incident_answered_and_resolved_in_time(clause: Clause) -> None:
     # Tue 1 Dec 2037 10:00 New York: inside business hours.
-    handle = await start_case(worker, task_queue, CLAUSE, incident("2037-12-01T15:00:00Z"))
-    view = await handle.execute_update(CaseWorkflow.ready)
+    case = await clause.start(reported("2037-12-01T15:00:00Z"))
+    view = await case.ready()
     assert view.state == "awaiting_response" and view.facts["reported_in_business_hours"] is True
     # 2 business hours from 10:00 is 12:00 New York (17:00 UTC); 24 hours is 15:00 UTC on 2 Dec.
     assert [(d.name, d.due_at) for d in view.deadlines] == [
@@ -75,19 +49,19 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
         ("resolution_due", utc(2, 15)),
     ]
 
-    await travel_to(time_env, utc(1, 16))
-    view = await record(
-        handle, "responded", responded_at="2037-12-01T16:00:00Z", responded_by="NOC lead"
+    await clause.travel(utc(1, 16))
+    view = await case.record(
+        "responded", responded_at="2037-12-01T16:00:00Z", responded_by="NOC lead"
     )
     assert view.state == "awaiting_resolution" and view.facts["response_target_missed"] is False
-    await travel_to(time_env, utc(2, 10))
-    view = await record(
-        handle, "resolved", resolved_at="2037-12-02T10:00:00Z", resolution="Trunk re-routed"
+    await clause.travel(utc(2, 10))
+    view = await case.record(
+        "resolved", resolved_at="2037-12-02T10:00:00Z", resolution="Trunk re-routed"
     )
     assert view.closed and view.state == "resolved"
     assert view.facts["resolution_target_missed"] is False
 
-    logged, resolved = notices(handle.id)
+    logged, resolved = case.notices()
     assert logged.notice == "incident_logged"
     assert logged.to == PROVIDER and logged.cc == [*CUSTOMER, OWNER]
     assert "during business hours" in logged.body_text
@@ -97,14 +71,12 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
     assert "(reported during business hours)" not in logged.body_text
     assert resolved.notice == "incident_resolved" and resolved.to == [*CUSTOMER, *PROVIDER]
     assert resolved.body_text.count("within target") == 2
-    dls = deadlines(handle.id)
-    assert {n: d.status for n, d in dls.items()} == {
+    assert {n: d.status for n, d in case.deadlines().items()} == {
         "response_due_business": "cancelled",
         "resolution_due": "cancelled",
     }
-    row = case_row(handle.id)
-    assert row is not None and not row.escalated
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    assert not case.row().escalated
+    assert case.path() == [
         ("opened", "awaiting_response"),
         ("awaiting_response", "awaiting_resolution"),
         ("awaiting_resolution", "resolved"),
@@ -112,68 +84,62 @@ async def test_business_hours_incident_answered_and_resolved_in_time(
 
 
 async def test_late_afternoon_report_runs_into_the_next_business_day_and_misses_both_targets(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
-    await travel_to(time_env, utc(1, 21, 30))
+    await clause.travel(utc(1, 21, 30))
     # Tue 1 Dec 16:30 New York: 30 minutes left today, then 90 minutes from 09:00 on
     # Wed 2 Dec, so the response is due 10:30 New York (15:30 UTC); resolution 24 hours
     # later than the report, 21:30 UTC on 2 Dec.
-    handle = await start_case(worker, task_queue, CLAUSE, incident("2037-12-01T21:30:00Z"))
-    await handle.execute_update(CaseWorkflow.ready)
-    dls = deadlines(handle.id)
+    case = await clause.open(reported("2037-12-01T21:30:00Z"))
+    dls = case.deadlines()
     assert dls["response_due_business"].due_at == utc(2, 15, 30)
     assert dls["resolution_due"].due_at == utc(2, 21, 30)
 
-    await travel_to(time_env, utc(2, 22))
-    await eventually(lambda: len(escalations(handle.id)) == 2)
-    first, second = escalations(handle.id)
-    assert (first.rule, second.rule) == ("response_target_missed", "resolution_target_missed")
-    overdue = {n.notice: n for n in notices(handle.id)}
+    await clause.travel(utc(2, 22))
+    await eventually(lambda: len(case.escalations()) == 2)
+    assert case.escalation_rules() == ["response_target_missed", "resolution_target_missed"]
+    overdue = case.by_kind()
     assert fired_at(overdue["response_overdue"].created_at, utc(2, 15, 30))
     assert fired_at(overdue["resolution_overdue"].created_at, utc(2, 21, 30))
     assert overdue["response_overdue"].to == PROVIDER and overdue["response_overdue"].cc == [OWNER]
     assert "passed at Wed 2 Dec 2037 10:30 New York time" in overdue["response_overdue"].body_text
 
     # A resolution with no response on record also answers the response target.
-    view = await record(
-        handle, "resolved", resolved_at="2037-12-02T22:00:00Z", resolution="Vendor patch"
+    view = await case.record(
+        "resolved", resolved_at="2037-12-02T22:00:00Z", resolution="Vendor patch"
     )
     assert view.state == "resolved"
     assert view.facts["response_target_missed"] is True
     assert view.facts["resolution_target_missed"] is True
-    body = next(n for n in notices(handle.id) if n.notice == "incident_resolved").body_text
-    assert body.count("target missed") == 2
-    row = case_row(handle.id)
-    assert row is not None and row.escalated and row.closed
+    assert case.sent("incident_resolved").body_text.count("target missed") == 2
+    row = case.row()
+    assert row.escalated and row.closed
 
 
 async def test_night_report_extended_for_a_third_party_and_resolved_in_the_extension(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
-    await travel_to(time_env, utc(5, 3))
+    await clause.travel(utc(5, 3))
     # Sat 5 Dec 03:00 UTC is Fri 4 Dec 22:00 New York: outside business hours, so the
     # response is due 4 elapsed hours later (07:00 UTC) and resolution 24 hours later.
-    handle = await start_case(worker, task_queue, CLAUSE, incident("2037-12-05T03:00:00Z"))
-    view = await handle.execute_update(CaseWorkflow.ready)
+    case = await clause.start(reported("2037-12-05T03:00:00Z"))
+    view = await case.ready()
     assert view.facts["reported_in_business_hours"] is False
     assert [(d.name, d.due_at) for d in view.deadlines] == [
         ("response_due_outside", utc(5, 7)),
         ("resolution_due", utc(6, 3)),
     ]
-    await travel_to(time_env, utc(5, 5))
-    await record(handle, "responded", responded_at="2037-12-05T05:00:00Z", responded_by="On-call")
-    await travel_to(time_env, utc(5, 20))
-    view = await record(
-        handle,
+    await clause.travel(utc(5, 5))
+    await case.record("responded", responded_at="2037-12-05T05:00:00Z", responded_by="On-call")
+    await clause.travel(utc(5, 20))
+    view = await case.record(
         "resolution_extended",
         third_party="Carrier Example Telecom",
         reason="The fault is in the carrier's interconnect",
         extended_until="2037-12-08T17:00:00Z",
     )
     assert view.state == "resolution_extended"
-    dls = deadlines(handle.id)
+    dls = case.deadlines()
     assert dls["resolution_due"].status == "cancelled"
     # Zero hours from the recorded extended_until: exactly Tue 8 Dec 17:00 UTC.
     assert dls["extended_resolution_due"].due_at == utc(8, 17)
@@ -185,62 +151,50 @@ async def test_night_report_extended_for_a_third_party_and_resolved_in_the_exten
     ) in explained
     for roundabout in ("one hour before", "1 hour after", "1 hour before"):
         assert roundabout not in explained.lower()
-    extended = next(n for n in notices(handle.id) if n.notice == "resolution_extended")
+    extended = case.sent("resolution_extended")
     assert extended.to == CUSTOMER
     assert "resolved by Tue 8 Dec 2037 12:00 New York time" in extended.body_text
     assert "Carrier Example Telecom" in extended.body_text
 
     # The original 24 hours pass without an escalation.
-    await travel_to(time_env, utc(8, 12))
-    assert escalations(handle.id) == []
-    view = await record(
-        handle, "resolved", resolved_at="2037-12-08T12:00:00Z", resolution="Carrier fixed it"
+    await clause.travel(utc(8, 12))
+    assert case.escalations() == []
+    view = await case.record(
+        "resolved", resolved_at="2037-12-08T12:00:00Z", resolution="Carrier fixed it"
     )
     assert view.state == "resolved" and view.facts["resolution_target_missed"] is False
-    body = next(n for n in notices(handle.id) if n.notice == "incident_resolved").body_text
+    body = case.sent("incident_resolved").body_text
     assert "extended for Carrier Example Telecom): within target" in body
-    row = case_row(handle.id)
-    assert row is not None and not row.escalated
+    assert not case.row().escalated
 
 
-async def test_a_missed_extension_escalates(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, incident("2037-12-01T15:00:00Z"))
-    await handle.execute_update(CaseWorkflow.ready)
-    await record(handle, "responded", responded_at="2037-12-01T15:00:00Z", responded_by="NOC")
-    await record(
-        handle,
+async def test_a_missed_extension_escalates(clause: Clause) -> None:
+    case = await clause.open(reported("2037-12-01T15:00:00Z"))
+    await case.record("responded", responded_at="2037-12-01T15:00:00Z", responded_by="NOC")
+    await case.record(
         "resolution_extended",
         third_party="Hardware vendor",
         reason="Replacement card shipped",
         extended_until="2037-12-03T15:00:00Z",
     )
-    await travel_to(time_env, utc(3, 16))
-    [escalation] = await eventually(lambda: escalations(handle.id))
+    await clause.travel(utc(3, 16))
+    [escalation] = await eventually(case.escalations)
     assert escalation.rule == "resolution_target_missed"
-    overdue = next(n for n in notices(handle.id) if n.notice == "resolution_overdue")
+    overdue = case.sent("resolution_overdue")
     assert fired_at(overdue.created_at, utc(3, 15))
     assert "passed at Thu 3 Dec 2037 10:00 New York time" in overdue.body_text
-    view = await record(
-        handle, "resolved", resolved_at="2037-12-03T16:00:00Z", resolution="Card swapped"
+    view = await case.record(
+        "resolved", resolved_at="2037-12-03T16:00:00Z", resolution="Card swapped"
     )
     assert view.facts["resolution_target_missed"] is True
 
 
-async def test_an_extension_needs_a_response_first(worker: Client, task_queue: str) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, incident("2037-12-01T15:00:00Z"))
-    await handle.execute_update(CaseWorkflow.ready)
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await record(
-            handle,
-            "resolution_extended",
-            third_party="Vendor",
-            reason="Waiting",
-            extended_until="2037-12-03T15:00:00Z",
-        )
-    assert "can only be recorded in awaiting_resolution, resolution_extended" in str(
-        info.value.cause
+async def test_an_extension_needs_a_response_first(clause: Clause) -> None:
+    case = await clause.open(reported("2037-12-01T15:00:00Z"))
+    why = await case.refused(
+        "resolution_extended",
+        third_party="Vendor",
+        reason="Waiting",
+        extended_until="2037-12-03T15:00:00Z",
     )
+    assert "can only be recorded in awaiting_resolution, resolution_extended" in why

@@ -16,30 +16,16 @@ Interest months run from the due date, 1 Apr: 1 Apr -> 1 May (30 days) -> 1 Jun 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER,
     PROVIDER,
+    Clause,
     at_ny,
-    case_row,
-    deadlines,
-    escalations,
-    eventually,
+    clock_at,
     fired_at,
-    notices,
-    notices_of,
-    open_case,
-    record_fact,
-    transitions,
-    travel_to,
 )
-from workflows.case import CaseView, CaseWorkflow
 
 UTC = dt.UTC
 CLAUSE = "invoice_payment"
@@ -48,44 +34,25 @@ FACTS = {
     "invoice_number": "INV-2037-031",
     "invoice_amount": "10000.00",
 }
+RECORDED_BY, REASON = "ap@customer.example.com", "from the bank statement"
+
+_early_march_2037 = clock_at(dt.datetime(2037, 3, 2, 16, tzinfo=UTC))
 
 
-@pytest.fixture(autouse=True)
-async def _early_march_2037(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 3, 2, 16, tzinfo=UTC))
-
-
-# Here sent(...) is every notice of a kind: the tests unpack it to check there is just one.
-sent = notices_of
-
-
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: Any) -> CaseView:
-    return await record_fact(
-        handle, fact, values, by="ap@customer.example.com", reason="from the bank statement"
-    )
-
-
-async def started(worker: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
-    return await open_case(worker, task_queue, CLAUSE, FACTS)
-
-
-async def test_receipt_sets_the_dispute_window_and_payment_due_date(
-    worker: Client, task_queue: str
-) -> None:
-    handle = await started(worker, task_queue)
-    view = await handle.query(CaseWorkflow.case)
+async def test_receipt_sets_the_dispute_window_and_payment_due_date(clause: Clause) -> None:
+    case = await clause.open()
+    view = await case.view()
     assert view.state == "awaiting_payment" and not view.closed
     assert [(d.name, d.due_at) for d in view.deadlines] == [
         ("dispute_window", dt.datetime(2037, 3, 13, 4, tzinfo=UTC)),
         ("payment_due", dt.datetime(2037, 4, 2, 4, tzinfo=UTC)),
     ]
-    dls = deadlines(handle.id)
+    dls = case.deadlines()
     assert dls["dispute_window"].last_day == dt.date(2037, 3, 12)
     assert dls["payment_due"].last_day == dt.date(2037, 4, 1)
     assert view.facts["amount_due"] == "10000.00" and view.facts["fully_paid"] is False
 
-    await eventually(lambda: sent(handle.id, "invoice_received"))
-    (ack,) = sent(handle.id, "invoice_received")
+    ack = await case.sent_once("invoice_received")
     assert ack.to == CUSTOMER and ack.cc == OWNER
     assert ack.subject.startswith("Invoice INV-2037-031 received: payment due Wed 1 Apr 2037")
     for text in (ack.body_text, ack.body_html):
@@ -95,14 +62,13 @@ async def test_receipt_sets_the_dispute_window_and_payment_due_date(
 
 
 async def test_unpaid_invoice_runs_through_overdue_notice_suspension_and_termination(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    handle = await started(worker, task_queue)
+    case = await clause.open()
 
     # Nothing paid by Wed 1 Apr: at Thu 2 Apr 04:00 UTC the overdue notice goes out.
-    await travel_to(time_env, dt.datetime(2037, 4, 2, 12, tzinfo=UTC))
-    await eventually(lambda: sent(handle.id, "payment_overdue"))
-    (overdue,) = sent(handle.id, "payment_overdue")
+    await clause.travel(dt.datetime(2037, 4, 2, 12, tzinfo=UTC))
+    overdue = await case.sent_once("payment_overdue")
     assert fired_at(overdue.created_at, at_ny(2037, 4, 2))
     assert overdue.to == CUSTOMER and overdue.cc == PROVIDER + OWNER
     # One day late, in a 30-day interest month: 10,000.00 x 1% x 1/30 = 3.333 -> 3.33
@@ -116,9 +82,8 @@ async def test_unpaid_invoice_runs_through_overdue_notice_suspension_and_termina
     assert "USD 10003.33" in overdue.body_html
 
     # Thu 9 Apr 04:00 UTC: the five business days after the notice have run.
-    await travel_to(time_env, dt.datetime(2037, 4, 9, 12, tzinfo=UTC))
-    await eventually(lambda: sent(handle.id, "suspension_permissible"))
-    (suspension,) = sent(handle.id, "suspension_permissible")
+    await clause.travel(dt.datetime(2037, 4, 9, 12, tzinfo=UTC))
+    suspension = await case.sent_once("suspension_permissible")
     assert fired_at(suspension.created_at, at_ny(2037, 4, 9))
     # 8 days: 10,000.00 x 1% x 8/30 = 26.666 -> 26.67 (maximum 35.06).
     assert "USD 10026.67 is still outstanding, 8 days after the due date" in suspension.body_text
@@ -127,13 +92,12 @@ async def test_unpaid_invoice_runs_through_overdue_notice_suspension_and_termina
     # A part payment on Thu 16 Apr, 15 days late: interest to then is
     # 10,000.00 x 1% x 15/30 = 50.00 (maximum 65.75); 5,000.00 pays 50.00 of interest and
     # 4,950.00 of principal, leaving 5,050.00.
-    await travel_to(time_env, dt.datetime(2037, 4, 16, 14, tzinfo=UTC))
-    view = await record(handle, "payment_received", amount="5000.00", paid_on="2037-04-16")
+    await clause.travel(dt.datetime(2037, 4, 16, 14, tzinfo=UTC))
+    view = await case.record("payment_received", amount="5000.00", paid_on="2037-04-16")
     assert view.state == "overdue"
     assert view.facts["amount_outstanding"] == "5050.00"
     assert view.facts["total_outstanding"] == "5050.00"
-    await eventually(lambda: sent(handle.id, "payment_received"))
-    (part,) = sent(handle.id, "payment_received")
+    part = await case.sent_once("payment_received")
     assert "A payment of USD 5000.00, received on 2037-04-16" in part.body_text
     assert "USD 5050.00 is still outstanding. Part of it has been overdue for 15 days" in (
         part.body_text
@@ -144,130 +108,117 @@ async def test_unpaid_invoice_runs_through_overdue_notice_suspension_and_termina
     # closes on 1 May at (10,000 x 15 + 5,050 x 15) / 3,000 = 75.25; 1 day of May (31
     # days) on 5,050.00 + 25.25 unpaid interest: 5,075.25 / 3,100 = 1.637 -> 1.64.
     # Charged 76.89 (maximum 101.17), of which 26.89 unpaid: 5,076.89 outstanding.
-    await travel_to(time_env, dt.datetime(2037, 5, 2, 14, tzinfo=UTC))
-    await eventually(lambda: sent(handle.id, "termination_right_arisen"))
-    (right,) = sent(handle.id, "termination_right_arisen")
+    await clause.travel(dt.datetime(2037, 5, 2, 14, tzinfo=UTC))
+    right = await case.sent_once("termination_right_arisen")
     assert fired_at(right.created_at, at_ny(2037, 5, 2))
     assert right.to == CUSTOMER + PROVIDER and right.cc == OWNER
     assert "USD 5076.89 is outstanding" in right.body_text
     assert "may now terminate the agreement immediately" in right.body_text
     assert "interest charged 76.89" in right.body_text
-    view = await handle.query(CaseWorkflow.case)
+    view = await case.view()
     assert view.state == "termination_right_arisen" and not view.closed
-    row = case_row(handle.id)
-    assert row is not None and row.escalated
-    assert [e.rule for e in escalations(handle.id)] == ["termination_right_arises"]
-    assert "MSA §10" in escalations(handle.id)[0].reason
+    row = case.row()
+    assert row.escalated
+    assert case.escalation_rules() == ["termination_right_arises"]
+    assert "MSA §10" in case.escalations()[0].reason
 
     # Paying the balance with its interest the same day settles the invoice.
-    view = await record(handle, "payment_received", amount="5076.89", paid_on="2037-05-02")
+    view = await case.record("payment_received", amount="5076.89", paid_on="2037-05-02")
     assert view.state == "paid" and view.closed
-    result = await handle.result()
-    assert result.state == "paid"
-    (final,) = sent(handle.id, "paid_in_full")
+    assert await case.ended() == "paid"
+    final = case.only("paid_in_full")
     assert "USD 10076.89 has been received against it" in final.body_text
     assert "including USD 76.89 of late interest" in final.body_text
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    assert case.path() == [
         ("opened", "awaiting_payment"),
         ("awaiting_payment", "overdue"),
         ("overdue", "termination_right_arisen"),
         ("termination_right_arisen", "paid"),
     ]
-    dls = deadlines(handle.id)
+    dls = case.deadlines()
     assert dls["suspension_permissible"].last_day == dt.date(2037, 4, 8)
     assert dls["unpaid_termination"].last_day == dt.date(2037, 5, 1)
     assert {d.status for d in dls.values()} == {"reached"}
 
 
-async def test_paid_on_time_closes_the_case_with_no_interest(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 3, 20, 15, tzinfo=UTC))
-    view = await record(handle, "payment_received", amount="10000.00", paid_on="2037-03-20")
+async def test_paid_on_time_closes_the_case_with_no_interest(clause: Clause) -> None:
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 3, 20, 15, tzinfo=UTC))
+    view = await case.record("payment_received", amount="10000.00", paid_on="2037-03-20")
     assert view.state == "paid" and view.closed
-    await handle.result()
-    assert [n.notice for n in notices(handle.id)] == ["invoice_received", "paid_in_full"]
-    final = sent(handle.id, "paid_in_full")[0]
+    assert await case.ended() == "paid"
+    assert case.kinds() == ["invoice_received", "paid_in_full"]
+    final = case.sent("paid_in_full")
     assert "late interest" not in final.body_text
-    assert {d.status for d in deadlines(handle.id).values()} == {"reached", "cancelled"}
-    assert deadlines(handle.id)["payment_due"].status == "cancelled"
-    row = case_row(handle.id)
-    assert row is not None and not row.escalated
+    assert {d.status for d in case.deadlines().values()} == {"reached", "cancelled"}
+    assert case.deadlines()["payment_due"].status == "cancelled"
+    row = case.row()
+    assert not row.escalated
 
 
-async def test_a_dispute_after_the_window_is_refused_with_the_time_it_ended(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
+async def test_a_dispute_after_the_window_is_refused_with_the_time_it_ended(clause: Clause) -> None:
+    case = await clause.open()
     # The window ended at Fri 13 Mar 00:00 EDT; try at 08:00 EDT that day.
-    await travel_to(time_env, dt.datetime(2037, 3, 13, 12, tzinfo=UTC))
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await record(handle, "dispute_raised", contested_amount="4000.00", reason="late")
-    message = str(info.value.cause)
+    await clause.travel(dt.datetime(2037, 3, 13, 12, tzinfo=UTC))
+    message = await case.refused("dispute_raised", contested_amount="4000.00", reason="late")
     assert "disputed the invoice in writing is refused" in message
     assert "the dispute window ended at Fri 13 Mar 2037 00:00" in message
-    view = await handle.query(CaseWorkflow.case)
+    view = await case.view()
     assert view.state == "awaiting_payment"
 
 
-async def test_dispute_resolved_after_the_due_date_is_escalated_and_settled(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
+async def test_dispute_resolved_after_the_due_date_is_escalated_and_settled(clause: Clause) -> None:
+    case = await clause.open()
 
     # Tue 10 Mar, inside the window: 4,000.00 contested, 6,000.00 stays due on 1 Apr.
-    await travel_to(time_env, dt.datetime(2037, 3, 10, 15, tzinfo=UTC))
-    view = await record(
-        handle, "dispute_raised", contested_amount="4000.00", reason="Usage fees double-billed"
+    await clause.travel(dt.datetime(2037, 3, 10, 15, tzinfo=UTC))
+    view = await case.record(
+        "dispute_raised", contested_amount="4000.00", reason="Usage fees double-billed"
     )
     assert view.state == "disputed"
     assert view.facts["uncontested_amount"] == "6000.00" and view.facts["dispute_open"] is True
-    await eventually(lambda: sent(handle.id, "dispute_acknowledged"))
-    (ack,) = sent(handle.id, "dispute_acknowledged")
+    ack = await case.sent_once("dispute_acknowledged")
     assert ack.to == CUSTOMER + PROVIDER and ack.cc == OWNER
     assert "Amount contested: USD 4000.00" in ack.body_text
     assert "Usage fees double-billed" in ack.body_text
     assert "uncontested portion of USD 6000.00 remains payable by Wed 1 Apr 2037" in ack.body_text
 
     # The uncontested part is paid on time; the case waits on the dispute.
-    await travel_to(time_env, dt.datetime(2037, 3, 25, 15, tzinfo=UTC))
-    view = await record(handle, "payment_received", amount="6000.00", paid_on="2037-03-25")
+    await clause.travel(dt.datetime(2037, 3, 25, 15, tzinfo=UTC))
+    view = await case.record("payment_received", amount="6000.00", paid_on="2037-03-25")
     assert view.state == "disputed" and not view.closed
 
     # The due date passes with nothing overdue: no overdue notice, no later clocks.
-    await travel_to(time_env, dt.datetime(2037, 4, 10, 14, tzinfo=UTC))
-    assert deadlines(handle.id)["payment_due"].status == "reached"
-    assert not sent(handle.id, "payment_overdue")
-    assert "suspension_permissible" not in deadlines(handle.id)
+    await clause.travel(dt.datetime(2037, 4, 10, 14, tzinfo=UTC))
+    assert case.deadlines()["payment_due"].status == "reached"
+    assert not case.notices_of("payment_overdue")
+    assert "suspension_permissible" not in case.deadlines()
 
     # Fri 10 Apr: 1,500.00 of the contested amount is found payable, due from today.
-    view = await record(
-        handle,
+    view = await case.record(
         "dispute_resolved",
         contested_amount_payable="1500.00",
         resolution="Half the usage was real; credit note for the rest",
     )
     assert view.state == "awaiting_payment"
     assert view.facts["late_resolved_amount_unpaid"] is True
-    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    row = await case.escalated()
     assert row.state == "awaiting_payment"
-    assert [e.rule for e in escalations(handle.id)] == ["flag_amount_found_payable_after_due_date"]
-    await eventually(lambda: sent(handle.id, "dispute_resolved"))
-    (resolved,) = sent(handle.id, "dispute_resolved")
+    assert case.escalation_rules() == ["flag_amount_found_payable_after_due_date"]
+    resolved = await case.sent_once("dispute_resolved")
     assert "USD 1500.00 is payable after all" in resolved.body_text
     assert "due now, from the day of the resolution" in resolved.body_text
 
     # Mon 20 Apr, 10 days later, in a 30-day interest month (10 Apr -> 10 May):
     # 1,500.00 x 1% x 10/30 = 5.00 (maximum 1,500 x 16% x 10/365 = 6.57): 1,505.00 settles.
-    await travel_to(time_env, dt.datetime(2037, 4, 20, 14, tzinfo=UTC))
-    view = await record(handle, "payment_received", amount="1505.00", paid_on="2037-04-20")
+    await clause.travel(dt.datetime(2037, 4, 20, 14, tzinfo=UTC))
+    view = await case.record("payment_received", amount="1505.00", paid_on="2037-04-20")
     assert view.state == "paid" and view.closed
-    final = sent(handle.id, "paid_in_full")[0]
+    final = case.sent("paid_in_full")
     assert "USD 7505.00 has been received" in final.body_text
     assert "including USD 5.00 of late interest" in final.body_text
     assert "USD 1500.00 of the USD 4000.00 contested found payable" in final.body_text
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    assert case.path() == [
         ("opened", "awaiting_payment"),
         ("awaiting_payment", "disputed"),
         ("disputed", "awaiting_payment"),
@@ -276,39 +227,38 @@ async def test_dispute_resolved_after_the_due_date_is_escalated_and_settled(
 
 
 async def test_overdue_uncontested_part_paid_returns_to_dispute_and_stops_the_clocks(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 3, 11, 15, tzinfo=UTC))
-    await record(handle, "dispute_raised", contested_amount="4000.00", reason="Wrong rate")
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 3, 11, 15, tzinfo=UTC))
+    await case.record("dispute_raised", contested_amount="4000.00", reason="Wrong rate")
 
     # Nothing paid by 1 Apr: the uncontested 6,000.00 is overdue, the contested part not.
-    await travel_to(time_env, dt.datetime(2037, 4, 3, 14, tzinfo=UTC))
-    await eventually(lambda: sent(handle.id, "payment_overdue"))
-    (overdue,) = sent(handle.id, "payment_overdue")
+    await clause.travel(dt.datetime(2037, 4, 3, 14, tzinfo=UTC))
+    overdue = await case.sent_once("payment_overdue")
     # 1 day: 6,000.00 x 1% x 1/30 = 2.00.
     assert "USD 6002.00 is outstanding" in overdue.body_text
     assert "contested amount of USD 4000.00 is not treated as overdue" in overdue.body_text
-    assert (await handle.query(CaseWorkflow.case)).state == "overdue"
+    assert await case.state() == "overdue"
 
     # Mon 6 Apr, 5 days late: 6,000.00 x 1% x 5/30 = 10.00 (maximum 13.15).
-    await travel_to(time_env, dt.datetime(2037, 4, 6, 14, tzinfo=UTC))
-    view = await record(handle, "payment_received", amount="6010.00", paid_on="2037-04-06")
+    await clause.travel(dt.datetime(2037, 4, 6, 14, tzinfo=UTC))
+    view = await case.record("payment_received", amount="6010.00", paid_on="2037-04-06")
     assert view.state == "disputed" and view.facts["days_past_due"] == 0
-    dls = deadlines(handle.id)
+    dls = case.deadlines()
     assert dls["suspension_permissible"].status == "cancelled"
     assert dls["unpaid_termination"].status == "cancelled"
 
     # Past the old suspension date nothing more happens.
-    await travel_to(time_env, dt.datetime(2037, 4, 15, 14, tzinfo=UTC))
-    assert not sent(handle.id, "suspension_permissible")
+    await clause.travel(dt.datetime(2037, 4, 15, 14, tzinfo=UTC))
+    assert not case.notices_of("suspension_permissible")
 
     # The dispute ends with nothing of the contested amount payable: settled.
-    view = await record(
-        handle, "dispute_resolved", contested_amount_payable="0.00", resolution="Rate corrected"
+    view = await case.record(
+        "dispute_resolved", contested_amount_payable="0.00", resolution="Rate corrected"
     )
     assert view.state == "paid" and view.closed
-    assert [n.notice for n in notices(handle.id)] == [
+    assert case.kinds() == [
         "invoice_received",
         "dispute_acknowledged",
         "payment_overdue",
@@ -316,26 +266,23 @@ async def test_overdue_uncontested_part_paid_returns_to_dispute_and_stops_the_cl
         "dispute_resolved",
         "paid_in_full",
     ]
-    final = sent(handle.id, "paid_in_full")[0]
+    final = case.sent("paid_in_full")
     assert "including USD 10.00 of late interest" in final.body_text
-    row = case_row(handle.id)
-    assert row is not None and row.closed and not row.escalated
+    row = case.row()
+    assert row.closed and not row.escalated
 
 
-async def test_a_second_dispute_while_one_is_open_is_refused(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    handle = await started(worker, task_queue)
-    await travel_to(time_env, dt.datetime(2037, 3, 5, 15, tzinfo=UTC))
-    await record(handle, "dispute_raised", contested_amount="100.00", reason="Typo")
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await record(handle, "dispute_raised", contested_amount="200.00", reason="More")
-    assert "can only be recorded in awaiting_payment; the case is disputed" in str(info.value.cause)
-    await record(handle, "payment_received", amount="10000.00", paid_on="2037-03-05")
-    view = await record(
-        handle, "dispute_resolved", contested_amount_payable="100.00", resolution="Withdrawn"
+async def test_a_second_dispute_while_one_is_open_is_refused(clause: Clause) -> None:
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 3, 5, 15, tzinfo=UTC))
+    await case.record("dispute_raised", contested_amount="100.00", reason="Typo")
+    why = await case.refused("dispute_raised", contested_amount="200.00", reason="More")
+    assert "can only be recorded in awaiting_payment; the case is disputed" in why
+    await case.record("payment_received", amount="10000.00", paid_on="2037-03-05")
+    view = await case.record(
+        "dispute_resolved", contested_amount_payable="100.00", resolution="Withdrawn"
     )
     assert view.state == "paid" and view.closed
     # 10,000.00 paid against 9,900.00 uncontested + 100.00 found payable: settled exactly.
     assert view.facts["amount_overpaid"] == "0.00"
-    assert (await handle.result()).state == "paid"
+    assert await case.ended() == "paid"

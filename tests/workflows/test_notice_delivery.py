@@ -5,35 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-import pytest
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
-
-from tests.workflows.helpers import (
-    case_row,
-    escalations,
-    eventually,
-    notices,
-    seed_reference_contract,
-    start_case,
-    travel_to,
-)
+from tests.workflows.helpers import Clause, case_row, clock_at, escalations, eventually, notices
 from workflows.case import CaseWorkflow, DeliveryFailure
 
+CLAUSE = "termination_for_convenience"
 FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 
 
-@pytest.fixture(autouse=True)
-async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
+_late_november_2037 = clock_at(dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
 
 
-async def test_a_bounced_notice_escalates_its_case_by_default(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, "termination_for_convenience", FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+async def test_a_bounced_notice_escalates_its_case_by_default(clause: Clause) -> None:
+    handle = (await clause.open()).handle
     ack = (await eventually(lambda: notices(handle.id)))[0]
     await handle.signal(
         CaseWorkflow.delivery_failed,
@@ -49,10 +32,8 @@ async def test_a_bounced_notice_escalates_its_case_by_default(
     assert view.escalations and not view.closed
 
 
-async def test_a_repeated_failure_report_is_handled_once(worker: Client, task_queue: str) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, "termination_for_convenience", FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+async def test_a_repeated_failure_report_is_handled_once(clause: Clause) -> None:
+    handle = (await clause.open()).handle
     ack = (await eventually(lambda: notices(handle.id)))[0]
     failure = DeliveryFailure(ack.notice_key, ack.notice, "dropped", "Bounced Address")
     await handle.signal(CaseWorkflow.delivery_failed, failure)

@@ -6,8 +6,6 @@ import datetime as dt
 
 import pytest
 from sqlmodel import Session
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from activities.notices import notice_id_for
 from store.db import get_engine
@@ -15,31 +13,28 @@ from store.models import Case, Notice
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import (
+    Clause,
     case_row,
+    clock_at,
     escalations,
     eventually,
     seed_reference_contract,
-    start_case,
-    travel_to,
 )
 from workflows.case import CaseWorkflow
 
+CLAUSE = "termination_for_convenience"
 FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}
 
 
-@pytest.fixture(autouse=True)
-async def _early_december_2037(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 12, 1, 16, tzinfo=dt.UTC))
+_early_december_2037 = clock_at(dt.datetime(2037, 12, 1, 16, tzinfo=dt.UTC))
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])
 async def test_a_notice_sendgrid_refuses_escalates_the_case_with_sendgrids_reason(
-    sendgrid_mock: SendGridMock, worker: Client, task_queue: str, status: int
+    sendgrid_mock: SendGridMock, clause: Clause, status: int
 ) -> None:
-    seed_reference_contract()
     sendgrid_mock.script_send(Reply(status, f"refused for test ({status})"))
-    handle = await start_case(worker, task_queue, "termination_for_convenience", FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+    handle = (await clause.open()).handle
     [found] = await eventually(lambda: escalations(handle.id))
     assert found.reason.startswith("notice acknowledgement could not be sent: ")
     assert f"notice could not be sent: SendGrid answered {status}" in found.reason
@@ -60,7 +55,7 @@ def _left_sending_long_ago(case_id: str, notice_key: str) -> str:
             Case(
                 id=case_id,
                 contract_id="ctr_reference_msa",
-                clause="termination_for_convenience",
+                clause=CLAUSE,
                 rulebook_version=1,
                 state="opened",
                 state_label="opened",
@@ -76,7 +71,7 @@ def _left_sending_long_ago(case_id: str, notice_key: str) -> str:
                 case_id=case_id,
                 notice_key=notice_key,
                 notice="acknowledgement",
-                clause="termination_for_convenience",
+                clause=CLAUSE,
                 to=["legal@customer.example.com"],
                 cc=[],
                 subject="Acknowledgement",
@@ -94,16 +89,13 @@ def _left_sending_long_ago(case_id: str, notice_key: str) -> str:
 
 
 async def test_a_notice_sendgrid_cannot_confirm_escalates_the_case_as_in_doubt(
-    sendgrid_mock: SendGridMock, worker: Client, task_queue: str
+    sendgrid_mock: SendGridMock, clause: Clause
 ) -> None:
-    seed_reference_contract()
+    seed_reference_contract()  # before the case row below, which refers to its contract
     case_id = "case_in_doubt"
     notice_id = _left_sending_long_ago(case_id, "acknowledgement:started")
     sendgrid_mock.script_activity(always=403)  # no Email Activity add-on: SendGrid cannot tell
-    handle = await start_case(
-        worker, task_queue, "termination_for_convenience", FACTS, case_id=case_id
-    )
-    await handle.execute_update(CaseWorkflow.ready)
+    handle = (await clause.open(case_id=case_id)).handle
     [found] = await eventually(lambda: escalations(handle.id))
     assert "acknowledgement:started may already have been sent" in found.reason
     assert "Email Activity API answered 403" in found.reason

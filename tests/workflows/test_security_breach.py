@@ -9,29 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowUpdateFailedError
 
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER_EMAIL,
     PROVIDER,
-    case_row,
-    deadlines,
-    escalations,
+    Clause,
+    clock_at,
     eventually,
     fired_at,
-    notices,
-    record_fact,
-    seed_reference_contract,
-    start_case,
-    transitions,
-    travel_to,
 )
-from workflows.case import ApproveNoticeRequest, CaseView, CaseWorkflow, RecordFactRequest
 
 UTC = dt.UTC
 CLAUSE = "security_breach"
@@ -39,28 +29,19 @@ FACTS = {
     "discovered_at": "2037-12-01T14:00:00Z",
     "description": "A misconfigured storage bucket exposed call detail records",
 }
+RECORDED_BY = "ciso@provider.example.com"
 OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 # 72 hours after 14:00 UTC on 1 Dec; reminders 24 and 4 hours before that.
 DUE = dt.datetime(2037, 12, 4, 14, tzinfo=UTC)
 REMINDER_24 = dt.datetime(2037, 12, 3, 14, tzinfo=UTC)
 REMINDER_4 = dt.datetime(2037, 12, 4, 10, tzinfo=UTC)
 
-
-@pytest.fixture(autouse=True)
-async def _clock(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
+_clock = clock_at(dt.datetime(2037, 12, 1, 15, tzinfo=UTC))
 
 
-async def record(handle: WorkflowHandle[Any, Any], fact: str, **values: str) -> CaseView:
-    return await record_fact(handle, fact, values, by="ciso@provider.example.com")
-
-
-async def test_timely_notification_then_updates_and_final_report(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    view = await handle.execute_update(CaseWorkflow.ready)
+async def test_timely_notification_then_updates_and_final_report(clause: Clause) -> None:
+    case = await clause.start()
+    view = await case.ready()
     assert view.state == "notification_pending"
     assert [(d.name, d.due_at) for d in view.deadlines] == [
         ("notification_reminder_24", REMINDER_24),
@@ -69,21 +50,19 @@ async def test_timely_notification_then_updates_and_final_report(
     ]
 
     # Past the 24-hour reminder, before the 4-hour one.
-    await travel_to(time_env, dt.datetime(2037, 12, 3, 15, tzinfo=UTC))
-    await eventually(lambda: len(notices(handle.id)) == 2)
-    view = await record(
-        handle,
+    await clause.travel(dt.datetime(2037, 12, 3, 15, tzinfo=UTC))
+    await eventually(lambda: len(case.notices()) == 2)
+    view = await case.record(
         "customer_notified",
         how="Call with the Customer's CISO, then email",
         notified_at="2037-12-03T14:30:00Z",
     )
     assert view.state == "mitigating" and view.facts["notification_deadline_missed"] is False
-    await record(
-        handle, "mitigation_update", summary="Bucket locked down", next_steps="Forensic review"
+    await case.record(
+        "mitigation_update", summary="Bucket locked down", next_steps="Forensic review"
     )
-    await record(handle, "mitigation_update", summary="Forensics done", next_steps="Final report")
-    view = await record(
-        handle,
+    await case.record("mitigation_update", summary="Forensics done", next_steps="Final report")
+    view = await case.record(
         "final_report",
         root_cause="Public-read ACL left by a deploy script",
         remediation="ACL policy enforced in CI",
@@ -91,20 +70,15 @@ async def test_timely_notification_then_updates_and_final_report(
     assert view.closed and view.state == "final_report_given"
     # The final report waits for approval; the case stays open for it.
     assert view.held_notices == ["final_report:fact:final_report:6"]
-    held = next(n for n in notices(handle.id) if n.notice == "final_report")
+    held = case.sent("final_report")
     assert held.status == "awaiting_approval" and held.sent_at is None
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update(
-            CaseWorkflow.approve_notice, ApproveNoticeRequest("final_report:nope", "counsel")
-        )
-    view = await handle.execute_update(
-        CaseWorkflow.approve_notice,
-        ApproveNoticeRequest(held.notice_key, "counsel@provider.example.com", "reviewed"),
-    )
+        await case.approve("final_report:nope", "counsel")
+    view = await case.approve(held.notice_key, "counsel@provider.example.com", "reviewed")
     assert view.held_notices == []
-    assert (await handle.result()).state == "final_report_given"
+    assert await case.ended() == "final_report_given"
 
-    sent = notices(handle.id)
+    sent = case.notices()
     assert [n.notice for n in sent] == [
         "breach_logged",
         "notification_reminder",
@@ -128,13 +102,12 @@ async def test_timely_notification_then_updates_and_final_report(
     assert final.status == "outboxed" and final.approved_by == "counsel@provider.example.com"
     assert final.text_sha256 == hashlib.sha256(final.body_text.encode()).hexdigest()
 
-    dls = deadlines(handle.id)
+    dls = case.deadlines()
     assert dls["notification_reminder_24"].status == "reached"
     assert dls["notification_reminder_4"].status == "cancelled"
     assert dls["notification_due"].status == "cancelled"
-    row = case_row(handle.id)
-    assert row is not None and not row.escalated
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    assert not case.row().escalated
+    assert case.path() == [
         ("opened", "notification_pending"),
         ("notification_pending", "mitigating"),
         ("mitigating", "final_report_given"),
@@ -142,99 +115,72 @@ async def test_timely_notification_then_updates_and_final_report(
 
 
 async def test_missed_deadline_escalates_and_a_late_notice_is_recorded_as_missed(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+    case = await clause.open()
 
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
-    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    await clause.travel(dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    row = await case.escalated()
     assert row.state == "notification_overdue"
     assert row.facts["notification_deadline_missed"] is True
-    [escalation] = escalations(handle.id)
-    assert escalation.rule == "notification_deadline_missed"
-    reminders = [n for n in notices(handle.id) if n.notice == "notification_reminder"]
+    assert case.escalation_rules() == ["notification_deadline_missed"]
+    reminders = case.notices_of("notification_reminder")
     assert len(reminders) == 2
     assert fired_at(reminders[0].created_at, REMINDER_24)
     assert fired_at(reminders[1].created_at, REMINDER_4)
-    assert deadlines(handle.id)["notification_due"].status == "reached"
+    assert case.deadlines()["notification_due"].status == "reached"
 
-    view = await record(
-        handle, "customer_notified", how="Email", notified_at="2037-12-04T14:30:00Z"
-    )
+    view = await case.record("customer_notified", how="Email", notified_at="2037-12-04T14:30:00Z")
     assert view.state == "mitigating"
     assert view.facts["customer_notified_in_time"] is False
     assert view.facts["notification_deadline_missed"] is True
-    confirmed = [n for n in notices(handle.id) if n.notice == "notification_confirmed"]
-    assert "was given after the 72 hours" in confirmed[0].body_text
-    assert "Fri 4 Dec 2037 09:00 New York time" in confirmed[0].body_text
+    confirmed = case.sent("notification_confirmed")
+    assert "was given after the 72 hours" in confirmed.body_text
+    assert "Fri 4 Dec 2037 09:00 New York time" in confirmed.body_text
 
-    view = await record(
-        handle, "final_report", root_cause="Stolen credentials", remediation="MFA enforced"
+    view = await case.record(
+        "final_report", root_cause="Stolen credentials", remediation="MFA enforced"
     )
-    await handle.execute_update(
-        CaseWorkflow.approve_notice, ApproveNoticeRequest(view.held_notices[0], "counsel")
-    )
-    assert (await handle.result()).state == "final_report_given"
+    await case.approve(view.held_notices[0], "counsel")
+    assert await case.ended() == "final_report_given"
 
 
 async def test_notice_in_time_recorded_after_the_deadline_fired_is_not_counted_missed(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
-    await travel_to(time_env, dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
-    await eventually(lambda: (r := case_row(handle.id)) and r.escalated)
+    case = await clause.open()
+    await clause.travel(dt.datetime(2037, 12, 4, 15, tzinfo=UTC))
+    await case.escalated()
 
     # The Customer was in fact told at 13:00 UTC, an hour before the deadline.
-    view = await record(
-        handle, "customer_notified", how="Phone", notified_at="2037-12-04T13:00:00Z"
-    )
+    view = await case.record("customer_notified", how="Phone", notified_at="2037-12-04T13:00:00Z")
     assert view.state == "mitigating"
     assert view.facts["notification_deadline_missed"] is False
 
 
 async def test_updates_and_report_are_refused_before_the_customer_is_notified(
-    worker: Client, task_queue: str
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+    case = await clause.open()
     for fact, values in (
         ("mitigation_update", {"summary": "x", "next_steps": "y"}),
         ("final_report", {"root_cause": "x", "remediation": "y"}),
     ):
-        with pytest.raises(WorkflowUpdateFailedError) as info:
-            await handle.execute_update(
-                CaseWorkflow.record_fact,
-                RecordFactRequest(fact, values, "ciso@provider.example.com"),
-            )
-        assert "can only be recorded in mitigating" in str(info.value.cause)
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(
-            CaseWorkflow.record_fact,
-            RecordFactRequest("customer_notified", {"how": "Email"}, "ciso@provider.example.com"),
-        )
-    assert "values.notified_at is required" in str(info.value.cause)
-    view = await handle.query(CaseWorkflow.case)
+        assert "can only be recorded in mitigating" in await case.refused(fact, values)
+    why = await case.refused("customer_notified", how="Email")
+    assert "values.notified_at is required" in why
+    view = await case.view()
     assert view.state == "notification_pending" and not view.closed
 
 
 async def test_breach_logged_after_the_deadline_escalates_without_stale_reminders(
-    worker: Client, task_queue: str
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
     # Discovered 80 hours before the case opens: the 72 hours ran out 8 hours ago, so
     # both reminders and the deadline fire at once; only the escalation should follow.
-    facts = {**FACTS, "discovered_at": "2037-11-28T07:00:00Z"}
-    handle = await start_case(worker, task_queue, CLAUSE, facts)
-    await handle.execute_update(CaseWorkflow.ready)
-    row = await eventually(lambda: (r := case_row(handle.id)) and r.escalated and r)
+    case = await clause.open({"discovered_at": "2037-11-28T07:00:00Z"})
+    row = await case.escalated()
     assert row.state == "notification_overdue"
-    await eventually(lambda: {d.status for d in deadlines(handle.id).values()} == {"reached"})
-    assert deadlines(handle.id)["notification_due"].due_at == dt.datetime(
-        2037, 12, 1, 7, tzinfo=UTC
-    )
-    assert [n.notice for n in notices(handle.id)] == ["breach_logged"]
+    await eventually(lambda: case.deadline_statuses() == {"reached"})
+    assert case.deadlines()["notification_due"].due_at == dt.datetime(2037, 12, 1, 7, tzinfo=UTC)
+    assert case.kinds() == ["breach_logged"]

@@ -9,45 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
-
 from tests.workflows.helpers import (
     CUSTOMER,
     OWNER_EMAIL,
     PROVIDER,
+    Clause,
     at_ny,
-    case_row,
-    deadlines,
+    clock_at,
     fired_at,
-    notices,
-    seed_reference_contract,
-    start_case,
-    transitions,
-    travel_to,
 )
-from workflows.case import CaseWorkflow, RecordFactRequest
 
 UTC = dt.UTC
 CLAUSE = "term_expiry"
 FACTS = {"effective_date": "2037-03-01"}
+RECORDED_BY = "owner@customer.example.com"
 PARTIES = CUSTOMER + PROVIDER
 OWNER = OWNER_EMAIL  # a bare address: these tests build their own lists around it
 EXPIRY = dt.datetime(2040, 3, 1, 5, tzinfo=UTC)
 
-
-@pytest.fixture(autouse=True)
-async def _clock(time_env: WorkflowEnvironment) -> None:
-    await travel_to(time_env, dt.datetime(2037, 3, 2, 15, tzinfo=UTC))
+_clock = clock_at(dt.datetime(2037, 3, 2, 15, tzinfo=UTC))
 
 
-async def test_term_expires_after_three_years_and_lists_surviving_sections(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    view = await handle.execute_update(CaseWorkflow.ready)
+async def test_term_expires_after_three_years_and_lists_surviving_sections(clause: Clause) -> None:
+    case = await clause.start()
+    view = await case.ready()
     assert view.state == "term_running"
     assert view.facts["final_year_starts_on"] == "2039-03-01"
     # Reminders at 09:00 New York, 180/90/30 days before 1 Mar 2040:
@@ -60,12 +45,10 @@ async def test_term_expires_after_three_years_and_lists_surviving_sections(
         ("expiry_reminder_30", dt.datetime(2040, 1, 31, 14, tzinfo=UTC)),
         ("term_expiry", EXPIRY),
     ]
-    row = case_row(handle.id)
-    assert row is not None and row.next_deadline_name == "expiry_reminder_180"
+    assert case.row().next_deadline_name == "expiry_reminder_180"
 
-    result = await handle.result()
-    assert result.state == "expired"
-    sent = {n.notice_key: n for n in notices(handle.id)}
+    assert await case.ended() == "expired"
+    sent = case.by_key()
     assert set(sent) == {
         "term_tracked:started",
         "expiry_reminder:deadline:expiry_reminder_180:2039-09-02",
@@ -90,9 +73,8 @@ async def test_term_expires_after_three_years_and_lists_surviving_sections(
     for section in ("4", "6", "7", "9", "11"):
         assert f"<li>Section {section}</li>" in expired.body_html
 
-    dls = deadlines(handle.id)
-    assert {d.status for d in dls.values()} == {"reached"}
-    reminder_steps = "\n".join(dls["expiry_reminder_180"].explanation)
+    assert case.deadline_statuses() == {"reached"}
+    reminder_steps = "\n".join(case.deadlines()["expiry_reminder_180"].explanation)
     assert "Event: the term expires at Thu 1 Mar 2040 00:00 New York time" in reminder_steps
     assert (
         "Rule (MSA §10): Expiry reminder to the contract owner 180 calendar days before the"
@@ -100,52 +82,32 @@ async def test_term_expires_after_three_years_and_lists_surviving_sections(
     ) in reminder_steps
     assert "before the term expires 180 calendar days" not in reminder_steps
     assert "before term expires" not in reminder_steps
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
-        ("opened", "term_running"),
-        ("term_running", "expired"),
-    ]
+    assert case.path() == [("opened", "term_running"), ("term_running", "expired")]
 
 
 async def test_expiry_on_a_holiday_does_not_move_and_a_renewal_closes_the_case(
-    worker: Client, task_queue: str
+    clause: Clause,
 ) -> None:
-    seed_reference_contract()
     # Effective Thu 1 Jan 2037: the term expires at the start of Sun 1 Jan 2040 (New
     # Year's Day); a lapse of time is not rolled to the next business day.
-    handle = await start_case(worker, task_queue, CLAUSE, {"effective_date": "2037-01-01"})
-    await handle.execute_update(CaseWorkflow.ready)
-    expiry = deadlines(handle.id)["term_expiry"]
+    case = await clause.open({"effective_date": "2037-01-01"})
+    expiry = case.deadlines()["term_expiry"]
     assert expiry.due_at == dt.datetime(2040, 1, 1, 5, tzinfo=UTC)
     assert any("not extended to the next business day" in line for line in expiry.explanation)
 
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(
-            CaseWorkflow.record_fact,
-            RecordFactRequest(
-                "renewed",
-                {"agreed_on": "2037-03-02", "new_term": "Two more years"},
-                "owner@customer.example.com",
-            ),
-        )
-    assert "customer_signatory is required" in str(info.value.cause)
+    renewal = {"agreed_on": "2037-03-02", "new_term": "Two more years"}
+    assert "customer_signatory is required" in await case.refused("renewed", renewal)
 
-    view = await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(
-            "renewed",
-            {
-                "agreed_on": "2037-03-02",
-                "new_term": "Extended by two years, to the end of 31 Dec 2041",
-                "customer_signatory": "Dana Whitfield",
-                "provider_signatory": "Sam Okafor",
-            },
-            "owner@customer.example.com",
-        ),
+    view = await case.record(
+        "renewed",
+        agreed_on="2037-03-02",
+        new_term="Extended by two years, to the end of 31 Dec 2041",
+        customer_signatory="Dana Whitfield",
+        provider_signatory="Sam Okafor",
     )
-    assert view.state == "renewed" and view.closed
-    assert (await handle.result()).state == "renewed"
-    assert {d.status for d in deadlines(handle.id).values()} == {"cancelled"}
-    sent = {n.notice: n for n in notices(handle.id)}
+    await case.closes_as(view, "renewed")
+    assert case.deadline_statuses() == {"cancelled"}
+    sent = case.by_kind()
     assert set(sent) == {"term_tracked", "renewal_confirmed"}
     body = sent["renewal_confirmed"].body_text
     assert "Dana Whitfield" in body and "Sam Okafor" in body

@@ -9,45 +9,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.helpers import (
-    NY,
-    at_ny,
-    case_row,
-    deadlines,
-    eventually,
-    fired_at,
-    notices,
-    seed_reference_contract,
-    start_case,
-    transitions,
-    travel_to,
-)
-from workflows.case import CaseWorkflow, RecordFactRequest
+from tests.workflows.helpers import NY, Clause, at_ny, clock_at, eventually, fired_at, notices
 
 UTC = dt.UTC
 CLAUSE = "termination_for_convenience"
 FACTS = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "customer"}  # 10:00 New York
+RECORDED_BY, REASON = "dana@customer.example.com", "commercial terms renegotiated"
+
+# The test server caps a run at about ten years, so start the clock near the notice.
+_late_november_2037 = clock_at(dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
 
 
-@pytest.fixture(autouse=True)
-async def _late_november_2037(time_env: WorkflowEnvironment) -> None:
-    # The test server caps a run at about ten years, so start the clock near the notice.
-    await travel_to(time_env, dt.datetime(2037, 11, 27, 12, tzinfo=UTC))
-
-
-async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    result = await handle.result()
-
-    assert result.state == "terminated"
-    sent = {n.notice_key: n for n in notices(handle.id)}
+async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(clause: Clause) -> None:
+    case = await clause.start()
+    assert await case.ended() == "terminated"
+    sent = case.by_key()
     assert set(sent) == {
         "acknowledgement:started",
         "owner_reminder:deadline:reminder_60:2037-12-31",
@@ -61,22 +39,18 @@ async def test_termination_takes_effect_on_the_ninetieth_day_after_receipt(
     assert effective.created_at.astimezone(NY).date() == dt.date(2038, 3, 1)
     # Reminders at 09:00 local, 60/30/7 days before; 30 days before is a Saturday,
     # so that reminder moves back to Friday.
-    assert fired_at(
-        sent["owner_reminder:deadline:reminder_60:2037-12-31"].created_at, at_ny(2037, 12, 31, 9)
-    )
-    assert fired_at(
-        sent["owner_reminder:deadline:reminder_30:2038-01-29"].created_at, at_ny(2038, 1, 29, 9)
-    )
-    assert fired_at(
-        sent["owner_reminder:deadline:reminder_7:2038-02-22"].created_at, at_ny(2038, 2, 22, 9)
-    )
+    for key, due in [
+        ("reminder_60:2037-12-31", at_ny(2037, 12, 31, 9)),
+        ("reminder_30:2038-01-29", at_ny(2038, 1, 29, 9)),
+        ("reminder_7:2038-02-22", at_ny(2038, 2, 22, 9)),
+    ]:
+        assert fired_at(sent[f"owner_reminder:deadline:{key}"].created_at, due)
 
 
-async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.result()
-    sent = {n.notice: n for n in notices(handle.id)}
+async def test_notices_go_to_the_right_parties(clause: Clause) -> None:
+    case = await clause.start()
+    await case.ended()
+    sent = case.by_kind()
 
     ack = sent["acknowledgement"]
     # The Customer gave notice, so the acknowledgement goes back to the Customer.
@@ -94,31 +68,24 @@ async def test_notices_go_to_the_right_parties(worker: Client, task_queue: str) 
     assert "up to and including Mon 1 Mar 2038" in final.body_text
 
 
-async def test_case_records_transitions_and_reached_deadlines(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.result()
+async def test_case_records_transitions_and_reached_deadlines(clause: Clause) -> None:
+    case = await clause.start()
+    await case.ended()
 
-    assert [(t.from_state, t.to_state) for t in transitions(handle.id)] == [
+    assert case.path() == [
         ("opened", "notice_period_running"),
         ("notice_period_running", "terminated"),
     ]
-    dls = deadlines(handle.id)
-    assert dls["effective_date"].last_day == dt.date(2038, 3, 1)
-    assert {d.status for d in dls.values()} == {"reached"}
-    row = case_row(handle.id)
-    assert row is not None and row.closed and row.state == "terminated"
+    assert case.deadlines()["effective_date"].last_day == dt.date(2038, 3, 1)
+    assert case.deadline_statuses() == {"reached"}
+    row = case.row()
+    assert row.closed and row.state == "terminated"
     assert row.next_deadline_at is None
 
 
-async def test_while_running_the_query_shows_the_next_deadline(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    view = await handle.execute_update(CaseWorkflow.ready)
+async def test_while_running_the_query_shows_the_next_deadline(clause: Clause) -> None:
+    case = await clause.start()
+    view = await case.ready()
     assert view.state == "notice_period_running"
     assert [d.name for d in view.deadlines] == [
         "reminder_60",
@@ -126,98 +93,59 @@ async def test_while_running_the_query_shows_the_next_deadline(
         "reminder_7",
         "effective_date",
     ]
-    row = case_row(handle.id)
-    assert row is not None and row.next_deadline_name == "reminder_60"
+    row = case.row()
+    assert row.next_deadline_name == "reminder_60"
     assert row.next_deadline_at == at_ny(2037, 12, 31, 9)
-    queried = await handle.query(CaseWorkflow.case)
-    assert queried.state_label.startswith("Notice period running")
+    assert (await case.view()).state_label.startswith("Notice period running")
 
 
-async def test_withdrawal_by_mutual_agreement_ends_the_case_as_withdrawn(
-    worker: Client, task_queue: str, time_env: WorkflowEnvironment
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
+async def test_withdrawal_by_mutual_agreement_ends_the_case_as_withdrawn(clause: Clause) -> None:
+    case = await clause.open()
     # Recorded on the day it was agreed: a fact cannot be dated ahead of the case's clock.
-    await travel_to(time_env, dt.datetime(2037, 12, 10, 17, tzinfo=UTC))
-    view = await handle.execute_update(
-        CaseWorkflow.record_fact,
-        RecordFactRequest(
-            fact="withdrawal_agreed",
-            values={
-                "customer_signatory": "Dana Whitfield",
-                "provider_signatory": "Sam Okafor",
-                "agreed_on": "2037-12-10",
-            },
-            recorded_by="dana@customer.example.com",
-            reason="commercial terms renegotiated",
-        ),
+    await clause.travel(dt.datetime(2037, 12, 10, 17, tzinfo=UTC))
+    view = await case.record(
+        "withdrawal_agreed",
+        customer_signatory="Dana Whitfield",
+        provider_signatory="Sam Okafor",
+        agreed_on="2037-12-10",
     )
-    assert view.state == "withdrawn" and view.closed
-    result = await handle.result()
-    assert result.state == "withdrawn"
+    await case.closes_as(view, "withdrawn")
 
-    sent = {n.notice for n in notices(handle.id)}
-    assert sent == {"acknowledgement", "withdrawal_confirmed"}
-    body = next(n for n in notices(handle.id) if n.notice == "withdrawal_confirmed").body_text
+    assert set(case.kinds()) == {"acknowledgement", "withdrawal_confirmed"}
+    body = case.sent("withdrawal_confirmed").body_text
     assert "Dana Whitfield" in body and "Sam Okafor" in body
-    assert {d.status for d in deadlines(handle.id).values()} == {"cancelled"}
+    assert case.deadline_statuses() == {"cancelled"}
 
 
-async def test_withdrawal_needs_both_signatories(worker: Client, task_queue: str) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(
-            CaseWorkflow.record_fact,
-            RecordFactRequest(
-                fact="withdrawal_agreed",
-                values={"customer_signatory": "Dana Whitfield", "agreed_on": "2037-12-10"},
-                recorded_by="dana@customer.example.com",
-            ),
-        )
-    assert "provider_signatory" in str(info.value.cause)
-    view = await handle.query(CaseWorkflow.case)
+async def test_withdrawal_needs_both_signatories(clause: Clause) -> None:
+    case = await clause.open()
+    why = await case.refused(
+        "withdrawal_agreed", customer_signatory="Dana Whitfield", agreed_on="2037-12-10"
+    )
+    assert "provider_signatory" in why
+    view = await case.view()
     assert view.state == "notice_period_running" and not view.closed
 
 
-async def test_unknown_fact_is_rejected_by_the_update_validator(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS)
-    await handle.execute_update(CaseWorkflow.ready)
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(
-            CaseWorkflow.record_fact,
-            RecordFactRequest(fact="breach_cured", values={}, recorded_by="someone"),
-        )
-    assert "not recordable" in str(info.value.cause)
+async def test_unknown_fact_is_rejected_by_the_update_validator(clause: Clause) -> None:
+    case = await clause.open()
+    assert "not recordable" in await case.refused("breach_cured", by="someone")
 
 
-async def test_starting_the_same_case_twice_starts_one_workflow(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS, case_id="case_same")
+async def test_starting_the_same_case_twice_starts_one_workflow(clause: Clause) -> None:
+    case = await clause.start(case_id="case_same")
     with pytest.raises(WorkflowAlreadyStartedError):
-        await start_case(worker, task_queue, CLAUSE, FACTS, case_id="case_same")
-    await handle.execute_update(CaseWorkflow.ready)
+        await clause.start(case_id="case_same")
+    await case.ready()
     await eventually(lambda: notices("case_same"))
     assert [n.notice for n in notices("case_same")] == ["acknowledgement"]
 
 
-async def test_a_long_case_continues_as_new_and_keeps_its_state(
-    worker: Client, task_queue: str
-) -> None:
-    seed_reference_contract()
-    handle = await start_case(worker, task_queue, CLAUSE, FACTS, history_limit=15)
-    result = await handle.result()
-    assert result.state == "terminated"
-    desc = await handle.describe()
+async def test_a_long_case_continues_as_new_and_keeps_its_state(clause: Clause) -> None:
+    case = await clause.start(history_limit=15)
+    assert await case.ended() == "terminated"
+    desc = await case.handle.describe()
     # The run that finished is not the first one: the case continued as new on the way.
-    assert desc.run_id != handle.first_execution_run_id
-    assert len({n.notice_key for n in notices(handle.id)}) == 5
-    assert len(notices(handle.id)) == 5
+    assert desc.run_id != case.handle.first_execution_run_id
+    assert len({n.notice_key for n in case.notices()}) == 5
+    assert len(case.notices()) == 5
