@@ -37,7 +37,9 @@ from rules.rulebook import Rulebook, RulebookRegistry, RuleSpec, default_registr
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # durable_rules uses these keys itself.
-_ENGINE_KEYS = frozenset({"sid", "id"})
+#: The fact of the one warm-up evaluation each ruleset gets when it is registered.
+_WARM_UP = "engine_warm_up"
+_ENGINE_KEYS = frozenset({"sid", "id", _WARM_UP})
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,32 @@ def _compile(rulebook: Rulebook) -> _Compiled:
         f"r{index}": _when_all(_conditions(rule))(_recorder(index)).define()
         for index, rule in enumerate(rulebook.rules)
     }
+    definition[_WARM_UP] = _when_all(_value("$m", _WARM_UP) == True)(_ignore).define()  # noqa: E712
     _get_host().register_rulesets({name: definition})
+    _warm_up(name)
     compiled = _Compiled(name, tuple(rulebook.rules))
     _compiled[name] = compiled
     return compiled
+
+
+def _ignore(c: Any) -> None:
+    return None
+
+
+def _warm_up(name: str) -> None:
+    """Runs one matching evaluation on a new ruleset. Call with _LOCK held.
+
+    Freeing the session of a ruleset's first evaluation crashes the C engine (a segfault
+    or a double free) when no rule matched it, and a case's first evaluation on a fresh
+    worker may well match none (a reminder after the case moved on). A ruleset that has
+    once matched frees such sessions safely; tests/rules/test_engine.py shows both.
+    """
+    host = _get_host()
+    sid = uuid.uuid4().hex
+    try:
+        host.assert_fact(name, {_WARM_UP: True, "sid": sid})
+    finally:
+        host.delete_state(name, sid)
 
 
 def _recorder(index: int) -> Callable[[Any], None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -273,3 +275,41 @@ def test_no_engine_threads_are_started(registry) -> None:
     run(registry, event="case_started")
     names = [t.name for t in threading.enumerate()]
     assert not any("Timer" in type(t).__name__ for t in threading.enumerate()), names
+
+
+_FIRST_EVALUATION_MATCHES_NOTHING = """
+import sys
+import rules.engine as engine
+if sys.argv[1] == "without_warm_up":
+    engine._warm_up = lambda name: None
+from rules.rulebook import default_registry
+for clause in default_registry().clauses():
+    version = default_registry().latest(clause).version
+    assert engine.evaluate({"clause": clause, "rulebook_version": version, "event": "x"}) == []
+print("survived")
+"""
+
+
+def _first_evaluation_matching_nothing(mode: str) -> subprocess.CompletedProcess[str]:
+    """A new process whose first evaluation of every clause's ruleset matches no rule."""
+    return subprocess.run(
+        [sys.executable, "-c", _FIRST_EVALUATION_MATCHES_NOTHING, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_a_worker_whose_first_evaluation_matches_no_rule_survives_it() -> None:
+    # A fresh worker's first step of a clause may match nothing: a reminder that comes
+    # due after the case moved on (data_transfer's decision_reminder once consent is in).
+    done = _first_evaluation_matching_nothing("as_shipped")
+    assert (done.returncode, done.stdout.strip()) == (0, "survived"), done.stderr[-2000:]
+
+
+def test_without_the_warm_up_durable_rules_crashes_on_such_a_first_evaluation() -> None:
+    # Why engine._warm_up exists: freeing that session kills the process (SIGSEGV or
+    # SIGABRT). If durable_rules fixes this, this fails, and the warm-up can go.
+    done = _first_evaluation_matching_nothing("without_warm_up")
+    assert done.returncode < 0 and "survived" not in done.stdout
