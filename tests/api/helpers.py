@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlmodel import Session
 
 from store.db import get_engine
 from store.models import Case
+from tests.dates import ny_today
 
 NOW = dt.datetime.now(dt.UTC)
 CASES_URL = "/api/contracts/ctr_reference_msa/cases"
+BASE_URL = "http://clauseflow.test"
+
+#: ``client(headers=None, **httpx_options) -> client`` of one in-process app
+AppClient = Callable[..., httpx.AsyncClient]
+
+
+@contextlib.asynccontextmanager
+async def clients_of(app: FastAPI) -> AsyncIterator[AppClient]:
+    """Makes clients of the in-process ``app``; closes every one of them on the way out."""
+    clients: list[httpx.AsyncClient] = []
+
+    def client(headers: dict[str, str] | None = None, **kw: Any) -> httpx.AsyncClient:
+        c = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers, **kw
+        )
+        clients.append(c)
+        return c
+
+    try:
+        yield client
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str, Any]:
@@ -26,6 +53,16 @@ async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str,
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def withdrawal_agreed(recorded_by: str, **body: Any) -> dict[str, Any]:
+    """The body of a signed withdrawal (agreed today, in New York) recorded as a fact."""
+    values = {
+        "customer_signatory": "A. Buyer",
+        "provider_signatory": "B. Seller",
+        "agreed_on": ny_today().isoformat(),
+    }
+    return {"fact": "withdrawal_agreed", "values": values, "recorded_by": recorded_by, **body}
 
 
 def seed(*cases: Case) -> None:
@@ -53,6 +90,12 @@ def a_case(case_id: str, **kw: Any) -> Case:
     )
     values.update(kw)
     return Case(**values)
+
+
+def a_case_without_a_next_deadline(case_id: str, at: dt.datetime, **kw: Any) -> Case:
+    """A case row opened and last updated ``at``, no next deadline on it; ``kw`` overrides."""
+    when: dict[str, Any] = dict(opened_at=at, updated_at=at)
+    return a_case(case_id, **when, next_deadline_at=None, next_deadline_name=None, **kw)
 
 
 def person_with_tokens(email: str, role: str, *names: str) -> tuple[str, list[dict[str, str]]]:

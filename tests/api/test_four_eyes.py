@@ -13,8 +13,7 @@ from api.access import CSRF_HEADER, SESSION_COOKIE
 from store.auth import create_console_session, create_token
 from store.db import get_engine
 from store.models import Deadline, User
-from tests.api.conftest import BASE_URL
-from tests.api.helpers import open_case, person_with_tokens
+from tests.api.helpers import BASE_URL, open_case, person_with_tokens
 from tests.workflows.helpers import audit, eventually
 
 
