@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlmodel import Session
+from temporalio.client import Client
 
 from store.db import get_engine
 from store.models import Case
@@ -53,6 +54,20 @@ async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str,
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def a_case_whose_acknowledgement_bounced(api: httpx.AsyncClient, worker: Client) -> str:
+    """Opens a case and tells its workflow the acknowledgement bounced (it escalates)."""
+    from tests.workflows.helpers import eventually, notices
+    from workflows.case import CaseWorkflow, DeliveryFailure
+
+    case_id: str = (await open_case(api, "escalation"))["id"]
+    ack = (await eventually(lambda: notices(case_id)))[0]
+    await worker.get_workflow_handle(case_id).signal(
+        CaseWorkflow.delivery_failed,
+        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 mailbox unavailable"),
+    )
+    return case_id
 
 
 def withdrawal_agreed(recorded_by: str, **body: Any) -> dict[str, Any]:

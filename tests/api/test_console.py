@@ -22,12 +22,18 @@ from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
 from tests.api.conftest import ApiAs
-from tests.api.helpers import NOW, a_case, a_case_that_could_not_start, open_case, seed
+from tests.api.helpers import (
+    NOW,
+    a_case,
+    a_case_that_could_not_start,
+    a_case_whose_acknowledgement_bounced,
+    open_case,
+    seed,
+)
 from tests.dates import described, ny_today
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
-from workflows.case import CaseWorkflow, DeliveryFailure
 
 PASSWORD = "correct horse battery staple"
 
@@ -821,12 +827,7 @@ async def test_an_operator_cancels_a_case_from_the_console(
 async def test_an_escalation_is_explained_and_resolved_from_the_console(
     api: httpx.AsyncClient, sign_in: SignIn, worker: Client
 ) -> None:
-    case_id = (await open_case(api, "escalation"))["id"]
-    ack = (await eventually(lambda: notices(case_id)))[0]
-    await worker.get_workflow_handle(case_id).signal(
-        CaseWorkflow.delivery_failed,
-        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 mailbox unavailable"),
-    )
+    case_id = await a_case_whose_acknowledgement_bounced(api, worker)
     await eventually(lambda: (c := case_row(case_id)) and c.escalated)
     client = await sign_in("operator")
     listing = text_of((await client.get("/console", params={"escalated": "yes"})).text)

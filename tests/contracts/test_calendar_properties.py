@@ -16,7 +16,7 @@ import calendar as stdlib_calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from contracts.calendar import (
@@ -29,16 +29,9 @@ from contracts.calendar import (
     describe_day,
 )
 from contracts.holidays import NewYorkGCL24
+from tests.support.properties import bounded
 
-# Bounded, deterministic-enough runs: no deadline (zoneinfo warms up lazily) and no
-# database of past failures written into the repository.
-FAST = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-SLOW = settings(FAST, max_examples=25)
+FAST, SLOW = bounded(60, 25)
 
 NY_CAL = ContractCalendar()
 CALENDARS = [

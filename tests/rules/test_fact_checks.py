@@ -17,14 +17,16 @@ from rules.facts import (
     validate_recorded_fact,
     validate_start_facts,
 )
-from rules.rulebook import Rulebook, RulebookError, load_rulebook
+from rules.rulebook import Rulebook, RulebookError
+from tests.rules.helpers import STARTS_RUNNING, load_demo
 from workers.seed import reference_term_sheet
 
 NY = "America/New_York"
 NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 EFFECTIVE = dt.date(2026, 1, 1)
 
-RULEBOOK = """\
+RULEBOOK = (
+    """\
 clause: checks_demo
 version: 1
 title: Checks demo
@@ -51,19 +53,13 @@ recordable_facts:
 states:
   running: {label: Running}
   done: {label: Done, terminal: true}
-rules:
-  - name: start
-    when: {event: case_started}
-    then:
-      - transition: running
 """
+    + STARTS_RUNNING
+)
 
 
 def _load(tmp: Path, text: str) -> Rulebook:
-    folder = tmp / "clauses" / "checks_demo"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rulebook.v1.yaml").write_text(text, encoding="utf-8")
-    return load_rulebook(folder / "rulebook.v1.yaml")
+    return load_demo(tmp, "checks_demo", text)
 
 
 @pytest.fixture(scope="module")
