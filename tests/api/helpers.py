@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -80,6 +81,25 @@ def withdrawal_agreed(recorded_by: str, **body: Any) -> dict[str, Any]:
     return {"fact": "withdrawal_agreed", "values": values, "recorded_by": recorded_by, **body}
 
 
+async def get_ok(api: httpx.AsyncClient, url: str) -> Any:
+    """The JSON body of a GET that must answer 200."""
+    r = await api.get(url)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def until(
+    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, every: float = 0.05
+) -> Any:
+    """Polls an async ``check`` until it returns something truthy (else fails)."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not (value := await check()):
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
+    return value
+
+
 def seed(*cases: Case) -> None:
     """Writes case rows straight to the store (no workflow behind them)."""
     with Session(get_engine()) as s:
@@ -105,6 +125,36 @@ def a_case(case_id: str, **kw: Any) -> Case:
     )
     values.update(kw)
     return Case(**values)
+
+
+def failing(activity: str, attempts: int, for_: dt.timedelta, last_failure: str) -> dict[str, Any]:
+    """A case row's columns when ``activity`` has failed ``attempts`` times for ``for_``."""
+    return dict(
+        failing_activity=activity,
+        failing_attempts=attempts,
+        failing_since=NOW - for_,
+        last_failure=last_failure,
+    )
+
+
+#: SendGrid down for three minutes: five failed attempts at sending a notice.
+SENDGRID_DOWN = failing(
+    "send_notice", 5, dt.timedelta(minutes=3), "SendGrid answered 500: Internal Server Error"
+)
+
+
+def an_overdue_breach_case(case_id: str = "case_overdue") -> Case:
+    """A security-breach case 9 days in a state its rulebook expects to last 3 at most."""
+    return a_case(
+        case_id,
+        clause="security_breach",
+        state="notification_pending",
+        state_label="Breach discovered; the Customer must be notified by the deadline",
+        state_entered_at=NOW - dt.timedelta(days=9),
+        dwell_overdue_at=NOW - dt.timedelta(days=6),
+        next_deadline_at=None,
+        next_deadline_name=None,
+    )
 
 
 def a_case_without_a_next_deadline(case_id: str, at: dt.datetime, **kw: Any) -> Case:

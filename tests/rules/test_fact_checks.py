@@ -170,18 +170,23 @@ def reference_rulebooks() -> dict[str, Rulebook]:
     return {c: registry.latest(c) for c in registry.clauses()}
 
 
+def record_settled(rulebook: Rulebook, values: dict[str, object]) -> dict[str, object]:
+    """Records ``settled`` in the running case the notice received on 2 Mar 2026 opened."""
+    return validate_recorded_fact(
+        rulebook,
+        "settled",
+        values,
+        state="running",
+        time_zone=NY,
+        now=NOW,
+        effective_date=EFFECTIVE,
+        case_facts={"received_at": "2026-03-02T15:00:00Z"},
+    )
+
+
 def record_errors(rulebook: Rulebook, values: dict[str, object]) -> dict[str, str]:
     with pytest.raises(FactsError) as info:
-        validate_recorded_fact(
-            rulebook,
-            "settled",
-            values,
-            state="running",
-            time_zone=NY,
-            now=NOW,
-            effective_date=EFFECTIVE,
-            case_facts={"received_at": "2026-03-02T15:00:00Z"},
-        )
+        record_settled(rulebook, values)
     return {e.field: e.message for e in info.value.errors}
 
 
@@ -195,16 +200,7 @@ def test_a_recorded_fact_dated_before_the_case_opened_is_refused(rulebook: Ruleb
         "values.settled_at": opened + "Mon 2 Mar 2026 10:00 New York time)",
     }
     # The same day, and a field the rulebook lets precede the opening, are fine.
-    got = validate_recorded_fact(
-        rulebook,
-        "settled",
-        {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"},
-        state="running",
-        time_zone=NY,
-        now=NOW,
-        effective_date=EFFECTIVE,
-        case_facts={"received_at": "2026-03-02T15:00:00Z"},
-    )
+    got = record_settled(rulebook, {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"})
     assert got == {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"}
 
 

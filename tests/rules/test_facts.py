@@ -298,13 +298,11 @@ def test_real_termination_facts() -> None:
     )
     assert got == {"notice_received_at": "2026-03-02T15:15:00Z", "given_by": "customer"}
     errors = errors_of(
-        lambda: validate_recorded_fact(
+        lambda: record(
             rulebook,
             "withdrawal_agreed",
             {"customer_signatory": "C", "agreed_on": "2026-03-09"},
             state="notice_period_running",
-            time_zone=NY,
-            now=NOW,
         )
     )
     assert errors == {"values.provider_signatory": "is required"}
