@@ -20,7 +20,6 @@ from temporalio.client import Client
 from api.main import create_app
 from store.auth import create_token
 from store.db import get_engine
-from tests.api.helpers import clients_of
 from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
 
@@ -67,6 +66,10 @@ async def api_app(worker: Client) -> FastAPI:
 @pytest.fixture
 async def api_as(api_app: FastAPI, make_token: MakeToken) -> AsyncIterator[ApiAs]:
     """Clients of the in-process API acting with a role (``None``: anonymous)."""
+    # Imported here, not at the top: under `make test-later` this conftest loads before the
+    # clock moves ahead, and tests.api.helpers takes its NOW when it is first imported.
+    from tests.api.helpers import clients_of
+
     async with clients_of(api_app) as client:
         yield lambda role: client(bearer(make_token(role)) if role else {})
 
