@@ -38,6 +38,7 @@ import uuid
 from pathlib import Path
 
 from bench._common import DevServer, free_port, pct, rss_mib, use_generated_payload_key
+from workers.procs import spawn
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,13 +92,7 @@ async def open_cases(n: int, batch: int) -> None:
                 ENVIRONMENT="development",
             )
             env.pop("SENDGRID_API_KEY", None)  # notices go to the outbox
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", "worker"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            worker = spawn([sys.executable, "-m", "workers.cli", "worker"], log, env=env, cwd=REPO)
             await asyncio.sleep(3)  # the worker connects and polls
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")

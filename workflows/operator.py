@@ -17,11 +17,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notices import rewrite_held_notice
-    from activities.rulebooks import compute_deadlines
     from activities.types import (
         AmendmentView,
         AuditView,
-        ComputeDeadlinesInput,
         ResolvedEscalationView,
         TransitionView,
         local_date,
@@ -39,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ReviseHeldNoticeRequest,
         fact_behind,
     )
-    from workflows.steps import LOCAL_TIMEOUT, RECORD_RETRY, CaseSteps, Changes, Event
+    from workflows.steps import RECORD_RETRY, CaseSteps, Changes, Event
 
 
 class OperatorActions(CaseSteps):
@@ -184,21 +182,9 @@ class OperatorActions(CaseSteps):
 
         A deadline an operator amended itself keeps its own time.
         """
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        computed = await workflow.execute_local_activity(
-            compute_deadlines,
-            ComputeDeadlinesInput(
-                inp.clause,
-                inp.rulebook_version,
-                inp.terms,
-                st.facts,
-                [],
-                dict(st.deadlines),
-                dependents_of=a.deadline,
-            ),
-            start_to_close_timeout=LOCAL_TIMEOUT,
-        )
+        st = self._st
+        assert st is not None
+        computed = await self._compute_deadlines([], dependents_of=a.deadline)
         zone = self._zone()
         amended = st.deadlines[a.deadline]
         for dl in computed.deadlines:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         CaseSnapshot,
         CatchUpView,
         ComputeDeadlinesInput,
+        ComputeDeadlinesResult,
         DeadlineView,
         DecideInput,
         DecisionView,
@@ -273,18 +274,7 @@ class CaseSteps:
                 )
             )
         if to_set:
-            computed = await workflow.execute_local_activity(
-                compute_deadlines,
-                ComputeDeadlinesInput(
-                    inp.clause,
-                    inp.rulebook_version,
-                    inp.terms,
-                    st.facts,
-                    to_set,
-                    {k: v for k, v in st.deadlines.items()},
-                ),
-                start_to_close_timeout=LOCAL_TIMEOUT,
-            )
+            computed = await self._compute_deadlines(to_set)
             for dl in computed.deadlines:
                 st.deadlines[dl.name] = dl
             # Passed after the case's story began but before the case learned of it: the
@@ -319,6 +309,27 @@ class CaseSteps:
             )
         for notice, rule, hold in outgoing:
             await self._send_notice(notice, rule, ev, hold=hold)
+
+    async def _compute_deadlines(
+        self, names: list[str], dependents_of: str | None = None
+    ) -> ComputeDeadlinesResult:
+        """Computes the ``names`` deadlines (and those counted from ``dependents_of``) on
+        the case's facts and the deadlines it has, as a local activity."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        return await workflow.execute_local_activity(
+            compute_deadlines,
+            ComputeDeadlinesInput(
+                inp.clause,
+                inp.rulebook_version,
+                inp.terms,
+                st.facts,
+                names,
+                dict(st.deadlines),
+                dependents_of=dependents_of,
+            ),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+        )
 
     async def _activity(
         self,

@@ -17,7 +17,8 @@ from activities.types import ComputeDeadlinesInput, SendNoticeInput
 from rules.render import RenderedNotice
 from runtime.settings import get_settings
 from store.db import get_engine
-from store.models import Case, Notice
+from store.models import Notice
+from tests.api.helpers import a_case_without_a_next_deadline, seed
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
 from tests.support.sendgrid_mock import Reply, SendGridMock
 from tests.workflows.helpers import seed_reference_contract
@@ -29,21 +30,7 @@ FACTS = {"notice_received_at": "2026-12-01T15:00:00Z", "given_by": "customer"}
 def _case(case_id: str) -> None:
     seed_reference_contract()
     now = dt.datetime.now(dt.UTC)
-    with Session(get_engine()) as s:
-        s.add(
-            Case(
-                id=case_id,
-                contract_id="ctr_reference_msa",
-                clause="termination_for_convenience",
-                rulebook_version=1,
-                state="notice_period_running",
-                state_label="running",
-                facts=FACTS,
-                opened_at=now,
-                updated_at=now,
-            )
-        )
-        s.commit()
+    seed(a_case_without_a_next_deadline(case_id, now, state_label="running", facts=FACTS))
 
 
 def _settle() -> dt.timedelta:

@@ -23,8 +23,6 @@ from store.db import get_engine
 from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
 
-BASE_URL = "http://clauseflow.test"
-
 #: ``make_token(role, name=None) -> plaintext``
 MakeToken = Callable[..., str]
 #: ``api_as(role | None) -> client`` sending a fresh token of that role (or none)
@@ -68,19 +66,12 @@ async def api_app(worker: Client) -> FastAPI:
 @pytest.fixture
 async def api_as(api_app: FastAPI, make_token: MakeToken) -> AsyncIterator[ApiAs]:
     """Clients of the in-process API acting with a role (``None``: anonymous)."""
-    clients: list[httpx.AsyncClient] = []
+    # Imported here, not at the top: under `make test-later` this conftest loads before the
+    # clock moves ahead, and tests.api.helpers takes its NOW when it is first imported.
+    from tests.api.helpers import clients_of
 
-    def client_for(role: str | None) -> httpx.AsyncClient:
-        headers = bearer(make_token(role)) if role else {}
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api_app), base_url=BASE_URL, headers=headers
-        )
-        clients.append(client)
-        return client
-
-    yield client_for
-    for client in clients:
-        await client.aclose()
+    async with clients_of(api_app) as client:
+        yield lambda role: client(bearer(make_token(role)) if role else {})
 
 
 @pytest.fixture

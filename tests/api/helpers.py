@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlmodel import Session
+from temporalio.client import Client
 
 from store.db import get_engine
 from store.models import Case
+from tests.dates import ny_today
 
 NOW = dt.datetime.now(dt.UTC)
 CASES_URL = "/api/contracts/ctr_reference_msa/cases"
+BASE_URL = "http://clauseflow.test"
+
+#: ``client(headers=None, **httpx_options) -> client`` of one in-process app
+AppClient = Callable[..., httpx.AsyncClient]
+
+
+@contextlib.asynccontextmanager
+async def clients_of(app: FastAPI) -> AsyncIterator[AppClient]:
+    """Makes clients of the in-process ``app``; closes every one of them on the way out."""
+    clients: list[httpx.AsyncClient] = []
+
+    def client(headers: dict[str, str] | None = None, **kw: Any) -> httpx.AsyncClient:
+        c = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers, **kw
+        )
+        clients.append(c)
+        return c
+
+    try:
+        yield client
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str, Any]:
@@ -26,6 +55,49 @@ async def open_case(api: httpx.AsyncClient, key: str, **facts: Any) -> dict[str,
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def a_case_whose_acknowledgement_bounced(api: httpx.AsyncClient, worker: Client) -> str:
+    """Opens a case and tells its workflow the acknowledgement bounced (it escalates)."""
+    from tests.workflows.helpers import eventually, notices
+    from workflows.case import CaseWorkflow, DeliveryFailure
+
+    case_id: str = (await open_case(api, "escalation"))["id"]
+    ack = (await eventually(lambda: notices(case_id)))[0]
+    await worker.get_workflow_handle(case_id).signal(
+        CaseWorkflow.delivery_failed,
+        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 mailbox unavailable"),
+    )
+    return case_id
+
+
+def withdrawal_agreed(recorded_by: str, **body: Any) -> dict[str, Any]:
+    """The body of a signed withdrawal (agreed today, in New York) recorded as a fact."""
+    values = {
+        "customer_signatory": "A. Buyer",
+        "provider_signatory": "B. Seller",
+        "agreed_on": ny_today().isoformat(),
+    }
+    return {"fact": "withdrawal_agreed", "values": values, "recorded_by": recorded_by, **body}
+
+
+async def get_ok(api: httpx.AsyncClient, url: str) -> Any:
+    """The JSON body of a GET that must answer 200."""
+    r = await api.get(url)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def until(
+    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, every: float = 0.05
+) -> Any:
+    """Polls an async ``check`` until it returns something truthy (else fails)."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not (value := await check()):
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
+    return value
 
 
 def seed(*cases: Case) -> None:
@@ -53,6 +125,42 @@ def a_case(case_id: str, **kw: Any) -> Case:
     )
     values.update(kw)
     return Case(**values)
+
+
+def failing(activity: str, attempts: int, for_: dt.timedelta, last_failure: str) -> dict[str, Any]:
+    """A case row's columns when ``activity`` has failed ``attempts`` times for ``for_``."""
+    return dict(
+        failing_activity=activity,
+        failing_attempts=attempts,
+        failing_since=NOW - for_,
+        last_failure=last_failure,
+    )
+
+
+#: SendGrid down for three minutes: five failed attempts at sending a notice.
+SENDGRID_DOWN = failing(
+    "send_notice", 5, dt.timedelta(minutes=3), "SendGrid answered 500: Internal Server Error"
+)
+
+
+def an_overdue_breach_case(case_id: str = "case_overdue") -> Case:
+    """A security-breach case 9 days in a state its rulebook expects to last 3 at most."""
+    return a_case(
+        case_id,
+        clause="security_breach",
+        state="notification_pending",
+        state_label="Breach discovered; the Customer must be notified by the deadline",
+        state_entered_at=NOW - dt.timedelta(days=9),
+        dwell_overdue_at=NOW - dt.timedelta(days=6),
+        next_deadline_at=None,
+        next_deadline_name=None,
+    )
+
+
+def a_case_without_a_next_deadline(case_id: str, at: dt.datetime, **kw: Any) -> Case:
+    """A case row opened and last updated ``at``, no next deadline on it; ``kw`` overrides."""
+    when: dict[str, Any] = dict(opened_at=at, updated_at=at)
+    return a_case(case_id, **when, next_deadline_at=None, next_deadline_name=None, **kw)
 
 
 def person_with_tokens(email: str, role: str, *names: str) -> tuple[str, list[dict[str, str]]]:

@@ -44,7 +44,8 @@ from store.auth import (
 )
 from store.db import get_engine
 from store.models import ApiToken, AuditEntry, ConsoleSession, Contract, User
-from tests.api.conftest import BASE_URL, ApiAs, MakeToken, bearer
+from tests.api.conftest import ApiAs, MakeToken, bearer
+from tests.api.helpers import BASE_URL, clients_of
 from tests.api.test_contracts import term_sheet
 from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
@@ -175,18 +176,8 @@ async def bare(db_url: str) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     app = create_app()
     app.state.temporal = _NoTemporal()
     seed_reference_contract()
-    clients: list[httpx.AsyncClient] = []
-
-    def client(headers: dict[str, str] | None = None, **kw: Any) -> httpx.AsyncClient:
-        c = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers, **kw
-        )
-        clients.append(c)
-        return c
-
-    yield client
-    for c in clients:
-        await c.aclose()
+    async with clients_of(app) as client:
+        yield client
 
 
 def _store_snapshot() -> dict[str, list[tuple[Any, ...]]]:

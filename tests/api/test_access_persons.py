@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +16,7 @@ from api.main import create_app
 from store.auth import create_console_session, create_token
 from store.db import get_engine
 from store.models import ApiToken, AuditEntry, User
-from tests.api.conftest import BASE_URL
-from tests.api.helpers import person_with_tokens
+from tests.api.helpers import clients_of, person_with_tokens
 from tests.conftest import use_database
 
 Client = Callable[..., httpx.AsyncClient]
@@ -35,18 +33,8 @@ async def bare(db_url: str) -> AsyncIterator[Client]:
     """Clients of an app whose Temporal client must never be reached."""
     app = create_app()
     app.state.temporal = object()  # any use of it fails the test
-    clients: list[httpx.AsyncClient] = []
-
-    def client(headers: dict[str, str] | None = None, **kw: Any) -> httpx.AsyncClient:
-        c = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers, **kw
-        )
-        clients.append(c)
-        return c
-
-    yield client
-    for c in clients:
-        await c.aclose()
+    async with clients_of(app) as client:
+        yield client
 
 
 def _user(user_id: str) -> User:

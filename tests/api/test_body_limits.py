@@ -20,7 +20,8 @@ from starlette.types import Message, Receive, Scope, Send
 from api.limits import BodyLimit
 from api.main import create_app
 from runtime.settings import get_settings
-from tests.api.conftest import BASE_URL, bearer, issue_token
+from tests.api.conftest import bearer, issue_token
+from tests.api.helpers import BASE_URL
 from tests.api.test_webhooks import SIG, TS, Signer
 from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract

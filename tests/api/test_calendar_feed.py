@@ -14,8 +14,9 @@ from sqlmodel import Session, select
 
 from api.calendar_feeds import escape_text, fold
 from store.db import get_engine
-from store.models import AuditEntry, CalendarFeed, Case, Contract, Deadline
+from store.models import AuditEntry, CalendarFeed, Contract, Deadline
 from tests.api.conftest import ApiAs
+from tests.api.helpers import a_case_without_a_next_deadline
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 FEED = "/api/contracts/ctr_reference_msa/calendar-feed"
@@ -46,17 +47,13 @@ def events(body: str) -> dict[str, dict[str, str]]:
 def seed_case(case_id: str, *, closed: bool = False, **deadlines: dict[str, Any]) -> None:
     with Session(get_engine()) as s:
         s.add(
-            Case(
-                id=case_id,
-                contract_id="ctr_reference_msa",
+            a_case_without_a_next_deadline(
+                case_id,
+                NOW,
                 clause="material_breach",
-                rulebook_version=1,
                 state="cure_period_running",
                 state_label="Cure period running; the party in breach must cure it",
                 closed=closed,
-                facts={},
-                opened_at=NOW,
-                updated_at=NOW,
             )
         )
         for name, kw in deadlines.items():

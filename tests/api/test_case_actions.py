@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 from sqlmodel import Session, select
@@ -12,23 +11,16 @@ from temporalio.client import Client
 from store.auth import create_token
 from store.db import get_engine
 from store.models import AuditEntry, Case, Deadline
-from tests.api.helpers import open_case, person_with_tokens
+from tests.api.helpers import (
+    a_case_whose_acknowledgement_bounced,
+    open_case,
+    person_with_tokens,
+    until,
+)
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
-from workflows.case import CaseWorkflow, DeliveryFailure
-
-
-async def eventually_async(predicate: Any, timeout: float = 10.0) -> Any:
-    """Like ``eventually`` for a coroutine predicate."""
-    import asyncio
-
-    end = asyncio.get_running_loop().time() + timeout
-    while not (value := await predicate()):
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-    return value
+from workflows.case import CaseWorkflow
 
 
 def bearer(role: str, name: str) -> dict[str, str]:
@@ -175,12 +167,7 @@ async def test_reassigning_the_owner_is_audited_with_before_and_after(
 async def test_resolving_an_escalation_clears_the_badge(
     api: httpx.AsyncClient, worker: Client
 ) -> None:
-    case_id = (await open_case(api, "escalation"))["id"]
-    ack = (await eventually(lambda: notices(case_id)))[0]
-    await worker.get_workflow_handle(case_id).signal(
-        CaseWorkflow.delivery_failed,
-        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 mailbox unavailable"),
-    )
+    case_id = await a_case_whose_acknowledgement_bounced(api, worker)
     row = await eventually(lambda: (c := case_row(case_id)) and c.escalated and c)
     assert "550 mailbox unavailable" in (row.escalation_reason or "")
     detail = (await api.get(f"/api/cases/{case_id}")).json()
@@ -215,7 +202,7 @@ async def test_retry_now_is_refused_when_nothing_is_failing(
     async def idle() -> bool:
         return not (await handle.query(CaseWorkflow.case)).inflight_activities
 
-    await eventually_async(idle)
+    await until(idle)
     r = await api.post(f"/api/cases/{case_id}/retry", json={"reason": "just in case"})
     assert r.status_code == 409, r.text
     assert r.json()["detail"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from store import cases as store_cases
 from store.cases import OPENING_LABEL
 from store.db import get_engine
 from store.models import Case
+from tests.api.helpers import until
 from tests.dates import notice_days_ago
 from tests.workflows.helpers import case_row, eventually
 from workers.temporal import build_worker
@@ -54,16 +54,6 @@ async def workflow_exists(client: Client, case_id: str) -> bool:
         assert exc.status == RPCStatusCode.NOT_FOUND, exc
         return False
     return True
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    """Polls an async ``check`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.2)
-    return value
 
 
 @pytest.fixture
@@ -130,7 +120,7 @@ async def test_a_case_no_worker_runs_is_listed_readable_and_then_stuck(
         page = (await api.get("/api/cases", params={"stuck": "true"})).json()["items"]
         return [reason for c in page for reason in c["stuck_reasons"]]
 
-    (reason,) = await until(stuck)
+    (reason,) = await until(stuck, timeout=15.0, every=0.2)
     assert reason.startswith("has not taken its first step since ")
     assert f"task queue \u201c{no_worker}\u201d" in reason
     assert (await api.get("/api/cases", params={"stuck": "false"})).json()["items"] == []

@@ -12,12 +12,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.case_start import case_id_for
 from rules.rulebook import default_registry
+from tests.api.helpers import withdrawal_agreed
 from tests.dates import (
     a_monday_whose_ninetieth_day_is_a_sunday,
     at_ny_on,
     described,
     notice_days_ago,
-    ny_today,
 )
 from tests.workflows.helpers import eventually, notices
 
@@ -185,16 +185,9 @@ async def test_recording_a_withdrawal_over_the_api_ends_the_case(api: httpx.Asyn
 
     ok = await api.post(
         f"/api/cases/{case_id}/facts",
-        json={
-            "fact": "withdrawal_agreed",
-            "values": {
-                "customer_signatory": "A. Buyer",
-                "provider_signatory": "B. Seller",
-                "agreed_on": ny_today().isoformat(),
-            },
-            "recorded_by": "priya@customer.example.com",
-            "reason": "both sides signed the withdrawal letter",
-        },
+        json=withdrawal_agreed(
+            "priya@customer.example.com", reason="both sides signed the withdrawal letter"
+        ),
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["state"] == "withdrawn" and ok.json()["closed"] is True

@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -22,12 +23,21 @@ from store.auth import create_user
 from store.db import get_engine
 from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
 from tests.api.conftest import ApiAs
-from tests.api.helpers import NOW, a_case, a_case_that_could_not_start, open_case, seed
+from tests.api.helpers import (
+    NOW,
+    SENDGRID_DOWN,
+    a_case,
+    a_case_that_could_not_start,
+    a_case_whose_acknowledgement_bounced,
+    an_overdue_breach_case,
+    failing,
+    open_case,
+    seed,
+)
 from tests.dates import described, ny_today
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
-from workflows.case import CaseWorkflow, DeliveryFailure
 
 PASSWORD = "correct horse battery staple"
 
@@ -39,6 +49,17 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+async def post_form(
+    client: httpx.AsyncClient,
+    page: httpx.Response,
+    url: str,
+    fields: dict[str, str],
+    **kw: Any,
+) -> httpx.Response:
+    """Posts a form of ``page`` as the browser would: with the page's CSRF token."""
+    return await client.post(url, data={"csrf_token": csrf_of(page.text), **fields}, **kw)
 
 
 def text_of(page: str) -> str:
@@ -246,10 +267,7 @@ def seed_the_list() -> None:
         a_case(
             "case_failing",
             next_deadline_at=NOW + dt.timedelta(days=3, hours=1),
-            failing_activity="send_notice",
-            failing_attempts=5,
-            failing_since=NOW - dt.timedelta(minutes=3),
-            last_failure="SendGrid answered 500: Internal Server Error",
+            **SENDGRID_DOWN,
         ),
         a_case(
             "case_escalated",
@@ -261,16 +279,7 @@ def seed_the_list() -> None:
             next_deadline_at=NOW - dt.timedelta(hours=2, minutes=5),
             next_deadline_name="election_reminder",
         ),
-        a_case(
-            "case_overdue",
-            clause="security_breach",
-            state="notification_pending",
-            state_label="Breach discovered; the Customer must be notified by the deadline",
-            state_entered_at=NOW - dt.timedelta(days=9),
-            dwell_overdue_at=NOW - dt.timedelta(days=6),
-            next_deadline_at=None,
-            next_deadline_name=None,
-        ),
+        an_overdue_breach_case(),
     )
 
 
@@ -418,10 +427,7 @@ async def test_the_case_page_says_why_a_case_is_stuck_and_escalated(
             dwell_overdue_at=NOW - dt.timedelta(days=20),
             escalated=True,
             escalation_reason="The termination notice bounced",
-            failing_activity="send_notice",
-            failing_attempts=4,
-            failing_since=NOW - dt.timedelta(minutes=30),
-            last_failure="SMTP 554: mailbox unavailable",
+            **failing("send_notice", 4, dt.timedelta(minutes=30), "SMTP 554: mailbox unavailable"),
             last_failure_at=NOW - dt.timedelta(minutes=1),
         )
     )
@@ -473,10 +479,12 @@ async def test_a_case_whose_workflow_code_fails_says_a_fix_must_be_deployed(
     seed(
         a_case(
             "case_code_fails",
-            failing_activity="workflow_task",
-            failing_attempts=5,
-            failing_since=NOW - dt.timedelta(minutes=40),
-            last_failure="[TMPRL1100] Nondeterminism error: Timer machine does not handle",
+            **failing(
+                "workflow_task",
+                5,
+                dt.timedelta(minutes=40),
+                "[TMPRL1100] Nondeterminism error: Timer machine does not handle",
+            ),
             last_failure_at=NOW - dt.timedelta(minutes=2),
         )
     )
@@ -534,9 +542,8 @@ async def test_a_note_through_the_console_is_an_audit_entry(
     case_id = (await open_case(api, "note"))["id"]
     client = await sign_in("operator")
     page = await client.get(f"/console/cases/{case_id}")
-    r = await client.post(
-        f"/console/cases/{case_id}/notes",
-        data={"csrf_token": csrf_of(page.text), "note": "Called the Provider's counsel"},
+    r = await post_form(
+        client, page, f"/console/cases/{case_id}/notes", {"note": "Called the Provider's counsel"}
     )
     assert r.status_code == 303
     assert r.headers["location"] == f"/console/cases/{case_id}?flash=noted"
@@ -560,18 +567,22 @@ async def test_a_held_notice_is_approved_from_the_case_page(
     client = await sign_in("operator")
     page = await client.get(f"/console/cases/{case_id}")
     assert "Approve and send" in page.text
-    r = await client.post(
+    r = await post_form(
+        client,
+        page,
         f"/console/cases/{case_id}/notices/{held.notice_key}/approve",
-        data={"csrf_token": csrf_of(page.text), "reason": "reviewed with counsel"},
+        {"reason": "reviewed with counsel"},
     )
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"/console/cases/{case_id}?flash=released"
     sent = next(n for n in notices(case_id) if n.notice_key == held.notice_key)
     assert sent.status == "outboxed" and sent.approved_by == "operator@clauseflow.example.com"
     # Approved once: a second approval is refused and nothing changes.
-    again = await client.post(
+    again = await post_form(
+        client,
+        page,
         f"/console/cases/{case_id}/notices/{held.notice_key}/approve",
-        data={"csrf_token": csrf_of(page.text), "reason": "again"},
+        {"reason": "again"},
     )
     assert again.status_code in (404, 409) and "Nothing was changed" in again.text
 
@@ -593,21 +604,15 @@ async def test_a_held_notice_is_corrected_from_the_case_page_before_approval(
     assert re.findall(r'name="fact\.(\w+)"', page.text) == ["root_cause", "remediation"]
     url = f"/console/cases/{case_id}/notices/{held.notice_key}/revise"
     # Nothing changed: refused, and the notice is as it was.
-    same = await client.post(
-        url,
-        data={
-            "csrf_token": csrf_of(page.text),
-            "fact.root_cause": "Public-read ACL",
-            "reason": "x",
-        },
-    )
+    same = await post_form(client, page, url, {"fact.root_cause": "Public-read ACL", "reason": "x"})
     assert same.status_code == 422 and "Change at least one value" in text_of(same.text)
     assert "Nothing was changed" in same.text
     cause = "The bucket policy allowed public reads"
-    r = await client.post(
+    r = await post_form(
+        client,
+        page,
         url,
-        data={
-            "csrf_token": csrf_of(page.text),
+        {
             "fact.root_cause": cause,
             "fact.remediation": "ACL policy in CI",  # unchanged: not sent to the case
             "reason": "counsel asked for the real cause",
@@ -665,13 +670,11 @@ async def test_reassigning_through_the_console_goes_through_the_workflow(
     case_id = (await open_case(api, "reassign"))["id"]
     client = await sign_in("operator")
     page = await client.get(f"/console/cases/{case_id}")
-    r = await client.post(
+    r = await post_form(
+        client,
+        page,
         f"/console/cases/{case_id}/owner",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "owner_email": "new.owner@provider.example.com",
-            "reason": "Sam is on leave",
-        },
+        {"owner_email": "new.owner@provider.example.com", "reason": "Sam is on leave"},
     )
     assert r.status_code == 303, r.text
     with Session(get_engine()) as s:
@@ -697,10 +700,11 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
     # A summer day ahead (daylight-saving time in New York): the next 30 June after a month.
     soon = ny_today() + dt.timedelta(days=30)
     june_30 = dt.date(soon.year if soon <= dt.date(soon.year, 6, 30) else soon.year + 1, 6, 30)
-    r = await alice.post(
+    r = await post_form(
+        alice,
+        page,
         f"/console/cases/{case_id}/amendments",
-        data={
-            "csrf_token": csrf_of(page.text),
+        {
             "deadline": "effective_date",
             "date": june_30.isoformat(),
             "time": "17:00",
@@ -716,10 +720,7 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
     assert amendment is not None
 
     # The proposer cannot approve it: the workflow refuses, the page says why, 409.
-    same = await alice.post(
-        amendment.group(0),
-        data={"csrf_token": csrf_of(page.text), "decision": "approve", "reason": "ok"},
-    )
+    same = await post_form(alice, page, amendment.group(0), {"decision": "approve", "reason": "ok"})
     assert same.status_code == 409 and "Nothing was changed." in same.text
 
     with Session(get_engine()) as s:
@@ -727,9 +728,8 @@ async def test_an_amendment_proposed_and_approved_in_the_console_moves_the_deadl
         s.commit()
     bob = await sign_in_as(api_as(None), "bob@clauseflow.example.com")
     page = await bob.get(f"/console/cases/{case_id}")
-    r = await bob.post(
-        amendment.group(0),
-        data={"csrf_token": csrf_of(page.text), "decision": "approve", "reason": "Seen the letter"},
+    r = await post_form(
+        bob, page, amendment.group(0), {"decision": "approve", "reason": "Seen the letter"}
     )
     assert r.status_code == 303, r.text
 
@@ -800,9 +800,11 @@ async def test_an_operator_cancels_a_case_from_the_console(
     case_id = (await open_case(api, "cancel"))["id"]
     client = await sign_in("operator")
     page = await client.get(f"/console/cases/{case_id}")
-    r = await client.post(
+    r = await post_form(
+        client,
+        page,
         f"/console/cases/{case_id}/close",
-        data={"csrf_token": csrf_of(page.text), "outcome": "cancelled", "reason": "opened twice"},
+        {"outcome": "cancelled", "reason": "opened twice"},
     )
     assert r.status_code == 303, r.text
     row = await eventually(lambda: (c := case_row(case_id)) and c.closed and c)
@@ -822,12 +824,7 @@ async def test_an_operator_cancels_a_case_from_the_console(
 async def test_an_escalation_is_explained_and_resolved_from_the_console(
     api: httpx.AsyncClient, sign_in: SignIn, worker: Client
 ) -> None:
-    case_id = (await open_case(api, "escalation"))["id"]
-    ack = (await eventually(lambda: notices(case_id)))[0]
-    await worker.get_workflow_handle(case_id).signal(
-        CaseWorkflow.delivery_failed,
-        DeliveryFailure(ack.notice_key, ack.notice, "bounce", "550 mailbox unavailable"),
-    )
+    case_id = await a_case_whose_acknowledgement_bounced(api, worker)
     await eventually(lambda: (c := case_row(case_id)) and c.escalated)
     client = await sign_in("operator")
     listing = text_of((await client.get("/console", params={"escalated": "yes"})).text)
@@ -836,9 +833,8 @@ async def test_an_escalation_is_explained_and_resolved_from_the_console(
     assert "Escalated:" in text_of(page.text) and "550 mailbox unavailable" in text_of(page.text)
     resolve = re.search(rf"/console/cases/{case_id}/escalations/\d+/resolve", page.text)
     assert resolve is not None
-    r = await client.post(
-        resolve.group(0),
-        data={"csrf_token": csrf_of(page.text), "note": "Re-sent by courier; receipt signed"},
+    r = await post_form(
+        client, page, resolve.group(0), {"note": "Re-sent by courier; receipt signed"}
     )
     assert r.status_code == 303, r.text
     await eventually(lambda: not case_row(case_id).escalated)  # type: ignore[union-attr]
@@ -882,9 +878,8 @@ async def test_a_failing_notice_shows_temporals_failure_and_retry_now_sends_it(
     assert recorded is not None and "SendGrid answered 500" in text_of(recorded.group(1))
 
     sendgrid_mock.clear_send_script()  # SendGrid is back
-    r = await client.post(
-        f"/console/cases/{case_id}/retry",
-        data={"csrf_token": csrf_of(page.text), "reason": "SendGrid says it is fixed"},
+    r = await post_form(
+        client, page, f"/console/cases/{case_id}/retry", {"reason": "SendGrid says it is fixed"}
     )
     assert r.status_code == 303, r.text
     await eventually(lambda: [n for n in notices(case_id) if n.status == "sent"], timeout=30)
@@ -911,9 +906,11 @@ async def test_htmx_posts_follow_the_redirect_and_get_refusals_as_html(
     client = await sign_in("admin")
     page = await client.get(f"/console/cases/{case_id}")
     # Nothing is failing, so the workflow refuses a retry: the page shows its reason.
-    r = await client.post(
+    r = await post_form(
+        client,
+        page,
         f"/console/cases/{case_id}/retry",
-        data={"csrf_token": csrf_of(page.text), "reason": "try again"},
+        {"reason": "try again"},
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 409

@@ -25,8 +25,8 @@ from store.auth import create_console_session, create_user
 from store.db import get_engine
 from store.models import Contract, Notice
 from store.notice_events import FAILURES, store_events
-from tests.api.conftest import BASE_URL, bearer, issue_token
-from tests.api.helpers import a_case, seed
+from tests.api.conftest import bearer, issue_token
+from tests.api.helpers import BASE_URL, a_case, seed
 from tests.workflows.helpers import seed_reference_contract
 
 TO = "legal@provider.example.com"

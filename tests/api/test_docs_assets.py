@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from api.main import create_app
-from tests.api.conftest import BASE_URL, bearer, issue_token
+from tests.api.conftest import bearer, issue_token
+from tests.api.helpers import BASE_URL
 from tests.conftest import REPO, use_database
 from tests.databases import run_uses_postgres
 

@@ -17,6 +17,7 @@ from rules.rulebook import default_registry
 from store.db import get_engine
 from store.models import Contract, Notice, NoticeEvent
 from store.notice_events import refresh_notice
+from tests.api.helpers import get_ok
 from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices
 
@@ -92,9 +93,7 @@ async def test_the_record_holds_the_bodies_hashes_parties_cause_and_times(
     api: httpx.AsyncClient,
 ) -> None:
     notice = await acknowledgement(api)
-    r = await api.get(f"/api/notices/{notice.id}/evidence")
-    assert r.status_code == 200, r.text
-    ev = r.json()
+    ev = await get_ok(api, f"/api/notices/{notice.id}/evidence")
     assert ev["notice_id"] == notice.id and ev["notice"] == "acknowledgement"
     assert ev["body_text"] == notice.body_text and ev["body_html"] == notice.body_html
     for kind, body in (("text_sha256", notice.body_text), ("html_sha256", notice.body_html)):

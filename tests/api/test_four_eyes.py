@@ -13,8 +13,7 @@ from api.access import CSRF_HEADER, SESSION_COOKIE
 from store.auth import create_console_session, create_token
 from store.db import get_engine
 from store.models import Deadline, User
-from tests.api.conftest import BASE_URL
-from tests.api.helpers import open_case, person_with_tokens
+from tests.api.helpers import BASE_URL, open_case, person_with_tokens
 from tests.workflows.helpers import audit, eventually
 
 
@@ -24,6 +23,12 @@ def _due(case_id: str) -> dt.datetime:
             select(Deadline).where(Deadline.case_id == case_id, Deadline.name == "effective_date")
         ).one()
         return row.due_at
+
+
+async def _case_and_its_due(api: httpx.AsyncClient, key: str) -> tuple[str, dt.datetime]:
+    """A new termination case, and when its effective date is due before any amendment."""
+    case_id = (await open_case(api, key))["id"]
+    return case_id, _due(case_id)
 
 
 async def _propose(api: httpx.AsyncClient, case_id: str, headers: dict[str, str]) -> str:
@@ -68,8 +73,7 @@ def _browser(app: FastAPI, user_id: str) -> httpx.AsyncClient:
 async def test_two_tokens_of_one_user_cannot_propose_and_approve_an_amendment(
     api: httpx.AsyncClient,
 ) -> None:
-    case_id = (await open_case(api, "two-tokens"))["id"]
-    before = _due(case_id)
+    case_id, before = await _case_and_its_due(api, "two-tokens")
     _, [laptop, ci] = person_with_tokens("alice@customer.example.com", "operator", "laptop", "ci")
     amendment = await _propose(api, case_id, laptop)
 
@@ -92,8 +96,7 @@ async def test_two_tokens_of_one_user_cannot_propose_and_approve_an_amendment(
 async def test_a_users_console_session_and_their_token_are_one_person(
     api: httpx.AsyncClient, api_app: FastAPI
 ) -> None:
-    case_id = (await open_case(api, "session-and-token"))["id"]
-    before = _due(case_id)
+    case_id, before = await _case_and_its_due(api, "session-and-token")
     alice, [token] = person_with_tokens("alice@customer.example.com", "operator", "laptop")
     async with _browser(api_app, alice) as session:
         # Proposed with the token, approved in the session: refused.
@@ -115,8 +118,7 @@ async def test_a_users_console_session_and_their_token_are_one_person(
 async def test_a_token_with_no_user_never_approves_and_stands_for_its_issuer(
     api: httpx.AsyncClient, api_app: FastAPI
 ) -> None:
-    case_id = (await open_case(api, "no-user"))["id"]
-    before = _due(case_id)
+    case_id, before = await _case_and_its_due(api, "no-user")
     root, [root_token] = person_with_tokens("root@provider.example", "admin", "root")
     # Two tokens with no user, made by one admin through the API.
     made = []

@@ -11,7 +11,15 @@ from temporalio.client import Client
 from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
 from store.db import get_engine
 from store.models import DeadlineAmendment
-from tests.api.helpers import NOW, a_case, a_case_that_could_not_start, seed
+from tests.api.helpers import (
+    NOW,
+    SENDGRID_DOWN,
+    a_case,
+    a_case_that_could_not_start,
+    an_overdue_breach_case,
+    failing,
+    seed,
+)
 from tests.workflows.helpers import case_row, eventually, open_case
 
 
@@ -21,38 +29,17 @@ def _seed_the_usual_mix() -> None:
         a_case(
             "case_failing",
             next_deadline_at=NOW + dt.timedelta(days=2),
-            failing_activity="send_notice",
-            failing_attempts=5,
-            failing_since=NOW - dt.timedelta(minutes=3),
-            last_failure="SendGrid answered 500: Internal Server Error",
+            **SENDGRID_DOWN,
         ),
         # Failed once, a moment ago: not stuck yet (below 3 attempts and 600 s).
-        a_case(
-            "case_blip",
-            failing_activity="send_notice",
-            failing_attempts=1,
-            failing_since=NOW - dt.timedelta(seconds=5),
-            last_failure="timeout",
-        ),
+        a_case("case_blip", **failing("send_notice", 1, dt.timedelta(seconds=5), "timeout")),
         # Failing for an hour with few attempts (long backoff): stuck by time.
         a_case(
             "case_slow_failure",
             next_deadline_at=NOW + dt.timedelta(days=90),
-            failing_activity="record_step",
-            failing_attempts=2,
-            failing_since=NOW - dt.timedelta(hours=1),
-            last_failure="database is locked",
+            **failing("record_step", 2, dt.timedelta(hours=1), "database is locked"),
         ),
-        a_case(
-            "case_overdue",
-            clause="security_breach",
-            state="notification_pending",
-            state_label="Breach discovered; the Customer must be notified by the deadline",
-            state_entered_at=NOW - dt.timedelta(days=9),
-            dwell_overdue_at=NOW - dt.timedelta(days=6),
-            next_deadline_at=None,
-            next_deadline_name=None,
-        ),
+        an_overdue_breach_case(),
         a_case(
             "case_escalated",
             state="terminated",
@@ -163,10 +150,9 @@ async def test_ops_summary_counts_cases_whose_workflow_code_fails(
     seed(
         a_case(
             "case_code_fails",
-            failing_activity="workflow_task",
-            failing_attempts=4,
-            failing_since=NOW - dt.timedelta(minutes=20),
-            last_failure="[TMPRL1100] Nondeterminism error",
+            **failing(
+                "workflow_task", 4, dt.timedelta(minutes=20), "[TMPRL1100] Nondeterminism error"
+            ),
         ),
         a_case("case_mail_fails", failing_activity="send_notice", failing_attempts=4),
     )

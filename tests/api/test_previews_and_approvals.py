@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from store.db import get_engine
 from store.models import Deadline
+from tests.api.helpers import get_ok
 from tests.dates import a_monday_whose_ninetieth_day_is_a_sunday, at_ny_on, described
 from tests.workflows.helpers import eventually, notices
 
@@ -45,9 +46,7 @@ async def test_a_preview_renders_a_future_notice_with_current_facts_and_stores_n
     api: httpx.AsyncClient,
 ) -> None:
     case_id = await termination_case(api)
-    r = await api.get(f"/api/cases/{case_id}/notices/termination_effective/preview")
-    assert r.status_code == 200, r.text
-    preview = r.json()
+    preview = await get_ok(api, f"/api/cases/{case_id}/notices/termination_effective/preview")
     # 90 days after a Monday is a Sunday, carried to the Monday after (§ 25).
     assert preview["subject"].startswith(f"Termination effective {described(EFFECTIVE)}")
     assert preview["to"] == [*CUSTOMER, *PROVIDER] and preview["cc"] == [OWNER]

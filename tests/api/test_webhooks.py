@@ -26,8 +26,9 @@ from runtime.settings import get_settings
 from store.contracts import create_contract
 from store.db import get_engine
 from store.models import AuditEntry, Case, Notice, NoticeEvent
+from tests.api.helpers import withdrawal_agreed
 from tests.conftest import shared_path
-from tests.dates import notice_days_ago, ny_today
+from tests.dates import notice_days_ago
 from tests.workflows.helpers import eventually, notices, seed_reference_contract
 from workers.seed import reference_term_sheet
 
@@ -561,15 +562,7 @@ async def test_a_bounce_for_an_ended_case_is_stored_and_answered_2xx(
     case_id, ack = await _running_case(api)
     withdrawn = await api.post(
         f"/api/cases/{case_id}/facts",
-        json={
-            "fact": "withdrawal_agreed",
-            "values": {
-                "customer_signatory": "A. Buyer",
-                "provider_signatory": "B. Seller",
-                "agreed_on": ny_today().isoformat(),
-            },
-            "recorded_by": "ops@customer.example.com",
-        },
+        json=withdrawal_agreed("ops@customer.example.com"),
     )
     assert withdrawn.status_code == 200, withdrawn.text
     await worker.get_workflow_handle(case_id).result()  # the workflow has ended

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -50,6 +51,13 @@ CHROMIUM_ARGS = [
 class Person:
     email: str
     password: str
+
+
+async def submit_sign_in(page: Page, person: Person) -> None:
+    """Fills the console's sign-in form, where the page stands, as ``person``; sends it."""
+    await page.get_by_label("Email").fill(person.email)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name=re.compile("sign in", re.I)).click()
 
 
 @dataclass

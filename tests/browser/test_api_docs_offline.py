@@ -25,7 +25,7 @@ from api.main import create_app
 from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
-from tests.browser.conftest import Person, _free_port, screenshot_path
+from tests.browser.conftest import Person, _free_port, screenshot_path, submit_sign_in
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 #: ReDoc's sidebar footer always asks for this image; the CSP refuses it, the footer then
@@ -108,21 +108,28 @@ async def sign_in_for(page: Page, base_url: str, path: str) -> None:
     """Opens ``path``; the API sends us to sign in, and back to ``path`` after."""
     await page.goto(f"{base_url}{path}")
     await expect(page).to_have_url(re.compile(r"/console/login\?next="))
-    await page.get_by_label("Email").fill(READER.email)
-    await page.get_by_label("Password").fill(READER.password)
-    await page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    await submit_sign_in(page, READER)
     await expect(page).to_have_url(f"{base_url}{path}")
+
+
+async def open_offline(
+    browser: Browser, base_url: str, path: str
+) -> tuple[BrowserContext, Page, list[str], list[str]]:
+    """Signs in and opens ``path`` offline; returns the context, the loaded page, what
+    it blocked and the page's errors (both still recording)."""
+    context, blocked = await offline_context(browser)
+    page = await context.new_page()
+    errors = record_errors(page)
+    await sign_in_for(page, base_url, path)
+    await page.wait_for_load_state("load")
+    assert blocked == [], f"{path} asked hosts other than the API for {blocked}"
+    return context, page, blocked, errors
 
 
 async def test_swagger_ui_renders_the_api_with_no_internet(
     api_alone: str, browser: Browser
 ) -> None:
-    context, blocked = await offline_context(browser)
-    page = await context.new_page()
-    errors = record_errors(page)
-    await sign_in_for(page, api_alone, "/docs")
-    await page.wait_for_load_state("load")
-    assert blocked == [], f"/docs asked hosts other than the API for {blocked}"
+    context, page, blocked, errors = await open_offline(browser, api_alone, "/docs")
 
     # Swagger UI ran (its bundle loaded) and drew the operations from /openapi.json.
     cases = page.locator('.opblock-summary-path[data-path="/api/cases"]')
@@ -140,12 +147,7 @@ async def test_swagger_ui_renders_the_api_with_no_internet(
 
 
 async def test_redoc_renders_the_api_with_no_internet(api_alone: str, browser: Browser) -> None:
-    context, blocked = await offline_context(browser)
-    page = await context.new_page()
-    errors = record_errors(page)
-    await sign_in_for(page, api_alone, "/redoc")
-    await page.wait_for_load_state("load")
-    assert blocked == [], f"/redoc asked hosts other than the API for {blocked}"
+    context, page, blocked, errors = await open_offline(browser, api_alone, "/redoc")
 
     # ReDoc ran and drew the schema: the API's title and the cases operations.
     await expect(page.locator("h1").first).to_contain_text("Clauseflow", timeout=15_000)

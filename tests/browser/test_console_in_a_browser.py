@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from store.db import get_engine
 from store.models import AuditEntry, Deadline
-from tests.browser.conftest import Person, Stack, screenshot_path
+from tests.browser.conftest import Person, Stack, screenshot_path, submit_sign_in
 from tests.workflows.helpers import case_row, eventually, notices
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -26,9 +26,7 @@ async def sign_in(page: Page, stack: Stack, person: Person) -> None:
     await page.goto(f"{stack.base_url}/console")
     # Not signed in: the console sends us to its sign-in page.
     await expect(page).to_have_url(re.compile(r"/console/login"))
-    await page.get_by_label("Email").fill(person.email)
-    await page.get_by_label("Password").fill(person.password)
-    await page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    await submit_sign_in(page, person)
     await expect(page).not_to_have_url(re.compile(r"/console/login"))
 
 

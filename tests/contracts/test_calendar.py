@@ -21,6 +21,7 @@ from contracts.calendar import (
     describe_instant,
 )
 from contracts.terms import TermSheet
+from tests.contracts.helpers import notice_deadline
 
 NY = ZoneInfo("America/New_York")
 CAL = ContractCalendar()
@@ -42,11 +43,7 @@ def compute(
     day: date | None = None,
     **rule: object,
 ) -> ComputedDeadline:
-    return compute_deadline(
-        calendar,
-        DeadlineRule(Period(count, unit), **rule),  # type: ignore[arg-type]
-        Anchor(at, "the notice was received", day=day),
-    )
+    return notice_deadline(calendar, count, unit, at, day=day, **rule)
 
 
 # --------------------------------------------------------------------------- the reference case

@@ -16,29 +16,19 @@ import calendar as stdlib_calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from contracts.calendar import (
-    Anchor,
     ComputedDeadline,
     ContractCalendar,
-    DeadlineRule,
-    Period,
-    compute_deadline,
     describe_day,
 )
 from contracts.holidays import NewYorkGCL24
+from tests.contracts.helpers import notice_deadline as deadline
+from tests.support.properties import bounded
 
-# Bounded, deterministic-enough runs: no deadline (zoneinfo warms up lazily) and no
-# database of past failures written into the repository.
-FAST = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-SLOW = settings(FAST, max_examples=25)
+FAST, SLOW = bounded(60, 25)
 
 NY_CAL = ContractCalendar()
 CALENDARS = [
@@ -76,22 +66,6 @@ def local_instants(draw: st.DrawFn, cal: ContractCalendar) -> datetime:
 
 def local_date(cal: ContractCalendar, instant: datetime) -> date:
     return instant.astimezone(cal.zone).date()
-
-
-def deadline(
-    cal: ContractCalendar,
-    count: int,
-    unit: str,
-    instant: datetime,
-    *,
-    day: date | None = None,
-    **rule: object,
-) -> ComputedDeadline:
-    return compute_deadline(
-        cal,
-        DeadlineRule(Period(count, unit), **rule),  # type: ignore[arg-type]
-        Anchor(instant, "the notice was received", day=day),
-    )
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -23,7 +23,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.money import (
@@ -36,14 +36,9 @@ from contracts.money import (
     to_cents,
     uncontested_amount,
 )
+from tests.support.properties import bounded
 
-FAST = settings(
-    max_examples=80,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-SLOW = settings(FAST, max_examples=30)
+FAST, SLOW = bounded(80, 30)
 
 
 def cents_strategy(max_cents: int = 10**9, min_cents: int = 0) -> st.SearchStrategy[Decimal]:

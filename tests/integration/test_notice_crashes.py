@@ -35,6 +35,7 @@ from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sen
 from tests.support.sendgrid_mock import MAIL_SEND, SendGridMock
 from tests.workflows.helpers import case_row, eventually, notices, seed_reference_contract
 from tests.workflows.helpers import start_case as start_case_workflow
+from workers.procs import spawn
 from workflows.case import CaseWorkflow
 
 pytestmark = pytest.mark.devserver
@@ -63,13 +64,7 @@ class Workers:
         if crash_at:
             env[CRASH_AT_ENV] = crash_at
         log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "worker"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        proc = spawn([sys.executable, "-m", "workers.cli", "worker"], log, env=env, cwd=REPO)
         self.procs.append(proc)
         return proc
 

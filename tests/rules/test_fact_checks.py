@@ -17,14 +17,16 @@ from rules.facts import (
     validate_recorded_fact,
     validate_start_facts,
 )
-from rules.rulebook import Rulebook, RulebookError, load_rulebook
+from rules.rulebook import Rulebook, RulebookError
+from tests.rules.helpers import STARTS_RUNNING, load_demo
 from workers.seed import reference_term_sheet
 
 NY = "America/New_York"
 NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 EFFECTIVE = dt.date(2026, 1, 1)
 
-RULEBOOK = """\
+RULEBOOK = (
+    """\
 clause: checks_demo
 version: 1
 title: Checks demo
@@ -51,19 +53,13 @@ recordable_facts:
 states:
   running: {label: Running}
   done: {label: Done, terminal: true}
-rules:
-  - name: start
-    when: {event: case_started}
-    then:
-      - transition: running
 """
+    + STARTS_RUNNING
+)
 
 
 def _load(tmp: Path, text: str) -> Rulebook:
-    folder = tmp / "clauses" / "checks_demo"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rulebook.v1.yaml").write_text(text, encoding="utf-8")
-    return load_rulebook(folder / "rulebook.v1.yaml")
+    return load_demo(tmp, "checks_demo", text)
 
 
 @pytest.fixture(scope="module")
@@ -174,18 +170,23 @@ def reference_rulebooks() -> dict[str, Rulebook]:
     return {c: registry.latest(c) for c in registry.clauses()}
 
 
+def record_settled(rulebook: Rulebook, values: dict[str, object]) -> dict[str, object]:
+    """Records ``settled`` in the running case the notice received on 2 Mar 2026 opened."""
+    return validate_recorded_fact(
+        rulebook,
+        "settled",
+        values,
+        state="running",
+        time_zone=NY,
+        now=NOW,
+        effective_date=EFFECTIVE,
+        case_facts={"received_at": "2026-03-02T15:00:00Z"},
+    )
+
+
 def record_errors(rulebook: Rulebook, values: dict[str, object]) -> dict[str, str]:
     with pytest.raises(FactsError) as info:
-        validate_recorded_fact(
-            rulebook,
-            "settled",
-            values,
-            state="running",
-            time_zone=NY,
-            now=NOW,
-            effective_date=EFFECTIVE,
-            case_facts={"received_at": "2026-03-02T15:00:00Z"},
-        )
+        record_settled(rulebook, values)
     return {e.field: e.message for e in info.value.errors}
 
 
@@ -199,16 +200,7 @@ def test_a_recorded_fact_dated_before_the_case_opened_is_refused(rulebook: Ruleb
         "values.settled_at": opened + "Mon 2 Mar 2026 10:00 New York time)",
     }
     # The same day, and a field the rulebook lets precede the opening, are fine.
-    got = validate_recorded_fact(
-        rulebook,
-        "settled",
-        {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"},
-        state="running",
-        time_zone=NY,
-        now=NOW,
-        effective_date=EFFECTIVE,
-        case_facts={"received_at": "2026-03-02T15:00:00Z"},
-    )
+    got = record_settled(rulebook, {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"})
     assert got == {"settled_on": "2026-03-02", "noticed_on": "2026-02-20"}
 
 

@@ -12,11 +12,13 @@ import pytest
 
 from rules.facts import FactError, FactsError, validate_recorded_fact, validate_start_facts
 from rules.rulebook import Rulebook, load_rulebook
+from tests.rules.helpers import STARTS_RUNNING, load_demo
 
 NY = "America/New_York"
 NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 
-RULEBOOK = """\
+RULEBOOK = (
+    """\
 clause: facts_demo
 version: 1
 title: Facts demo
@@ -48,20 +50,14 @@ states:
   running: {label: Running}
   paused: {label: Paused}
   done: {label: Done, terminal: true}
-rules:
-  - name: start
-    when: {event: case_started}
-    then:
-      - transition: running
 """
+    + STARTS_RUNNING
+)
 
 
 @pytest.fixture(scope="module")
 def rulebook(tmp_path_factory: pytest.TempPathFactory) -> Rulebook:
-    folder: Path = tmp_path_factory.mktemp("facts") / "clauses" / "facts_demo"
-    folder.mkdir(parents=True)
-    (folder / "rulebook.v1.yaml").write_text(RULEBOOK, encoding="utf-8")
-    return load_rulebook(folder / "rulebook.v1.yaml")
+    return load_demo(tmp_path_factory.mktemp("facts"), "facts_demo", RULEBOOK)
 
 
 def start(rulebook: Rulebook, **facts) -> dict:
@@ -302,13 +298,11 @@ def test_real_termination_facts() -> None:
     )
     assert got == {"notice_received_at": "2026-03-02T15:15:00Z", "given_by": "customer"}
     errors = errors_of(
-        lambda: validate_recorded_fact(
+        lambda: record(
             rulebook,
             "withdrawal_agreed",
             {"customer_signatory": "C", "agreed_on": "2026-03-09"},
             state="notice_period_running",
-            time_zone=NY,
-            now=NOW,
         )
     )
     assert errors == {"values.provider_signatory": "is required"}

@@ -234,99 +234,259 @@ def test_bad_yaml_syntax(tmp_path: Path) -> None:
     )
 
 
-def test_duplicate_yaml_key(tmp_path: Path) -> None:
-    text = broken(
-        "  done: {label: Done, terminal: true}\n", "  done: {label: Done}\n  done: {label: X}\n"
-    )
-    assert_rejected(tmp_path, text, line_of(text, "done: {label: X}"), "duplicate key 'done'")
+def rejected(
+    id: str, old: str, new: str, at: str, *reason_parts: str, occurrence: int = 1
+) -> object:
+    """One broken rulebook: ``old`` becomes ``new``; the error names the line holding ``at``."""
+    return pytest.param(old, new, at, occurrence, reason_parts, id=id)
 
 
-def test_unknown_action(tmp_path: Path) -> None:
-    text = broken("      - escalate: Please look at the case", "      - notify: owner")
-    assert_rejected(
-        tmp_path,
-        text,
-        line_of(text, "- notify: owner"),
+BROKEN = [
+    rejected(
+        "duplicate_yaml_key",
+        "  done: {label: Done, terminal: true}\n",
+        "  done: {label: Done}\n  done: {label: X}\n",
+        "done: {label: X}",
+        "duplicate key 'done'",
+    ),
+    rejected(
+        "unknown_action",
+        "      - escalate: Please look at the case",
+        "      - notify: owner",
+        "- notify: owner",
         "rules[1].then[0]",
         "unknown action 'notify'",
-    )
-
-
-def test_two_actions_in_one_step(tmp_path: Path) -> None:
-    text = broken("      - send_notice: bye\n", "      - send_notice: bye\n        close: true\n")
-    assert_rejected(tmp_path, text, line_of(text, "- send_notice: bye"), "exactly one action")
-
-
-def test_unknown_top_level_key(tmp_path: Path) -> None:
-    text = broken("title: Demo clause\n", "title: Demo clause\ntitel: Oops\n")
-    assert_rejected(tmp_path, text, line_of(text, "titel:"), "unknown key 'titel'", "'title'")
-
-
-def test_missing_required_field(tmp_path: Path) -> None:
-    text = broken("  running: {label: Running}", "  running: {terminal: false}")
-    assert_rejected(tmp_path, text, line_of(text, "running: {terminal"), "states.running", "label")
-
-
-def test_unquoted_time_is_explained(tmp_path: Path) -> None:
+    ),
+    rejected(
+        "two_actions_in_one_step",
+        "      - send_notice: bye\n",
+        "      - send_notice: bye\n        close: true\n",
+        "- send_notice: bye",
+        "exactly one action",
+    ),
+    rejected(
+        "unknown_top_level_key",
+        "title: Demo clause\n",
+        "title: Demo clause\ntitel: Oops\n",
+        "titel:",
+        "unknown key 'titel'",
+        "'title'",
+    ),
+    rejected(
+        "missing_required_field",
+        "  running: {label: Running}",
+        "  running: {terminal: false}",
+        "running: {terminal",
+        "states.running",
+        "label",
+    ),
     # YAML 1.1 reads an unquoted 9:00 as the number 540.
-    text = broken('    ends: "09:00"', "    ends: 9:00")
-    assert_rejected(tmp_path, text, line_of(text, "ends: 9:00"), "deadlines.nudge.ends", "quoted")
-
-
-def test_bad_fact_type(tmp_path: Path) -> None:
-    text = broken("note: {type: string", "note: {type: text")
-    assert_rejected(tmp_path, text, line_of(text, "note: {type: text"), "facts.note.type", "'text'")
-
-
-def test_bad_count(tmp_path: Path) -> None:
-    text = broken("{count: {param: period_days}", "{count: -3")
-    assert_rejected(tmp_path, text, line_of(text, "count: -3"), "period.count", "positive")
-
-
-def test_bad_recipient_role(tmp_path: Path) -> None:
-    text = broken("    copy: [owner]", "    copy: [lawyer]")
-    assert_rejected(tmp_path, text, line_of(text, "copy: [lawyer]"), "notices.hello.copy[0]")
-
-
-def test_bad_condition_operator(tmp_path: Path) -> None:
-    text = broken("state: {in: [running]}", "state: {among: [running]}")
-    assert_rejected(tmp_path, text, line_of(text, "among"), "unknown operator 'among'")
-
-
-def test_bad_name(tmp_path: Path) -> None:
-    text = broken("  - name: finish", "  - name: Finish Now")
-    assert_rejected(
-        tmp_path, text, line_of(text, "Finish Now"), "rules[2].name", "not a valid name"
-    )
-
-
-def test_transition_to_undeclared_state(tmp_path: Path) -> None:
-    text = broken("      - transition: done", "      - transition: finished")
-    assert_rejected(
-        tmp_path,
-        text,
-        line_of(text, "transition: finished"),
+    rejected(
+        "unquoted_time_is_explained",
+        '    ends: "09:00"',
+        "    ends: 9:00",
+        "ends: 9:00",
+        "deadlines.nudge.ends",
+        "quoted",
+    ),
+    rejected(
+        "bad_fact_type",
+        "note: {type: string",
+        "note: {type: text",
+        "note: {type: text",
+        "facts.note.type",
+        "'text'",
+    ),
+    rejected(
+        "bad_count",
+        "{count: {param: period_days}",
+        "{count: -3",
+        "count: -3",
+        "period.count",
+        "positive",
+    ),
+    rejected(
+        "bad_recipient_role",
+        "    copy: [owner]",
+        "    copy: [lawyer]",
+        "copy: [lawyer]",
+        "notices.hello.copy[0]",
+    ),
+    rejected(
+        "bad_condition_operator",
+        "state: {in: [running]}",
+        "state: {among: [running]}",
+        "among",
+        "unknown operator 'among'",
+    ),
+    rejected(
+        "bad_name",
+        "  - name: finish",
+        "  - name: Finish Now",
+        "Finish Now",
+        "rules[2].name",
+        "not a valid name",
+    ),
+    rejected(
+        "transition_to_undeclared_state",
+        "      - transition: done",
+        "      - transition: finished",
+        "transition: finished",
         "'finish'",
         "undeclared state 'finished'",
-    )
-
-
-def test_unknown_notice(tmp_path: Path) -> None:
-    text = broken("      - send_notice: bye", "      - send_notice: goodbye")
-    assert_rejected(
-        tmp_path, text, line_of(text, "send_notice: goodbye"), "undeclared notice 'goodbye'"
-    )
-
-
-def test_typo_in_when_key(tmp_path: Path) -> None:
-    text = broken("deadline_group: nudge, state: running}", "deadline_group: nudge, stat: running}")
-    assert_rejected(
-        tmp_path,
-        text,
-        line_of(text, "stat: running"),
+    ),
+    rejected(
+        "unknown_notice",
+        "      - send_notice: bye",
+        "      - send_notice: goodbye",
+        "send_notice: goodbye",
+        "undeclared notice 'goodbye'",
+    ),
+    rejected(
+        "typo_in_when_key",
+        "deadline_group: nudge, state: running}",
+        "deadline_group: nudge, stat: running}",
+        "stat: running",
         "unknown fact 'stat'",
         "did you mean 'state'",
-    )
+    ),
+    rejected(
+        "unknown_event",
+        "when: {event: case_started}",
+        "when: {event: case_opened}",
+        "case_opened",
+        "unknown event 'case_opened'",
+    ),
+    rejected(
+        "unknown_state_in_when",
+        "fact: settled, state: running}",
+        "fact: settled, state: runing}",
+        "runing",
+        "unknown state 'runing'",
+    ),
+    rejected(
+        "undeclared_deadline_in_actions",
+        "set_deadlines: [due, nudge]",
+        "set_deadlines: [due, nag]",
+        "[due, nag]",
+        "undeclared deadline 'nag'",
+    ),
+    rejected(
+        "expanded_deadline_names_are_accepted_but_not_for_plain_deadlines",
+        "cancel_deadlines: [nudge_30]",
+        "cancel_deadlines: [due_30]",
+        "[due_30]",
+        "undeclared deadline 'due_30'",
+    ),
+    rejected(
+        "duplicate_rule_name",
+        "  - name: settle",
+        "  - name: start",
+        "- name: start",
+        "duplicate rule name 'start'",
+        occurrence=2,
+    ),
+    rejected(
+        "version_must_match_file_name",
+        "version: 1\n",
+        "version: 2\n",
+        "version: 2",
+        "version 2 does not match the file name rulebook.v1.yaml",
+    ),
+    rejected(
+        "bad_subject_template",
+        "subject: Bye",
+        'subject: "Bye {{ contract.title "',
+        'subject: "Bye',
+        "'bye'",
+        "not a valid template",
+    ),
+    rejected(
+        "deadline_from_undeclared_fact",
+        "from: {fact: started_at}",
+        "from: {fact: began_at}",
+        "began_at",
+        "undeclared fact 'began_at'",
+    ),
+    rejected(
+        "deadline_from_wrong_fact",
+        "from: {fact: started_at}",
+        "from: {fact: who}",
+        "{fact: who}",
+        "must be a datetime or date",
+    ),
+    rejected(
+        "deadline_from_needs_exactly_one_source",
+        "from: {fact: started_at}",
+        "from: {fact: started_at, deadline: nudge}",
+        "deadline: nudge}",
+        "exactly one of fact or deadline",
+    ),
+    rejected(
+        "undeclared_parameter",
+        "{count: {param: period_days}",
+        "{count: {param: period}",
+        "param: period}",
+        "undeclared parameter 'period'",
+    ),
+    rejected(
+        "parameter_path_must_exist_in_term_sheet",
+        "clauses.termination_for_convenience.notice_period_days",
+        "clauses.termination_for_convenience.notice_days",
+        "notice_days",
+        "the term sheet has no",
+    ),
+    rejected(
+        "repeat_needs_each",
+        "{count: {each: true}, unit: business_days}",
+        "{count: 3, unit: business_days}",
+        "count: 3",
+        "count must be {each: true}",
+    ),
+    rejected(
+        "each_needs_repeat",
+        "{count: {param: period_days}",
+        "{count: {each: true}",
+        "{count: {each: true}, unit: calendar",
+        "needs repeat_for",
+    ),
+    rejected(
+        "allowed_in_must_name_states",
+        "allowed_in: [running]",
+        "allowed_in: [open]",
+        "allowed_in: [open]",
+        "undeclared state 'open'",
+    ),
+    rejected(
+        "reserved_fact_name",
+        "  note: {type: string",
+        "  state: {type: string",
+        "  state: {type",
+        "'state' is reserved",
+    ),
+    rejected(
+        "not_in_future_only_for_dates",
+        "note: {type: string,",
+        "note: {type: string, not_in_future: true,",
+        "note: {type",
+        "not_in_future applies only",
+    ),
+    rejected(
+        "time_of_the_essence_cannot_roll",
+        "    roll: backward\n",
+        "    roll: backward\n    time_of_the_essence: true\n",
+        "roll: backward",
+        "time of the essence",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "at", "occurrence", "reason_parts"), BROKEN)
+def test_broken_rulebook_is_rejected_at_its_line(
+    tmp_path: Path, old: str, new: str, at: str, occurrence: int, reason_parts: tuple[str, ...]
+) -> None:
+    text = broken(old, new)
+    assert_rejected(tmp_path, text, line_of(text, at, occurrence), *reason_parts)
 
 
 def test_when_may_use_declared_and_recorded_names(tmp_path: Path) -> None:
@@ -336,38 +496,6 @@ def test_when_may_use_declared_and_recorded_names(tmp_path: Path) -> None:
         " settled_on: {ne: x}, settled_flag: true, period_days: {gt: 3}}",
     )
     load_rulebook(write_rulebook(tmp_path, text))
-
-
-def test_unknown_event(tmp_path: Path) -> None:
-    text = broken("when: {event: case_started}", "when: {event: case_opened}")
-    assert_rejected(tmp_path, text, line_of(text, "case_opened"), "unknown event 'case_opened'")
-
-
-def test_unknown_state_in_when(tmp_path: Path) -> None:
-    text = broken("fact: settled, state: running}", "fact: settled, state: runing}")
-    assert_rejected(tmp_path, text, line_of(text, "runing"), "unknown state 'runing'")
-
-
-def test_undeclared_deadline_in_actions(tmp_path: Path) -> None:
-    text = broken("set_deadlines: [due, nudge]", "set_deadlines: [due, nag]")
-    assert_rejected(tmp_path, text, line_of(text, "[due, nag]"), "undeclared deadline 'nag'")
-
-
-def test_expanded_deadline_names_are_accepted_but_not_for_plain_deadlines(tmp_path: Path) -> None:
-    text = broken("cancel_deadlines: [nudge_30]", "cancel_deadlines: [due_30]")
-    assert_rejected(tmp_path, text, line_of(text, "[due_30]"), "undeclared deadline 'due_30'")
-
-
-def test_duplicate_rule_name(tmp_path: Path) -> None:
-    text = broken("  - name: settle", "  - name: start")
-    assert_rejected(
-        tmp_path, text, line_of(text, "- name: start", 2), "duplicate rule name 'start'"
-    )
-
-
-def test_version_must_match_file_name(tmp_path: Path) -> None:
-    text = broken("version: 1\n", "version: 2\n")
-    assert_rejected(tmp_path, text, 2, "version 2 does not match the file name rulebook.v1.yaml")
 
 
 def test_clause_must_match_folder(tmp_path: Path) -> None:
@@ -387,25 +515,6 @@ def test_missing_template(tmp_path: Path) -> None:
     assert load_rulebook(path, check_templates=False).clause == "demo"
 
 
-def test_bad_subject_template(tmp_path: Path) -> None:
-    text = broken("subject: Bye", 'subject: "Bye {{ contract.title "')
-    assert_rejected(tmp_path, text, line_of(text, 'subject: "Bye'), "'bye'", "not a valid template")
-
-
-def test_deadline_from_undeclared_or_wrong_fact(tmp_path: Path) -> None:
-    text = broken("from: {fact: started_at}", "from: {fact: began_at}")
-    assert_rejected(tmp_path, text, line_of(text, "began_at"), "undeclared fact 'began_at'")
-    text = broken("from: {fact: started_at}", "from: {fact: who}")
-    assert_rejected(tmp_path, text, line_of(text, "{fact: who}"), "must be a datetime or date")
-
-
-def test_deadline_from_needs_exactly_one_source(tmp_path: Path) -> None:
-    text = broken("from: {fact: started_at}", "from: {fact: started_at, deadline: nudge}")
-    assert_rejected(
-        tmp_path, text, line_of(text, "deadline: nudge}"), "exactly one of fact or deadline"
-    )
-
-
 def test_circular_deadlines(tmp_path: Path) -> None:
     text = broken("from: {fact: started_at}", "from: {deadline: later}")
     text = text.replace(
@@ -420,50 +529,6 @@ def test_circular_deadlines(tmp_path: Path) -> None:
         line_of(text, "from: {deadline: later}"),
         "circular deadlines: due -> later -> due",
     )
-
-
-def test_undeclared_parameter(tmp_path: Path) -> None:
-    text = broken("{count: {param: period_days}", "{count: {param: period}")
-    assert_rejected(
-        tmp_path, text, line_of(text, "param: period}"), "undeclared parameter 'period'"
-    )
-
-
-def test_parameter_path_must_exist_in_term_sheet(tmp_path: Path) -> None:
-    text = broken(
-        "clauses.termination_for_convenience.notice_period_days",
-        "clauses.termination_for_convenience.notice_days",
-    )
-    assert_rejected(tmp_path, text, line_of(text, "notice_days"), "the term sheet has no")
-
-
-def test_repeat_needs_each_and_each_needs_repeat(tmp_path: Path) -> None:
-    text = broken("{count: {each: true}, unit: business_days}", "{count: 3, unit: business_days}")
-    assert_rejected(tmp_path, text, line_of(text, "count: 3"), "count must be {each: true}")
-    text = broken("{count: {param: period_days}", "{count: {each: true}")
-    assert_rejected(
-        tmp_path, text, line_of(text, "{count: {each: true}, unit: calendar"), "needs repeat_for"
-    )
-
-
-def test_allowed_in_must_name_states(tmp_path: Path) -> None:
-    text = broken("allowed_in: [running]", "allowed_in: [open]")
-    assert_rejected(tmp_path, text, line_of(text, "allowed_in: [open]"), "undeclared state 'open'")
-
-
-def test_reserved_fact_name(tmp_path: Path) -> None:
-    text = broken("  note: {type: string", "  state: {type: string")
-    assert_rejected(tmp_path, text, line_of(text, "  state: {type"), "'state' is reserved")
-
-
-def test_not_in_future_only_for_dates(tmp_path: Path) -> None:
-    text = broken("note: {type: string,", "note: {type: string, not_in_future: true,")
-    assert_rejected(tmp_path, text, line_of(text, "note: {type"), "not_in_future applies only")
-
-
-def test_time_of_the_essence_cannot_roll(tmp_path: Path) -> None:
-    text = broken("    roll: backward\n", "    roll: backward\n    time_of_the_essence: true\n")
-    assert_rejected(tmp_path, text, line_of(text, "roll: backward"), "time of the essence")
 
 
 def test_empty_and_missing_files(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -88,68 +89,64 @@ def test_the_models_match_the_migrations(tmp_path: Path) -> None:
     assert diff == [], "models changed without a migration: run alembic revision --autogenerate"
 
 
-def test_upgrading_keeps_notices_sent_before_the_evidence_columns(tmp_path: Path) -> None:
+def _rows_after_upgrading_from(
+    tmp_path: Path, revision: str, query: str, *inserts: tuple[str, dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Upgrades a new database to ``revision``, writes the rows of that day (each insert
+    with its parameters), upgrades it to the head and answers ``query``."""
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url, "0001")
+    upgrade(url, revision)
     engine = create_engine(url)
     with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
-                " effective_date, terms, created_at) VALUES ('c', 't', 'a', 'b',"
-                " 'America/New_York', '2026-01-01', '{}', '2026-11-01 00:00:00')"
-            )
-        )
-        c.execute(
-            text(
-                'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
-                " state_label, closed, escalated, facts, opened_at, last_step, updated_at)"
-                " VALUES ('k', 'c', 'x', 1, 's', 'l', 0, 0, '{}', '2026-11-01 00:00:00', 1,"
-                " '2026-11-01 00:00:00')"
-            )
-        )
-        c.execute(
-            text(
-                'INSERT INTO notice (id, case_id, notice_key, notice, clause, "to", cc,'
-                " subject, body_text, body_html, channel, status, due_at, created_at)"
-                " VALUES ('n', 'k', 'key', 'ack', 'x', '[]', '[]', 's', 't', 'h', 'outbox',"
-                " 'outboxed', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
-            )
-        )
+        for insert, params in inserts:
+            c.execute(text(insert), params)
     engine.dispose()
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as c:
-        row = c.execute(text("SELECT id, text_sha256, delivery_status FROM notice")).one()
+        rows = c.execute(text(query)).all()
     engine.dispose()
-    assert tuple(row) == ("n", "", None)
+    return [tuple(r) for r in rows]
+
+
+def test_upgrading_keeps_notices_sent_before_the_evidence_columns(tmp_path: Path) -> None:
+    contract = (
+        "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
+        " effective_date, terms, created_at) VALUES ('c', 't', 'a', 'b',"
+        " 'America/New_York', '2026-01-01', '{}', '2026-11-01 00:00:00')"
+    )
+    case = (
+        'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
+        " state_label, closed, escalated, facts, opened_at, last_step, updated_at)"
+        " VALUES ('k', 'c', 'x', 1, 's', 'l', 0, 0, '{}', '2026-11-01 00:00:00', 1,"
+        " '2026-11-01 00:00:00')"
+    )
+    notice = (
+        'INSERT INTO notice (id, case_id, notice_key, notice, clause, "to", cc,'
+        " subject, body_text, body_html, channel, status, due_at, created_at)"
+        " VALUES ('n', 'k', 'key', 'ack', 'x', '[]', '[]', 's', 't', 'h', 'outbox',"
+        " 'outboxed', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+    )
+    query = "SELECT id, text_sha256, delivery_status FROM notice"
+    [row] = _rows_after_upgrading_from(
+        tmp_path, "0001", query, (contract, {}), (case, {}), (notice, {})
+    )
+    assert row == ("n", "", None)
 
 
 def test_upgrading_names_the_issuer_of_tokens_a_user_made_before(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url, "0004")
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO app_user (id, email, display_name, role, password_hash, active,"
-                " created_at) VALUES ('usr_root', 'root@provider.example', 'r', 'admin', 'h',"
-                " 1, '2026-11-01 00:00:00')"
-            )
-        )
-        for token, creator in (("tok_a", "root@provider.example"), ("tok_b", "clauseflow cli")):
-            c.execute(
-                text(
-                    "INSERT INTO api_token (id, name, role, token_hash, prefix, created_at,"
-                    " created_by) VALUES (:id, :id, 'operator', :id, 'cf_', "
-                    " '2026-11-01 00:00:00', :by)"
-                ),
-                {"id": token, "by": creator},
-            )
-    engine.dispose()
-    upgrade(url)
-    engine = create_engine(url)
-    with engine.connect() as c:
-        rows = c.execute(text("SELECT id, issued_by_user_id FROM api_token ORDER BY id")).all()
-    engine.dispose()
-    assert [tuple(r) for r in rows] == [("tok_a", "usr_root"), ("tok_b", None)]
+    user = (
+        "INSERT INTO app_user (id, email, display_name, role, password_hash, active,"
+        " created_at) VALUES ('usr_root', 'root@provider.example', 'r', 'admin', 'h',"
+        " 1, '2026-11-01 00:00:00')"
+    )
+    token = (
+        "INSERT INTO api_token (id, name, role, token_hash, prefix, created_at,"
+        " created_by) VALUES (:id, :id, 'operator', :id, 'cf_', "
+        " '2026-11-01 00:00:00', :by)"
+    )
+    made_by = {"tok_a": "root@provider.example", "tok_b": "clauseflow cli"}
+    tokens = [(token, {"id": t, "by": by}) for t, by in made_by.items()]
+    query = "SELECT id, issued_by_user_id FROM api_token ORDER BY id"
+    rows = _rows_after_upgrading_from(tmp_path, "0004", query, (user, {}), *tokens)
+    assert rows == [("tok_a", "usr_root"), ("tok_b", None)]

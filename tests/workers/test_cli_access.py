@@ -21,18 +21,25 @@ def _user(email: str) -> User:
         return session.exec(select(User).where(User.email == email)).one()
 
 
+def printed(capsys: pytest.CaptureFixture[str], command: str, line: str) -> str:
+    """Runs ``command`` (its words), which must succeed; the group of ``line`` it printed."""
+    code = main(command.split())
+    out = capsys.readouterr().out
+    assert code == 0, out
+    found = re.search(line, out, re.M)
+    assert found, out
+    return found.group(1)
+
+
 def test_user_create_generates_a_password_and_prints_it_once(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["user", "create", "--email", "Root@Provider.example", "--role", "admin"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    password = re.search(r"^password: (\S+)$", out, re.M)
-    assert password, out
+    command = "user create --email Root@Provider.example --role admin"
+    password = printed(capsys, command, r"^password: (\S+)$")
     user = _user("root@provider.example")
     assert user.role == "admin" and user.active and user.display_name == "root"
     assert user.password_hash.startswith("$argon2id$")
-    assert verify_password(user.password_hash, password.group(1))
+    assert verify_password(user.password_hash, password)
     with Session(get_engine()) as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "user_created")).one()
     assert entry.actor == "clauseflow cli" and entry.after["email"] == "root@provider.example"
@@ -84,12 +91,8 @@ def test_user_create_refuses_an_unknown_role(capsys: pytest.CaptureFixture[str])
 def test_token_create_prints_the_token_once_and_stores_its_hash(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["token", "create", "--name", "billing-sync", "--role", "contract_manager"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    found = re.search(r"^export CLAUSEFLOW_TOKEN=(cf_\S+)$", out, re.M)
-    assert found, out
-    plaintext = found.group(1)
+    command = "token create --name billing-sync --role contract_manager"
+    plaintext = printed(capsys, command, r"^export CLAUSEFLOW_TOKEN=(cf_\S+)$")
     with Session(get_engine()) as session:
         token = find_token(session, plaintext)
         assert token is not None

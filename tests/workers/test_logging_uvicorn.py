@@ -9,7 +9,6 @@ import logging.config
 import re
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 import yaml
 from uvicorn.config import LOGGING_CONFIG
 
-from runtime.logging import UVICORN_LOG_CONFIG, configure_logging
-from runtime.settings import Settings
+from runtime.logging import UVICORN_LOG_CONFIG
+from tests.workers.helpers import json_logs, wait_until
 from workers.dev import api_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,17 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    level = logging.getLogger().level
-    # What uvicorn.Config sets up before the app starts (tests/browser run it so).
+    # What uvicorn.Config sets up before the app starts (tests/browser run it so); it
+    # leaves the root logger's level alone.
     logging.config.dictConfig(LOGGING_CONFIG)
-    handler = configure_logging(
-        Settings(_env_file=None, log_format="json", log_level="WARNING"),  # type: ignore[call-arg]
-        stream=stream,
-    )
-    yield stream
-    logging.getLogger().removeHandler(handler)
-    logging.getLogger().setLevel(level)
+    with json_logs("WARNING") as stream:
+        yield stream
 
 
 def test_an_access_line_is_json_with_method_path_and_status(
@@ -83,17 +76,16 @@ def test_the_api_as_make_dev_starts_it_logs_json_from_its_first_line(tmp_path: P
         server = subprocess.Popen(
             api_command("127.0.0.1", port), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
         )
+
+    def answered_or_exited() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return server.poll() is not None
+
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() - started > 30:
-                pytest.fail(f"the API did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        if not wait_until(answered_or_exited, timeout=30) or server.poll() is not None:
+            pytest.fail(f"the API did not start:\n{log.read_text()}")
     finally:
         server.terminate()
         server.wait(timeout=10)

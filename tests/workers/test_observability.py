@@ -16,9 +16,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from runtime.logging import add_party_names, configure_logging, log_context
+from runtime.logging import add_party_names, log_context
 from runtime.observability import DEADLINE_LATENESS, DECISION_LATENCY, worker_runtime
 from runtime.settings import Settings
+from tests.workers.helpers import json_logs
 from tests.workflows.helpers import (
     deadlines,
     eventually,
@@ -31,15 +32,8 @@ from workers.temporal import build_worker
 
 @pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    level = logging.getLogger().level
-    handler = configure_logging(
-        Settings(_env_file=None, log_format="json", log_level="DEBUG"),  # type: ignore[call-arg]
-        stream=stream,
-    )
-    yield stream
-    logging.getLogger().removeHandler(handler)
-    logging.getLogger().setLevel(level)
+    with json_logs("DEBUG") as stream:
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[dict[str, str]]:
