@@ -69,7 +69,17 @@ def _add(found: dict[date, str], day: date, name: str) -> None:
 
 
 @dataclass(frozen=True)
-class NewYorkGCL24:
+class _ExtraDays:
+    """The days a contract adds to a calendar, kept sorted and without repeats."""
+
+    extra_days: tuple[date, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_days", tuple(sorted(set(self.extra_days))))
+
+
+@dataclass(frozen=True)
+class NewYorkGCL24(_ExtraDays):
     """Public holidays under NY General Construction Law § 24.
 
     By hand, not the ``holidays`` package: its US-NY differs from § 24 (module docstring).
@@ -82,15 +92,11 @@ class NewYorkGCL24:
             contract (or an operator) supplies them.
     """
 
-    extra_days: tuple[date, ...] = ()
     name: str = "US-NY"
     authority: str = "public holiday, NY GCL § 24"
 
     # Juneteenth entered § 24 by ch. 249 of 2020.
     JUNETEENTH_FROM = 2020
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra_days", tuple(sorted(set(self.extra_days))))
 
     def holidays(self, year: int) -> dict[date, str]:
         """Lists the § 24 public holidays of ``year``.
@@ -140,15 +146,11 @@ class NewYorkGCL24:
 
 
 @dataclass(frozen=True)
-class WeekendsOnly:
+class WeekendsOnly(_ExtraDays):
     """No public holidays; only days the contract itself names (``extra_days``)."""
 
-    extra_days: tuple[date, ...] = ()
     name: str = "none"
     authority: str = "named in the contract"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra_days", tuple(sorted(set(self.extra_days))))
 
     def holidays(self, year: int) -> dict[date, str]:
         """Returns the contract's own non-business days in ``year`` (often none).

@@ -49,14 +49,8 @@ def figure_field(spec: ParameterSpec) -> tuple[Any, Any]:
     if spec.type in _COUNTS:
         return int, Field(default=spec.default, gt=0, validate_default=True, **extra)
     if spec.type in ("percent", "decimal"):
-        return Decimal, Field(
-            default=spec.default,
-            validate_default=True,
-            ge=spec.at_least,
-            gt=spec.above,
-            le=spec.at_most,
-            description=spec.label,
-        )
+        bounds: dict[str, Any] = {"ge": spec.at_least, "gt": spec.above, "le": spec.at_most}
+        return Decimal, Field(default=spec.default, validate_default=True, **bounds, **extra)
     kinds: dict[str, Any] = {
         "day_list": _DAY_LIST,
         "yes_no": bool,

@@ -16,11 +16,11 @@ from workers.seed import reference_term_sheet
 # A rulebook of a clause the MSA does not have, with figures of its own.
 AUDIT = """\
 clause: audit_right
-version: 1
-title: Audit right
-section: "§5"
-summary: The Customer may audit on notice.
 terms: {heading: audit, section: "5"}
+version: 1
+summary: The Customer may audit on notice.
+section: "§5"
+title: Audit right
 parameters:
   notice_days: {type: days, default: 10, label: Days of notice before an audit}
   reminders: {type: day_list, default: [2, 5], label: Reminder days}

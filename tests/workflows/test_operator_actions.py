@@ -698,6 +698,14 @@ def test_the_operator_actions_are_in_the_histories_the_replay_suite_replays() ->
     from pathlib import Path
 
     folder = Path(__file__).parents[1] / "histories"
+    operator_updates = (
+        "amend_deadline",
+        "decide_amendment",
+        "reassign_owner",
+        "resolve_escalation",
+        "close_case",
+        "retry_now",
+    )
     updates: set[str] = set()
     for name in (
         "termination_for_convenience.v1.operator_amended_and_reassigned",
@@ -705,26 +713,8 @@ def test_the_operator_actions_are_in_the_histories_the_replay_suite_replays() ->
         "termination_for_convenience.v1.notice_retried_now",
     ):
         text = (folder / f"{name}.json").read_text()
-        updates |= {
-            u
-            for u in (
-                "amend_deadline",
-                "decide_amendment",
-                "reassign_owner",
-                "resolve_escalation",
-                "close_case",
-                "retry_now",
-            )
-            if f'"name": "{u}"' in text
-        }
-    assert updates == {
-        "amend_deadline",
-        "decide_amendment",
-        "reassign_owner",
-        "resolve_escalation",
-        "close_case",
-        "retry_now",
-    }
+        updates |= {u for u in operator_updates if f'"name": "{u}"' in text}
+    assert updates == set(operator_updates)
 
 
 def test_both_sides_of_the_reminders_patch_are_recorded_for_replay() -> None:
