@@ -336,6 +336,14 @@ class ClausePublic(BaseModel):
     facts: dict[str, Any]
     recordable_facts: dict[str, Any]
     states: dict[str, Any]
+    figures: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The term-sheet figures the clause reads: where a term sheet sets each "
+        "(term), its type, its default and the section it comes from",
+    )
+    starts_with_contract: bool = Field(
+        default=False, description="A case of this clause opens when a contract is registered"
+    )
 
 
 class WhatIfRequest(BaseModel):

@@ -38,3 +38,21 @@ async def test_a_start_in_a_later_month_answers_with_the_running_case(
 async def test_standing_cases_of_an_unknown_contract_are_a_404(api: httpx.AsyncClient) -> None:
     r = await api.post("/api/contracts/ctr_nobody/standing-cases")
     assert r.status_code == 404 and "ctr_nobody" in r.json()["detail"]
+
+
+async def test_clauses_show_their_figures_and_which_start_with_the_contract(
+    api: httpx.AsyncClient,
+) -> None:
+    clauses = {c["clause"]: c for c in (await api.get("/api/clauses")).json()}
+    payment = clauses["invoice_payment"]["figures"]["payment_days"]
+    assert payment == {
+        "term": "clauses.payment.payment_days",
+        "type": "days",
+        "default": 30,
+        "section": "3",
+        "label": "Days from receipt of a correct and undisputed invoice in which it is to be paid",
+    }
+    assert clauses["invoice_payment"]["figures"]["unpaid_termination_days"]["section"] == "10"
+    assert clauses["sla_audit"]["figures"]["audit_notice_business_days"]["default"] == 10
+    standing = sorted(c for c, info in clauses.items() if info["starts_with_contract"])
+    assert standing == ["monthly_sla_review"]
