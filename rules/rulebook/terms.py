@@ -108,33 +108,32 @@ def declarations(rulebooks: Iterable[Rulebook]) -> Declarations:
     """
     out = Declarations()
     for rb in rulebooks:
-        specs = {n: s for n, s in rb.parameters.items() if isinstance(s, ParameterSpec)}
-        if not specs and rb.terms is None:
-            continue
-        declared = rb.terms or TermsHeading(heading=rb.clause)
-        known = out.headings.get(declared.heading)
-        if known is None:
-            known = out.headings[declared.heading] = _Heading(declared, rb)
-        elif rb.terms is not None and known.declared != declared:
-            if known.rulebook.terms is not None:
-                raise _differs(f"heading {declared.heading!r}", known.rulebook, rb)
-            known.declared, known.rulebook = declared, rb
-        for name, spec in specs.items():
-            path = rb.parameter_path(name).removeprefix("clauses.").split(".")
-            if len(path) == 1:
-                place, key = out.top, path[0]
-            else:
-                heading = out.headings.setdefault(
-                    path[0], _Heading(TermsHeading(heading=path[0]), rb)
-                )
-                place, key = heading.figures, path[1]
-            seen = place.get(key)
-            if seen is not None and seen.spec.model_dump(exclude={"label"}) != spec.model_dump(
-                exclude={"label"}
-            ):
-                raise _differs(f"figure {'.'.join(path)!r}", seen.rulebook, rb)
-            place.setdefault(key, _Figure(spec, rb, key))
+        if rb.terms is not None:
+            known = out.headings.get(rb.terms.heading)
+            if known is None or known.rulebook.terms is None:
+                # First declared here, or so far only implied by figures under it.
+                figures = known.figures if known else {}
+                out.headings[rb.terms.heading] = _Heading(rb.terms, rb, figures)
+            elif known.declared != rb.terms:
+                raise _differs(f"heading {rb.terms.heading!r}", known.rulebook, rb)
+        for name, spec in rb.parameters.items():
+            if isinstance(spec, ParameterSpec):
+                _add_figure(out, rb, name, spec)
     return out
+
+
+def _add_figure(out: Declarations, rb: Rulebook, name: str, spec: ParameterSpec) -> None:
+    path = rb.parameter_path(name).removeprefix("clauses.").split(".")
+    if len(path) == 1:
+        place, key = out.top, path[0]
+    else:
+        implied = _Heading(TermsHeading(heading=path[0]), rb)
+        place, key = out.headings.setdefault(path[0], implied).figures, path[1]
+    seen = place.get(key)
+    if seen is None:
+        place[key] = _Figure(spec, rb, key)
+    elif seen.spec.model_dump(exclude={"label"}) != spec.model_dump(exclude={"label"}):
+        raise _differs(f"figure {'.'.join(path)!r}", seen.rulebook, rb)
 
 
 def _title(heading: str) -> str:

@@ -217,3 +217,16 @@ def test_the_monthly_review_is_the_msas_case_that_starts_with_the_contract() -> 
     registry = default_registry()
     standing = [c for c in registry.clauses() if registry.latest(c).starts_with_contract]
     assert standing == ["monthly_sla_review"]
+
+
+def test_a_rulebook_whose_figures_live_elsewhere_adds_no_heading_of_its_own(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, AUDIT)
+    only_shared = AUDIT.replace('terms: {heading: audit, section: "5"}\n', "")
+    start = only_shared.index("  notice_days:")
+    end = only_shared.index("  surviving_sections:")
+    write(tmp_path, only_shared[:start] + only_shared[end:], clause="later_audit")
+    schemas = registry_of(tmp_path).term_sheet_model().model_json_schema()["$defs"]
+    assert "LaterAuditTerms" not in schemas
+    assert set(schemas["ClauseTerms"]["properties"]) == {"audit", "surviving_sections"}
