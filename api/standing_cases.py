@@ -23,6 +23,7 @@ from api.case_detail import read_case
 from api.case_start import Opened, case_id_for, open_case
 from api.deps import in_session
 from api.schemas import CaseDetail
+from rules.facts import FactsError
 from rules.rulebook import Rulebook, default_registry
 from runtime.settings import Settings
 from store.models import Contract
@@ -91,6 +92,9 @@ async def start_standing_cases(
             )
         except HTTPException as exc:
             warnings.append(f"{rulebook.title}: the case did not start: {exc.detail}")
+        except FactsError as exc:
+            # The contract is registered either way; its figures or dates do not fit.
+            warnings.append(f"{rulebook.title}: the case cannot start: {exc}")
     return opened, warnings
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from api import standing_cases
+from rules.rulebook import Rulebook
 from tests.api.test_contracts import term_sheet
 
 
@@ -56,3 +57,21 @@ async def test_clauses_show_their_figures_and_which_start_with_the_contract(
     assert clauses["sla_audit"]["figures"]["audit_notice_business_days"]["default"] == 10
     standing = sorted(c for c, info in clauses.items() if info["starts_with_contract"])
     assert standing == ["monthly_sla_review"]
+
+
+async def test_a_standing_case_whose_facts_do_not_fit_is_a_warning_not_a_lost_contract(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # first_month must be the first of a month: a mid-month date cannot start the review.
+    monkeypatch.setattr(
+        Rulebook,
+        "facts_at_registration",
+        lambda self, effective, today: {"first_month": "2030-01-15"},
+    )
+    r = await api.post("/api/contracts", json=term_sheet())
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["standing_case_ids"] == {} and body["monthly_sla_review_case_id"] is None
+    (warning,) = body["warnings"]
+    assert "the case cannot start" in warning and "first_month" in warning
+    assert (await api.get(f"/api/contracts/{body['id']}")).status_code == 200
