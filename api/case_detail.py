@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -27,12 +28,21 @@ from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
 
 
 def case_public(
-    session: Session, case: Case, zone: str, stuck: list[str] | None = None
+    session: Session,
+    case: Case,
+    zone: str,
+    stuck: list[str] | None = None,
+    deadlines: Sequence[Deadline] | None = None,
 ) -> dict[str, Any]:
-    """The fields of ``CasePublic``: the row, its deadlines and why it is stuck."""
-    deadlines = session.exec(
-        select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
-    ).all()
+    """The fields of ``CasePublic``: the row, its deadlines and why it is stuck.
+
+    ``deadlines`` (earliest first) when the caller read them already, as the case list
+    does for a whole page at once; otherwise they are read here.
+    """
+    if deadlines is None:
+        deadlines = session.exec(
+            select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
+        ).all()
     data = case.model_dump()
     data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
     data["stuck_reasons"] = (

@@ -33,6 +33,7 @@ from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy import and_, false, or_, true
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 from temporalio.client import Client
@@ -41,8 +42,7 @@ from contracts.calendar import describe_instant
 from rules.rulebook import COULD_NOT_START, default_registry
 from runtime.settings import Settings
 from store.cases import OPENING_STATE
-from store.contracts import time_zone_of
-from store.models import WORKFLOW_TASK, Case, DeadlineAmendment, Notice
+from store.models import WORKFLOW_TASK, Case, Contract, Deadline, DeadlineAmendment, Notice
 
 
 @dataclass
@@ -64,6 +64,8 @@ class CaseRow:
     case: Case
     zone: str
     stuck_reasons: list[str] = field(default_factory=list)
+    #: The case's deadlines, earliest first.
+    deadlines: list[Deadline] = field(default_factory=list)
 
     @property
     def escalation_reason(self) -> str | None:
@@ -187,6 +189,24 @@ def _where(
     return where
 
 
+def case_page_statement(where: list[Any], limit: int, offset: int) -> Any:
+    """The statement of one page of the list: each case with its contract's time zone.
+
+    Nearest next deadline first; NULLS LAST matches the indexes' order, so the first
+    page is read off an index. The time zone comes along by an outer join on the
+    contract's primary key (a case of an unknown contract is shown in UTC).
+    """
+    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
+    return (
+        select(Case, Contract.time_zone)
+        .outerjoin(Contract, col(Contract.id) == col(Case.contract_id))
+        .where(*where)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+
+
 def list_case_rows(
     session: Session,
     filters: CaseFilters,
@@ -198,26 +218,41 @@ def list_case_rows(
     """One page of cases, nearest next deadline first, with why each is stuck.
 
     The per-state counts apply every filter except the state itself, so they say how
-    many cases each state would show.
+    many cases each state would show. Three statements whatever the page's size: the
+    page with its time zones, the page's deadlines, the counts per state (the total is
+    their sum, or the filtered state's count).
     """
-    where = _where(filters, now, settings)
-    total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
-    # NULLS LAST matches the indexes' order: the first page is read off an index.
-    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
-    rows = session.exec(select(Case).where(*where).order_by(*order).offset(offset).limit(limit))
-    counts = session.exec(
-        select(Case.state, func.count())
-        .where(*_where(filters, now, settings, with_state=False))
-        .group_by(col(Case.state))
-    ).all()
-    zones: dict[str, str] = {}
+    page = session.exec(case_page_statement(_where(filters, now, settings), limit, offset)).all()
+    deadlines = deadlines_of(session, [case.id for case, _ in page])
+    counts = dict(
+        session.exec(
+            select(Case.state, func.count())
+            .where(*_where(filters, now, settings, with_state=False))
+            .group_by(col(Case.state))
+        ).all()
+    )
+    total = counts.get(filters.state, 0) if filters.state else sum(counts.values())
     items = []
-    for case in rows:
-        if case.contract_id not in zones:
-            zones[case.contract_id] = time_zone_of(session, case.contract_id)
-        zone = zones[case.contract_id]
-        items.append(CaseRow(case, zone, stuck_reasons(case, now, settings, zone)))
-    return CaseRows(items, total, {state: n for state, n in sorted(counts)})
+    for case, time_zone in page:
+        zone = time_zone or "UTC"
+        reasons = stuck_reasons(case, now, settings, zone)
+        items.append(CaseRow(case, zone, reasons, deadlines.get(case.id, [])))
+    return CaseRows(items, total, {state: n for state, n in sorted(counts.items())})
+
+
+def deadlines_of(session: Session, case_ids: list[str]) -> dict[str, list[Deadline]]:
+    """The deadlines of each of these cases, earliest first, in one statement."""
+    found: dict[str, list[Deadline]] = {}
+    if not case_ids:
+        return found
+    rows = session.exec(
+        select(Deadline)
+        .where(col(Deadline.case_id).in_(case_ids))
+        .order_by(col(Deadline.case_id), col(Deadline.due_at), col(Deadline.id))
+    )
+    for d in rows:
+        found.setdefault(d.case_id, []).append(d)
+    return found
 
 
 def expected_dwell_days(case: Case) -> int | None:
@@ -361,19 +396,18 @@ def _instant(message: Any, field_name: str) -> dt.datetime | None:
 
 
 def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[str, Any]:
-    """Counts for alerting: open, stuck (by kind), escalated, deadlines coming up."""
+    """Counts for alerting: open, stuck (by kind), escalated, deadlines coming up.
 
-    def count(*where: Any) -> int:
-        return int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
+    Two statements whatever the data: every count is a scalar subquery of one SELECT
+    (each still the index read it was on its own), then the open cases per clause and
+    state.
+    """
+
+    def count(*where: Any) -> Any:
+        return select(func.count()).select_from(Case).where(*where).scalar_subquery()
 
     open_ = col(Case.closed).is_(false())
-    by_state = session.exec(
-        select(Case.clause, Case.state, func.count())
-        .where(open_)
-        .group_by(col(Case.clause), col(Case.state))
-    ).all()
-    return {
-        "generated_at": now,
+    counts = {
         "open_cases": count(open_),
         "stuck": count(stuck_condition(now, settings)),
         "stuck_failing_activity": count(failing_condition(now, settings)),
@@ -392,18 +426,28 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         "deadlines_within_7_days": count(
             open_, col(Case.next_deadline_at) <= now + dt.timedelta(days=7)
         ),
-        "pending_amendments": int(
-            session.exec(
-                select(func.count())
-                .select_from(DeadlineAmendment)
-                .where(DeadlineAmendment.status == "pending")
-            ).one()
-        ),
-        "notices_failed": int(
-            session.exec(
-                select(func.count()).select_from(Notice).where(Notice.status == "failed")
-            ).one()
-        ),
+        "pending_amendments": select(func.count())
+        .select_from(DeadlineAmendment)
+        .where(DeadlineAmendment.status == "pending")
+        .scalar_subquery(),
+        "notices_failed": select(func.count())
+        .select_from(Notice)
+        .where(Notice.status == "failed")
+        .scalar_subquery(),
+    }
+    row = (
+        session.connection()
+        .execute(sa_select(*(q.label(name) for name, q in counts.items())))
+        .one()
+    )
+    by_state = session.exec(
+        select(Case.clause, Case.state, func.count())
+        .where(open_)
+        .group_by(col(Case.clause), col(Case.state))
+    ).all()
+    return {
+        "generated_at": now,
+        **{name: int(n) for name, n in row._mapping.items()},
         "open_by_clause_and_state": [
             {"clause": clause, "state": state, "count": n} for clause, state, n in by_state
         ],

@@ -93,11 +93,7 @@ def case_list(
     """One page of the filtered case list, with the filters' choices and the state counts."""
     page = max(page, 1)
     rows = list_case_rows(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE, now, settings)
-    ids = [r.case.id for r in rows.items]
-    labels: dict[tuple[str, str], str] = {}
-    if ids:
-        for d in session.exec(select(Deadline).where(col(Deadline.case_id).in_(ids))):
-            labels[(d.case_id, d.name)] = d.label
+    labels = {(d.case_id, d.name): d.label for r in rows.items for d in r.deadlines}
     contracts = [
         (c.id, c.title) for c in session.exec(select(Contract).order_by(col(Contract.title)))
     ]

@@ -65,7 +65,8 @@ def list_cases(
     filters = CaseFilters(clause, state, contract_id, escalated, stuck, within_days)
     rows = list_case_rows(session, filters, limit, offset, now, settings)
     items = [
-        CasePublic(**case_public(session, r.case, r.zone, r.stuck_reasons)) for r in rows.items
+        CasePublic(**case_public(session, r.case, r.zone, r.stuck_reasons, r.deadlines))
+        for r in rows.items
     ]
     return CasesPublic(
         items=items,

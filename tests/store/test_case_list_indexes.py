@@ -72,14 +72,10 @@ def filled(postgres_database: str) -> Iterator[Any]:
 
 
 def _plan(engine: Any, *where: Any) -> str:
-    # The same statement the API builds for GET /api/cases (see api/routes/cases.py).
-    query = (
-        select(Case)
-        .where(*where)
-        .order_by(col(Case.next_deadline_at).asc().nulls_last(), col(Case.id))
-        .offset(0)
-        .limit(50)
-    )
+    # The same statement the API builds for GET /api/cases (see api/ops.py).
+    from api.ops import case_page_statement
+
+    query = case_page_statement(list(where), 50, 0)
     sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     with engine.connect() as c:
         return "\n".join(row[0] for row in c.execute(text("EXPLAIN " + sql)))
