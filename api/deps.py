@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 from temporalio.client import Client
@@ -65,3 +65,8 @@ async def get_temporal(request: Request) -> Client:
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+#: An escalation's id in a path: the store keeps it in a 32-bit integer, so a larger
+#: number is a 422 naming the field, not a database error.
+EscalationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The escalation's id")]

@@ -23,7 +23,7 @@ from api.access import Principal
 from api.case_actions import ActionRefused
 from api.console.helpers import local_to_utc
 from api.console.pages import expired, fields, refused, show_case, signed_in, text
-from api.deps import get_temporal, in_session
+from api.deps import EscalationId, get_temporal, in_session
 from rules.facts import FactsError
 from runtime.settings import get_settings
 from store.contracts import time_zone_of
@@ -104,7 +104,7 @@ async def retry(request: Request, case_id: str) -> Response:
 
 
 @router.post("/escalations/{escalation_id}/resolve")
-async def resolve(request: Request, case_id: str, escalation_id: int) -> Response:
+async def resolve(request: Request, case_id: str, escalation_id: EscalationId) -> Response:
     """Resolves one open escalation with the operator's note."""
 
     async def run(actor: Principal, form: FormData) -> str:

@@ -15,7 +15,14 @@ from fastapi import APIRouter, Query, Request
 from api import case_actions
 from api.access import FactRecorder, Operator, Reader
 from api.case_detail import case_public, read_case
-from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
+from api.deps import (
+    EscalationId,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    get_temporal,
+    in_session,
+)
 from api.ops import CaseFilters, asked_temporal, list_case_rows
 from api.pagination import Limit, Offset
 from api.schemas import (
@@ -154,7 +161,7 @@ async def retry_now(
 async def resolve_escalation(
     actor: Operator,
     case_id: str,
-    escalation_id: int,
+    escalation_id: EscalationId,
     body: ResolveEscalation,
     client: TemporalDep,
     settings: SettingsDep,

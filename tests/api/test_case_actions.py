@@ -191,6 +191,9 @@ async def test_resolving_an_escalation_clears_the_badge(
     assert (
         await api.post(f"/api/cases/{case_id}/escalations/999999/resolve", json={"note": "x"})
     ).status_code == 404
+    # Past the store's 32-bit ids: the field is named, the database never asked.
+    huge = await api.post(f"/api/cases/{case_id}/escalations/{2**31}/resolve", json={"note": "x"})
+    assert huge.status_code == 422 and "escalation_id" in huge.text
 
 
 async def test_retry_now_is_refused_when_nothing_is_failing(
