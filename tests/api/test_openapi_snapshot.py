@@ -31,9 +31,26 @@ def _removed(before: Any, after: Any, path: str = "") -> list[str]:
                 found += _removed(value, after[key], where)
         return found
     if isinstance(before, list) and isinstance(after, list):
-        # Lists of parameters, required names, enums: every old item must still be there.
-        return [f"{path}: lost {item!r}" for item in before if item not in after]
+        # Parameters are told apart by where and what they are: each old one must still
+        # be there, and may gain keys (a bound, a description) like any other object.
+        found = []
+        for item in before:
+            if item in after:
+                continue
+            same = [a for a in after if _parameter_key(a) == _parameter_key(item) is not None]
+            if same:
+                found += _removed(item, same[0], f"{path}/{_parameter_key(item)}")
+            else:
+                # Required names, enums and the like: every old item must still be there.
+                found.append(f"{path}: lost {item!r}")
+        return found
     return [] if before == after else [f"{path}: {before!r} became {after!r}"]
+
+
+def _parameter_key(item: Any) -> tuple[str, str] | None:
+    if isinstance(item, dict) and "in" in item and "name" in item:
+        return (item["in"], item["name"])
+    return None
 
 
 def test_the_openapi_document_keeps_everything_it_had() -> None:
@@ -51,6 +68,16 @@ def test_the_comparison_sees_a_removed_field_and_a_changed_type() -> None:
         "/b: removed",
     ]
     assert _removed(before, {**before, "added": True}) == []
+
+
+def test_a_parameter_may_gain_bounds_but_not_lose_or_change_its_type() -> None:
+    old = {"in": "path", "name": "id", "schema": {"type": "integer"}}
+    bounded = {"in": "path", "name": "id", "schema": {"type": "integer", "maximum": 9}}
+    assert _removed([old], [bounded]) == []
+    assert _removed([old], [{**old, "schema": {"type": "string"}}]) == [
+        "/('path', 'id')/schema/type: 'integer' became 'string'"
+    ]
+    assert _removed([old], [{**old, "name": "other"}]) == [f": lost {old!r}"]
 
 
 if __name__ == "__main__":
