@@ -63,10 +63,11 @@ async def test_a_standing_case_whose_facts_do_not_fit_is_a_warning_not_a_lost_co
     api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # first_month must be the first of a month: a mid-month date cannot start the review.
+    mid_month = (dt.date.today() + dt.timedelta(days=40)).replace(day=15).isoformat()
     monkeypatch.setattr(
         Rulebook,
         "facts_at_registration",
-        lambda self, effective, today: {"first_month": "2030-01-15"},
+        lambda self, effective, today: {"first_month": mid_month},
     )
     r = await api.post("/api/contracts", json=term_sheet())
     assert r.status_code == 201, r.text
