@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
+
+from contracts.holidays import NewYorkGCL24
+from tests.dates import a_monday_whose_ninetieth_day_is_a_sunday, at_ny_on, notice_days_ago
 
 URL = "/api/contracts/ctr_reference_msa/what-if"
 
@@ -20,7 +25,8 @@ async def test_what_if_gives_the_effective_date_with_its_explanation(
     assert r.status_code == 200, r.text
     body = r.json()
     effective = next(d for d in body["deadlines"] if d["name"] == "effective_date")
-    # The issue's example: received 1 Dec 2026 10:00 New York -> effective 1 Mar 2027.
+    # The issue's example, a fixed past notice (what-if takes any date, past or ahead):
+    # received 1 Dec 2026 10:00 New York -> effective 1 Mar 2027.
     assert effective["last_day"] == "2027-03-01"
     assert any("NY GCL § 20" in line for line in effective["explanation"])
     assert body["state"] == "notice_period_running"
@@ -29,16 +35,26 @@ async def test_what_if_gives_the_effective_date_with_its_explanation(
     }
 
 
+def a_monday_a_year_ahead_whose_ninetieth_day_is_a_sunday() -> tuple[dt.date, dt.date]:
+    """A Monday about a year from today, and the Monday § 25 makes its 90th day."""
+    monday, _ = a_monday_whose_ninetieth_day_is_a_sunday()
+    monday += dt.timedelta(weeks=52)  # still a Monday, so day 90 is still a Sunday
+    while (carried := monday + dt.timedelta(days=91)) in NewYorkGCL24().holidays(carried.year):
+        monday += dt.timedelta(weeks=1)
+    return monday, carried
+
+
 async def test_what_if_accepts_a_notice_not_yet_given(api: httpx.AsyncClient) -> None:
-    r = await what_if_notice(api, "2030-12-02T09:00:00", "provider")
+    monday, carried_to = a_monday_a_year_ahead_whose_ninetieth_day_is_a_sunday()
+    r = await what_if_notice(api, at_ny_on(monday, 9).isoformat(), "provider")
     assert r.status_code == 200, r.text
     effective = next(d for d in r.json()["deadlines"] if d["name"] == "effective_date")
-    # Day 90 after Mon 2 Dec 2030 is Sun 2 Mar 2031: NY GCL § 25 carries it to Mon 3 Mar.
-    assert effective["last_day"] == "2031-03-03"
+    # Day 90 after that Monday is a Sunday: NY GCL § 25 carries it to the Monday after.
+    assert effective["last_day"] == carried_to.isoformat()
 
 
 async def test_what_if_starts_nothing(api: httpx.AsyncClient) -> None:
-    await what_if_notice(api, "2026-11-02T10:00:00-05:00", "customer")
+    await what_if_notice(api, notice_days_ago(30), "customer")
     assert (await api.get("/api/cases")).json()["total"] == 0
     assert (await api.get("/api/outbox")).json()["total"] == 0
 
