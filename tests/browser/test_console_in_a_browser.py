@@ -91,10 +91,15 @@ async def test_an_operator_finds_a_stuck_case_retries_it_and_amends_a_deadline(
     await expect(page.locator("#deadlines")).to_contain_text("Termination")
     await page.screenshot(path=screenshot_path("case-page-stuck"), full_page=True)
 
-    # SendGrid is back; the operator retries now instead of waiting out the backoff.
-    stack.sendgrid.clear_send_script()
+    # The operator retries now instead of waiting out the backoff. SendGrid comes back
+    # only once the retry is on record: were it back before the click, Temporal's own
+    # retry could win the race and leave nothing to retry (CI saw exactly that).
     await stuck.get_by_label(re.compile("Reason")).fill("SendGrid incident resolved")
     await stuck.get_by_role("button", name="Retry now").click()
+    await eventually(
+        lambda: (stack.operator.email, "retry_now") in audit_actions(case_id), timeout=30
+    )
+    stack.sendgrid.clear_send_script()
     sent = await eventually(lambda: [n for n in notices(case_id) if n.status == "sent"], timeout=60)
     assert len(stack.sendgrid.accepted_for(sent[0].id)) == 1  # exactly once
     await eventually(lambda: not case_row(case_id).failing_activity, timeout=30)  # type: ignore[union-attr]
