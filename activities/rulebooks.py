@@ -28,7 +28,7 @@ from activities.types import (
     RulebookSummary,
     StateInfo,
 )
-from rules import deadlines, derive, engine
+from rules import deadlines, derive, engine, senders
 from rules.calculators import CalculationContext, DeadlineState, RecordedFactView
 from rules.rulebook import FactSpec, default_registry
 
@@ -131,13 +131,21 @@ def decide(inp: DecideInput) -> DecideResult:
     started = time.perf_counter()  # observability: decision latency (issue 6)
     facts = dict(inp.facts)
     derived: dict[str, Any] = {}
+    sort = None
     if inp.context is not None:
         clause, version = str(facts["clause"]), int(str(facts["rulebook_version"]))
+        rb = default_registry().get(clause, version)
+        terms = default_registry().complete_terms(inp.context.terms)
         # Term-sheet figures first: the event's own facts win on a name clash.
-        facts = parameter_facts(clause, version, inp.context.terms) | facts
+        facts = derive.parameter_facts(rb, terms) | facts
+        facts.update(senders.side_facts(rb, terms, facts))
         derived = derive_facts(clause, version, inp.context)
         facts.update(derive.scalars(derived))
+        sort = (rb, terms)
     decisions = engine.evaluate(facts)
+    if sort is not None:
+        # Only our side's notices go out; the other party's are expected instead.
+        decisions = senders.sort_decisions(*sort, facts, decisions)
     # Labels are the clause and the event kind only: never fact values (personal data).
     observe_decision_latency(
         time.perf_counter() - started,

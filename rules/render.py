@@ -20,6 +20,7 @@ import jinja2
 from contracts.calendar import describe_day, describe_instant
 from contracts.terms import TermSheet, other_party
 from rules.rulebook import Rulebook, default_registry
+from rules.senders import whose
 
 #: Layouts shared by every clause's notices (header, footer).
 LAYOUTS = Path(__file__).resolve().parent / "notice_layouts"
@@ -70,13 +71,11 @@ class RenderedNotice:
 
 
 @lru_cache(maxsize=64)
-def _environment(folder: Path, html: bool) -> jinja2.Environment:
+def _environment(folders: tuple[Path, ...], html: bool) -> jinja2.Environment:
     # StrictUndefined: a template that names a missing value fails loudly instead of
     # sending a notice with a blank where a date should be.
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(str(folder)), jinja2.FileSystemLoader(str(LAYOUTS))]
-        ),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in (*folders, LAYOUTS)]),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,
@@ -133,6 +132,12 @@ def render_notice(rb: Rulebook, terms: TermSheet, req: NoticeRequest) -> Rendere
     """
     terms = default_registry().complete_terms(terms)
     spec = rb.notices[req.notice]
+    if spec.sender is not None and whose(spec, terms.our_side, req.facts) == "theirs":
+        # Never written in the other party's name, whatever asked for it.
+        raise RenderError(
+            f"notice {req.notice} is the other party's to give ({spec.sender}); "
+            f"we are the {terms.our_side}, so the case expects it and never writes it"
+        )
     zone = terms.time_zone
     # Optional facts (and fields of facts not recorded yet) are named, as empty values.
     declared = [*rb.facts, *(f for rf in rb.recordable_facts.values() for f in rf.fields)]
@@ -154,6 +159,11 @@ def render_notice(rb: Rulebook, terms: TermSheet, req: NoticeRequest) -> Rendere
         "customer": terms.customer,
         "provider": terms.provider,
         "owner": terms.owner,
+        # Whose notice it is (None: a rulebook written before senders), and the parties
+        # from our side: ours runs Clauseflow, theirs is the other party.
+        "sender": spec.sender,
+        "our_party": terms.party(terms.our_side),
+        "their_party": terms.party(other_party(terms.our_side)),
         "notifying_party": terms.party(given_by) if given_by else None,
         "receiving_party": terms.party(other_party(given_by)) if given_by else None,
         "sent_on_text": describe_instant(req.at, zone),
@@ -162,7 +172,7 @@ def render_notice(rb: Rulebook, terms: TermSheet, req: NoticeRequest) -> Rendere
         ),
         "zone": ZoneInfo(zone),
     }
-    folder = rb.folder / "notices"
+    folder = rb.template_folders
     try:
         subject = _environment(folder, False).from_string(spec.subject).render(context).strip()
         text = _environment(folder, False).get_template(f"{req.notice}.txt.j2").render(context)

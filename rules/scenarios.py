@@ -143,6 +143,8 @@ class CasePath:
             ready update) before going on.
         history_limit: Events after which the case continues as new, if not the
             workflow's default.
+        our_side: Which party runs Clauseflow in this path (``customer`` or
+            ``provider``); ``None`` is the reference term sheet's.
     """
 
     name: str
@@ -157,6 +159,8 @@ class CasePath:
     case_id: str | None = None
     ready: bool = True
     history_limit: int | None = None
+    #: Which party runs Clauseflow in this path; None: the reference term sheet's.
+    our_side: str | None = None
 
     @property
     def records(self) -> tuple[Step, ...]:
@@ -384,6 +388,7 @@ def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath,
                 case_id=raw.get("case_id"),
                 ready=raw.get("ready", True),
                 history_limit=raw.get("history_limit"),
+                our_side=raw.get("our_side"),
             )
         )
     return tuple(paths)

@@ -14,6 +14,7 @@ from rules.calculators import CalculationContext
 from rules.deadlines import DeadlineView, compute_deadlines
 from rules.derive import derived_facts, parameter_facts, scalars
 from rules.rulebook import default_registry
+from rules.senders import side_facts, sort_decisions
 
 
 @dataclass
@@ -44,8 +45,9 @@ def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.dateti
     )
     all_facts = {**facts, **derived}
     seen = parameter_facts(rb, terms) | scalars(all_facts)
+    seen.update(side_facts(rb, terms, all_facts))
     seen.update(clause=clause, rulebook_version=rb.version, event="case_started", state="opened")
-    decisions = engine.evaluate(seen)
+    decisions = sort_decisions(rb, terms, all_facts, engine.evaluate(seen))
     state = "opened"
     to_set: list[str] = []
     for d in decisions:

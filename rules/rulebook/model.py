@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.terms import TermSheet
 from rules.rulebook.errors import ParameterError
-from rules.rulebook.vocabulary import ContractValue, DeadlineUnit, FactType, ParameterType
+from rules.rulebook.vocabulary import (
+    ContractValue,
+    DeadlineUnit,
+    FactType,
+    ParameterType,
+    SenderRole,
+)
 
 
 class _Spec(BaseModel):
@@ -162,12 +168,24 @@ class DeadlineSpec(_Spec):
 
 
 class NoticeSpec(_Spec):
-    """A notice the rules can send; ``subject`` is a Jinja template string."""
+    """A notice the rules can send; ``subject`` is a Jinja template string.
+
+    ``sender`` says whose notice it is. Only a notice of our own side (or ``internal``)
+    is ever sent; one of the other party's is expected instead: by ``expected_by`` (a
+    deadline of the rulebook) when the contract sets a time for it, and recorded as
+    received with the recordable fact ``received_as``. Rulebooks written before senders
+    existed have none, and their cases send every notice as they always did.
+    """
 
     subject: str
     to: list[str]
     copy_: list[str] = Field(default_factory=list, alias="copy")
     requires_approval: bool = False
+    sender: SenderRole | None = None
+    #: What the notice is, in a few words ("the Provider's maintenance notice").
+    label: str | None = None
+    expected_by: str | None = None
+    received_as: str | None = None
 
 
 Scalar = str | int | float | bool
@@ -235,9 +253,17 @@ class Rulebook(_Spec):
     rules: list[RuleSpec]
     path: Path
     folder: Path
+    #: A folder of the clause whose notice templates this version uses before the
+    #: shared ``notices/`` (released templates never change under running cases).
+    templates: str | None = None
     #: The start fact whose moment opens the case (a notice received, an incident
     #: reported): facts recorded later are not dated before it. See ``opening_fact``.
     opened_by: str | None = None
+
+    @property
+    def declares_senders(self) -> bool:
+        """Whether its notices say whose they are (so only our side's are sent)."""
+        return any(n.sender is not None for n in self.notices.values())
 
     @property
     def key(self) -> tuple[str, int]:
@@ -257,6 +283,14 @@ class Rulebook(_Spec):
         instants = [n for n, f in self.facts.items() if f.type == "datetime" and f.required]
         return instants[0] if len(instants) == 1 else None
 
+    @property
+    def template_folders(self) -> tuple[Path, ...]:
+        """Where its notice templates are looked for, in order: its own ``templates``
+        folder (a version whose notices speak in another voice), then ``notices/``,
+        which the clause's versions share."""
+        shared = self.folder / "notices"
+        return (self.folder / self.templates, shared) if self.templates else (shared,)
+
     def template_paths(self, notice: str) -> tuple[Path, Path]:
         """The text and HTML Jinja templates of a notice.
 
@@ -264,9 +298,11 @@ class Rulebook(_Spec):
             notice: A notice name declared in ``notices``.
 
         Returns:
-            ``(notices/<notice>.txt.j2, notices/<notice>.html.j2)`` inside ``folder``.
+            ``<folder>/<notice>.txt.j2`` and ``.html.j2`` in the first of
+            :attr:`template_folders` that has the text template (else in the last).
         """
-        base = self.folder / "notices"
+        folders = self.template_folders
+        base = next((f for f in folders if (f / f"{notice}.txt.j2").is_file()), folders[-1])
         return base / f"{notice}.txt.j2", base / f"{notice}.html.j2"
 
     def facts_at_registration(self, effective_date: dt.date, today: dt.date) -> dict[str, Any]:

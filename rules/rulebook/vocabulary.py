@@ -41,6 +41,16 @@ RECIPIENT_ROLES: tuple[str, ...] = (
     "receiving_party",
 )
 
+#: Whose notice it is: a party (``notifying_party`` and ``receiving_party`` resolve through
+#: the case's ``given_by`` fact), or ``internal`` for reminders and reports to our own people.
+SenderRole = Literal["customer", "provider", "notifying_party", "receiving_party", "internal"]
+SENDER_ROLES: tuple[str, ...] = SenderRole.__args__  # type: ignore[attr-defined]
+
+#: Facts the engine adds for a rulebook whose notices declare senders: which party runs
+#: Clauseflow for the contract (the term sheet's ``our_side``) and, when the case has a
+#: ``given_by`` fact, whether that party is us.
+SIDE_FACTS: tuple[str, ...] = ("our_side", "given_by_us")
+
 ACTIONS: tuple[str, ...] = (
     "transition",
     "set_deadlines",
@@ -50,6 +60,10 @@ ACTIONS: tuple[str, ...] = (
     "record",
     "close",
 )
+
+#: What the engine layer decides in place of ``send_notice`` when the notice is the other
+#: party's to give: the case expects it instead of sending it. Not written in rulebooks.
+EXPECT_NOTICE = "expect_notice"
 
 DeadlineUnit = Literal["calendar_days", "business_days", "hours", "business_hours", "months"]
 DEADLINE_UNITS: tuple[str, ...] = DeadlineUnit.__args__  # type: ignore[attr-defined]
@@ -66,7 +80,9 @@ EVENT_KEYS: tuple[str, ...] = (
 )
 
 # Keys the engine uses itself; no fact, field or parameter may take these names.
-RESERVED_NAMES: frozenset[str] = frozenset({*EVENT_KEYS, "sid", "id", "clause", "rulebook_version"})
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {*EVENT_KEYS, *SIDE_FACTS, "sid", "id", "clause", "rulebook_version"}
+)
 
 #: The state the engine puts a case in when its first step cannot be taken at all (its
 #: facts cannot be run); no rulebook may declare it.

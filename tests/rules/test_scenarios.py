@@ -29,6 +29,7 @@ from rules.scenarios import (
     resolve_facts,
     scenarios_path,
 )
+from rules.senders import side_facts, sort_decisions
 from tests.dates import at_ny_on, ny_today
 from workers.seed import reference_term_sheet
 
@@ -71,9 +72,14 @@ def test_scenarios_load_and_name_only_what_the_rulebook_declares(clause: str) ->
 @pytest.mark.parametrize(("clause", "row"), _each("rows"))
 def test_decision_table(clause: str, row: DecisionRow) -> None:
     scenarios = _scenarios(clause)
-    # As the decide activity does: the term sheet's figures, then the case's own facts.
-    facts = parameter_facts(_rulebook(scenarios), _terms()) | scenarios.facts(row)
-    decisions = evaluate(facts)
+    rulebook = _rulebook(scenarios)
+    own = scenarios.facts(row)
+    # A row may run from the Provider's side: the term sheet's our_side follows it.
+    terms = _terms().model_copy(update={"our_side": own.get("our_side", _terms().our_side)})
+    # As the decide activity does: the term sheet's figures, which side we are, then
+    # the case's own facts; the other party's notices are expected, not sent.
+    facts = parameter_facts(rulebook, terms) | side_facts(rulebook, terms, own) | own
+    decisions = sort_decisions(rulebook, terms, facts, evaluate(facts))
     got = [(d.rule, d.action, d.value) for d in decisions]
     assert got == list(row.expect), scenarios.where(row)
 
