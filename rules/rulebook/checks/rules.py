@@ -9,7 +9,7 @@ from typing import Any
 
 from rules.rulebook.checks.context import Context
 from rules.rulebook.errors import RulebookError, did_you_mean
-from rules.rulebook.vocabulary import EVENT_KEYS, EVENTS
+from rules.rulebook.vocabulary import EVENT_KEYS, EVENTS, SIDE_FACTS
 
 
 def check_rules(ctx: Context) -> None:
@@ -29,6 +29,8 @@ def check_rules(ctx: Context) -> None:
         *rb.parameters,
         *recorded,
         *ctx.derived_outputs(),
+        # our_side and given_by_us, which the rules of a sender-declaring rulebook see.
+        *(SIDE_FACTS if rb.declares_senders else ()),
     }
     names: dict[str, int] = {}
     for i, rule in enumerate(rb.rules):

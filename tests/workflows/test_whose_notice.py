@@ -1,0 +1,133 @@
+"""Whose notice: every clause's scenario paths, run as cases from the side each names.
+
+Across all of them, no notice goes out whose sender is the other party: each one sent is
+ours or internal. Each notice of the other party's is expected instead, never written,
+and one the contract times is due by a deadline of the case, with its explanation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.terms import TermSheet
+from rules.rulebook import Rulebook, default_registry
+from rules.scenarios import CasePath, Step, load_scenarios, resolve_facts, scenarios_path
+from rules.senders import whose
+from store.db import get_engine
+from store.models import ExpectedNotice
+from tests.workflows.helpers import deadlines, in_state, notices, seed_reference_contract
+from workers.seed import reference_term_sheet
+from workflows.case import ApproveNoticeRequest, CaseInput, CaseWorkflow, RecordFactRequest
+
+
+def _paths() -> list[Any]:
+    """Every path that happens now (a recorded history's replays its own version)."""
+    out = []
+    for clause in default_registry().clauses():
+        for case in load_scenarios(scenarios_path(clause)).paths:
+            if case.at is None:
+                side = case.our_side or "customer"
+                out.append(pytest.param(clause, case, id=f"{clause} as {side}: {case.name}"))
+    return out
+
+
+def test_every_clause_has_paths_from_both_sides() -> None:
+    sides: dict[str, set[str]] = {}
+    for param in _paths():
+        clause, case = param.values
+        sides.setdefault(clause, set()).add(case.our_side or "customer")
+    assert {c: s for c, s in sides.items() if s != {"customer", "provider"}} == {}
+    assert set(sides) == set(default_registry().clauses())
+
+
+def test_the_current_rulebook_of_every_clause_says_whose_each_notice_is() -> None:
+    registry = default_registry()
+    assert [c for c in registry.clauses() if not registry.latest(c).declares_senders] == []
+
+
+def _expected(case_id: str) -> list[ExpectedNotice]:
+    with Session(get_engine()) as s:
+        return list(s.exec(select(ExpectedNotice).where(ExpectedNotice.case_id == case_id)))
+
+
+async def _run(
+    env: WorkflowEnvironment, queue: str, rb: Rulebook, terms: TermSheet, case: CasePath
+) -> str:
+    """Runs the path's case to its end: its facts recorded in their states, the clock
+    moved to each next deadline, notices held for approval approved as they come."""
+    now = dt.datetime.now(dt.UTC)
+
+    def resolved(facts: dict[str, Any]) -> dict[str, Any]:
+        return resolve_facts(facts, now=now, time_zone=terms.time_zone)
+
+    case_id = f"case_{uuid.uuid4().hex}"
+    start = CaseInput(
+        case_id,
+        "ctr_reference_msa",
+        rb.clause,
+        rb.version,
+        terms.model_dump(mode="json"),
+        resolved(case.start),
+    )
+    start = dataclasses.replace(start, owner_email=terms.owner.email, past_deadlines="as_scheduled")
+    client: Client = env.client
+    handle = await client.start_workflow(CaseWorkflow.run, start, id=case_id, task_queue=queue)
+    await handle.execute_update(CaseWorkflow.ready)
+    for step in case.steps:
+        assert isinstance(step, Step), f"{case.name}: a step this test cannot take"
+        await in_state(handle, step.in_state)
+        await handle.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest(step.fact, resolved(step.values), "owner", "path step"),
+        )
+    if not case.closed:
+        await in_state(handle, case.end_state)
+        return case_id
+    for _ in range(200):
+        view = await handle.query(CaseWorkflow.case)
+        if view.closed:
+            break
+        for key in view.held_notices if case.approve_held else []:
+            await handle.execute_update(
+                CaseWorkflow.approve_notice, ApproveNoticeRequest(key, "owner", "path step")
+            )
+        pending = [d.due_at for d in view.deadlines if d.status == "pending"]
+        assert pending or view.held_notices, f"{case.name}: stuck in {view.state}"
+        at = await env.get_current_time()
+        step_to = max(min(pending, default=at) - at, dt.timedelta()) + dt.timedelta(seconds=1)
+        await env.sleep(step_to)
+    assert (await handle.result()).state == case.end_state
+    return case_id
+
+
+@pytest.mark.parametrize(("clause", "case"), _paths())
+async def test_only_our_notices_go_out_and_theirs_are_expected(
+    time_env: WorkflowEnvironment, worker: Client, task_queue: str, clause: str, case: CasePath
+) -> None:
+    seed_reference_contract()
+    rb = default_registry().latest(clause)
+    terms = reference_term_sheet().model_copy(update={"our_side": case.our_side or "customer"})
+    case_id = await _run(time_env, task_queue, rb, terms, case)
+
+    facts = resolve_facts(case.start, now=dt.datetime.now(dt.UTC), time_zone=terms.time_zone)
+    for n in notices(case_id):
+        assert whose(rb.notices[n.notice], terms.our_side, facts) != "theirs", (
+            f"{n.notice} was written in the other party's name"
+        )
+    set_deadlines = deadlines(case_id)
+    for x in _expected(case_id):
+        spec = rb.notices[x.notice]
+        assert whose(spec, terms.our_side, facts) == "theirs", x.notice
+        assert x.sender != terms.our_side
+        if spec.expected_by is not None:
+            due = set_deadlines.get(spec.expected_by)
+            assert due is not None, f"{x.notice} is expected by {spec.expected_by}, never set"
+            assert x.due_at == due.due_at and due.explanation, x.notice
