@@ -30,6 +30,7 @@ import jsonschema
 
 from rules.relative_dates import resolve, resolve_facts
 from rules.rulebook import ACTIONS, CLAUSES_DIR, COULD_NOT_START, EVENTS, Rulebook, RulebookError
+from rules.rulebook.vocabulary import EXPECT_NOTICE
 from rules.rulebook.errors import did_you_mean
 from rules.rulebook.source import Lines, compose
 
@@ -445,10 +446,13 @@ def _check_vocabulary(scenarios: Scenarios, lines: Lines) -> None:
             hint = did_you_mean(str(event), EVENTS)
             reason = f"{_where([*where, 'event'])}: unknown event {event!r}{hint}"
             raise ScenariosError(scenarios.path, lines.line([*where, "event"]), reason)
+        # expect_notice: a send_notice of the other party's notice, as the decide
+        # activity turns it (rules.senders.sort_decisions).
+        known = (*ACTIONS, EXPECT_NOTICE)
         for at, (_, action, _) in enumerate(row.expect):
-            if action not in ACTIONS:
+            if action not in known:
                 path = [*where, "expect", at]
-                reason = f"{_where(path)}: unknown action {action!r}{did_you_mean(action, ACTIONS)}"
+                reason = f"{_where(path)}: unknown action {action!r}{did_you_mean(action, known)}"
                 raise ScenariosError(scenarios.path, lines.line(path), reason)
 
 
