@@ -30,9 +30,9 @@ import jsonschema
 
 from rules.relative_dates import resolve, resolve_facts
 from rules.rulebook import ACTIONS, CLAUSES_DIR, COULD_NOT_START, EVENTS, Rulebook, RulebookError
-from rules.rulebook.vocabulary import EXPECT_NOTICE
 from rules.rulebook.errors import did_you_mean
 from rules.rulebook.source import Lines, compose
+from rules.rulebook.vocabulary import EXPECT_NOTICE
 
 FILE_NAME = "scenarios.yaml"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "scenarios.schema.json"
