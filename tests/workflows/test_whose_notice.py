@@ -93,12 +93,12 @@ async def _run(
         return case_id
     for _ in range(200):
         view = await handle.query(CaseWorkflow.case)
-        if view.closed:
-            break
         for key in view.held_notices if case.approve_held else []:
             await handle.execute_update(
                 CaseWorkflow.approve_notice, ApproveNoticeRequest(key, "owner", "path step")
             )
+        if view.closed:
+            break
         pending = [d.due_at for d in view.deadlines if d.status == "pending"]
         assert pending or view.held_notices, f"{case.name}: stuck in {view.state}"
         at = await env.get_current_time()
