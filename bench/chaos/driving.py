@@ -59,7 +59,9 @@ class CaseDriver:
         """Starts the case's workflow, or finds it started by an attempt whose answer was lost."""
         from workflows.case import CaseInput, CaseWorkflow
 
-        s, terms, args = o.scenario, self.terms, self.args
+        s, args = o.scenario, self.args
+        # The path's own side: the same rulebook runs for the Customer or the Provider.
+        terms = self.terms.model_copy(update={"our_side": s.our_side})
         try:
             return await self.client.start_workflow(
                 CaseWorkflow.run,
@@ -67,7 +69,7 @@ class CaseDriver:
                     case_id=o.case_id,
                     contract_id="ctr_reference_msa",
                     clause=s.clause,
-                    rulebook_version=1,
+                    rulebook_version=s.version,
                     terms=terms.model_dump(mode="json"),
                     facts=s.facts,
                     owner_email=terms.owner.email,

@@ -39,6 +39,9 @@ class Scenario:
     #: The state the case must be in at the end, and whether it is closed then.
     end_state: str = ""
     closed: bool = True
+    #: The rulebook version its scenarios describe, and the side we are in it.
+    version: int = 1
+    our_side: str = "customer"
 
 
 def scenarios(now: dt.datetime, time_zone: str) -> list[Scenario]:
@@ -54,6 +57,7 @@ def scenarios(now: dt.datetime, time_zone: str) -> list[Scenario]:
             # A path at a fixed moment is the history recorder's: its clock moves.
             if case.at is None:
                 plan.append(_scenario(clause, case, now, time_zone))
+                plan[-1].version = load_scenarios(scenarios_path(clause)).rulebook_version
     return plan
 
 
@@ -75,4 +79,5 @@ def _scenario(clause: str, case: CasePath, now: dt.datetime, time_zone: str) -> 
         approve_held=case.approve_held,
         end_state=case.end_state,
         closed=case.closed,
+        our_side=case.our_side or "customer",
     )
