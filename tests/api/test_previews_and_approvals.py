@@ -12,6 +12,7 @@ from store.models import Deadline
 from tests.api.helpers import get_ok
 from tests.dates import a_monday_whose_ninetieth_day_is_a_sunday, at_ny_on, described
 from tests.workflows.helpers import eventually, notices
+from workers.seed import reference_term_sheet
 
 START = "/api/contracts/ctr_reference_msa/cases"
 CUSTOMER = ["legal@customer.example.com", "contracts@customer.example.com"]
@@ -91,10 +92,17 @@ async def test_a_notice_that_cannot_render_with_the_current_facts_is_a_422_with_
 
 
 async def breach_case_at_final_report(api: httpx.AsyncClient) -> str:
-    """A security breach case driven over the API to its final report, which is held."""
+    """A security breach case driven over the API to its final report, which is held.
+
+    The report is the Provider's: the case runs for a Provider-side copy of the
+    reference contract (from the Customer's side it would be expected, never written).
+    """
     now = dt.datetime.now(dt.UTC)
+    terms = reference_term_sheet().model_copy(update={"our_side": "provider"})
+    r = await api.post("/api/contracts", json=terms.model_dump(mode="json"))
+    assert r.status_code == 201, r.text
     r = await api.post(
-        START,
+        f"/api/contracts/{r.json()['id']}/cases",
         json={
             "clause": "security_breach",
             "facts": {

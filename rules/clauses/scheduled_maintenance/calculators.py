@@ -41,3 +41,26 @@ def maintenance_window(ctx: CalculationContext) -> dict[str, Any]:
         "window_ends_after_start": ends > starts,
         "window_text": f"from {describe_instant(starts, zone)} to {describe_instant(ends, zone)}",
     }
+
+
+@calculator(
+    "maintenance_notice_receipt",
+    ("notice_received_in_time", "notice_received_lead_hours"),
+    "Whether the Provider's maintenance notice, as recorded received, came the required "
+    "hours before the window (Exhibit A.1)",
+)
+def maintenance_notice_receipt(ctx: CalculationContext) -> dict[str, Any]:
+    """The latest recorded arrival of the Provider's notice against the time it was due.
+
+    None until ``maintenance_notice_received`` is recorded (a rule testing it then does
+    not fire). Measured against the window's start, as the notice_due deadline is.
+    """
+    received = ctx.latest_recorded("maintenance_notice_received", "received_at")
+    if received is None:
+        return {"notice_received_in_time": None, "notice_received_lead_hours": None}
+    starts = parse_instant(ctx.facts["window_starts_at"])
+    lead = (starts - received).total_seconds() / 3600
+    return {
+        "notice_received_in_time": lead >= ctx.term("service_levels.maintenance_notice_hours"),
+        "notice_received_lead_hours": int(lead // 1),
+    }
