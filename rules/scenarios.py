@@ -162,6 +162,8 @@ class CasePath:
     history_limit: int | None = None
     #: Which party runs Clauseflow in this path; None: the reference term sheet's.
     our_side: str | None = None
+    #: The rulebook version its case runs; None: the decision table's.
+    rulebook_version: int | None = None
 
     @property
     def records(self) -> tuple[Step, ...]:
@@ -390,6 +392,7 @@ def _paths(path: Path, lines: Lines, data: Mapping[str, Any]) -> tuple[CasePath,
                 ready=raw.get("ready", True),
                 history_limit=raw.get("history_limit"),
                 our_side=raw.get("our_side"),
+                rulebook_version=raw.get("rulebook_version"),
             )
         )
     return tuple(paths)

@@ -85,7 +85,7 @@ async def run_path(
         resolved(case.start),
         case_id=case.case_id,
         history_limit=case.history_limit or 10_000,
-        version=scenarios.rulebook_version,
+        version=case.rulebook_version or scenarios.rulebook_version,
     )
     # The case's last answer (an update's view) stands until the clock moves: a step
     # whose state it shows goes on at once, as hand-written recordings did (a query
@@ -290,7 +290,8 @@ def _paths() -> dict[str, Scenario]:
         scenarios = load_scenarios(scenarios_path(clause))
         for case in scenarios.paths:
             for history in case.histories:
-                name = f"{clause}.v{scenarios.rulebook_version}.{history}"
+                version = case.rulebook_version or scenarios.rulebook_version
+                name = f"{clause}.v{version}.{history}"
                 found[name] = functools.partial(run_path, scenarios, case)
     return found
 
