@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,7 +24,16 @@ from rules.scenarios import CasePath, Step, load_scenarios, resolve_facts, scena
 from rules.senders import whose
 from store.db import get_engine
 from store.models import ExpectedNotice
-from tests.workflows.helpers import deadlines, in_state, notices, seed_reference_contract
+from tests.workflows.helpers import (
+    case_row,
+    deadlines,
+    eventually,
+    in_state,
+    notices,
+    seed_reference_contract,
+    start_case,
+    travel_to,
+)
 from workers.seed import reference_term_sheet
 from workflows.case import ApproveNoticeRequest, CaseInput, CaseWorkflow, RecordFactRequest
 
@@ -131,3 +141,121 @@ async def test_only_our_notices_go_out_and_theirs_are_expected(
             due = set_deadlines.get(spec.expected_by)
             assert due is not None, f"{x.notice} is expected by {spec.expected_by}, never set"
             assert x.due_at == due.due_at and due.explanation, x.notice
+
+
+# ------------------------------------------------------------------ the cases
+
+
+def provider_side() -> dict[str, Any]:
+    return (
+        reference_term_sheet().model_copy(update={"our_side": "provider"}).model_dump(mode="json")
+    )
+
+
+async def test_an_invoice_from_the_customers_side_sends_nothing_until_we_dispute(
+    time_env: WorkflowEnvironment, worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    now = await time_env.get_current_time()
+    facts = {
+        "invoice_received_at": (now - dt.timedelta(hours=1)).isoformat(),
+        "invoice_number": "INV-7",
+        "invoice_amount": "25000.00",
+    }
+    version = default_registry().latest("invoice_payment").version
+    handle = await start_case(worker, task_queue, "invoice_payment", facts, version=version)
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "awaiting_payment"
+    # The invoice is the Provider's: expected (it opened the case), never written by us.
+    assert notices(handle.id) == []
+    assert [x.notice for x in _expected(handle.id)] == ["invoice_received"]
+
+    received = await time_env.get_current_time()
+    await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "dispute_raised",
+            {"contested_amount": "5000.00", "reason": "usage overbilled"},
+            "owner",
+            "our dispute",
+        ),
+    )
+    # Our dispute is ours to give: written, held for a person's approval, to the Provider.
+    sent = {n.notice: n for n in notices(handle.id)}
+    assert set(sent) == {"invoice_dispute", "dispute_acknowledged"}
+    dispute = sent["invoice_dispute"]
+    assert dispute.status == "awaiting_approval"
+    provider = reference_term_sheet().provider
+    assert dispute.to == [provider.notice_email, *provider.copy_to]
+    assert "Given by Example Enterprise Inc." in dispute.body_text
+    assert sent["dispute_acknowledged"].to == [reference_term_sheet().owner.email]
+    assert received >= now
+
+
+async def test_a_late_maintenance_notice_makes_the_window_downtime_in_the_months_review(
+    time_env: WorkflowEnvironment, worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    now = await time_env.get_current_time()
+    starts, ends = now + dt.timedelta(hours=100), now + dt.timedelta(hours=104)
+    window = {
+        "window_starts_at": starts.isoformat(),
+        "window_ends_at": ends.isoformat(),
+        "description": "core router upgrade",
+    }
+    version = default_registry().latest("scheduled_maintenance").version
+    handle = await start_case(worker, task_queue, "scheduled_maintenance", window, version=version)
+    view = await handle.execute_update(CaseWorkflow.ready)
+    # From the Customer's side the notice is the Provider's: expected by notice_due.
+    assert view.state == "awaiting_notice"
+    [expected] = _expected(handle.id)
+    due = deadlines(handle.id)["notice_due"]
+    assert (expected.notice, expected.due_at) == ("maintenance_notice", due.due_at)
+    assert due.due_at == starts - dt.timedelta(hours=72)
+
+    # It arrives two hours after it was due; a person records when.
+    await travel_to(time_env, due.due_at + dt.timedelta(hours=2))
+    arrived = await time_env.get_current_time()
+    view = await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "maintenance_notice_received",
+            {"received_at": arrived.isoformat(), "notice_text": "We will upgrade routers."},
+            "owner",
+            "the Provider's email came in",
+        ),
+    )
+    assert view.state == "notice_given_late"
+    assert [x.status for x in _expected(handle.id)] == ["received"]
+
+    # The month's review, told of the window and when its notice arrived, counts it.
+    first = starts.astimezone(reference_term_sheet().zone).date().replace(day=1)
+    review = default_registry().latest("monthly_sla_review").version
+    month = await start_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": first.isoformat()}, version=review
+    )
+    await month.execute_update(CaseWorkflow.ready)
+    await month.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "maintenance_window_recorded",
+            {
+                "starts_at": starts.isoformat(),
+                "ends_at": ends.isoformat(),
+                "notice_given_at": arrived.isoformat(),
+            },
+            "owner",
+            "from the maintenance case",
+        ),
+    )
+    await travel_to(time_env, ends + dt.timedelta(minutes=1))
+    await in_state(handle, "counted_in_uptime")
+    # Nothing went to the Provider: the outcome is for our own people.
+    assert {n.notice for n in notices(handle.id)} <= {"maintenance_reminder", "window_outcome"}
+    month_end = deadlines(month.id)["month_end"]
+    await travel_to(time_env, month_end.due_at + dt.timedelta(minutes=1))
+    facts = await eventually(
+        lambda: (c := case_row(month.id)) and "downtime_minutes" in (c.facts or {}) and c.facts
+    )
+    assert Decimal(facts["downtime_minutes"]) >= 240  # the whole four-hour window
+    assert facts["credit_due"] is True
