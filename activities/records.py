@@ -7,6 +7,7 @@ activity for a step that is already recorded changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlmodel import Session, select
@@ -15,6 +16,8 @@ from temporalio import activity
 from activities.failures import forget_failure
 from activities.types import RecordStepInput
 from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL, default_registry
+from rules.rulebook.vocabulary import EXPECT_NOTICE
+from rules.senders import UnknownSender, sender_party
 from store.db import session_scope
 from store.models import (
     AuditEntry,
@@ -23,6 +26,7 @@ from store.models import (
     DeadlineAmendment,
     DecisionRecord,
     Escalation,
+    ExpectedNotice,
     Notice,
     Transition,
 )
@@ -314,6 +318,7 @@ def record_step(inp: RecordStepInput) -> None:
             )
         _record_amendments(session, inp)
         _record_resolutions(session, inp)
+        _record_expected_notices(session, inp)
         _audit_entry(session, inp)
         _catch_up_entry(session, inp)
     # Observability (issue 6): how late the case acted on a deadline, observed once, after
@@ -325,3 +330,61 @@ def record_step(inp: RecordStepInput) -> None:
             observe_deadline_lateness(
                 reached.due_at, inp.at, clause=inp.case.clause, deadline=reached.group
             )
+
+
+def _record_expected_notices(session: Session, inp: RecordStepInput) -> None:
+    """The other party's notices the step expects, and the one a person recorded as
+    received (the notice's ``received_as`` fact, with its date and text)."""
+    expected = [d for d in inp.decisions if d.action == EXPECT_NOTICE]
+    fact = inp.facts_seen.get("fact") if inp.facts_seen.get("event") == "fact_recorded" else None
+    if not expected and fact is None:
+        return
+    rb = default_registry().get(inp.case.clause, inp.case.rulebook_version)
+    cid = inp.case.case_id
+    rows = {
+        r.notice: r
+        for r in session.exec(select(ExpectedNotice).where(ExpectedNotice.case_id == cid))
+    }
+
+    def row_for(notice: str, rule: str) -> ExpectedNotice | None:
+        if notice in rows:
+            return rows[notice]
+        spec = rb.notices[notice]
+        try:
+            sender = sender_party(spec, inp.case.facts)
+        except UnknownSender:
+            return None
+        deadline = inp.case.deadlines.get(spec.expected_by) if spec.expected_by else None
+        row = ExpectedNotice(
+            case_id=cid,
+            notice=notice,
+            clause=rb.clause,
+            label=spec.label or notice.replace("_", " "),
+            sender=sender or "",
+            rule=rule,
+            step=inp.step,
+            expected_at=inp.at,
+            expected_by=spec.expected_by,
+            due_at=deadline.due_at if deadline else None,
+            status="expected",
+        )
+        session.add(row)
+        rows[notice] = row
+        return row
+
+    for d in expected:
+        row_for(str(d.value), d.rule)
+    received = [n for n, spec in rb.notices.items() if fact and spec.received_as == fact]
+    values = inp.values or {}
+    for notice in received:
+        row = row_for(notice, "")
+        if row is None or row.status == "received":
+            continue
+        row.status = "received"
+        at = values.get("received_at")
+        row.received_at = dt.datetime.fromisoformat(str(at)) if at else inp.at
+        row.recorded_by = inp.actor
+        text = values.get("notice_text")
+        if text:
+            row.notice_text = str(text)
+            row.text_sha256 = hashlib.sha256(str(text).encode()).hexdigest()

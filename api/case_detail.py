@@ -17,6 +17,7 @@ from api.schemas import (
     CaseDetail,
     DeadlinePublic,
     EscalationPublic,
+    ExpectedNoticePublic,
     NoticeSummary,
     TimelineEntry,
 )
@@ -24,7 +25,15 @@ from api.timeline import case_timeline
 from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
-from store.models import Case, Deadline, DeadlineAmendment, Escalation, Notice
+from store.models import (
+    Case,
+    Contract,
+    Deadline,
+    DeadlineAmendment,
+    Escalation,
+    ExpectedNotice,
+    Notice,
+)
 
 
 def case_public(
@@ -87,7 +96,15 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
             .where(DeadlineAmendment.case_id == case_id)
             .order_by(col(DeadlineAmendment.id))
         ).all()
+        expected = session.exec(
+            select(ExpectedNotice)
+            .where(ExpectedNotice.case_id == case_id)
+            .order_by(col(ExpectedNotice.id))
+        ).all()
+        contract = session.get(Contract, case.contract_id)
         return CaseDetail(
+            our_side=(contract.terms or {}).get("our_side", "customer") if contract else None,
+            expected_notices=[ExpectedNoticePublic.model_validate(x) for x in expected],
             **case_public(session, case, zone),
             notices=[NoticeSummary.model_validate(n) for n in notices],
             timeline=timeline,

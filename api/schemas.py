@@ -129,6 +129,7 @@ class TimelineEntry(BaseModel):
 
     at: dt.datetime
     step: int | None
+    # Also "expected" and "received": a notice of the other party's (details.direction).
     kind: str = Field(
         description="transition, decision, notice, escalation, resolution (of an escalation) "
         "or audit (an operator's action, a note, a fact or approval recorded by someone)"
@@ -195,8 +196,36 @@ class AmendmentPublic(BaseModel):
     decision_reason: str | None
 
 
+class ExpectedNoticePublic(BaseModel):
+    """A notice of the other party's: the case expects it and never sends it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    notice: str
+    label: str
+    sender: str = Field(description="customer or provider: whose notice it is")
+    rule: str
+    expected_at: dt.datetime
+    expected_by: str | None = Field(description="The deadline by which it is due, if any")
+    due_at: dt.datetime | None
+    status: str = Field(description="expected or received")
+    received_at: dt.datetime | None
+    recorded_by: str | None
+    notice_text: str | None = Field(description="Its text as recorded, the evidence")
+    text_sha256: str | None
+
+
 class CaseDetail(CasePublic):
-    notices: list[NoticeSummary] = Field(default_factory=list)
+    notices: list[NoticeSummary] = Field(
+        default_factory=list, description="The notices we sent (ours and internal ones)"
+    )
+    our_side: str | None = Field(
+        default=None, description="Which party runs Clauseflow for the case's contract"
+    )
+    expected_notices: list[ExpectedNoticePublic] = Field(
+        default_factory=list,
+        description="The other party's notices: expected by the case, and received",
+    )
     timeline: list[TimelineEntry] = Field(default_factory=list)
     temporal_url: str
     escalations: list[EscalationPublic] = Field(default_factory=list)
@@ -346,6 +375,24 @@ class ClausePublic(BaseModel):
     )
 
 
+class CaseInTheirNamePublic(BaseModel):
+    """A case on a rulebook without senders that spoke, or may speak, for the other party."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    case_id: str
+    contract_id: str
+    clause: str
+    rulebook_version: int
+    state: str
+    closed: bool
+    our_side: str
+    sent: list[str] = Field(description="Notices it sent that are the other party's to give")
+    may_yet_send: list[str] = Field(
+        description="Notices of the other party's its rulebook may still send (open cases)"
+    )
+
+
 class WhatIfRequest(BaseModel):
     """The clause and the facts to try, e.g. a notice you are about to send."""
 
@@ -363,6 +410,19 @@ class DecisionPublic(BaseModel):
     value: Any
 
 
+class NoticePlanPublic(BaseModel):
+    """A notice the case would give, or would wait for from the other party."""
+
+    notice: str
+    label: str
+    rule: str
+    sender: str = Field(description="customer, provider or internal (our own people)")
+    expected_by: str | None = Field(
+        default=None, description="The deadline by which the other party's notice is due"
+    )
+    due_at: dt.datetime | None = None
+
+
 class WhatIfPublic(BaseModel):
     clause: str
     rulebook_version: int
@@ -370,6 +430,16 @@ class WhatIfPublic(BaseModel):
     state_label: str
     deadlines: list[DeadlinePublic]
     decisions: list[DecisionPublic]
+    our_side: str | None = Field(
+        default=None, description="Which party runs Clauseflow for the contract"
+    )
+    we_send: list[NoticePlanPublic] = Field(
+        default_factory=list, description="Notices we must send (ours, and internal ones)"
+    )
+    we_expect: list[NoticePlanPublic] = Field(
+        default_factory=list,
+        description="The other party's notices the case waits for; never sent by us",
+    )
 
 
 # -- Notices: evidence, previews and approvals ------------------------------------------

@@ -16,7 +16,16 @@ from typing import Any
 from sqlmodel import Session, select
 
 from rules.rulebook import Rulebook, default_registry
-from store.models import AuditEntry, Case, DecisionRecord, Escalation, Notice, Transition
+from store.models import (
+    AuditEntry,
+    Case,
+    Contract,
+    DecisionRecord,
+    Escalation,
+    ExpectedNotice,
+    Notice,
+    Transition,
+)
 
 
 @lru_cache(maxsize=256)
@@ -45,7 +54,16 @@ def state_words(clause: str, version: int, state: str | None) -> str:
 
 #: Within one instant and step: the rule decided, the state changed, an escalation was
 #: raised (then resolved), a person acted, and the notice went out.
-_ORDER = {"decision": 0, "transition": 1, "escalation": 2, "resolution": 3, "audit": 3, "notice": 4}
+_ORDER = {
+    "decision": 0,
+    "transition": 1,
+    "escalation": 2,
+    "resolution": 3,
+    "audit": 3,
+    "notice": 4,
+    "expected": 4,
+    "received": 4,
+}
 
 
 @dataclass
@@ -57,7 +75,9 @@ class TimelineItem:
     """
 
     at: dt.datetime
-    kind: str  # transition, decision, notice, escalation, resolution, audit
+    # transition, decision, notice (one we sent), expected and received (the other
+    # party's notices), escalation, resolution, audit
+    kind: str
     title: str
     summary: str
     step: int | None = None
@@ -91,6 +111,49 @@ def _audit_title(a: AuditEntry) -> str:
         return "Came in late: " + "; ".join(parts)
     words = a.action.replace("_", " ")
     return f"{words[:1].upper()}{words[1:]} by {a.actor}"
+
+
+def party_name(contract: Contract | None, role: str) -> str:
+    """A party's name on the contract (``customer``, ``provider``), else the role."""
+    if contract is not None and role in ("customer", "provider"):
+        return str(getattr(contract, f"{role}_name"))
+    return f"the {role}" if role else "the other party"
+
+
+def _other_partys_notice(x: ExpectedNotice, contract: Contract | None) -> list[TimelineItem]:
+    """A notice of the other party: when the case began to expect it, and its arrival."""
+    sender = party_name(contract, x.sender)
+    details = {
+        "notice": x.notice,
+        "sender": x.sender,
+        "sender_name": sender,
+        "expected_by": x.expected_by,
+        "due_at": x.due_at,
+        "status": x.status,
+        "direction": "received",
+    }
+    items = [
+        TimelineItem(
+            at=x.expected_at,
+            kind="expected",
+            title=f"Expected from {sender}: {x.label}",
+            summary=f"notice {x.notice} is the {x.sender}'s to give: expected, never sent by us",
+            step=x.step,
+            details=details,
+        )
+    ]
+    if x.received_at is not None:
+        items.append(
+            TimelineItem(
+                at=x.received_at,
+                kind="received",
+                title=f"Received from {sender}: {x.label}",
+                summary=f"notice {x.notice} received from the {x.sender}"
+                + (f", recorded by {x.recorded_by}" if x.recorded_by else ""),
+                details={**details, "recorded_by": x.recorded_by, "text_sha256": x.text_sha256},
+            )
+        )
+    return items
 
 
 def case_timeline(
@@ -157,10 +220,18 @@ def case_timeline(
                 kind="notice",
                 title=n.subject,
                 summary=f"notice {n.notice} to {', '.join(n.to)}: {n.status}",
-                details={"notice_id": n.id, "subject": n.subject, "status": n.status},
+                details={
+                    "notice_id": n.id,
+                    "subject": n.subject,
+                    "status": n.status,
+                    "direction": "sent",
+                },
                 notice=n,
             )
         )
+    contract = session.get(Contract, case.contract_id)
+    for x in session.exec(select(ExpectedNotice).where(ExpectedNotice.case_id == case.id)):
+        items.extend(_other_partys_notice(x, contract))
     for e in escalations:
         items.append(
             TimelineItem(

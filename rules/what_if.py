@@ -5,7 +5,7 @@ the API and `clauseflow what-if` call it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.terms import TermSheet
@@ -14,7 +14,22 @@ from rules.calculators import CalculationContext
 from rules.deadlines import DeadlineView, compute_deadlines
 from rules.derive import derived_facts, parameter_facts, scalars
 from rules.rulebook import default_registry
-from rules.senders import side_facts, sort_decisions
+from rules.rulebook.vocabulary import EXPECT_NOTICE
+from rules.senders import sender_party, side_facts, sort_decisions
+
+
+@dataclass
+class NoticePlan:
+    """A notice the case's first step would give (we send it) or wait for (the other
+    party's, expected by a deadline when the contract sets one)."""
+
+    notice: str
+    label: str
+    rule: str
+    #: ``customer`` or ``provider``; ``internal`` for our own people.
+    sender: str
+    expected_by: str | None = None
+    due_at: dt.datetime | None = None
 
 
 @dataclass
@@ -27,6 +42,11 @@ class WhatIf:
     state_label: str
     decisions: list[engine.Decision]
     deadlines: list[DeadlineView]
+    #: Which party runs Clauseflow for the contract.
+    our_side: str = "customer"
+    #: What we must send, and what we should expect from the other party.
+    sends: list[NoticePlan] = field(default_factory=list)
+    expects: list[NoticePlan] = field(default_factory=list)
 
 
 def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.datetime) -> WhatIf:
@@ -57,6 +77,21 @@ def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.dateti
             to_set.extend(d.value)
     deadlines = compute_deadlines(rb, terms, all_facts, to_set) if to_set else []
     label = rb.states[state].label if state in rb.states else state
+    due = {d.name: d.due_at for d in deadlines}
+    plans: dict[str, list[NoticePlan]] = {"send_notice": [], EXPECT_NOTICE: []}
+    for d in decisions:
+        if d.action in plans:
+            spec = rb.notices[d.value]
+            plans[d.action].append(
+                NoticePlan(
+                    notice=d.value,
+                    label=spec.label or d.value.replace("_", " "),
+                    rule=d.rule,
+                    sender=sender_party(spec, all_facts) or "internal",
+                    expected_by=spec.expected_by if d.action == EXPECT_NOTICE else None,
+                    due_at=due.get(spec.expected_by or "") if d.action == EXPECT_NOTICE else None,
+                )
+            )
     return WhatIf(
         clause=clause,
         rulebook_version=rb.version,
@@ -64,4 +99,7 @@ def what_if(terms: TermSheet, clause: str, facts: dict[str, Any], now: dt.dateti
         state_label=label,
         decisions=decisions,
         deadlines=sorted(deadlines, key=lambda d: (d.due_at, d.name)),
+        our_side=terms.our_side,
+        sends=plans["send_notice"],
+        expects=plans[EXPECT_NOTICE],
     )

@@ -197,6 +197,37 @@ class Notice(SQLModel, table=True):
     approved_at: dt.datetime | None = _ts(nullable=True)
 
 
+class ExpectedNotice(SQLModel, table=True):
+    """A notice the other party is to give us: expected, then received.
+
+    Clauseflow never writes the other party's notices. A case expects one where its
+    rules would have sent it; a person records its arrival, with the date and, as
+    evidence, its text. (case_id, notice) is unique: a notice is expected once per case.
+    """
+
+    __tablename__ = "expected_notice"
+    __table_args__ = (UniqueConstraint("case_id", "notice", name="uq_expected_notice_case_notice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=80)
+    notice: str = Field(max_length=80)
+    clause: str = Field(max_length=64)
+    label: str = Field(max_length=300)
+    sender: str = Field(max_length=20, description="customer or provider")
+    rule: str = Field(default="", max_length=120)
+    step: int
+    expected_at: dt.datetime = _ts(nullable=False)
+    #: The deadline by which the contract says it is due, if it sets one.
+    expected_by: str | None = Field(default=None, max_length=120)
+    due_at: dt.datetime | None = _ts(nullable=True)
+    status: str = Field(max_length=20, description="expected or received")
+    received_at: dt.datetime | None = _ts(nullable=True)
+    recorded_by: str | None = Field(default=None, max_length=200)
+    #: The notice's text as a person recorded it, with its hash: the evidence of receipt.
+    notice_text: str | None = None
+    text_sha256: str | None = Field(default=None, max_length=64)
+
+
 class NoticeEvent(SQLModel, table=True):
     """A delivery event SendGrid reported for a notice, kept whole as evidence."""
 

@@ -84,4 +84,16 @@ def run(
         print(f"\n{d.label}: {describe_instant(d.due_at, terms.time_zone)}")
         for line in d.explanation:
             print(f"  - {line}")
+    # Whose notice: what we send (as the contract's our_side), what the other party owes.
+    if result.sends:
+        print(f"\nWe send (as the {result.our_side}):")
+        for p in result.sends:
+            print(
+                f"  - {p.label} ({'internal' if p.sender == 'internal' else 'to the other party'})"
+            )
+    if result.expects:
+        print("\nWe expect from the other party (never sent by us):")
+        for p in result.expects:
+            due = f", due by {describe_instant(p.due_at, terms.time_zone)}" if p.due_at else ""
+            print(f"  - {p.label} (the {p.sender}'s){due}")
     return 0

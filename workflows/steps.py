@@ -254,6 +254,8 @@ class CaseSteps:
                         dl.status = "cancelled"
             elif d.action == "send_notice":
                 notices.append((d.value, d.rule))
+            elif d.action == "expect_notice":
+                pass  # the other party's notice: recorded with the step, never sent
             elif d.action == "escalate":
                 escalations.append(EscalationView(d.rule, str(d.value)))
             elif d.action == "record":

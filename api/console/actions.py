@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api import case_actions
 from api.access import Principal
@@ -126,10 +126,42 @@ async def record_fact(request: Request, case_id: str) -> Response:
         reason = _reason(form)
         # Text as typed: the rulebook's types parse it.
         values: dict[str, Any] = fields(form, f"{fact}.")
+        # A received notice's text may come as a file instead of typed (its evidence).
+        for key in [k for k in form if k.startswith(f"{fact}.") and k.endswith(".file")]:
+            name = key[len(fact) + 1 : -len(".file")]
+            uploaded = await uploaded_text(form.get(key), name)
+            if uploaded and not values.get(name):
+                values[name] = uploaded
         await case_actions.record_fact(client, case_id, actor, fact, values, reason)
         return "fact"
 
     return await _act(request, case_id, ("operate", "manage_cases"), run)
+
+
+#: The largest text file a person may upload as a received notice's text.
+UPLOAD_LIMIT = 200_000
+
+
+async def uploaded_text(value: Any, field: str) -> str:
+    """An uploaded file's text (UTF-8), or "" when none was chosen.
+
+    Raises:
+        ActionRefused: the file is too large or not text, naming the field.
+    """
+    if not isinstance(value, UploadFile) or not value.filename:
+        return ""
+    data = await value.read(UPLOAD_LIMIT + 1)
+    if len(data) > UPLOAD_LIMIT:
+        raise ActionRefused(
+            f"{field}: the file is larger than {UPLOAD_LIMIT // 1000} kB; paste its text instead",
+            422,
+        )
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ActionRefused(
+            f"{field}: the file is not plain text (UTF-8); paste its text instead", 422
+        ) from exc
 
 
 @router.post("/notices/{notice_key}/approve")

@@ -16,6 +16,7 @@ from api.timeline import (
     TimelineItem,
     case_timeline,
     clause_title,
+    party_name,
     rulebook_of,
 )
 from rules.rulebook import RecordableFact, default_registry
@@ -27,6 +28,7 @@ from store.models import (
     Deadline,
     DeadlineAmendment,
     Escalation,
+    ExpectedNotice,
     Notice,
     User,
 )
@@ -155,6 +157,11 @@ class CasePage:
     deadline_labels: dict[str, str]
     #: Per held notice, (name, label, value) of the text facts it can be corrected in.
     revisable_facts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    #: Which party we are ("customer" or "provider") and its name on the contract.
+    our_side: str = "customer"
+    our_party: str = ""
+    #: The other party's notices: expected by the case, and received.
+    expected_notices: list[ExpectedNotice] = field(default_factory=list)
 
 
 def case_page(
@@ -217,7 +224,18 @@ def case_page(
             for name, spec in rb.recordable_facts[behind].fields.items()
             if spec.type == "string" and isinstance(value := (case.facts or {}).get(name), str)
         ]
+    our_side = str((contract.terms or {}).get("our_side", "customer")) if contract else "customer"
+    expected = list(
+        session.exec(
+            select(ExpectedNotice)
+            .where(ExpectedNotice.case_id == case_id)
+            .order_by(col(ExpectedNotice.id))
+        )
+    )
     return CasePage(
+        our_side=our_side,
+        our_party=party_name(contract, our_side),
+        expected_notices=expected,
         case=case,
         contract=contract,
         zone=zone,

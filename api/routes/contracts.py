@@ -19,6 +19,7 @@ from api.schemas import (
     ContractsPublic,
     DeadlinePublic,
     DecisionPublic,
+    NoticePlanPublic,
     StandingCases,
     WhatIfPublic,
     WhatIfRequest,
@@ -176,6 +177,11 @@ def what_if(_: Manager, contract_id: str, body: WhatIfRequest, session: SessionD
         deadlines=[DeadlinePublic.of(d, terms.time_zone) for d in result.deadlines],
         decisions=[
             DecisionPublic(rule=d.rule, action=d.action, value=d.value) for d in result.decisions
+        ],
+        our_side=result.our_side,
+        we_send=[NoticePlanPublic.model_validate(p, from_attributes=True) for p in result.sends],
+        we_expect=[
+            NoticePlanPublic.model_validate(p, from_attributes=True) for p in result.expects
         ],
     )
 

@@ -94,6 +94,7 @@ PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "GET /api/cases": READ,
     "GET /api/cases/{case_id}": READ,
     "GET /api/ops/summary": READ,
+    "GET /api/ops/cases-in-the-other-partys-name": READ,
     "POST /api/cases/{case_id}/facts": FACTS,
     "POST /api/cases/{case_id}/retry": OPERATE,
     "POST /api/cases/{case_id}/escalations/{escalation_id}/resolve": OPERATE,

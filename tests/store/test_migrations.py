@@ -21,6 +21,7 @@ TABLES = {
     "deadline",
     "notice",
     "notice_event",
+    "expected_notice",
     "escalation",
     "deadline_amendment",
     "app_user",
