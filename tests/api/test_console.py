@@ -968,10 +968,12 @@ async def test_the_case_page_says_what_a_late_notice_skipped_and_holds(
     case_id = (await open_case(api, "late", notice_received_at=received))["id"]
     # Since v3 our acknowledgement is held, and the effective date's report (our own) skipped.
     await eventually(
-        lambda: [n.notice for n in notices(case_id) if n.status == "awaiting_approval"]
-        == ["acknowledgement"]
-        and (row := case_row(case_id)) is not None
-        and row.state == "terminated"
+        lambda: (
+            [n.notice for n in notices(case_id) if n.status == "awaiting_approval"]
+            == ["acknowledgement"]
+            and (row := case_row(case_id)) is not None
+            and row.state == "terminated"
+        )
     )
     viewer = await sign_in("viewer")
     shown = text_of((await viewer.get(f"/console/cases/{case_id}")).text)

@@ -142,10 +142,12 @@ async def test_a_notice_told_late_is_held_and_the_case_page_says_so(
     case_id = r.json()["id"]
     # Since v3 our acknowledgement is held, and the effective date's report (our own) skipped.
     held = await eventually(
-        lambda: [n.notice for n in notices(case_id) if n.status == "awaiting_approval"]
-        == ["acknowledgement"]
-        and (row := case_row(case_id)) is not None
-        and row.state == "terminated"
+        lambda: (
+            [n.notice for n in notices(case_id) if n.status == "awaiting_approval"]
+            == ["acknowledgement"]
+            and (row := case_row(case_id)) is not None
+            and row.state == "terminated"
+        )
     )
     assert held
     detail = (await api.get(f"/api/cases/{case_id}")).json()
