@@ -50,7 +50,8 @@ async def test_a_preview_renders_a_future_notice_with_current_facts_and_stores_n
     preview = await get_ok(api, f"/api/cases/{case_id}/notices/termination_effective/preview")
     # 90 days after a Monday is a Sunday, carried to the Monday after (§ 25).
     assert preview["subject"].startswith(f"Termination effective {described(EFFECTIVE)}")
-    assert preview["to"] == [*CUSTOMER, *PROVIDER] and preview["cc"] == [OWNER]
+    # A report to our own people since v3: neither party's notice.
+    assert preview["to"] == [OWNER] and preview["cc"] == []
     assert described(EFFECTIVE) in preview["body_text"]
     assert preview["body_html"].lstrip().startswith("<!doctype html>")
     assert preview["case_state"] == "notice_period_running"

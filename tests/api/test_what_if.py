@@ -30,9 +30,10 @@ async def test_what_if_gives_the_effective_date_with_its_explanation(
     assert effective["last_day"] == "2027-03-01"
     assert any("NY GCL § 20" in line for line in effective["explanation"])
     assert body["state"] == "notice_period_running"
-    assert ("acknowledge_termination_notice", "send_notice") in {
-        (d["rule"], d["action"]) for d in body["decisions"]
-    }
+    # We (the Customer) gave the notice: ours is written, their acknowledgement expected.
+    decisions = [(d["rule"], d["action"], d["value"]) for d in body["decisions"]]
+    assert ("give_termination_notice", "send_notice", "termination_notice") in decisions
+    assert ("acknowledge_termination_notice", "expect_notice", "acknowledgement") in decisions
 
 
 def a_monday_a_year_ahead_whose_ninetieth_day_is_a_sunday() -> tuple[dt.date, dt.date]:
