@@ -25,8 +25,11 @@ class RulebookRegistry:
         check_templates: Require every notice's templates (see :func:`load_rulebook`).
     """
 
-    def __init__(self, *, check_templates: bool = True) -> None:
+    def __init__(self, *, check_templates: bool = True, require_senders: bool = False) -> None:
         self.check_templates = check_templates
+        #: Whether the newest version of every clause must say whose each notice is
+        #: (older versions, written before senders, keep running as they are).
+        self.require_senders = require_senders
         self._books: dict[tuple[str, int], Rulebook] = {}
         self._lock = threading.Lock()
         self._term_sheet: type[TermSheet] | None = None
@@ -54,6 +57,17 @@ class RulebookRegistry:
         for rulebook in loaded:
             self.add(rulebook)
         declarations(self.all())  # rulebooks that share a figure declare it alike
+        if self.require_senders:
+            for clause in self.clauses():
+                newest = self.latest(clause)
+                if newest.notices and not newest.declares_senders:
+                    raise RulebookError(
+                        newest.path,
+                        1,
+                        f"{clause} v{newest.version} is the clause's newest version and its "
+                        "notices do not say whose they are: give each a sender (customer, "
+                        "provider, notifying_party, receiving_party or internal)",
+                    )
         return sorted(loaded, key=lambda r: r.key)
 
     def add(self, rulebook: Rulebook) -> None:
@@ -139,8 +153,9 @@ class RulebookRegistry:
 def default_registry() -> RulebookRegistry:
     """The registry of ``rules/clauses`` beside this package, loaded once per process.
 
-    Templates are checked, so a missing notice template stops the worker at start.
+    Templates are checked, so a missing notice template stops the worker at start; and
+    every clause's newest version must say whose each notice is.
     """
-    registry = RulebookRegistry()
+    registry = RulebookRegistry(require_senders=True)
     registry.load(CLAUSES_DIR)
     return registry

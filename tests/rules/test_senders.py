@@ -11,7 +11,7 @@ import pytest
 from contracts.terms import TermSheet
 from rules.engine import Decision
 from rules.render import NoticeRequest, RenderError, render_notice
-from rules.rulebook import Rulebook, load_rulebook
+from rules.rulebook import Rulebook, RulebookError, RulebookRegistry, load_rulebook
 from rules.senders import UnknownSender, sender_party, side_facts, sort_decisions, whose
 from tests.rules.test_rulebook import VALID, assert_rejected, line_of, write_rulebook
 from workers.seed import reference_term_sheet
@@ -143,3 +143,14 @@ def test_the_other_partys_notice_is_never_rendered(tmp_path: Path) -> None:
     )
     with pytest.raises(RenderError, match="other party's to give"):
         render_notice(rb, terms(), request)
+
+
+def test_the_newest_version_of_a_clause_must_say_whose_each_notice_is(tmp_path: Path) -> None:
+    write_rulebook(tmp_path, VALID)
+    strict = RulebookRegistry(require_senders=True)
+    with pytest.raises(RulebookError, match="newest version and its notices do not say"):
+        strict.load(tmp_path / "clauses")
+    # Once a newer version declares senders, the older one keeps loading (and running).
+    write_rulebook(tmp_path, SIDED.replace("version: 1", "version: 2"), name="rulebook.v2.yaml")
+    loaded = RulebookRegistry(require_senders=True).load(tmp_path / "clauses")
+    assert [(r.version, r.declares_senders) for r in loaded] == [(1, False), (2, True)]
