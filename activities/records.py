@@ -22,7 +22,6 @@ from store.db import session_scope
 from store.models import (
     AuditEntry,
     Case,
-    Contract,
     Deadline,
     DeadlineAmendment,
     DecisionRecord,
@@ -377,14 +376,10 @@ def _record_expected_notices(session: Session, inp: RecordStepInput) -> None:
         row_for(str(d.value), d.rule)
     received = [n for n, spec in rb.notices.items() if fact and spec.received_as == fact]
     values = inp.values or {}
-    contract = session.get(Contract, inp.case.contract_id) if received else None
-    our_side = (contract.terms or {}).get("our_side", "customer") if contract else "customer"
     for notice in received:
-        # The fact may be recorded from either side: only the other party's notice is one
-        # we receive (ours, recorded by the Customer as sent, is not).
-        if notice not in rows and _sender_of(rb.notices[notice], inp) in (None, our_side):
-            continue
-        row = row_for(notice, "")
+        # Only a notice the case expected is the other party's to give: the same fact may
+        # record our own (the decision we took, as the Provider, on the defence).
+        row = rows.get(notice)
         if row is None or row.status == "received":
             continue
         row.status = "received"
@@ -395,10 +390,3 @@ def _record_expected_notices(session: Session, inp: RecordStepInput) -> None:
         if text:
             row.notice_text = str(text)
             row.text_sha256 = hashlib.sha256(str(text).encode()).hexdigest()
-
-
-def _sender_of(spec: Any, inp: RecordStepInput) -> str | None:
-    try:
-        return sender_party(spec, inp.case.facts)
-    except UnknownSender:
-        return None
