@@ -259,3 +259,45 @@ async def test_a_late_maintenance_notice_makes_the_window_downtime_in_the_months
     )
     assert Decimal(facts["downtime_minutes"]) >= 240  # the whole four-hour window
     assert facts["credit_due"] is True
+
+
+async def test_our_termination_notice_is_held_for_approval_and_their_acknowledgement_awaited(
+    time_env: WorkflowEnvironment, worker: Client, task_queue: str
+) -> None:
+    seed_reference_contract()
+    now = await time_env.get_current_time()
+    facts = {
+        "notice_received_at": (now - dt.timedelta(hours=1)).isoformat(),
+        "given_by": "customer",
+    }
+    version = default_registry().latest("termination_for_convenience").version
+    handle = await start_case(
+        worker, task_queue, "termination_for_convenience", facts, version=version
+    )
+    view = await handle.execute_update(CaseWorkflow.ready)
+    assert view.state == "notice_period_running"
+    # Ours: written from its template and held until a person approves it.
+    [ours] = await eventually(lambda: notices(handle.id))
+    assert (ours.notice, ours.status) == ("termination_notice", "awaiting_approval")
+    provider = reference_term_sheet().provider
+    assert ours.to == [provider.notice_email, *provider.copy_to]
+    # Theirs: the acknowledgement is expected by its follow-up date, never written.
+    [ack] = _expected(handle.id)
+    assert (ack.notice, ack.sender, ack.status) == ("acknowledgement", "provider", "expected")
+    assert ack.due_at == deadlines(handle.id)["acknowledgement_due"].due_at
+    await handle.execute_update(
+        CaseWorkflow.approve_notice, ApproveNoticeRequest(ours.notice_key, "owner", "signed off")
+    )
+    # Approved, it goes out (to the outbox here: the tests have no SendGrid key).
+    await eventually(lambda: [n.status for n in notices(handle.id)] == ["outboxed"])
+    await handle.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "acknowledgement_received",
+            {"received_at": (await time_env.get_current_time()).isoformat()},
+            "owner",
+            "their letter",
+        ),
+    )
+    assert [x.status for x in _expected(handle.id)] == ["received"]
+    assert [n.notice for n in notices(handle.id)] == ["termination_notice"]  # nothing else
