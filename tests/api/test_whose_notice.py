@@ -16,8 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlmodel import Session
 
-from tests.api.helpers import CASES_URL
+from rules.rulebook import default_registry
+from store.db import get_engine
+from store.models import Notice
+from tests.api.helpers import CASES_URL, a_case, seed
 from tests.api.test_console import SignIn, csrf_of, sign_in, text_of  # noqa: F401
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -160,3 +164,63 @@ async def test_the_console_shows_our_side_and_takes_the_received_text_as_a_file(
     assert reply["status"] == "received" and reply["notice_text"] == REPLY
     page = text_of((await client.get(f"/console/cases/{case_id}")).text)
     assert "received" in page and "recorded by" in page and REPLY in page
+
+
+# -------------------------------------------- older cases that spoke for the other party
+
+
+def _sent(case_id: str, notice: str, clause: str) -> Notice:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return Notice(
+        id=f"ntc_{case_id}_{notice}",
+        case_id=case_id,
+        notice_key=f"{notice}:started",
+        notice=notice,
+        clause=clause,
+        to=["legal@customer.example.com"],
+        cc=[],
+        subject=notice,
+        body_text="text",
+        body_html="<p>html</p>",
+        channel="outbox",
+        status="outboxed",
+        due_at=now,
+        created_at=now,
+        sent_at=now,
+    )
+
+
+async def test_older_cases_that_sent_the_other_partys_notices_are_listed(
+    api: httpx.AsyncClient,
+) -> None:
+    invoice = {"invoice_received_at": "2026-01-05T15:00:00Z", "invoice_amount": "100.00"}
+    seed(
+        # v1 wrote the Provider's overdue notice to the Customer, from the Customer's side.
+        a_case("case_v1_overdue", clause="invoice_payment", state="overdue", facts=invoice),
+        a_case("case_v1_paid", clause="invoice_payment", state="paid", closed=True, facts=invoice),
+        # The acknowledgement of the Provider's notice is ours: nothing to list.
+        a_case("case_v1_ack", facts={"given_by": "provider"}),
+        # A case on the current version speaks only for us.
+        a_case(
+            "case_v3_invoice",
+            clause="invoice_payment",
+            rulebook_version=default_registry().latest("invoice_payment").version,
+            state="overdue",
+            facts=invoice,
+        ),
+    )
+    with Session(get_engine()) as s:
+        s.add(_sent("case_v1_overdue", "payment_overdue", "invoice_payment"))
+        s.add(_sent("case_v1_paid", "payment_overdue", "invoice_payment"))
+        s.add(_sent("case_v1_ack", "acknowledgement", "termination_for_convenience"))
+        s.commit()
+    r = await api.get("/api/ops/cases-in-the-other-partys-name")
+    assert r.status_code == 200, r.text
+    listed = {c["case_id"]: c for c in r.json()}
+    assert set(listed) == {"case_v1_overdue", "case_v1_paid"}
+    open_case = listed["case_v1_overdue"]
+    assert (open_case["our_side"], open_case["sent"]) == ("customer", ["payment_overdue"])
+    # What its rulebook may still send that is the Provider's (open cases only).
+    assert open_case["may_yet_send"] == ["invoice_received"]
+    assert listed["case_v1_paid"]["may_yet_send"] == []
+    assert list(listed) == ["case_v1_overdue", "case_v1_paid"]  # open cases first

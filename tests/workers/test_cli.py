@@ -24,6 +24,10 @@ def test_what_if_prints_the_effective_date_and_how_it_was_computed(
     assert code == 0
     assert "Termination takes effect: Mon 1 Mar 2027 00:00 New York time" in out
     assert "day 90 is Mon 1 Mar 2027" in out
+    # We gave notice: ours to send, their acknowledgement to expect (never sent by us).
+    assert "We send (as the customer):\n  - the notice of termination for convenience" in out
+    assert "We expect from the other party (never sent by us):" in out
+    assert "the acknowledgement of the notice of termination (the provider's), due by" in out
 
 
 def test_what_if_as_json(capsys: pytest.CaptureFixture[str]) -> None:
