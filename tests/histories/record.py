@@ -86,6 +86,8 @@ async def run_path(
         case_id=case.case_id,
         history_limit=case.history_limit or 10_000,
         version=case.rulebook_version or scenarios.rulebook_version,
+        # The path's own side: the same rulebook runs for the Customer or the Provider.
+        **({"terms": _side(case.our_side)} if case.our_side else {}),
     )
     # The case's last answer (an update's view) stands until the clock moves: a step
     # whose state it shows goes on at once, as hand-written recordings did (a query
@@ -122,6 +124,12 @@ async def run_path(
         f"{case.name}: ended {result.state}, not {case.end_state}"
     )
     return handle
+
+
+def _side(our_side: str) -> dict[str, Any]:
+    from workers.seed import reference_term_sheet
+
+    return reference_term_sheet().model_copy(update={"our_side": our_side}).model_dump(mode="json")
 
 
 async def _clock_to(env: WorkflowEnvironment, when: dt.datetime) -> None:
