@@ -10,44 +10,35 @@ rulebook gives the notice of the same name a sender that is, for this case (its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from api.schemas import CaseInTheirNamePublic as CaseInTheirName
 from api.timeline import rulebook_of
 from rules.rulebook import default_registry
 from rules.senders import UnknownSender, whose
 from store.models import Case, Contract, Notice
 
 
-@dataclass
-class CaseInTheirName:
-    case_id: str
-    contract_id: str
-    clause: str
-    rulebook_version: int
-    state: str
-    closed: bool
-    our_side: str
-    #: Notices the case sent (or holds, or keeps in its outbox) that are the other party's.
-    sent: list[str] = field(default_factory=list)
-    #: Notices of the other party's its rulebook may still send (open cases only).
-    may_yet_send: list[str] = field(default_factory=list)
-
-
 def cases_in_their_name(session: Session) -> list[CaseInTheirName]:
     """Every case on a rulebook without senders that sent, or may send, a notice in the
     other party's name; open cases first, then by case id."""
-    current = {c: default_registry().latest(c) for c in default_registry().clauses()}
-    old = [
-        case
-        for case in session.exec(select(Case).order_by(col(Case.closed), col(Case.id)))
-        if (rb := rulebook_of(case.clause, case.rulebook_version)) is not None
-        and not rb.declares_senders
-        and case.clause in current
-        and current[case.clause].declares_senders
+    registry = default_registry()
+    current = {c: registry.latest(c) for c in registry.clauses()}
+    # The versions written before senders, of clauses whose current version has them.
+    before = [
+        (rb.clause, rb.version)
+        for rb in registry.all()
+        if not rb.declares_senders and current[rb.clause].declares_senders
     ]
+    if not before:
+        return []
+    of_them = or_(
+        *(and_(col(Case.clause) == c, col(Case.rulebook_version) == v) for c, v in before)
+    )
+    old = list(session.exec(select(Case).where(of_them).order_by(col(Case.closed), col(Case.id))))
     if not old:
         return []
     ids = [c.id for c in old]
@@ -70,13 +61,13 @@ def cases_in_their_name(session: Session) -> list[CaseInTheirName]:
         theirs = _theirs(current[case.clause].notices, side, case.facts or {})
         done = sent.get(case.id, set())
         row = CaseInTheirName(
-            case.id,
-            case.contract_id,
-            case.clause,
-            case.rulebook_version,
-            case.state,
-            case.closed,
-            side,
+            case_id=case.id,
+            contract_id=case.contract_id,
+            clause=case.clause,
+            rulebook_version=case.rulebook_version,
+            state=case.state,
+            closed=case.closed,
+            our_side=side,
             sent=sorted(done & theirs),
             may_yet_send=[] if case.closed else sorted((set(rb.notices) & theirs) - done),
         )
