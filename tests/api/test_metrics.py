@@ -54,7 +54,7 @@ async def test_metrics_count_cases_by_clause_and_state(api: httpx.AsyncClient) -
 async def test_metrics_count_notices_sent_failed_and_bounced(api: httpx.AsyncClient) -> None:
     ids = []
     for n in range(3):
-        r = await api.post(URL, json=termination("customer"), headers={"Idempotency-Key": f"n-{n}"})
+        r = await api.post(URL, json=termination("provider"), headers={"Idempotency-Key": f"n-{n}"})
         ids.append(r.json()["id"])
     await eventually(lambda: all(notices(case_id) for case_id in ids))
     # What a failed send and a SendGrid bounce webhook leave in the store.

@@ -37,7 +37,8 @@ SIG = "X-Twilio-Email-Event-Webhook-Signature"
 TS = "X-Twilio-Email-Event-Webhook-Timestamp"
 CASES = "/api/contracts/ctr_reference_msa/cases"
 #: Received yesterday: from a fixed date the case would, in time, send reminders too.
-FACTS = {"notice_received_at": notice_days_ago(1), "given_by": "customer"}
+# The Provider gave notice: our acknowledgement is the notice that goes out (and bounces).
+FACTS = {"notice_received_at": notice_days_ago(1), "given_by": "provider"}
 EXAMPLE_MESSAGE_ID = "14c5d75ce93.dfd.64b469"  # the X-Message-Id behind the examples
 
 

@@ -49,8 +49,9 @@ async def test_a_case_started_over_http_is_found_by_its_search_attributes(
         "/api/contracts/ctr_reference_msa/cases",
         json={
             "clause": "termination_for_convenience",
-            # A few days ago: its reminders are ahead, so only the acknowledgement goes out.
-            "facts": {"notice_received_at": notice_days_ago(3), "given_by": "customer"},
+            # The Provider's notice, a few days ago: its reminders are ahead, so only our
+            # acknowledgement goes out.
+            "facts": {"notice_received_at": notice_days_ago(3), "given_by": "provider"},
         },
         headers={"Idempotency-Key": "integration-1"},
     )

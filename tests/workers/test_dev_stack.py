@@ -132,7 +132,8 @@ def _open_termination_case(base: str, token: str, key: str) -> dict:
         f"{base}/api/contracts/ctr_reference_msa/cases",
         {
             "clause": "termination_for_convenience",
-            "facts": {"notice_received_at": received, "given_by": "customer"},
+            # The Provider's notice: our acknowledgement goes out at once.
+            "facts": {"notice_received_at": received, "given_by": "provider"},
         },
         {"Idempotency-Key": key},
         token=token,

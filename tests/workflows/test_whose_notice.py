@@ -7,6 +7,7 @@ and one the contract times is due by a deadline of the case, with its explanatio
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -285,6 +286,11 @@ async def test_our_termination_notice_is_held_for_approval_and_their_acknowledge
     [ack] = _expected(handle.id)
     assert (ack.notice, ack.sender, ack.status) == ("acknowledgement", "provider", "expected")
     assert ack.due_at == deadlines(handle.id)["acknowledgement_due"].due_at
+    # The row is written before the case hears back from the activity that held it.
+    for _ in range(200):
+        if ours.notice_key in (await handle.query(CaseWorkflow.case)).held_notices:
+            break
+        await asyncio.sleep(0.05)
     await handle.execute_update(
         CaseWorkflow.approve_notice, ApproveNoticeRequest(ours.notice_key, "owner", "signed off")
     )
