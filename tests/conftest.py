@@ -57,7 +57,9 @@ def pytest_report_header() -> str | None:
         return None
     return (
         f"the application's clock runs {CLOCK_AHEAD.days} days ahead of the machine's "
-        "(tests on a real Temporal dev server keep the machine's clock)"
+        "(tests on a real Temporal dev server keep the machine's clock, and run only in "
+        "the first pass; the API and store tests run on SQLite here, on PostgreSQL too "
+        "in the first pass)"
     )
 
 

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from api.main import create_app
 from store.auth import create_token
 from store.db import get_engine
+from tests.clock import DATABASES
 from tests.conftest import use_database
 from tests.workflows.helpers import seed_reference_contract
 
@@ -29,7 +30,7 @@ MakeToken = Callable[..., str]
 ApiAs = Callable[[str | None], httpx.AsyncClient]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """API tests run on SQLite and on PostgreSQL."""
     return use_database(request.param, request, tmp_path, monkeypatch)
