@@ -21,7 +21,7 @@ from api.schemas import (
     NoticeSummary,
     TimelineEntry,
 )
-from api.timeline import case_timeline
+from api.timeline import case_timeline, expected_notices, our_side
 from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
@@ -31,7 +31,6 @@ from store.models import (
     Deadline,
     DeadlineAmendment,
     Escalation,
-    ExpectedNotice,
     Notice,
 )
 
@@ -96,14 +95,9 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
             .where(DeadlineAmendment.case_id == case_id)
             .order_by(col(DeadlineAmendment.id))
         ).all()
-        expected = session.exec(
-            select(ExpectedNotice)
-            .where(ExpectedNotice.case_id == case_id)
-            .order_by(col(ExpectedNotice.id))
-        ).all()
-        contract = session.get(Contract, case.contract_id)
+        expected = expected_notices(session, case_id)
         return CaseDetail(
-            our_side=(contract.terms or {}).get("our_side", "customer") if contract else None,
+            our_side=our_side(session.get(Contract, case.contract_id)),
             expected_notices=[ExpectedNoticePublic.model_validate(x) for x in expected],
             **case_public(session, case, zone),
             notices=[NoticeSummary.model_validate(n) for n in notices],

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from api.schemas import CaseInTheirNamePublic as CaseInTheirName
-from api.timeline import rulebook_of
+from api.timeline import our_side, rulebook_of
 from rules.rulebook import default_registry
 from rules.senders import UnknownSender, whose
 from store.models import Case, Contract, Notice
@@ -48,7 +48,7 @@ def cases_in_their_name(session: Session) -> list[CaseInTheirName]:
     ):
         sent.setdefault(case_id, set()).add(notice)
     sides = {
-        k.id: str((k.terms or {}).get("our_side", "customer"))
+        k.id: our_side(k)
         for k in session.exec(
             select(Contract).where(col(Contract.id).in_({c.contract_id for c in old}))
         )

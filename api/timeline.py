@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rules.rulebook import Rulebook, default_registry
 from store.models import (
@@ -111,6 +111,17 @@ def _audit_title(a: AuditEntry) -> str:
         return "Came in late: " + "; ".join(parts)
     words = a.action.replace("_", " ")
     return f"{words[:1].upper()}{words[1:]} by {a.actor}"
+
+
+def our_side(contract: Contract | None) -> str:
+    """Which party runs Clauseflow for the contract (the term sheet's ``our_side``)."""
+    return str((contract.terms or {}).get("our_side", "customer")) if contract else "customer"
+
+
+def expected_notices(session: Session, case_id: str) -> list[ExpectedNotice]:
+    """The case's notices of the other party, in the order it came to expect them."""
+    query = select(ExpectedNotice).where(ExpectedNotice.case_id == case_id)
+    return list(session.exec(query.order_by(col(ExpectedNotice.id))))
 
 
 def party_name(contract: Contract | None, role: str) -> str:
@@ -230,7 +241,7 @@ def case_timeline(
             )
         )
     contract = session.get(Contract, case.contract_id)
-    for x in session.exec(select(ExpectedNotice).where(ExpectedNotice.case_id == case.id)):
+    for x in expected_notices(session, case.id):
         items.extend(_other_partys_notice(x, contract))
     for e in escalations:
         items.append(

@@ -16,6 +16,8 @@ from api.timeline import (
     TimelineItem,
     case_timeline,
     clause_title,
+    expected_notices,
+    our_side,
     party_name,
     rulebook_of,
 )
@@ -224,18 +226,11 @@ def case_page(
             for name, spec in rb.recordable_facts[behind].fields.items()
             if spec.type == "string" and isinstance(value := (case.facts or {}).get(name), str)
         ]
-    our_side = str((contract.terms or {}).get("our_side", "customer")) if contract else "customer"
-    expected = list(
-        session.exec(
-            select(ExpectedNotice)
-            .where(ExpectedNotice.case_id == case_id)
-            .order_by(col(ExpectedNotice.id))
-        )
-    )
+    side = our_side(contract)
     return CasePage(
-        our_side=our_side,
-        our_party=party_name(contract, our_side),
-        expected_notices=expected,
+        our_side=side,
+        our_party=party_name(contract, side),
+        expected_notices=expected_notices(session, case_id),
         case=case,
         contract=contract,
         zone=zone,

@@ -193,7 +193,8 @@ def _sent(case_id: str, notice: str, clause: str) -> Notice:
 async def test_older_cases_that_sent_the_other_partys_notices_are_listed(
     api: httpx.AsyncClient,
 ) -> None:
-    invoice = {"invoice_received_at": "2026-01-05T15:00:00Z", "invoice_amount": "100.00"}
+    received = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).replace(microsecond=0)
+    invoice = {"invoice_received_at": received.isoformat(), "invoice_amount": "100.00"}
     seed(
         # v1 wrote the Provider's overdue notice to the Customer, from the Customer's side.
         a_case("case_v1_overdue", clause="invoice_payment", state="overdue", facts=invoice),
