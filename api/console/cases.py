@@ -13,6 +13,7 @@ from api.console import views
 from api.console.pages import FLASH, not_found, now, number, show_case, signed_in, user_page
 from api.deps import in_session
 from api.ops import CaseFilters
+from api.other_partys_notices import cases_in_their_name
 from runtime.settings import get_settings
 from store.models import Notice
 from store.notice_events import DeemedReceipt, notice_receipt
@@ -108,4 +109,19 @@ async def notice_page(request: Request, notice_id: str) -> Response:
         n=notice,
         zone=zone,
         receipt=receipt,
+    )
+
+
+@router.get("/cases-in-the-other-partys-name")
+async def cases_in_the_other_partys_name(request: Request) -> Response:
+    """Cases on a rulebook written before notices said whose they are, that sent (or may
+    yet send) a notice of the other party's: the operator decides what to do with each."""
+    principal, name = await signed_in(request)
+    rows = await in_session(cases_in_their_name)
+    return user_page(
+        "other_partys_notices.html.j2",
+        principal,
+        name,
+        title="Cases that spoke for the other party",
+        rows=rows,
     )

@@ -192,6 +192,7 @@ def _sent(case_id: str, notice: str, clause: str) -> Notice:
 
 async def test_older_cases_that_sent_the_other_partys_notices_are_listed(
     api: httpx.AsyncClient,
+    sign_in: SignIn,  # noqa: F811
 ) -> None:
     received = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).replace(microsecond=0)
     invoice = {"invoice_received_at": received.isoformat(), "invoice_amount": "100.00"}
@@ -225,3 +226,11 @@ async def test_older_cases_that_sent_the_other_partys_notices_are_listed(
     assert open_case["may_yet_send"] == ["invoice_received"]
     assert listed["case_v1_paid"]["may_yet_send"] == []
     assert list(listed) == ["case_v1_overdue", "case_v1_paid"]  # open cases first
+    # The console lists them too, for a person to decide what to do with each.
+    viewer = await sign_in("viewer")
+    page = await viewer.get("/console/cases-in-the-other-partys-name")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "case_v1_overdue invoice payment v1 overdue the customer payment overdue" in text
+    assert "case_v1_paid" in text and "case_v1_ack" not in text and "case_v3_invoice" not in text
+    assert 'href="/console/cases-in-the-other-partys-name"' in page.text  # in the main menu
