@@ -180,99 +180,134 @@ def _claim_for_sending(notice_id: str, seen_status: str, seen_sent_at: dt.dateti
         session.add(stored)
 
 
+def new_notice_row(inp: SendNoticeInput) -> Notice:
+    """The notice row as first written: rendered, and held, outboxed or to be sent.
+
+    Raises:
+        ApplicationError: ``NoticeTemplate`` (non-retryable) when it cannot be rendered.
+    """
+    use_sendgrid = bool(get_settings().sendgrid_api_key)
+    rendered = _written(inp)
+    if inp.hold_for_approval:
+        status = "awaiting_approval"
+    else:
+        status = "retry" if use_sendgrid else "outboxed"
+    return Notice(
+        id=notice_id_for(inp.case_id, inp.notice_key),
+        case_id=inp.case_id,
+        notice_key=inp.notice_key,
+        notice=inp.notice,
+        clause=inp.clause,
+        channel="sendgrid" if use_sendgrid else "outbox",
+        status=status,
+        due_at=inp.at,
+        created_at=inp.at,
+        sent_at=inp.at if status == "outboxed" else None,
+        **(_deemed_on_sending(inp.terms, inp.at) if status == "outboxed" else {}),
+        from_email=get_settings().notice_from_email,
+        rule=inp.rule,
+        case_state=inp.state,
+        **rendered,
+    )
+
+
+def stored_notice(case_id: str, notice_key: str) -> Notice | None:
+    with session_scope() as session:
+        return session.exec(
+            select(Notice).where(Notice.case_id == case_id, Notice.notice_key == notice_key)
+        ).first()
+
+
 @activity.defn
 def send_notice(inp: SendNoticeInput) -> SendNoticeResult:
     """Renders and sends one notice, at most once per (case, notice key)."""
     crash_if("before_notice_row")
     notice_id = notice_id_for(inp.case_id, inp.notice_key)
-    use_sendgrid = bool(get_settings().sendgrid_api_key)
-    with session_scope() as session:
-        row = session.exec(
-            select(Notice).where(Notice.case_id == inp.case_id, Notice.notice_key == inp.notice_key)
-        ).first()
+    row = stored_notice(inp.case_id, inp.notice_key)
     if row is not None:
-        if row.status == "awaiting_approval":
-            if inp.hold_for_approval:
-                return SendNoticeResult(row.id, row.status, row.channel, True)
-            # Approved: the notice that was held (and previewed) is the one that goes out.
-            changes: dict[str, Any] = {
-                "approved_by": inp.approved_by,
-                "approved_at": inp.at,
-                "channel": "sendgrid" if use_sendgrid else "outbox",
-            }
-            if not use_sendgrid:
-                changes |= _deemed_on_sending(inp.terms, inp.at)
-                _set_status(notice_id, status="outboxed", sent_at=inp.at, **changes)
-                return SendNoticeResult(notice_id, "outboxed", "outbox")
-            _set_status(notice_id, status="retry", **changes)
-            row.status = "retry"
-        if row.status in ("outboxed", "sent"):
-            return SendNoticeResult(row.id, row.status, row.channel, True)
-        if row.status == "sending":
-            message_id = _reconcile(row, inp.notice_key)
-            if message_id is not None:
-                # SendGrid has it: record what the dead attempt could not; no second email.
-                _set_status(
-                    notice_id,
-                    status="sent",
-                    provider_message_id=message_id,
-                    error=None,
-                    **_deemed_on_sending(inp.terms, row.sent_at),
-                )
-                crash_if("after_notice_recorded")
-                return SendNoticeResult(notice_id, "sent", "sendgrid")
-            # SendGrid never accepted it: send it now.
-        if row.status == "failed":
-            raise ApplicationError(
-                f"notice could not be sent: {row.error}", type="NoticeRejected", non_retryable=True
-            )
-        # status "retry": SendGrid refused an earlier attempt, so it was not sent; go again.
-    else:
-        rendered = _written(inp)
-        if inp.hold_for_approval:
-            status = "awaiting_approval"
-        else:
-            status = "retry" if use_sendgrid else "outboxed"
-        row = Notice(
-            id=notice_id,
-            case_id=inp.case_id,
-            notice_key=inp.notice_key,
-            notice=inp.notice,
-            clause=inp.clause,
-            channel="sendgrid" if use_sendgrid else "outbox",
-            status=status,
-            due_at=inp.at,
-            created_at=inp.at,
-            sent_at=inp.at if status == "outboxed" else None,
-            **(_deemed_on_sending(inp.terms, inp.at) if status == "outboxed" else {}),
-            from_email=get_settings().notice_from_email,
-            rule=inp.rule,
-            case_state=inp.state,
-            **rendered,
-        )
-        try:
-            with session_scope() as session:
-                session.add(row)
-        except IntegrityError:
-            # Another attempt wrote it first: typically one Temporal already timed out,
-            # whose answer nobody will read. Only a notice that has gone out (or is held)
-            # may be reported done; otherwise ask again, and the next attempt carries on
-            # from the row's state.
-            with session_scope() as session:
-                other = session.get(Notice, notice_id)
-                assert other is not None
-                if other.status in ("outboxed", "sent") or (
-                    other.status == "awaiting_approval" and inp.hold_for_approval
-                ):
-                    return SendNoticeResult(other.id, other.status, other.channel, True)
-            raise RuntimeError(
-                f"notice {inp.notice_key} was written by another attempt and is "
-                f"{other.status}; asking again"
-            ) from None
-        crash_if("after_notice_row")
-        if status != "retry":
-            return SendNoticeResult(notice_id, status, row.channel)
+        return carry_on(row, inp)
+    row = new_notice_row(inp)
+    try:
+        with session_scope() as session:
+            session.add(row)
+    except IntegrityError:
+        # Another attempt wrote it first: typically one Temporal already timed out,
+        # whose answer nobody will read. Only a notice that has gone out (or is held)
+        # may be reported done; otherwise ask again, and the next attempt carries on
+        # from the row's state.
+        with session_scope() as session:
+            other = session.get(Notice, notice_id)
+            assert other is not None
+            if other.status in ("outboxed", "sent") or (
+                other.status == "awaiting_approval" and inp.hold_for_approval
+            ):
+                return SendNoticeResult(other.id, other.status, other.channel, True)
+        raise RuntimeError(
+            f"notice {inp.notice_key} was written by another attempt and is "
+            f"{other.status}; asking again"
+        ) from None
+    crash_if("after_notice_row")
+    if row.status != "retry":
+        return SendNoticeResult(notice_id, row.status, row.channel)
+    return _hand_over(row, inp)
 
+
+def approval_changes(inp: SendNoticeInput) -> dict[str, Any]:
+    """A held notice approved: the one that was held (and previewed) is the one that goes
+    out, into the outbox at once or marked to be handed to SendGrid."""
+    use_sendgrid = bool(get_settings().sendgrid_api_key)
+    changes: dict[str, Any] = {
+        "approved_by": inp.approved_by,
+        "approved_at": inp.at,
+        "channel": "sendgrid" if use_sendgrid else "outbox",
+        "status": "retry" if use_sendgrid else "outboxed",
+    }
+    if not use_sendgrid:
+        changes |= {"sent_at": inp.at, **_deemed_on_sending(inp.terms, inp.at)}
+    return changes
+
+
+def carry_on(row: Notice, inp: SendNoticeInput) -> SendNoticeResult:
+    """Takes a written notice on from its state: held, approved, sent, in doubt, to send.
+
+    ``inp`` says what the case wants now: still held, or approved by someone.
+    """
+    notice_id = row.id
+    if row.status == "awaiting_approval":
+        if inp.hold_for_approval:
+            return SendNoticeResult(row.id, row.status, row.channel, True)
+        changes = approval_changes(inp)
+        _set_status(notice_id, **changes)
+        if changes["status"] == "outboxed":
+            return SendNoticeResult(notice_id, "outboxed", "outbox")
+        row.status = "retry"
+    if row.status in ("outboxed", "sent"):
+        return SendNoticeResult(row.id, row.status, row.channel, True)
+    if row.status == "sending":
+        message_id = _reconcile(row, inp.notice_key)
+        if message_id is not None:
+            # SendGrid has it: record what the dead attempt could not; no second email.
+            _set_status(
+                notice_id,
+                status="sent",
+                provider_message_id=message_id,
+                error=None,
+                **_deemed_on_sending(inp.terms, row.sent_at),
+            )
+            crash_if("after_notice_recorded")
+            return SendNoticeResult(notice_id, "sent", "sendgrid")
+        # SendGrid never accepted it: send it now.
+    if row.status == "failed":
+        raise ApplicationError(
+            f"notice could not be sent: {row.error}", type="NoticeRejected", non_retryable=True
+        )
+    # status "retry": SendGrid refused an earlier attempt, so it was not sent; go again.
+    return _hand_over(row, inp)
+
+
+def _hand_over(row: Notice, inp: SendNoticeInput) -> SendNoticeResult:
+    """Hands a notice marked ``retry`` to SendGrid, once, and records the answer."""
+    notice_id = row.id
     # Committed before the request: from here on a crash leaves the notice "sending",
     # and the next attempt reconciles it with SendGrid before sending again.
     _claim_for_sending(notice_id, row.status, row.sent_at)

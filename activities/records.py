@@ -263,6 +263,73 @@ def _forget_retried_failure(session: Session, inp: RecordStepInput) -> None:
         session.add(case)
 
 
+def write_step(session: Session, inp: RecordStepInput) -> bool:
+    """Writes a case step in ``session``: the case row, transition, decisions, deadlines,
+    escalations, and the operator's actions of the step.
+
+    Returns False, writing nothing, when the step is recorded already (a retry).
+    """
+    if inp.audit_only:
+        _audit_entry(session, inp)
+        if inp.audit is not None and inp.audit.action == "retry_now":
+            _forget_retried_failure(session, inp)
+        return True
+    existing = session.get(Case, inp.case.case_id)
+    if existing is not None and existing.last_step >= inp.step:
+        return False  # already recorded by an earlier attempt
+    _upsert_case(session, inp)
+    cid = inp.case.case_id
+    if inp.transition is not None:
+        session.add(
+            Transition(
+                case_id=cid,
+                step=inp.step,
+                from_state=inp.transition.from_state,
+                to_state=inp.transition.to_state,
+                rule=inp.transition.rule,
+                at=inp.at,
+            )
+        )
+    for seq, d in enumerate(inp.decisions):
+        session.add(
+            DecisionRecord(
+                case_id=cid,
+                step=inp.step,
+                seq=seq,
+                event=inp.event,
+                rule=d.rule,
+                rulebook_version=inp.case.rulebook_version,
+                action=d.action,
+                value=d.value,
+                facts=dict(inp.facts_seen),
+                at=inp.at,
+            )
+        )
+    _record_deadlines(session, inp)
+    for e in inp.escalations:
+        session.add(Escalation(case_id=cid, step=inp.step, rule=e.rule, reason=e.reason, at=inp.at))
+    _record_amendments(session, inp)
+    _record_resolutions(session, inp)
+    _record_expected_notices(session, inp)
+    _audit_entry(session, inp)
+    _catch_up_entry(session, inp)
+    return True
+
+
+def observe_step(inp: RecordStepInput) -> None:
+    """Observability (issue 6): how late the case acted on a deadline, observed once,
+    after the step is committed. The event key is "deadline:<name>:<day>"; ``at`` is the
+    workflow's time when it handled the deadline."""
+    from runtime.observability import observe_deadline_lateness
+
+    if inp.event.startswith("deadline:"):
+        reached = inp.case.deadlines.get(inp.event.split(":", 2)[1])
+        if reached is not None:
+            observe_deadline_lateness(
+                reached.due_at, inp.at, clause=inp.case.clause, deadline=reached.group
+            )
+
+
 @activity.defn
 def record_step(inp: RecordStepInput) -> None:
     """Records a case step: the case row, transition, decisions, deadlines, escalations.
@@ -271,65 +338,12 @@ def record_step(inp: RecordStepInput) -> None:
     ``"{case_id}:{step}:{action}"``, so it is written once), resolved escalations,
     deadline amendments and discarded held notices. An ``audit_only`` step writes just
     its audit entry: it is an action taken while another step may still be in flight.
+    (Cases opened since issue 14 record through activities.steps.record_step_and_notices.)
     """
-    from runtime.observability import observe_deadline_lateness
-
     with session_scope() as session:
-        if inp.audit_only:
-            _audit_entry(session, inp)
-            if inp.audit is not None and inp.audit.action == "retry_now":
-                _forget_retried_failure(session, inp)
-            return
-        existing = session.get(Case, inp.case.case_id)
-        if existing is not None and existing.last_step >= inp.step:
-            return  # already recorded by an earlier attempt
-        _upsert_case(session, inp)
-        cid = inp.case.case_id
-        if inp.transition is not None:
-            session.add(
-                Transition(
-                    case_id=cid,
-                    step=inp.step,
-                    from_state=inp.transition.from_state,
-                    to_state=inp.transition.to_state,
-                    rule=inp.transition.rule,
-                    at=inp.at,
-                )
-            )
-        for seq, d in enumerate(inp.decisions):
-            session.add(
-                DecisionRecord(
-                    case_id=cid,
-                    step=inp.step,
-                    seq=seq,
-                    event=inp.event,
-                    rule=d.rule,
-                    rulebook_version=inp.case.rulebook_version,
-                    action=d.action,
-                    value=d.value,
-                    facts=dict(inp.facts_seen),
-                    at=inp.at,
-                )
-            )
-        _record_deadlines(session, inp)
-        for e in inp.escalations:
-            session.add(
-                Escalation(case_id=cid, step=inp.step, rule=e.rule, reason=e.reason, at=inp.at)
-            )
-        _record_amendments(session, inp)
-        _record_resolutions(session, inp)
-        _record_expected_notices(session, inp)
-        _audit_entry(session, inp)
-        _catch_up_entry(session, inp)
-    # Observability (issue 6): how late the case acted on a deadline, observed once, after
-    # the step is committed (a retry of a recorded step returned above). The event key is
-    # "deadline:<name>:<day>"; ``at`` is the workflow's time when it handled the deadline.
-    if inp.event.startswith("deadline:"):
-        reached = inp.case.deadlines.get(inp.event.split(":", 2)[1])
-        if reached is not None:
-            observe_deadline_lateness(
-                reached.due_at, inp.at, clause=inp.case.clause, deadline=reached.group
-            )
+        wrote = write_step(session, inp)
+    if wrote and not inp.audit_only:
+        observe_step(inp)
 
 
 def _record_expected_notices(session: Session, inp: RecordStepInput) -> None:

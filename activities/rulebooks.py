@@ -8,6 +8,7 @@ be computed into the non-retryable ``InvalidFacts`` the case shows a person.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from temporalio import activity
@@ -27,6 +28,8 @@ from activities.types import (
     RequireAnyTrueInfo,
     RulebookSummary,
     StateInfo,
+    TakeStepInput,
+    TakeStepResult,
 )
 from rules import deadlines, derive, engine, senders
 from rules.calculators import CalculationContext, DeadlineState, RecordedFactView
@@ -170,3 +173,35 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     except deadlines.DeadlineOutOfReach as exc:
         raise _invalid_facts(exc) from exc
     return ComputeDeadlinesResult(computed)
+
+
+@activity.defn
+def take_step(inp: TakeStepInput) -> TakeStepResult:
+    """One event's decisions, and the deadlines they set, in one local activity.
+
+    The deadlines are computed on the facts and deadlines as the case holds them once
+    it has applied the decisions (workflows/steps.py): the derived facts and the
+    ``record`` decisions joined, the reached deadline marked reached.
+    """
+    decided = decide(DecideInput(inp.facts, inp.context))
+    names = [n for d in decided.decisions if d.action == "set_deadlines" for n in d.value]
+    if not names:
+        return TakeStepResult(decided.decisions, decided.derived)
+    facts = {**inp.context.facts, **decided.derived}
+    for d in decided.decisions:
+        if d.action == "record":
+            facts.update(d.value)
+    known = dict(inp.context.deadlines)
+    if inp.reached is not None and inp.reached in known:
+        known[inp.reached] = dataclasses.replace(known[inp.reached], status="reached")
+    computed = compute_deadlines(
+        ComputeDeadlinesInput(
+            str(inp.facts["clause"]),
+            int(str(inp.facts["rulebook_version"])),
+            inp.context.terms,
+            facts,
+            names,
+            known,
+        )
+    )
+    return TakeStepResult(decided.decisions, decided.derived, computed.deadlines)

@@ -295,3 +295,104 @@ class SendNoticeResult:
     status: str
     channel: str
     already_sent: bool = False
+
+
+# -- one local activity and one activity a step (cases opened since issue 14) -----------
+
+
+@dataclass
+class TakeStepInput:
+    """What the rules see for one event, and what the calculators and deadlines need."""
+
+    facts: dict[str, Scalar]
+    context: DeriveContext
+    #: The deadline this event reached (its status is "reached" when others count on).
+    reached: str | None = None
+
+
+@dataclass
+class TakeStepResult:
+    """The decisions, the derived facts and the deadlines the decisions set."""
+
+    decisions: list[DecisionView]
+    derived: dict[str, Any] = field(default_factory=dict)
+    deadlines: list[DeadlineView] = field(default_factory=list)
+
+
+@dataclass
+class NoticeOrder:
+    """A notice the step writes (and sends, unless held), keyed for exactly once."""
+
+    notice: str
+    key: str
+    rule: str
+    hold: bool = False
+    #: Set when a person approved a held notice: the held one goes out as written.
+    approved_by: str | None = None
+
+
+@dataclass
+class StepRecordInput:
+    """One step of a case: ids and what the step changed, never the whole case.
+
+    The activity reads the rest (the case's facts, deadlines and terms) from the store.
+    ``terms`` and every fact come with the first record of each workflow run; later
+    records carry only the facts and deadlines that changed.
+    """
+
+    case_id: str
+    contract_id: str
+    clause: str
+    rulebook_version: int
+    step: int
+    event: str
+    at: dt.datetime
+    state: str
+    closed: bool
+    opened_at: dt.datetime
+    owner_email: str | None
+    facts_seen: dict[str, Scalar]
+    decisions: list[DecisionView]
+    facts: dict[str, Any] = field(default_factory=dict)
+    #: Deadlines set or moved by the step, whole.
+    deadlines: list[DeadlineView] = field(default_factory=list)
+    #: Deadlines whose status alone changed (reached, cancelled): name -> status.
+    deadline_status: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, Any] | None = None
+    open_escalations: list[OpenEscalation] | None = None
+    transition: TransitionView | None = None
+    escalations: list[EscalationView] = field(default_factory=list)
+    actor: str | None = None
+    reason: str | None = None
+    values: dict[str, Any] | None = None
+    audit: AuditView | None = None
+    audit_only: bool = False
+    resolved_escalations: list[ResolvedEscalationView] = field(default_factory=list)
+    amendments: list[AmendmentView] = field(default_factory=list)
+    discarded_notices: list[str] = field(default_factory=list)
+    caught_up: list[CatchUpView] = field(default_factory=list)
+    notices: list[NoticeOrder] = field(default_factory=list)
+
+
+@dataclass
+class NoticeOutcome:
+    """What became of one notice of the step: written (and sent, or held), or refused."""
+
+    key: str
+    status: str
+    #: Why it could not be written or sent (the case escalates); None when it went out.
+    error: str | None = None
+
+
+@dataclass
+class HandOverInput:
+    """A written notice of a case, to be handed to SendGrid."""
+
+    case_id: str
+    notice_key: str
+    at: dt.datetime
+
+
+@dataclass
+class StepRecordResult:
+    notices: list[NoticeOutcome] = field(default_factory=list)

@@ -19,6 +19,7 @@ import binascii
 import datetime as dt
 import os
 import secrets
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,6 +36,11 @@ ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 #: Key ids of generated development keys start with this; production refuses them.
 DEV_KEY_PREFIX = "dev-"
+
+#: Metadata entry of a payload whose sealed bytes were compressed (zlib) before sealing.
+COMPRESSION_METADATA = "encryption-compression"
+#: Payloads up to this size are sealed as they are: compressing them saves nothing.
+COMPRESS_ABOVE = 256
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the size GCM is designed for
@@ -230,15 +236,25 @@ class EncryptionCodec(PayloadCodec):
         return [self.decrypt(p) for p in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
-        """One payload sealed whole (its metadata too) under a fresh nonce."""
+        """One payload sealed whole (its metadata too) under a fresh nonce.
+
+        A payload above ``COMPRESS_ABOVE`` bytes is compressed first when that makes it
+        smaller: the JSON of a case's terms, facts and deadline explanations shrinks to
+        about a third, and Temporal keeps every payload of a case's history for its life.
+        """
         key_id = self._encrypt_id
         nonce = os.urandom(NONCE_BYTES)
-        # The key id is authenticated data: relabelling a payload breaks its tag.
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
-        return Payload(
-            metadata={"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()},
-            data=nonce + sealed,
-        )
+        raw = payload.SerializeToString()
+        packed = zlib.compress(raw) if len(raw) > COMPRESS_ABOVE else raw
+        compressed = len(packed) < len(raw)
+        metadata = {"encoding": ENCRYPTED_ENCODING, KEY_ID_METADATA: key_id.encode()}
+        if compressed:
+            metadata[COMPRESSION_METADATA] = b"zlib"
+        # The key id (and the compression) are authenticated data: relabelling a payload
+        # breaks its tag.
+        aad = _associated_data(key_id, compressed)
+        sealed = self._ciphers[key_id].encrypt(nonce, packed if compressed else raw, aad)
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         """One payload opened, or returned as it is when it is not encrypted.
@@ -258,11 +274,20 @@ class EncryptionCodec(PayloadCodec):
                 "add that key to PAYLOAD_ENCRYPTION_KEYS to read it"
             )
         data = payload.data
+        compressed = payload.metadata.get(COMPRESSION_METADATA) == b"zlib"
+        aad = _associated_data(key_id, compressed)
         try:
-            plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], aad)
         except (InvalidTag, ValueError):  # ValueError: too short to hold a nonce
             raise PayloadDecryptionError(
                 f"payload under key id {key_id!r} failed authentication: it was altered, "
                 "or that id names a different key here than when it was written"
             ) from None
-        return Payload.FromString(plain)
+        # Authenticated: only a holder of the key compressed it.
+        return Payload.FromString(zlib.decompress(plain) if compressed else plain)
+
+
+def _associated_data(key_id: str, compressed: bool) -> bytes:
+    """What a payload's tag covers besides its content: its key id, and whether it was
+    compressed (payloads sealed before compression carry only the key id)."""
+    return key_id.encode() + (b"\x00zlib" if compressed else b"")

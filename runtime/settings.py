@@ -11,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Where `make dev` keeps its state: the SQLite database, Temporal's file, logs.
 STATE_DIR = Path(".clauseflow")
+#: Open cases a worker keeps in memory. Each cached case holds its own sandbox; at the
+#: SDK's default of 1,000 a worker grew to 0.9 GiB at 2,000 open cases. Chosen from
+#: bench/scale (README, benchmarks): memory stays flat and a waking case replays in
+#: milliseconds.
+WORKER_CACHED_WORKFLOWS = 100
 
 
 class Settings(BaseSettings):
@@ -92,6 +97,12 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int = Field(
         default=9464, description="Port of the worker's Prometheus endpoint (Temporal SDK metrics)"
+    )
+    worker_cached_workflows: int = Field(
+        default=WORKER_CACHED_WORKFLOWS,
+        ge=0,
+        description="Open cases a worker keeps in memory between their events; more are "
+        "replayed from their history when they wake (see the README's benchmarks)",
     )
     stuck_after_attempts: int = Field(
         default=3, description="A case is stuck when one of its activities failed this many times"

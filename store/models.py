@@ -88,6 +88,8 @@ class Case(SQLModel, table=True):
     # its rulebook expects (None when the rulebook sets no expected dwell or it closed).
     state_entered_at: dt.datetime | None = _ts(nullable=True)
     dwell_overdue_at: dt.datetime | None = _ts(nullable=True)
+    #: The term sheet the case runs on (TermSnapshot); None for cases recorded before.
+    terms_sha256: str | None = Field(default=None, max_length=64)
     # An activity of the case that is failing, as Temporal reports its attempts, or
     # WORKFLOW_TASK when the workflow's own code keeps failing; cleared when it
     # succeeds. The case page reads the live detail from Temporal itself.
@@ -195,6 +197,20 @@ class Notice(SQLModel, table=True):
     deemed_received_at: dt.datetime | None = _ts(nullable=True)
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: dt.datetime | None = _ts(nullable=True)
+
+
+class TermSnapshot(SQLModel, table=True):
+    """A term sheet as cases run on it, once per distinct content (its SHA-256).
+
+    A case's workflow carries its terms; its later steps' records carry only what
+    changed, and the notices they write read the terms from here.
+    """
+
+    __tablename__ = "term_snapshot"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    first_seen_at: dt.datetime = _ts(nullable=False)
 
 
 class ExpectedNotice(SQLModel, table=True):

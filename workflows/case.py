@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         ReviseHeldNoticeRequest,
     )
     from workflows.operator import OperatorActions
-    from workflows.steps import LOCAL_TIMEOUT, Changes, Event, scalar_values
+    from workflows.steps import LEAN_STEPS_PATCH, LOCAL_TIMEOUT, Changes, Event, scalar_values
 
 
 def _operator_action(
@@ -105,6 +105,8 @@ class CaseWorkflow(OperatorActions):
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseResult:
         self._input = inp
+        # Once, first: a run either began before the lean steps or takes them throughout.
+        self._lean = workflow.patched(LEAN_STEPS_PATCH)
         if inp.state is None:
             summary = await workflow.execute_local_activity(
                 describe_rulebook,

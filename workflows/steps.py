@@ -10,6 +10,7 @@ code: deterministic, no I/O but through activities.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 with workflow.unsafe.imports_passed_through():
     from activities.notices import send_notice
     from activities.records import record_step
-    from activities.rulebooks import compute_deadlines, decide
+    from activities.rulebooks import compute_deadlines, decide, take_step
+    from activities.steps import TO_HAND_OVER, hand_over_notice, record_step_and_notices
     from activities.types import (
         INVALID_FACTS,
         AmendmentView,
@@ -37,12 +39,19 @@ with workflow.unsafe.imports_passed_through():
         DecisionView,
         DeriveContext,
         EscalationView,
+        HandOverInput,
+        NoticeOrder,
+        NoticeOutcome,
         OpenEscalation,
         RecordedFactInput,
         RecordStepInput,
         ResolvedEscalationView,
         Scalar,
         SendNoticeInput,
+        StepRecordInput,
+        StepRecordResult,
+        TakeStepInput,
+        TakeStepResult,
         TransitionView,
     )
     from rules.rulebook import COULD_NOT_START
@@ -76,6 +85,13 @@ def _notice_retry(max_interval_seconds: float) -> RetryPolicy:
 #: Deadlines whose moment had passed when they were set: reminders are skipped and
 #: notices to a party held for approval (cases before this change sent them at once).
 _CATCH_UP_PATCH = "late-deadlines-caught-up"
+
+#: One local activity an event (decide and compute the deadlines), and one activity a
+#: step (its record and its notices, in one transaction) whose input carries ids and
+#: what changed. Runs that began before it replay the activities they recorded (a
+#: decide and a compute_deadlines; a record_step and a send_notice a notice); the
+#: marker is set, and read, once per run, when the run starts.
+LEAN_STEPS_PATCH = "one-activity-a-step"
 
 
 @dataclass
@@ -123,6 +139,12 @@ class CaseSteps:
         self._queue: list[Event] = []
         self._ready = False
         self._inflight: list[InFlight] = []
+        #: LEAN_STEPS_PATCH, decided when the run starts.
+        self._lean = False
+        #: The facts and deadlines the store holds for this case, as this run last
+        #: recorded them (None: nothing recorded yet in this run).
+        self._stored_facts: dict[str, Any] | None = None
+        self._stored_deadlines: dict[str, DeadlineView] = {}
 
     async def _take_step(self, ev: Event) -> None:
         """Handles one event. Facts the case cannot run (a calculation they break) fail the
@@ -209,11 +231,21 @@ class CaseSteps:
             now=workflow.now(),
             opened_at=st.opened_at,
         )
-        decided = await workflow.execute_local_activity(
-            decide,
-            DecideInput(seen, context),
-            start_to_close_timeout=LOCAL_TIMEOUT,
-        )
+        decided: TakeStepResult
+        if self._lean:
+            reached_name = str(ev.facts["deadline"]) if ev.kind == "deadline_reached" else None
+            decided = await workflow.execute_local_activity(
+                take_step,
+                TakeStepInput(seen, context, reached=reached_name),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+            )
+        else:
+            old = await workflow.execute_local_activity(
+                decide,
+                DecideInput(seen, context),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+            )
+            decided = TakeStepResult(old.decisions, old.derived)
         decisions = list(decided.decisions)
         if ev.failure is not None and not decisions:
             # No rule says otherwise: written notice that was not delivered needs a person.
@@ -276,13 +308,16 @@ class CaseSteps:
                 )
             )
         if to_set:
-            computed = await self._compute_deadlines(to_set)
-            for dl in computed.deadlines:
+            if self._lean:
+                computed = decided.deadlines
+            else:
+                computed = (await self._compute_deadlines(to_set)).deadlines
+            for dl in computed:
                 st.deadlines[dl.name] = dl
             # Passed after the case's story began but before the case learned of it: the
             # case is late, not the deadline's own business (a short maintenance notice).
             began = story_began(st.summary, st.facts, st.opened_at)
-            late = [d for d in computed.deadlines if began < d.due_at <= workflow.now()]
+            late = [d for d in computed if began < d.due_at <= workflow.now()]
             if late and inp.past_deadlines == "catch_up" and workflow.patched(_CATCH_UP_PATCH):
                 for dl in late:
                     dl.passed_when_set = True
@@ -299,6 +334,11 @@ class CaseSteps:
         outgoing, caught_up = catch_up(
             st.summary, self._zone(), notices, reached, set_late, decisions
         )
+        if self._lean:
+            await self._lean_step(
+                step, ev, seen, decisions, transition, escalations, caught_up, outgoing
+            )
+            return
         await self._record(step, ev, seen, decisions, transition, escalations, caught_up=caught_up)
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
@@ -381,6 +421,11 @@ class CaseSteps:
         audit_only: bool = False,
         caught_up: list[CatchUpView] | None = None,
     ) -> None:
+        if self._lean:
+            await self._record_step(
+                step, ev, seen, decisions, transition, escalations, changes, audit_only, caught_up
+            )
+            return
         inp, st = self._input, self._st
         assert inp is not None and st is not None
         await self._activity(
@@ -423,6 +468,162 @@ class CaseSteps:
             start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
             retry_policy=RECORD_RETRY,
         )
+
+    async def _lean_step(
+        self,
+        step: int,
+        ev: Event,
+        seen: dict[str, Scalar],
+        decisions: list[DecisionView],
+        transition: TransitionView | None,
+        escalations: list[EscalationView],
+        caught_up: list[CatchUpView],
+        outgoing: list[tuple[str, str, bool]],
+    ) -> None:
+        """Records the step and writes its notices in one activity, then applies what
+        became of each notice: sent, held for approval, or escalated."""
+        st = self._st
+        assert st is not None
+        orders: list[NoticeOrder] = []
+        # A notice discarded (the case was closed) after its approval was queued stays unsent.
+        held = st.held_notices.pop(ev.approval.notice_key, None) if ev.approval else None
+        if ev.approval is not None and held is not None:
+            orders.append(
+                NoticeOrder(
+                    held.notice,
+                    ev.approval.notice_key,
+                    held.rule,
+                    approved_by=ev.approval.approved_by,
+                )
+            )
+        for notice, rule, hold in outgoing:
+            hold = hold or notice in st.summary.notices_requiring_approval
+            orders.append(NoticeOrder(notice, f"{notice}:{ev.key}", rule, hold=hold))
+        result = await self._record_step(
+            step, ev, seen, decisions, transition, escalations, caught_up=caught_up, notices=orders
+        )
+        if transition is not None:
+            workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
+        self._ready = True
+        for order, outcome in zip(orders, result.notices, strict=True):
+            await self._notice_outcome(order, outcome)
+
+    async def _notice_outcome(self, order: NoticeOrder, outcome: NoticeOutcome) -> None:
+        """Hands a notice for SendGrid over; then the notice is sent or held, or the case
+        escalates because it cannot go out."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        error = outcome.error
+        if error is None and outcome.status in TO_HAND_OVER:
+            try:
+                await self._activity(
+                    hand_over_notice,
+                    HandOverInput(inp.case_id, order.key, workflow.now()),
+                    start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
+                    retry_policy=_notice_retry(inp.notice_retry_max_seconds),
+                )
+            except ActivityError as err:
+                error = str(err.cause or err)
+        if error is None:
+            if order.hold:
+                st.held_notices[order.key] = HeldNotice(order.notice, order.rule, workflow.now())
+            else:
+                st.notices.append(order.key)
+            return
+        # A notice that cannot go out must not pass silently: escalate the case.
+        reason = f"notice {order.notice} could not be sent: {error}"
+        st.step += 1
+        st.escalations.append(reason)
+        st.open_escalations.append(OpenEscalation(st.step, order.rule, reason, workflow.now()))
+        await self._record(
+            st.step,
+            Event("notice_failed", f"notice_failed:{order.key}"),
+            {"event": "notice_failed", "notice": order.notice},
+            [],
+            None,
+            [EscalationView(order.rule, reason)],
+        )
+
+    async def _record_step(
+        self,
+        step: int,
+        ev: Event,
+        seen: dict[str, Scalar],
+        decisions: list[DecisionView],
+        transition: TransitionView | None,
+        escalations: list[EscalationView],
+        changes: Changes | None = None,
+        audit_only: bool = False,
+        caught_up: list[CatchUpView] | None = None,
+        notices: list[NoticeOrder] | None = None,
+    ) -> StepRecordResult:
+        """Records a step through record_step_and_notices: ids and what changed since
+        this run's last record (everything, with the terms, on its first)."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        first = self._stored_facts is None
+        facts: dict[str, Any] = {}
+        deadlines: list[DeadlineView] = []
+        statuses: dict[str, str] = {}
+        if first and not audit_only:
+            facts, deadlines = dict(st.facts), list(st.deadlines.values())
+        elif not audit_only:
+            stored = self._stored_facts or {}
+            facts = {k: v for k, v in st.facts.items() if k not in stored or stored[k] != v}
+            for name, d in st.deadlines.items():
+                was = self._stored_deadlines.get(name)
+                if was is not None and dataclasses.replace(was, status=d.status) == d:
+                    if was.status != d.status:
+                        statuses[name] = d.status
+                elif was != d:
+                    deadlines.append(d)
+        notices = notices or []
+        result: StepRecordResult = await self._activity(
+            record_step_and_notices,
+            StepRecordInput(
+                case_id=inp.case_id,
+                contract_id=inp.contract_id,
+                clause=inp.clause,
+                rulebook_version=inp.rulebook_version,
+                step=step,
+                event=ev.key,
+                at=workflow.now(),
+                state=st.state,
+                closed=st.closed,
+                opened_at=st.opened_at,
+                owner_email=st.owner_email,
+                # The rules' view of the facts is kept with each decision: the audit trail.
+                facts_seen=seen if decisions else _event_facts(seen),
+                decisions=decisions,
+                facts=facts,
+                deadlines=deadlines,
+                deadline_status=statuses,
+                terms=inp.terms if first and not audit_only else None,
+                open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
+                transition=transition,
+                escalations=escalations,
+                actor=ev.request.recorded_by
+                if ev.request
+                else (ev.approval.approved_by if ev.approval else None),
+                reason=ev.request.reason
+                if ev.request
+                else (ev.approval.reason if ev.approval else None),
+                values=ev.request.values if ev.request else None,
+                audit=changes.audit if changes else None,
+                audit_only=audit_only,
+                resolved_escalations=changes.resolved if changes else [],
+                amendments=changes.amendments if changes else [],
+                discarded_notices=changes.discarded if changes else [],
+                caught_up=caught_up or [],
+                notices=notices,
+            ),
+            start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
+            retry_policy=RECORD_RETRY,
+        )
+        if not audit_only:
+            self._stored_facts = copy.deepcopy(st.facts)
+            self._stored_deadlines = copy.deepcopy(st.deadlines)
+        return result
 
     def _notice_input(
         self,
@@ -505,6 +706,12 @@ class CaseSteps:
     def _zone(self) -> str:
         assert self._input is not None
         return str(self._input.terms.get("time_zone") or "UTC")
+
+
+def _event_facts(seen: dict[str, Scalar]) -> dict[str, Scalar]:
+    """What a step without decisions keeps of the facts the rules saw: the event itself
+    (the expected-notice bookkeeping reads ``event`` and ``fact``)."""
+    return {k: seen[k] for k in ("event", "fact") if k in seen}
 
 
 def scalar_values(values: dict[str, Any]) -> dict[str, Scalar]:

@@ -282,11 +282,11 @@ async def test_a_failing_notice_shows_temporals_failure_and_retry_now_sends_it(
     row = await eventually(
         lambda: (c := case_row(case_id)) and c.failing_attempts >= 2 and c, timeout=30
     )
-    assert row.failing_activity == "send_notice" and "500" in (row.last_failure or "")
+    assert row.failing_activity == "hand_over_notice" and "500" in (row.last_failure or "")
 
     detail = (await api.get(f"/api/cases/{case_id}")).json()
     (pending,) = detail["pending_activities"]
-    assert pending["activity"] == "send_notice" and pending["attempt"] >= 2
+    assert pending["activity"] == "hand_over_notice" and pending["attempt"] >= 2
     assert "500" in pending["last_failure"]
     assert detail["stuck_reasons"] == [] or "500" in detail["stuck_reasons"][0]
 

@@ -86,7 +86,7 @@ async def test_an_operator_finds_a_stuck_case_retries_it_and_amends_a_deadline(
     await row.get_by_role("link").first.click()
     await expect(page).to_have_url(re.compile(f"/console/cases/{case_id}"))
     stuck = page.locator("#stuck")
-    await expect(stuck).to_contain_text("send_notice")
+    await expect(stuck).to_contain_text("hand_over_notice")
     await expect(stuck.locator("td.failure").first).to_contain_text("SendGrid answered 500")
     await expect(page.locator("#deadlines")).to_contain_text("Termination")
     await page.screenshot(path=screenshot_path("case-page-stuck"), full_page=True)

@@ -22,6 +22,7 @@ TABLES = {
     "notice",
     "notice_event",
     "expected_notice",
+    "term_snapshot",
     "escalation",
     "deadline_amendment",
     "app_user",

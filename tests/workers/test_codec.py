@@ -11,6 +11,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 
 from runtime.codec import (
+    COMPRESSION_METADATA,
     DEV_KEY_PREFIX,
     ENCRYPTED_ENCODING,
     KEY_ID_METADATA,
@@ -220,3 +221,36 @@ async def test_the_data_converter_encrypts_values_and_failure_messages(tmp_path:
     assert b"legal@customer" not in failure.SerializeToString()
     decoded = await converter.decode_failure(failure)
     assert "legal@customer.example.com" in str(decoded)
+
+
+async def test_a_large_payload_is_compressed_before_it_is_sealed_and_reads_back() -> None:
+    codec = EncryptionCodec([new_key("k-")])
+    large = plain(b'{"explanation": "' + b"counted in business days, " * 200 + b'"}')
+    [sealed] = await codec.encode([large])
+    assert sealed.metadata[COMPRESSION_METADATA] == b"zlib"
+    assert len(sealed.data) < len(large.data) / 5
+    assert await codec.decode([sealed]) == [large]
+
+
+async def test_a_small_payload_is_sealed_uncompressed() -> None:
+    codec = EncryptionCodec([new_key("k-")])
+    [sealed] = await codec.encode([plain(b'"ok"')])
+    assert COMPRESSION_METADATA not in sealed.metadata
+    assert await codec.decode([sealed]) == [plain(b'"ok"')]
+
+
+async def test_removing_or_adding_the_compression_mark_fails_authentication() -> None:
+    codec = EncryptionCodec([new_key("k-")])
+    large = plain(b"x" * 2000)
+    [sealed] = await codec.encode([large])
+    unmarked = Payload()
+    unmarked.CopyFrom(sealed)
+    del unmarked.metadata[COMPRESSION_METADATA]
+    with pytest.raises(PayloadDecryptionError, match="failed authentication"):
+        await codec.decode([unmarked])
+    [small] = await codec.encode([plain()])
+    marked = Payload()
+    marked.CopyFrom(small)
+    marked.metadata[COMPRESSION_METADATA] = b"zlib"
+    with pytest.raises(PayloadDecryptionError, match="failed authentication"):
+        await codec.decode([marked])

@@ -624,13 +624,13 @@ async def test_retry_now_sends_a_failing_notice_at_once_and_the_failure_is_on_th
     case = await eventually(
         lambda: (row := case_row(handle.id)) and row.failing_attempts >= 3 and row, timeout=30
     )
-    assert case.failing_activity == "send_notice" and case.failing_attempts == 3
+    assert case.failing_activity == "hand_over_notice" and case.failing_attempts == 3
     assert "SendGrid answered 500" in (case.last_failure or "")
     assert case.failing_since is not None and case.last_failure_at is not None
     # The first failure is kept while it keeps failing.
     assert case.last_failure_at - case.failing_since >= dt.timedelta(seconds=5)
     view = await handle.query(CaseWorkflow.case)
-    assert view.inflight_activities == ["send_notice"]
+    assert view.inflight_activities == ["hand_over_notice"]
 
     # SendGrid is fixed (the mock answers 202 from now on); the next attempt would come
     # 8 s after the third failure. Retry now instead.
@@ -650,8 +650,8 @@ async def test_retry_now_sends_a_failing_notice_at_once_and_the_failure_is_on_th
     assert row.last_failure is None and row.last_failure_at is None
     [entry] = audit(handle.id, "retry_now")
     assert entry.actor == ALICE and entry.reason == "SendGrid outage is over"
-    assert entry.before["activities"] == ["send_notice"]
-    assert entry.after["restarted"] == ["send_notice"]
+    assert entry.before["activities"] == ["hand_over_notice"]
+    assert entry.after["restarted"] == ["hand_over_notice"]
 
     # The retried send is a new activity that started at attempt 1. (Its events are in
     # the history once the workflow has its result: nothing is in flight any more.)
@@ -661,7 +661,7 @@ async def test_retry_now_sends_a_failing_notice_at_once_and_the_failure_is_on_th
         e
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_notice"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "hand_over_notice"
     ]
     assert len(scheduled) == 2
     started = [

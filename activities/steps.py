@@ -1,0 +1,225 @@
+"""One activity a step: the step's record and its notices, written in one transaction.
+
+A case opened since issue 14 records each step here. Its input carries ids and what the
+step changed (activities.types.StepRecordInput); the case's facts, deadlines and term
+sheet come from the store, as the step's own earlier records left them. In one
+transaction the step is recorded (activities/records.py) and each of its notices is
+written from the case as it now stands (held for approval, in the outbox, or marked to
+be sent). Only then, after the commit, does a notice go to SendGrid, through the same
+state machine as ever (activities/notices.py): exactly once per (case, notice key).
+
+A retry finds the step recorded and the notices written, and carries each notice on from
+its state. A notice that cannot be written (its template fails) or sent (SendGrid refuses
+it for good, or cannot say whether it took it) is answered as an outcome with its reason,
+for the case to escalate; the step and the other notices go ahead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.faults import crash_if
+from activities.notices import approval_changes, carry_on, new_notice_row, notice_id_for
+from activities.records import observe_step, write_step
+from activities.types import (
+    CaseSnapshot,
+    DeadlineView,
+    HandOverInput,
+    NoticeOrder,
+    NoticeOutcome,
+    RecordStepInput,
+    SendNoticeInput,
+    SendNoticeResult,
+    StepRecordInput,
+    StepRecordResult,
+)
+from store.db import session_scope
+from store.models import Case, Deadline, Notice, TermSnapshot
+
+
+def terms_digest(terms: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
+
+
+def _keep_terms(session: Session, case: Case, terms: dict[str, Any], at: Any) -> None:
+    digest = terms_digest(terms)
+    if session.get(TermSnapshot, digest) is None:
+        session.add(TermSnapshot(sha256=digest, terms=terms, first_seen_at=at))
+        session.flush()
+    if case.terms_sha256 != digest:
+        case.terms_sha256 = digest
+        session.add(case)
+
+
+def _terms_of(session: Session, inp: StepRecordInput) -> dict[str, Any]:
+    if inp.terms is not None:
+        return inp.terms
+    case = session.get(Case, inp.case_id)
+    snapshot = session.get(TermSnapshot, case.terms_sha256) if case and case.terms_sha256 else None
+    if snapshot is None:
+        # The first record of every run carries the terms: a case without them here was
+        # not recorded by this code. Retrying cannot help; the case's task shows it.
+        raise ApplicationError(
+            f"case {inp.case_id} has no term sheet in the store", non_retryable=True
+        )
+    return snapshot.terms
+
+
+def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
+    """The step as records.write_step takes it: the case as it stands after the step,
+    from the store and the step's changes."""
+    row = session.get(Case, inp.case_id)
+    facts = {**(row.facts if row is not None else {}), **inp.facts}
+    deadlines: dict[str, DeadlineView] = {}
+    if not inp.audit_only:
+        for d in session.exec(select(Deadline).where(Deadline.case_id == inp.case_id)):
+            deadlines[d.name] = DeadlineView(
+                d.name, d.group, d.label, d.due_at, d.last_day, list(d.explanation), d.status
+            )
+    for name, status in inp.deadline_status.items():
+        deadlines[name].status = status
+    for dl in inp.deadlines:
+        deadlines[dl.name] = dl
+    return RecordStepInput(
+        case=CaseSnapshot(
+            case_id=inp.case_id,
+            contract_id=inp.contract_id,
+            clause=inp.clause,
+            rulebook_version=inp.rulebook_version,
+            state=inp.state,
+            closed=inp.closed,
+            owner_email=inp.owner_email,
+            facts=facts,
+            opened_at=inp.opened_at,
+            deadlines=deadlines,
+            open_escalations=inp.open_escalations,
+        ),
+        step=inp.step,
+        event=inp.event,
+        at=inp.at,
+        facts_seen=inp.facts_seen,
+        decisions=inp.decisions,
+        transition=inp.transition,
+        escalations=inp.escalations,
+        actor=inp.actor,
+        reason=inp.reason,
+        values=inp.values,
+        audit=inp.audit,
+        audit_only=inp.audit_only,
+        resolved_escalations=inp.resolved_escalations,
+        amendments=inp.amendments,
+        discarded_notices=inp.discarded_notices,
+        caught_up=inp.caught_up,
+    )
+
+
+def _notice_input(
+    inp: StepRecordInput, record: RecordStepInput, order: NoticeOrder, terms: dict[str, Any]
+) -> SendNoticeInput:
+    return SendNoticeInput(
+        case_id=inp.case_id,
+        clause=inp.clause,
+        rulebook_version=inp.rulebook_version,
+        notice=order.notice,
+        notice_key=order.key,
+        rule=order.rule,
+        at=inp.at,
+        state=inp.state,
+        terms=terms,
+        facts=record.case.facts,
+        deadlines=record.case.deadlines,
+        hold_for_approval=order.hold,
+        approved_by=order.approved_by,
+        owner_email=inp.owner_email,
+    )
+
+
+#: Notice statuses after the step's transaction that still need SendGrid's hand-over.
+TO_HAND_OVER = ("retry", "sending")
+
+
+def _write_notice(session: Session, inp: SendNoticeInput) -> NoticeOutcome:
+    """Writes the step's notice in the step's transaction (or approves a held one)."""
+    row = session.get(Notice, notice_id_for(inp.case_id, inp.notice_key))
+    if row is None:
+        try:
+            row = new_notice_row(inp)
+        except ApplicationError as exc:  # its template cannot be written from the facts
+            return NoticeOutcome(inp.notice_key, "not_written", str(exc))
+        session.add(row)
+    elif row.status == "awaiting_approval" and not inp.hold_for_approval:
+        for field, value in approval_changes(inp).items():
+            setattr(row, field, value)
+        session.add(row)
+    if row.status == "failed":
+        return NoticeOutcome(inp.notice_key, row.status, f"notice could not be sent: {row.error}")
+    return NoticeOutcome(inp.notice_key, row.status)
+
+
+@activity.defn
+def record_step_and_notices(inp: StepRecordInput) -> StepRecordResult:
+    """Records a case step and writes its notices, in one transaction.
+
+    A notice in the outbox (or held for approval) is done when this returns; one for
+    SendGrid is answered ``retry`` and the case hands it over (``hand_over_notice``):
+    a SendGrid outage then delays that notice, never the step or the case's answer.
+    """
+    if inp.notices:
+        crash_if("before_notice_row")
+    with session_scope() as session:
+        record = _as_recorded(session, inp)
+        wrote = write_step(session, record)
+        if inp.terms is not None and not inp.audit_only:
+            case = session.get(Case, inp.case_id)
+            if case is not None:
+                _keep_terms(session, case, inp.terms, inp.at)
+        terms = _terms_of(session, inp) if inp.notices else {}
+        outcomes = [
+            _write_notice(session, _notice_input(inp, record, order, terms))
+            for order in inp.notices
+        ]
+    if inp.notices:
+        crash_if("after_notice_row")
+    if wrote and not inp.audit_only:
+        observe_step(record)
+    return StepRecordResult(outcomes)
+
+
+@activity.defn
+def hand_over_notice(inp: HandOverInput) -> SendNoticeResult:
+    """Hands a written notice to SendGrid, exactly once (activities/notices.py)."""
+    with session_scope() as session:
+        row = session.get(Notice, notice_id_for(inp.case_id, inp.notice_key))
+        if row is None:
+            raise ApplicationError(
+                f"notice {inp.notice_key} was never written",
+                type="NoticeNotWritten",
+                non_retryable=True,
+            )
+        case = session.get(Case, inp.case_id)
+        snapshot = (
+            session.get(TermSnapshot, case.terms_sha256) if case and case.terms_sha256 else None
+        )
+        terms = snapshot.terms if snapshot is not None else {}
+    return carry_on(
+        row,
+        SendNoticeInput(
+            case_id=inp.case_id,
+            clause=row.clause,
+            rulebook_version=0,  # not read: the notice is written already
+            notice=row.notice,
+            notice_key=row.notice_key,
+            rule=row.rule,
+            at=inp.at,
+            state=row.case_state,
+            terms=terms,
+            facts={},
+            deadlines={},
+        ),
+    )
