@@ -253,7 +253,9 @@ def _come_due(name: str, clock: dt.datetime) -> Callable[[Any], bool]:
     return test
 
 
-async def _termination_notice_retried_now(env: WorkflowEnvironment, queue: str) -> Handle:
+async def _termination_notice_retried_now(
+    env: WorkflowEnvironment, queue: str, case_id: str = "case_replay_notice_retried_now"
+) -> Handle:
     """The acknowledgement fails twice at a SendGrid mock, then is retried now."""
     from runtime.settings import get_settings
     from tests.support.sendgrid_mock import SendGridMock
@@ -271,7 +273,7 @@ async def _termination_notice_retried_now(env: WorkflowEnvironment, queue: str) 
                 queue,
                 "termination_for_convenience",
                 NOTICE,
-                case_id="case_replay_notice_retried_now",
+                case_id=case_id,
             )
             await handle.execute_update(CaseWorkflow.ready)
             loop = asyncio.get_running_loop()
@@ -307,6 +309,11 @@ def _paths() -> dict[str, Scenario]:
 SCENARIOS: dict[str, Scenario] = {
     **_paths(),
     "termination_for_convenience.v1.notice_retried_now": _termination_notice_retried_now,
+    # Recorded again since one activity a step (workflows/steps.py LEAN_STEPS_PATCH): the
+    # acknowledgement is written with its step and handed to SendGrid on its own.
+    "termination_for_convenience.v1.notice_retried_now_one_activity_a_step": functools.partial(
+        _termination_notice_retried_now, case_id="case_replay_notice_retried_now_lean"
+    ),
 }
 
 

@@ -110,7 +110,7 @@ def _payloads(history: WorkflowHistory) -> list[Payload]:
     Left out, because they never pass through a codec: search attributes (the server
     indexes them; they hold ids, the clause and the state), the ``data`` detail of a
     local activity's marker (the SDK's own bookkeeping: sequence number, attempt, activity
-    type, times) and the ``patch_data`` of a patch marker (the patch's name). The plaintext
+    type, times) and the ``patch-data`` of a patch marker (the patch's name). The plaintext
     check above covers them too.
     """
     found: list[Payload] = []
@@ -124,7 +124,7 @@ def _payloads(history: WorkflowHistory) -> list[Payload]:
                 continue
             if field.message_type.GetOptions().map_entry:
                 for key, item in value.items():
-                    if field.name == "details" and key in ("data", "patch_data"):
+                    if field.name == "details" and key in ("data", "patch-data"):
                         continue
                     if hasattr(item, "ListFields"):
                         walk(item)

@@ -59,3 +59,30 @@ async def test_an_incompatible_workflow_change_fails_the_replay() -> None:
     replayer = Replayer(workflows=[_ReorderedCaseWorkflow], data_converter=DATA_CONVERTER)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES[0]))
+
+
+LEAN = [p for p in HISTORIES if p.stem.endswith("_one_activity_a_step")]
+
+
+@pytest.mark.parametrize("path", LEAN, ids=lambda p: p.stem)
+def test_histories_since_one_activity_a_step_record_each_step_in_one_activity(path: Path) -> None:
+    # Old runs replay their own activities above; these stand for runs started since.
+    events = load(path).events
+    kinds = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    assert kinds <= {"record_step_and_notices", "hand_over_notice", "rewrite_held_notice"}
+    assert "record_step_and_notices" in kinds
+    patches = [
+        e.marker_recorded_event_attributes
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert any(b"one-activity-a-step" in m.details["patch-data"].payloads[0].data for m in patches)
+
+
+def test_there_are_histories_since_one_activity_a_step() -> None:
+    assert len(LEAN) >= 10
