@@ -1,15 +1,19 @@
-"""The floor for bench.case_throughput: a bare Temporal workflow with a case's shape.
+"""The same shape as a Clauseflow case, with empty activities: Temporal's floor for that
+shape, the second comparison line of bench.case_throughput.
 
 `BareWorkflow` runs, in the order a case runs them, the same number of local
 activities, regular activities and timers as one Clauseflow case records in its
 history (`Shape`, counted by `bench.case_throughput.shape_of` from a real case's
 events). The activities do nothing but return their argument: what is left is
-Temporal's own cost (workflow tasks, history events, activity round trips, payload
-conversion and encryption), the floor under whatever Clauseflow adds on top (rules,
-store, notice outbox).
+Temporal's own cost for that many commands (workflow tasks, history events, activity
+round trips, payload conversion and encryption). It copies the engine's shape, and so
+its overheads: it says what Temporal costs for the way Clauseflow runs a case, not what
+the clause costs; bench.handwritten is the clause written the way one would by hand.
 
-Both workers are built the same way (the same synchronous-activity thread pool and
-limits as `workers.temporal.build_worker`), and both clients use the same data converter.
+Its worker is built as `workers.temporal.build_worker` is (the same synchronous-activity
+thread pool and limits), in its own process:
+
+    python -m bench.bare_workflow worker --task-queue Q [--address 127.0.0.1:7233]
 """
 
 from __future__ import annotations
@@ -79,3 +83,13 @@ def build_bare_worker(client: Client, task_queue: str, max_threads: int = 16) ->
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,
     )
+
+
+if __name__ == "__main__":
+    # The workflow registered is bench.bare_workflow's, not this __main__ copy's: the
+    # sandbox re-imports a workflow's module by name. The imports stay here, out of the
+    # module the sandbox imports for every run.
+    from bench._common import worker_command
+    from bench.bare_workflow import build_bare_worker as build
+
+    worker_command("python -m bench.bare_workflow", __doc__ or "", build)

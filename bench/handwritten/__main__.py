@@ -1,0 +1,5 @@
+"""``python -m bench.handwritten worker --task-queue Q``: see bench.handwritten.worker."""
+
+from bench.handwritten.worker import main
+
+main()
