@@ -96,7 +96,7 @@ def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
 def parameter_facts(clause: str, version: int, terms: dict[str, Any]) -> dict[str, Any]:
     """The rulebook's parameters (term-sheet figures) as facts the rules can test."""
     rb = default_registry().get(clause, version)
-    return derive.parameter_facts(rb, default_registry().complete_terms(terms))
+    return derive.parameter_facts(rb, default_registry().terms_to_read(terms))
 
 
 def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def derive_facts(clause: str, version: int, ctx: DeriveContext) -> dict[str, Any
     if not rb.derive:
         return {}
     calc_ctx = CalculationContext(
-        terms=default_registry().complete_terms(ctx.terms),
+        terms=default_registry().terms_to_read(ctx.terms),
         facts=ctx.facts,
         recorded=[RecordedFactView(r.fact, r.values, r.at) for r in ctx.recorded],
         deadlines={
@@ -138,7 +138,7 @@ def decide(inp: DecideInput) -> DecideResult:
     if inp.context is not None:
         clause, version = str(facts["clause"]), int(str(facts["rulebook_version"]))
         rb = default_registry().get(clause, version)
-        terms = default_registry().complete_terms(inp.context.terms)
+        terms = default_registry().terms_to_read(inp.context.terms)
         # Term-sheet figures first: the event's own facts win on a name clash.
         facts = derive.parameter_facts(rb, terms) | facts
         facts.update(senders.side_facts(rb, terms, facts))
@@ -164,7 +164,7 @@ def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
     try:
         computed = deadlines.compute_deadlines(
             default_registry().get(inp.clause, inp.rulebook_version),
-            default_registry().complete_terms(inp.terms),
+            default_registry().terms_to_read(inp.terms),
             inp.facts,
             inp.names,
             inp.known,

@@ -57,11 +57,22 @@ def _keep_terms(session: Session, case: Case, terms: dict[str, Any], at: Any) ->
         session.add(case)
 
 
+#: Term sheets read from the store, by their SHA-256: content-addressed, so never stale.
+_TERMS: dict[str, dict[str, Any]] = {}
+
+
 def _terms_of(session: Session, inp: StepRecordInput) -> dict[str, Any]:
     if inp.terms is not None:
         return inp.terms
     case = session.get(Case, inp.case_id)
-    snapshot = session.get(TermSnapshot, case.terms_sha256) if case and case.terms_sha256 else None
+    digest = case.terms_sha256 if case is not None else None
+    if digest is not None and digest in _TERMS:
+        return _TERMS[digest]
+    snapshot = session.get(TermSnapshot, digest) if digest else None
+    if snapshot is not None and digest is not None:
+        if len(_TERMS) >= 256:
+            _TERMS.clear()
+        _TERMS[digest] = snapshot.terms
     if snapshot is None:
         # The first record of every run carries the terms: a case without them here was
         # not recorded by this code. Retrying cannot help; the case's task shows it.

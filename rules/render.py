@@ -70,6 +70,12 @@ class RenderedNotice:
     cc: list[str]
 
 
+@lru_cache(maxsize=256)
+def _subject(folders: tuple[Path, ...], source: str) -> jinja2.Template:
+    """A notice's subject line, compiled once (a body template is cached by its loader)."""
+    return _environment(folders, False).from_string(source)
+
+
 @lru_cache(maxsize=64)
 def _environment(folders: tuple[Path, ...], html: bool) -> jinja2.Environment:
     # StrictUndefined: a template that names a missing value fails loudly instead of
@@ -174,7 +180,7 @@ def render_notice(rb: Rulebook, terms: TermSheet, req: NoticeRequest) -> Rendere
     }
     folder = rb.template_folders
     try:
-        subject = _environment(folder, False).from_string(spec.subject).render(context).strip()
+        subject = _subject(folder, spec.subject).render(context).strip()
         text = _environment(folder, False).get_template(f"{req.notice}.txt.j2").render(context)
         html = _environment(folder, True).get_template(f"{req.notice}.html.j2").render(context)
     except jinja2.TemplateError as exc:

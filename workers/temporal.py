@@ -122,6 +122,9 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     """
     compile_workflow_modules()
     settings = get_settings()
+    # The sandbox imports workflows/case.py afresh for every case it loads (from its
+    # bytecode): that import is what puts the payload types' modules into the sandbox,
+    # where pydantic resolves them. Passing it through as well fails to decode the input.
     runner: WorkflowRunner = SandboxedWorkflowRunner()
     if takes_no_context(client.data_converter):
         runner = ContextFreeRunner(runner)

@@ -62,7 +62,8 @@ with workflow.unsafe.imports_passed_through():
         ReviseHeldNoticeRequest,
     )
     from workflows.operator import OperatorActions
-    from workflows.steps import LEAN_STEPS_PATCH, LOCAL_TIMEOUT, Changes, Event, scalar_values
+    from workflows.recording import LEAN_STEPS_PATCH, LOCAL_TIMEOUT, Changes, Event
+    from workflows.steps import scalar_values
 
 
 def _operator_action(

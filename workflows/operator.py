@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
         ReviseHeldNoticeRequest,
         fact_behind,
     )
-    from workflows.steps import RECORD_RETRY, CaseSteps, Changes, Event
+    from workflows.recording import RECORD_RETRY, Changes, Event
+    from workflows.steps import CaseSteps
 
 
 class OperatorActions(CaseSteps):

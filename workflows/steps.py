@@ -1,37 +1,23 @@
 """Decision application: one event of a case, through its rulebook, to its new state,
-its step record and its notices.
+then recorded with its notices (workflows/recording.py).
 
-``CaseSteps`` holds the case (its input, its state in one dataclass, the events waiting
-and the activities in flight) and takes one step at a time; the operator actions
-(workflows/operator.py) and the main loop (workflows/case.py) build on it. Workflow
-code: deterministic, no I/O but through activities.
+``CaseSteps`` takes one step at a time on the case that ``CaseRecords`` holds; the
+operator actions (workflows/operator.py) and the main loop (workflows/case.py) build on
+it. Workflow code: deterministic, no I/O but through activities.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notices import send_notice
-    from activities.records import record_step
     from activities.rulebooks import compute_deadlines, decide, take_step
-    from activities.steps import TO_HAND_OVER, hand_over_notice, record_step_and_notices
     from activities.types import (
         INVALID_FACTS,
-        AmendmentView,
-        AuditView,
-        CaseSnapshot,
-        CatchUpView,
         ComputeDeadlinesInput,
         ComputeDeadlinesResult,
         DeadlineView,
@@ -39,17 +25,9 @@ with workflow.unsafe.imports_passed_through():
         DecisionView,
         DeriveContext,
         EscalationView,
-        HandOverInput,
-        NoticeOrder,
-        NoticeOutcome,
         OpenEscalation,
         RecordedFactInput,
-        RecordStepInput,
-        ResolvedEscalationView,
         Scalar,
-        SendNoticeInput,
-        StepRecordInput,
-        StepRecordResult,
         TakeStepInput,
         TakeStepResult,
         TransitionView,
@@ -58,27 +36,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.late_facts import catch_up, story_began
     from workflows.messages import (
         CASE_STATE,
-        ApproveNoticeRequest,
-        CaseInput,
-        CaseState,
-        DeliveryFailure,
-        HeldNotice,
-        OperatorAction,
         RecordedFact,
-        RecordFactRequest,
     )
-
-LOCAL_TIMEOUT = dt.timedelta(seconds=30)
-# Records and notices retry without limit: a database or mail outage delays a case,
-# it never loses a step or a notice.
-RECORD_RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
-
-
-def _notice_retry(max_interval_seconds: float) -> RetryPolicy:
-    return RetryPolicy(
-        initial_interval=dt.timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=dt.timedelta(seconds=max_interval_seconds),
+    from workflows.recording import (
+        LOCAL_TIMEOUT,
+        CaseRecords,
+        Event,
     )
 
 
@@ -86,65 +49,9 @@ def _notice_retry(max_interval_seconds: float) -> RetryPolicy:
 #: notices to a party held for approval (cases before this change sent them at once).
 _CATCH_UP_PATCH = "late-deadlines-caught-up"
 
-#: One local activity an event (decide and compute the deadlines), and one activity a
-#: step (its record and its notices, in one transaction) whose input carries ids and
-#: what changed. Runs that began before it replay the activities they recorded (a
-#: decide and a compute_deadlines; a record_step and a send_notice a notice); the
-#: marker is set, and read, once per run, when the run starts.
-LEAN_STEPS_PATCH = "one-activity-a-step"
 
-
-@dataclass
-class Event:
-    kind: str  # case_started, deadline_reached, fact_recorded
-    key: str  # stable name of the event within the case, used in notice keys
-    facts: dict[str, Scalar] = field(default_factory=dict)
-    request: RecordFactRequest | None = None
-    approval: ApproveNoticeRequest | None = None
-    failure: DeliveryFailure | None = None
-    action: OperatorAction | None = None
-    done: bool = False
-    #: Why an action could not be carried out after all (the case changed meanwhile).
-    error: str | None = None
-    #: What an action created (an amendment id).
-    result: str | None = None
-
-
-@dataclass
-class InFlight:
-    """An activity the workflow is waiting for; retry_now cancels it and starts it again."""
-
-    name: str
-    handle: ActivityHandle[Any]
-    restart: bool = False
-
-
-@dataclass
-class Changes:
-    """What an operator action changed, for record_step."""
-
-    audit: AuditView
-    transition: TransitionView | None = None
-    resolved: list[ResolvedEscalationView] = field(default_factory=list)
-    amendments: list[AmendmentView] = field(default_factory=list)
-    discarded: list[str] = field(default_factory=list)
-
-
-class CaseSteps:
+class CaseSteps(CaseRecords):
     """One case's state and the machinery of its steps."""
-
-    def __init__(self, inp: CaseInput) -> None:
-        self._input: CaseInput | None = inp
-        self._st: CaseState | None = None
-        self._queue: list[Event] = []
-        self._ready = False
-        self._inflight: list[InFlight] = []
-        #: LEAN_STEPS_PATCH, decided when the run starts.
-        self._lean = False
-        #: The facts and deadlines the store holds for this case, as this run last
-        #: recorded them (None: nothing recorded yet in this run).
-        self._stored_facts: dict[str, Any] | None = None
-        self._stored_deadlines: dict[str, DeadlineView] = {}
 
     async def _take_step(self, ev: Event) -> None:
         """Handles one event. Facts the case cannot run (a calculation they break) fail the
@@ -372,346 +279,6 @@ class CaseSteps:
             ),
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-
-    async def _activity(
-        self,
-        activity: Callable[[Any], Any],
-        arg: Any,
-        *,
-        start_to_close_timeout: dt.timedelta,
-        retry_policy: RetryPolicy,
-    ) -> Any:
-        """Runs a regular activity, which retry_now may restart at attempt 1.
-
-        The same ScheduleActivityTask command as ``execute_activity`` (recorded histories
-        replay), but the handle is kept so that retry_now can cancel it. Cancellation
-        waits for a running attempt to finish, so an attempt is never run twice at once;
-        an activity waiting out its retry backoff is cancelled by the server at once.
-        """
-        while True:
-            flight = InFlight(
-                activity.__name__,  # the activity's name: operators see it, retry_now lists it
-                workflow.start_activity(
-                    activity,
-                    arg,
-                    start_to_close_timeout=start_to_close_timeout,
-                    retry_policy=retry_policy,
-                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                ),
-            )
-            self._inflight.append(flight)
-            try:
-                return await flight.handle
-            except ActivityError:
-                if not flight.restart:
-                    raise
-                # retry_now cancelled it: start it again, now, as a new activity.
-            finally:
-                self._inflight.remove(flight)
-
-    async def _record(
-        self,
-        step: int,
-        ev: Event,
-        seen: dict[str, Scalar],
-        decisions: list[DecisionView],
-        transition: TransitionView | None,
-        escalations: list[EscalationView],
-        changes: Changes | None = None,
-        audit_only: bool = False,
-        caught_up: list[CatchUpView] | None = None,
-    ) -> None:
-        if self._lean:
-            await self._record_step(
-                step, ev, seen, decisions, transition, escalations, changes, audit_only, caught_up
-            )
-            return
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        await self._activity(
-            record_step,
-            RecordStepInput(
-                case=CaseSnapshot(
-                    case_id=inp.case_id,
-                    contract_id=inp.contract_id,
-                    clause=inp.clause,
-                    rulebook_version=inp.rulebook_version,
-                    state=st.state,
-                    closed=st.closed,
-                    owner_email=st.owner_email,
-                    facts=st.facts,
-                    opened_at=st.opened_at,
-                    deadlines=st.deadlines,
-                    open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
-                ),
-                step=step,
-                event=ev.key,
-                at=workflow.now(),
-                facts_seen=seen,
-                decisions=decisions,
-                transition=transition,
-                escalations=escalations,
-                actor=ev.request.recorded_by
-                if ev.request
-                else (ev.approval.approved_by if ev.approval else None),
-                reason=ev.request.reason
-                if ev.request
-                else (ev.approval.reason if ev.approval else None),
-                values=ev.request.values if ev.request else None,
-                audit=changes.audit if changes else None,
-                audit_only=audit_only,
-                resolved_escalations=changes.resolved if changes else [],
-                amendments=changes.amendments if changes else [],
-                discarded_notices=changes.discarded if changes else [],
-                caught_up=caught_up or [],
-            ),
-            start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
-            retry_policy=RECORD_RETRY,
-        )
-
-    async def _lean_step(
-        self,
-        step: int,
-        ev: Event,
-        seen: dict[str, Scalar],
-        decisions: list[DecisionView],
-        transition: TransitionView | None,
-        escalations: list[EscalationView],
-        caught_up: list[CatchUpView],
-        outgoing: list[tuple[str, str, bool]],
-    ) -> None:
-        """Records the step and writes its notices in one activity, then applies what
-        became of each notice: sent, held for approval, or escalated."""
-        st = self._st
-        assert st is not None
-        orders: list[NoticeOrder] = []
-        # A notice discarded (the case was closed) after its approval was queued stays unsent.
-        held = st.held_notices.pop(ev.approval.notice_key, None) if ev.approval else None
-        if ev.approval is not None and held is not None:
-            orders.append(
-                NoticeOrder(
-                    held.notice,
-                    ev.approval.notice_key,
-                    held.rule,
-                    approved_by=ev.approval.approved_by,
-                )
-            )
-        for notice, rule, hold in outgoing:
-            hold = hold or notice in st.summary.notices_requiring_approval
-            orders.append(NoticeOrder(notice, f"{notice}:{ev.key}", rule, hold=hold))
-        result = await self._record_step(
-            step, ev, seen, decisions, transition, escalations, caught_up=caught_up, notices=orders
-        )
-        if transition is not None:
-            workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
-        self._ready = True
-        for order, outcome in zip(orders, result.notices, strict=True):
-            await self._notice_outcome(order, outcome)
-
-    async def _notice_outcome(self, order: NoticeOrder, outcome: NoticeOutcome) -> None:
-        """Hands a notice for SendGrid over; then the notice is sent or held, or the case
-        escalates because it cannot go out."""
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        error = outcome.error
-        if error is None and outcome.status in TO_HAND_OVER:
-            try:
-                await self._activity(
-                    hand_over_notice,
-                    HandOverInput(inp.case_id, order.key, workflow.now()),
-                    start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
-                    retry_policy=_notice_retry(inp.notice_retry_max_seconds),
-                )
-            except ActivityError as err:
-                error = str(err.cause or err)
-        if error is None:
-            if order.hold:
-                st.held_notices[order.key] = HeldNotice(order.notice, order.rule, workflow.now())
-            else:
-                st.notices.append(order.key)
-            return
-        # A notice that cannot go out must not pass silently: escalate the case.
-        reason = f"notice {order.notice} could not be sent: {error}"
-        st.step += 1
-        st.escalations.append(reason)
-        st.open_escalations.append(OpenEscalation(st.step, order.rule, reason, workflow.now()))
-        await self._record(
-            st.step,
-            Event("notice_failed", f"notice_failed:{order.key}"),
-            {"event": "notice_failed", "notice": order.notice},
-            [],
-            None,
-            [EscalationView(order.rule, reason)],
-        )
-
-    async def _record_step(
-        self,
-        step: int,
-        ev: Event,
-        seen: dict[str, Scalar],
-        decisions: list[DecisionView],
-        transition: TransitionView | None,
-        escalations: list[EscalationView],
-        changes: Changes | None = None,
-        audit_only: bool = False,
-        caught_up: list[CatchUpView] | None = None,
-        notices: list[NoticeOrder] | None = None,
-    ) -> StepRecordResult:
-        """Records a step through record_step_and_notices: ids and what changed since
-        this run's last record (everything, with the terms, on its first)."""
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        first = self._stored_facts is None
-        facts: dict[str, Any] = {}
-        deadlines: list[DeadlineView] = []
-        statuses: dict[str, str] = {}
-        if first and not audit_only:
-            facts, deadlines = dict(st.facts), list(st.deadlines.values())
-        elif not audit_only:
-            stored = self._stored_facts or {}
-            facts = {k: v for k, v in st.facts.items() if k not in stored or stored[k] != v}
-            for name, d in st.deadlines.items():
-                was = self._stored_deadlines.get(name)
-                if was is not None and dataclasses.replace(was, status=d.status) == d:
-                    if was.status != d.status:
-                        statuses[name] = d.status
-                elif was != d:
-                    deadlines.append(d)
-        notices = notices or []
-        result: StepRecordResult = await self._activity(
-            record_step_and_notices,
-            StepRecordInput(
-                case_id=inp.case_id,
-                contract_id=inp.contract_id,
-                clause=inp.clause,
-                rulebook_version=inp.rulebook_version,
-                step=step,
-                event=ev.key,
-                at=workflow.now(),
-                state=st.state,
-                closed=st.closed,
-                opened_at=st.opened_at,
-                owner_email=st.owner_email,
-                # The rules' view of the facts is kept with each decision: the audit trail.
-                facts_seen=seen if decisions else _event_facts(seen),
-                decisions=decisions,
-                facts=facts,
-                deadlines=deadlines,
-                deadline_status=statuses,
-                terms=inp.terms if first and not audit_only else None,
-                open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
-                transition=transition,
-                escalations=escalations,
-                actor=ev.request.recorded_by
-                if ev.request
-                else (ev.approval.approved_by if ev.approval else None),
-                reason=ev.request.reason
-                if ev.request
-                else (ev.approval.reason if ev.approval else None),
-                values=ev.request.values if ev.request else None,
-                audit=changes.audit if changes else None,
-                audit_only=audit_only,
-                resolved_escalations=changes.resolved if changes else [],
-                amendments=changes.amendments if changes else [],
-                discarded_notices=changes.discarded if changes else [],
-                caught_up=caught_up or [],
-                notices=notices,
-            ),
-            start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
-            retry_policy=RECORD_RETRY,
-        )
-        if not audit_only:
-            self._stored_facts = copy.deepcopy(st.facts)
-            self._stored_deadlines = copy.deepcopy(st.deadlines)
-        return result
-
-    def _notice_input(
-        self,
-        notice: str,
-        key: str,
-        rule: str,
-        facts: dict[str, Any],
-        *,
-        hold: bool = False,
-        approved_by: str | None = None,
-    ) -> SendNoticeInput:
-        """What the notice activities need to write a notice of this case as it is now."""
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        return SendNoticeInput(
-            case_id=inp.case_id,
-            clause=inp.clause,
-            rulebook_version=inp.rulebook_version,
-            notice=notice,
-            notice_key=key,
-            rule=rule,
-            at=workflow.now(),
-            state=st.state,
-            terms=inp.terms,
-            facts=facts,
-            deadlines=st.deadlines,
-            hold_for_approval=hold,
-            approved_by=approved_by,
-            owner_email=st.owner_email,
-        )
-
-    async def _send_notice(
-        self,
-        notice: str,
-        rule: str,
-        ev: Event,
-        key: str | None = None,
-        approval: ApproveNoticeRequest | None = None,
-        hold: bool = False,
-    ) -> None:
-        inp, st = self._input, self._st
-        assert inp is not None and st is not None
-        key = key or f"{notice}:{ev.key}"
-        hold = approval is None and (hold or notice in st.summary.notices_requiring_approval)
-        try:
-            await self._activity(
-                send_notice,
-                self._notice_input(
-                    notice,
-                    key,
-                    rule,
-                    st.facts,
-                    hold=hold,
-                    approved_by=approval.approved_by if approval else None,
-                ),
-                start_to_close_timeout=dt.timedelta(seconds=inp.notice_timeout_seconds),
-                retry_policy=_notice_retry(inp.notice_retry_max_seconds),
-            )
-        except ActivityError as err:
-            # A notice that cannot go out must not pass silently: escalate the case.
-            cause = err.cause
-            reason = f"notice {notice} could not be sent: {cause or err}"
-            st.step += 1
-            st.escalations.append(reason)
-            st.open_escalations.append(OpenEscalation(st.step, rule, reason, workflow.now()))
-            await self._record(
-                st.step,
-                Event("notice_failed", f"notice_failed:{key}"),
-                {"event": "notice_failed", "notice": notice},
-                [],
-                None,
-                [EscalationView(rule, reason)],
-            )
-        else:
-            if hold:
-                st.held_notices[key] = HeldNotice(notice, rule, workflow.now())
-            else:
-                st.notices.append(key)
-
-    def _zone(self) -> str:
-        assert self._input is not None
-        return str(self._input.terms.get("time_zone") or "UTC")
-
-
-def _event_facts(seen: dict[str, Scalar]) -> dict[str, Scalar]:
-    """What a step without decisions keeps of the facts the rules saw: the event itself
-    (the expected-notice bookkeeping reads ``event`` and ``fact``)."""
-    return {k: seen[k] for k in ("event", "fact") if k in seen}
 
 
 def scalar_values(values: dict[str, Any]) -> dict[str, Scalar]:

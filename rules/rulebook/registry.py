@@ -5,6 +5,7 @@ registry, loaded once from rules/clauses/.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,9 @@ from rules.rulebook.loader import load_rulebook
 from rules.rulebook.model import Rulebook
 from rules.rulebook.source import file_version
 from rules.rulebook.terms import CLAUSES_DIR, declarations, term_sheet_model
+
+#: How many completed term sheets a registry keeps (a worker runs a few contracts' cases).
+_COMPLETED_KEPT = 256
 
 
 class RulebookRegistry:
@@ -33,6 +37,9 @@ class RulebookRegistry:
         self._books: dict[tuple[str, int], Rulebook] = {}
         self._lock = threading.Lock()
         self._term_sheet: type[TermSheet] | None = None
+        #: Term sheets completed, by their canonical JSON: every step of every case of a
+        #: contract completes the same one (addresses checked, defaults filled).
+        self._completed: dict[str, TermSheet] = {}
 
     def load(self, folder: Path | str) -> list[Rulebook]:
         """Loads every ``<clause>/rulebook.v<N>.yaml`` under ``folder``.
@@ -87,6 +94,7 @@ class RulebookRegistry:
                 )
             self._books[rulebook.key] = rulebook
             self._term_sheet = None
+            self._completed = {}
 
     def get(self, clause: str, version: int) -> Rulebook:
         """The rulebook of ``clause`` at ``version``.
@@ -139,8 +147,24 @@ class RulebookRegistry:
 
         A term sheet stored before a rulebook declared a figure gets its default here.
         """
+        model = self.term_sheet_model()
+        if isinstance(terms, model):
+            return terms  # completed already
         data = terms.model_dump(mode="json") if isinstance(terms, TermSheet) else terms
-        return self.term_sheet_model().model_validate(data)
+        return model.model_validate(data)
+
+    def terms_to_read(self, terms: Mapping[str, Any]) -> TermSheet:
+        """``complete_terms`` of a stored term sheet, checked once per content and shared:
+        every step of every case of a contract reads the same one. Callers only read it
+        (a caller that changes a term sheet takes ``complete_terms``, its own copy)."""
+        key = json.dumps(terms, sort_keys=True, default=str)
+        completed = self._completed.get(key)
+        if completed is None:
+            completed = self.complete_terms(terms)
+            if len(self._completed) >= _COMPLETED_KEPT:
+                self._completed.clear()
+            self._completed[key] = completed
+        return completed
 
     def _unknown_clause(self, clause: str) -> UnknownRulebook:
         return UnknownRulebook(

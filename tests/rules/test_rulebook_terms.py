@@ -230,3 +230,18 @@ def test_a_rulebook_whose_figures_live_elsewhere_adds_no_heading_of_its_own(
     schemas = registry_of(tmp_path).term_sheet_model().model_json_schema()["$defs"]
     assert "LaterAuditTerms" not in schemas
     assert set(schemas["ClauseTerms"]["properties"]) == {"audit", "surviving_sections"}
+
+
+def test_a_stored_term_sheet_is_checked_once_and_shared_for_reading() -> None:
+    from rules.rulebook import default_registry
+    from workers.seed import reference_term_sheet
+
+    registry = default_registry()
+    stored = reference_term_sheet().model_dump(mode="json")
+    first = registry.terms_to_read(stored)
+    assert registry.terms_to_read(dict(stored)) is first  # same content, same sheet
+    other = {**stored, "reference": "MSA-OTHER"}
+    assert registry.terms_to_read(other).reference == "MSA-OTHER"
+    # A caller who changes its term sheet completes its own.
+    own = registry.complete_terms(stored)
+    assert own is not first and own == first
