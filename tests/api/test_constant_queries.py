@@ -246,3 +246,35 @@ async def test_a_deep_page_by_cursor_skips_no_rows_with_offset(api: httpx.AsyncC
         assert (await api.get(f"/api/cases?limit=10&offset={deep}")).status_code == 200
     skipped = [n for sql, params in seen if 'FROM "case"' in sql for n in offsets(sql, params)]
     assert deep in skipped, seen
+
+
+async def test_the_consoles_next_page_takes_as_many_statements_as_its_first(
+    api_as: ApiAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.console import views
+    from tests.api.test_console import add_user, csrf_of, pager_link
+
+    email = "viewer@clauseflow.example.com"
+    add_user(email, "viewer")
+    client = api_as(None)
+    form = await client.get("/console/login")
+    r = await client.post(
+        "/console/login",
+        data={
+            "email": email,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert r.status_code == 303, r.text
+    seed_cases(0, CASES)
+    monkeypatch.setattr(views, "PAGE_SIZE", 7)
+    first = await count_get(client, "/console?stuck=no")
+    url = "/console?stuck=no"
+    for _ in range(4):  # to the fifth page, by the pages' own links
+        url = pager_link((await client.get(url)).text, "next")
+    assert "cursor=" in url
+    assert await count_get(client, url) == first
+    back = pager_link((await client.get(url)).text, "prev")
+    assert "before=" in back
+    assert await count_get(client, back) == first
