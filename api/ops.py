@@ -43,7 +43,15 @@ from contracts.calendar import describe_instant
 from rules.rulebook import COULD_NOT_START, default_registry
 from runtime.settings import Settings
 from store.cases import OPENING_STATE
-from store.models import WORKFLOW_TASK, Case, Contract, Deadline, DeadlineAmendment, Notice
+from store.models import (
+    WORKFLOW_TASK,
+    Case,
+    CaseCount,
+    Contract,
+    Deadline,
+    DeadlineAmendment,
+    Notice,
+)
 
 
 @dataclass
@@ -337,13 +345,7 @@ def list_case_rows(
     if before is not None:
         page.reverse()
     deadlines = deadlines_of(session, [case.id for case, _ in page])
-    counts = dict(
-        session.exec(
-            select(Case.state, func.count())
-            .where(*_where(filters, now, settings, with_state=False))
-            .group_by(col(Case.state))
-        ).all()
-    )
+    counts = counts_by_state(session, filters, now, settings)
     total = counts.get(filters.state, 0) if filters.state else sum(counts.values())
     items = []
     for case, time_zone in page:
@@ -358,6 +360,40 @@ def list_case_rows(
         more_after=more if before is None else True,
         more_before=more if before is not None else after is not None or offset > 0,
     )
+
+
+def counts_by_state(
+    session: Session, filters: CaseFilters, now: dt.datetime, settings: Settings
+) -> dict[str, int]:
+    """How many cases of each state match every filter but the state, in one statement.
+
+    Under the filters ``case_count`` keeps (clause, contract, escalated), read from it: a
+    few rows whatever the number of cases, and as current as the case rows (triggers keep
+    it in the same transaction). "Stuck" and "due within N days" depend on the time, so
+    under them the matching cases are counted (index reads of the matching rows).
+    """
+    if filters.stuck is None and filters.within_days is None:
+        where: list[Any] = []
+        if filters.clause:
+            where.append(CaseCount.clause == filters.clause)
+        if filters.contract_id:
+            where.append(CaseCount.contract_id == filters.contract_id)
+        if filters.escalated is not None:
+            where.append(col(CaseCount.escalated).is_(true() if filters.escalated else false()))
+        cases = func.sum(col(CaseCount.cases))
+        query: Any = (
+            select(CaseCount.state, cases)
+            .where(*where)
+            .group_by(col(CaseCount.state))
+            .having(cases > 0)
+        )
+    else:
+        query = (
+            select(Case.state, func.count())
+            .where(*_where(filters, now, settings, with_state=False))
+            .group_by(col(Case.state))
+        )
+    return {state: int(n) for state, n in session.exec(query).all()}
 
 
 def deadlines_of(session: Session, case_ids: list[str]) -> dict[str, list[Deadline]]:
@@ -518,17 +554,22 @@ def _instant(message: Any, field_name: str) -> dt.datetime | None:
 def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[str, Any]:
     """Counts for alerting: open, stuck (by kind), escalated, deadlines coming up.
 
-    Two statements whatever the data: every count is a scalar subquery of one SELECT
-    (each still the index read it was on its own), then the open cases per clause and
-    state.
+    Two statements whatever the data: every count is a scalar subquery of one SELECT,
+    then the open cases per clause and state. The counts of open and escalated cases, and
+    those per clause and state, add up ``case_count`` (kept by triggers with the case
+    rows); the others are index reads of the few rows they count.
     """
 
     def count(*where: Any) -> Any:
         return select(func.count()).select_from(Case).where(*where).scalar_subquery()
 
+    def tally(*where: Any) -> Any:
+        total = func.coalesce(func.sum(col(CaseCount.cases)), 0)
+        return select(total).where(*where).scalar_subquery()
+
     open_ = col(Case.closed).is_(false())
     counts = {
-        "open_cases": count(open_),
+        "open_cases": tally(col(CaseCount.closed).is_(false())),
         "stuck": count(stuck_condition(now, settings)),
         "stuck_failing_activity": count(failing_condition(now, settings)),
         "stuck_overdue_in_state": count(overdue_condition(now)),
@@ -539,7 +580,7 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         "failing_workflow_code": count(
             col(Case.failing_attempts) >= 1, col(Case.failing_activity) == WORKFLOW_TASK
         ),
-        "escalated": count(col(Case.escalated).is_(true())),
+        "escalated": tally(col(CaseCount.escalated).is_(true())),
         "deadlines_within_24_hours": count(
             open_, col(Case.next_deadline_at) <= now + dt.timedelta(hours=24)
         ),
@@ -560,16 +601,19 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         .execute(sa_select(*(q.label(name) for name, q in counts.items())))
         .one()
     )
+    cases = func.sum(col(CaseCount.cases))
     by_state = session.exec(
-        select(Case.clause, Case.state, func.count())
-        .where(open_)
-        .group_by(col(Case.clause), col(Case.state))
+        select(CaseCount.clause, CaseCount.state, cases)
+        .where(col(CaseCount.closed).is_(false()))
+        .group_by(col(CaseCount.clause), col(CaseCount.state))
+        .having(cases > 0)
+        .order_by(col(CaseCount.clause), col(CaseCount.state))
     ).all()
     return {
         "generated_at": now,
         **{name: int(n) for name, n in row._mapping.items()},
         "open_by_clause_and_state": [
-            {"clause": clause, "state": state, "count": n} for clause, state, n in by_state
+            {"clause": clause, "state": state, "count": int(n)} for clause, state, n in by_state
         ],
         "thresholds": {
             "stuck_after_attempts": settings.stuck_after_attempts,
