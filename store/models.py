@@ -107,7 +107,8 @@ class CaseCount(SQLModel, table=True):
 
     Kept by triggers on ``case`` (migration 0007) in the transaction that writes the case,
     so a count is never behind the rows it counts. Rows stay at 0 when their last case
-    leaves them.
+    leaves them. A migration that rebuilds ``case`` on SQLite drops the triggers with the
+    old table and must create them again (docs/shipping-changes.md).
     """
 
     __tablename__ = "case_count"
