@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, or_, true, tuple_, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 from temporalio.client import Client
@@ -42,7 +43,15 @@ from contracts.calendar import describe_instant
 from rules.rulebook import COULD_NOT_START, default_registry
 from runtime.settings import Settings
 from store.cases import OPENING_STATE
-from store.models import WORKFLOW_TASK, Case, Contract, Deadline, DeadlineAmendment, Notice
+from store.models import (
+    WORKFLOW_TASK,
+    Case,
+    CaseCount,
+    Contract,
+    Deadline,
+    DeadlineAmendment,
+    Notice,
+)
 
 
 @dataclass
@@ -75,13 +84,42 @@ class CaseRow:
         return self.case.escalation_reason if self.case.escalated else None
 
 
+@dataclass(frozen=True)
+class CaseKey:
+    """Where a case stands in the list's order: its next deadline (none: after every
+    deadline), then its id. Total: no two cases share a key."""
+
+    deadline: dt.datetime | None
+    id: str
+
+    @classmethod
+    def of(cls, case: Case) -> CaseKey:
+        return cls(case.next_deadline_at, case.id)
+
+
 @dataclass
 class CaseRows:
-    """A page of the case list, how many cases match, and the count per state."""
+    """A page of the case list, how many cases match, and the count per state.
+
+    ``more_after`` says whether cases follow the page, ``more_before`` whether cases
+    come before it.
+    """
 
     items: list[CaseRow]
     total: int
     counts_by_state: dict[str, int]
+    more_after: bool = False
+    more_before: bool = False
+
+    @property
+    def last_key(self) -> CaseKey | None:
+        """The key of the page's last case: the next page starts after it."""
+        return CaseKey.of(self.items[-1].case) if self.items else None
+
+    @property
+    def first_key(self) -> CaseKey | None:
+        """The key of the page's first case: the page before ends before it."""
+        return CaseKey.of(self.items[0].case) if self.items else None
 
 
 @dataclass
@@ -189,22 +227,91 @@ def _where(
     return where
 
 
-def case_page_statement(where: list[Any], limit: int, offset: int) -> Any:
+def case_page_statement(
+    where: list[Any],
+    limit: int,
+    offset: int = 0,
+    *,
+    after: CaseKey | None = None,
+    before: CaseKey | None = None,
+) -> Any:
     """The statement of one page of the list: each case with its contract's time zone.
 
-    Nearest next deadline first; NULLS LAST matches the indexes' order, so the first
-    page is read off an index. The time zone comes along by an outer join on the
-    contract's primary key (a case of an unknown contract is shown in UTC).
+    Nearest next deadline first, then by id (a total order); NULLS LAST matches the
+    indexes' order, so the first page is read off an index. The time zone comes along
+    by an outer join on the contract's primary key (a case of an unknown contract is
+    shown in UTC).
+
+    ``after`` (a page asked by cursor) starts the page after that case, with no OFFSET:
+    each index is read from the cursor's key onwards, so a deep page costs what the
+    first does. ``before`` (the console's "previous") answers the cases just before
+    that one, nearest first (the caller reverses them).
     """
-    order = [col(Case.next_deadline_at).asc().nulls_last(), col(Case.id)]
-    return (
-        select(Case, Contract.time_zone)
-        .outerjoin(Contract, col(Contract.id) == col(Case.contract_id))
-        .where(*where)
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
+    if after is None and before is None:
+        return (
+            _with_zone(Case)
+            .where(*where)
+            .order_by(*_order(Case, forward=True))
+            .offset(offset)
+            .limit(limit)
+        )
+    forward = after is not None
+    branches = _keyset_branches(after if after is not None else before, forward)
+    if len(branches) == 1:
+        return (
+            _with_zone(Case)
+            .where(*where, *branches[0])
+            .order_by(*_order(Case, forward))
+            .limit(limit)
+        )
+    # The cases past the key in deadline order, then those with no deadline: each part
+    # an index range read of at most ``limit`` rows (an OR of the two would not be).
+    parts = union_all(
+        *(
+            select(Case)
+            .where(*where, *branch)
+            .order_by(*_order(Case, forward))
+            .limit(limit)
+            .subquery()
+            .select()
+            for branch in branches
+        )
+    ).subquery()
+    page = aliased(Case, parts)
+    return _with_zone(page).order_by(*_order(page, forward)).limit(limit)
+
+
+def _order(case: Any, forward: bool) -> list[Any]:
+    """The list's order (``forward``), or its reverse."""
+    deadline, case_id = col(case.next_deadline_at), col(case.id)
+    if forward:
+        return [deadline.asc().nulls_last(), case_id.asc()]
+    return [deadline.desc().nulls_first(), case_id.desc()]
+
+
+def _with_zone(case: Any) -> Any:
+    """The ``case`` rows with their contract's time zone (None: unknown contract)."""
+    return select(case, Contract.time_zone).outerjoin(
+        Contract, col(Contract.id) == col(case.contract_id)
     )
+
+
+def _keyset_branches(key: CaseKey | None, forward: bool) -> list[list[Any]]:
+    """The conditions of the cases after ``key`` (``forward``) or before it, in the
+    list's order, as one or two index ranges.
+
+    Cases without a deadline come last: after a dated key come the later dated cases,
+    then every undated one; before an undated key, the earlier undated ones, then every
+    dated one.
+    """
+    assert key is not None
+    deadline, case_id = col(Case.next_deadline_at), col(Case.id)
+    if key.deadline is None:
+        undated = [deadline.is_(None), case_id > key.id if forward else case_id < key.id]
+        return [undated] if forward else [undated, [deadline.is_not(None)]]
+    position = tuple_(deadline, case_id)
+    dated = [position > (key.deadline, key.id) if forward else position < (key.deadline, key.id)]
+    return [dated, [deadline.is_(None)]] if forward else [dated]
 
 
 def list_case_rows(
@@ -214,30 +321,79 @@ def list_case_rows(
     offset: int,
     now: dt.datetime,
     settings: Settings,
+    *,
+    after: CaseKey | None = None,
+    before: CaseKey | None = None,
 ) -> CaseRows:
     """One page of cases, nearest next deadline first, with why each is stuck.
 
-    The per-state counts apply every filter except the state itself, so they say how
-    many cases each state would show. Three statements whatever the page's size: the
-    page with its time zones, the page's deadlines, the counts per state (the total is
+    The page starts at ``offset``, or just after the case ``after`` (a cursor), or ends
+    just before the case ``before``. The per-state counts apply every filter except the
+    state itself, so they say how many cases each state would show. Three statements
+    whatever the page's size or depth: the page with its time zones (one row more, to
+    know whether more follow), the page's deadlines, the counts per state (the total is
     their sum, or the filtered state's count).
     """
-    page = session.exec(case_page_statement(_where(filters, now, settings), limit, offset)).all()
-    deadlines = deadlines_of(session, [case.id for case, _ in page])
-    counts = dict(
+    where = _where(filters, now, settings)
+    page = list(
         session.exec(
-            select(Case.state, func.count())
-            .where(*_where(filters, now, settings, with_state=False))
-            .group_by(col(Case.state))
+            case_page_statement(where, limit + 1, offset, after=after, before=before)
         ).all()
     )
+    more = len(page) > limit
+    page = page[:limit]
+    if before is not None:
+        page.reverse()
+    deadlines = deadlines_of(session, [case.id for case, _ in page])
+    counts = counts_by_state(session, filters, now, settings)
     total = counts.get(filters.state, 0) if filters.state else sum(counts.values())
     items = []
     for case, time_zone in page:
         zone = time_zone or "UTC"
         reasons = stuck_reasons(case, now, settings, zone)
         items.append(CaseRow(case, zone, reasons, deadlines.get(case.id, [])))
-    return CaseRows(items, total, {state: n for state, n in sorted(counts.items())})
+    return CaseRows(
+        items,
+        total,
+        {state: n for state, n in sorted(counts.items())},
+        # Paging back, cases follow the page: at least the one it ended before.
+        more_after=more if before is None else True,
+        more_before=more if before is not None else after is not None or offset > 0,
+    )
+
+
+def counts_by_state(
+    session: Session, filters: CaseFilters, now: dt.datetime, settings: Settings
+) -> dict[str, int]:
+    """How many cases of each state match every filter but the state, in one statement.
+
+    Under the filters ``case_count`` keeps (clause, contract, escalated), read from it: a
+    few rows whatever the number of cases, and as current as the case rows (triggers keep
+    it in the same transaction). "Stuck" and "due within N days" depend on the time, so
+    under them the matching cases are counted (index reads of the matching rows).
+    """
+    if filters.stuck is None and filters.within_days is None:
+        where: list[Any] = []
+        if filters.clause:
+            where.append(CaseCount.clause == filters.clause)
+        if filters.contract_id:
+            where.append(CaseCount.contract_id == filters.contract_id)
+        if filters.escalated is not None:
+            where.append(col(CaseCount.escalated).is_(true() if filters.escalated else false()))
+        cases = func.sum(col(CaseCount.cases))
+        query: Any = (
+            select(CaseCount.state, cases)
+            .where(*where)
+            .group_by(col(CaseCount.state))
+            .having(cases > 0)
+        )
+    else:
+        query = (
+            select(Case.state, func.count())
+            .where(*_where(filters, now, settings, with_state=False))
+            .group_by(col(Case.state))
+        )
+    return {state: int(n) for state, n in session.exec(query).all()}
 
 
 def deadlines_of(session: Session, case_ids: list[str]) -> dict[str, list[Deadline]]:
@@ -398,17 +554,22 @@ def _instant(message: Any, field_name: str) -> dt.datetime | None:
 def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[str, Any]:
     """Counts for alerting: open, stuck (by kind), escalated, deadlines coming up.
 
-    Two statements whatever the data: every count is a scalar subquery of one SELECT
-    (each still the index read it was on its own), then the open cases per clause and
-    state.
+    Two statements whatever the data: every count is a scalar subquery of one SELECT,
+    then the open cases per clause and state. The counts of open and escalated cases, and
+    those per clause and state, add up ``case_count`` (kept by triggers with the case
+    rows); the others are index reads of the few rows they count.
     """
 
     def count(*where: Any) -> Any:
         return select(func.count()).select_from(Case).where(*where).scalar_subquery()
 
+    def tally(*where: Any) -> Any:
+        total = func.coalesce(func.sum(col(CaseCount.cases)), 0)
+        return select(total).where(*where).scalar_subquery()
+
     open_ = col(Case.closed).is_(false())
     counts = {
-        "open_cases": count(open_),
+        "open_cases": tally(col(CaseCount.closed).is_(false())),
         "stuck": count(stuck_condition(now, settings)),
         "stuck_failing_activity": count(failing_condition(now, settings)),
         "stuck_overdue_in_state": count(overdue_condition(now)),
@@ -419,7 +580,7 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         "failing_workflow_code": count(
             col(Case.failing_attempts) >= 1, col(Case.failing_activity) == WORKFLOW_TASK
         ),
-        "escalated": count(col(Case.escalated).is_(true())),
+        "escalated": tally(col(CaseCount.escalated).is_(true())),
         "deadlines_within_24_hours": count(
             open_, col(Case.next_deadline_at) <= now + dt.timedelta(hours=24)
         ),
@@ -440,16 +601,19 @@ def ops_summary(session: Session, now: dt.datetime, settings: Settings) -> dict[
         .execute(sa_select(*(q.label(name) for name, q in counts.items())))
         .one()
     )
+    cases = func.sum(col(CaseCount.cases))
     by_state = session.exec(
-        select(Case.clause, Case.state, func.count())
-        .where(open_)
-        .group_by(col(Case.clause), col(Case.state))
+        select(CaseCount.clause, CaseCount.state, cases)
+        .where(col(CaseCount.closed).is_(false()))
+        .group_by(col(CaseCount.clause), col(CaseCount.state))
+        .having(cases > 0)
+        .order_by(col(CaseCount.clause), col(CaseCount.state))
     ).all()
     return {
         "generated_at": now,
         **{name: int(n) for name, n in row._mapping.items()},
         "open_by_clause_and_state": [
-            {"clause": clause, "state": state, "count": n} for clause, state, n in by_state
+            {"clause": clause, "state": state, "count": int(n)} for clause, state, n in by_state
         ],
         "thresholds": {
             "stuck_after_attempts": settings.stuck_after_attempts,

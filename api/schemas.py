@@ -330,6 +330,11 @@ class CasesPublic(BaseModel):
     counts_by_state: dict[str, int] = Field(
         default_factory=dict, description="Cases per state under every filter but the state"
     )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Where the next page starts: pass it as `cursor` (with the same "
+        "filters) for the next page; null on the last page. Opaque",
+    )
 
 
 class FactCreate(BaseModel):

@@ -13,12 +13,16 @@
     database (50 contracts; each case with two deadlines, a transition, three decisions
     and a notice), then GET /api/cases (first page, and filtered by state) and GET
     /api/cases/{id} (random cases) through the real FastAPI app over httpx's
-    ASGITransport: p50/p95 over R requests each.
+    ASGITransport: p50/p95 over R requests each. Then, interleaved (one of each in
+    turn, R rounds), the first page of 100, a deep page (page 1,000 of 100 by default)
+    asked by ``offset`` and by ``cursor`` (the ``next_cursor`` of the row before it),
+    and /api/ops/summary: p50/p95 each, with the SQL statements one request issues.
 
 Prints tables; it asserts nothing.
 
     .venv/bin/python -m bench.scale [--open-cases 10000] [--batch 500]
-        [--list-cases 100000] [--requests 200] [--skip-open] [--skip-list]
+        [--list-cases 100000] [--requests 200] [--deep-page 1000] [--skip-open]
+        [--skip-list]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench._common import DevServer, free_port, pct, rss_mib, use_generated_payload_key
 from workers.procs import spawn
@@ -254,7 +259,7 @@ def fill(url: str, n: int) -> None:
     engine.dispose()
 
 
-async def case_list(n: int, requests: int) -> None:
+async def case_list(n: int, requests: int, deep_page: int = 1000) -> None:
     import httpx
 
     from store.migrate import upgrade
@@ -318,6 +323,7 @@ async def case_list(n: int, requests: int) -> None:
                     body = r.json()
                     size = body.get("total", body.get("open_cases", len(body.get("timeline", []))))
                 rows[name] = (statistics.median(lat), pct(lat, 95), size)
+            deep = await deep_pages(hc, n, requests, deep_page)
         get_engine().dispose()  # before the database is dropped
 
     print(
@@ -328,6 +334,91 @@ async def case_list(n: int, requests: int) -> None:
     print(f"{'request':40} {'p50 ms':>8} {'p95 ms':>8} {'matching / timeline / bytes':>28}")
     for name, (p50, p95, size) in rows.items():
         print(f"{name:40} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {size:28,}")
+    print()
+    print(
+        f"interleaved: {requests} rounds, each request once per round in turn (the order"
+        " rotating), pages of 100"
+    )
+    print(f"{'request':48} {'p50 ms':>8} {'p95 ms':>8} {'statements':>11} {'rows':>6}")
+    for name, (p50, p95, statements, size) in deep.items():
+        if p50 is None:
+            print(f"{name:48} {'n/a':>8} {'n/a':>8} {'':>11} {'':>6}  (no next_cursor)")
+        else:
+            print(f"{name:48} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {statements:11d} {size:6d}")
+
+
+#: Pages of the interleaved comparison.
+DEEP_PAGE_SIZE = 100
+
+
+async def deep_pages(
+    hc: Any, n: int, rounds: int, page: int
+) -> dict[str, tuple[float | None, float | None, int, int]]:
+    """The first page, page ``page`` by offset and by cursor, and the ops summary, asked
+    in turn (A B C D, B C D A, ...): p50, p95, statements per request, rows answered."""
+    from sqlalchemy import event
+
+    from store.db import get_engine
+
+    page = max(2, min(page, -(-n // DEEP_PAGE_SIZE)))
+    offset = (page - 1) * DEEP_PAGE_SIZE
+    # The cursor of page ``page``: the next_cursor of the row just before it.
+    r = await hc.get(f"/api/cases?limit=1&offset={offset - 1}")
+    r.raise_for_status()
+    cursor = r.json().get("next_cursor")
+    paths: dict[str, str | None] = {
+        f"GET /api/cases?limit={DEEP_PAGE_SIZE} (first page)": f"/api/cases?limit={DEEP_PAGE_SIZE}",
+        f"GET /api/cases page {page:,} by offset={offset:,}": (
+            f"/api/cases?limit={DEEP_PAGE_SIZE}&offset={offset}"
+        ),
+        f"GET /api/cases page {page:,} by cursor": (
+            f"/api/cases?limit={DEEP_PAGE_SIZE}&cursor={cursor}" if cursor else None
+        ),
+        "GET /api/ops/summary": "/api/ops/summary",
+    }
+    asked = {name: path for name, path in paths.items() if path is not None}
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    statements: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    engine = get_engine()
+    for name, path in asked.items():
+        for _ in range(5):  # warm up
+            (await hc.get(path)).raise_for_status()
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            r = await hc.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        r.raise_for_status()
+        statements[name] = len(seen)
+        sizes[name] = len(r.json().get("items", [])) if name.startswith("GET /api/cases") else 0
+    if cursor:
+        by_offset = await hc.get(paths[f"GET /api/cases page {page:,} by offset={offset:,}"])
+        by_cursor = await hc.get(paths[f"GET /api/cases page {page:,} by cursor"])
+        ids = [[c["id"] for c in r.json()["items"]] for r in (by_offset, by_cursor)]
+        if ids[0] != ids[1]:
+            raise SystemExit(f"page {page} by offset and by cursor differ: {ids}")
+    lat: dict[str, list[float]] = {name: [] for name in asked}
+    names = list(asked)
+    for i in range(rounds):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            s = time.perf_counter()
+            r = await hc.get(asked[name])
+            lat[name].append(time.perf_counter() - s)
+            r.raise_for_status()
+    return {
+        name: (
+            (statistics.median(lat[name]), pct(lat[name], 95), statements[name], sizes[name])
+            if name in asked
+            else (None, None, 0, 0)
+        )
+        for name in paths
+    }
 
 
 def main() -> None:
@@ -336,6 +427,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="cases started at a time")
     parser.add_argument("--list-cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
+    parser.add_argument(
+        "--deep-page",
+        type=int,
+        default=1000,
+        help="the deep page (of 100) asked by offset and cursor",
+    )
     parser.add_argument("--skip-open", action="store_true", help="skip (a)")
     parser.add_argument("--skip-list", action="store_true", help="skip (b)")
     args = parser.parse_args()
@@ -346,7 +443,7 @@ def main() -> None:
     if not args.skip_list:
         if not args.skip_open:
             print()
-        asyncio.run(case_list(args.list_cases, args.requests))
+        asyncio.run(case_list(args.list_cases, args.requests, args.deep_page))
 
 
 if __name__ == "__main__":

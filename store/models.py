@@ -62,6 +62,8 @@ class Case(SQLModel, table=True):
         # The console's "stuck" and "escalated" filters.
         Index("ix_case_escalated_next_deadline", "escalated", "next_deadline_at", "id"),
         Index("ix_case_failing_since", "failing_since"),
+        # The ops summary's count of cases with a failing activity (0007).
+        Index("ix_case_failing_activity", "failing_activity"),
         Index("ix_case_failing_attempts", "failing_attempts"),
         Index("ix_case_dwell_overdue_at", "dwell_overdue_at"),
     )
@@ -98,6 +100,27 @@ class Case(SQLModel, table=True):
     failing_since: dt.datetime | None = _ts(nullable=True)
     last_failure: str | None = None
     last_failure_at: dt.datetime | None = _ts(nullable=True)
+
+
+class CaseCount(SQLModel, table=True):
+    """How many cases there are of each contract, clause, state, escalated or not, closed
+    or not: the counts of the case list and the ops summary, read without counting the
+    case rows.
+
+    Kept by triggers on ``case`` (migration 0007) in the transaction that writes the case,
+    so a count is never behind the rows it counts. Rows stay at 0 when their last case
+    leaves them. A migration that rebuilds ``case`` on SQLite drops the triggers with the
+    old table and must create them again (docs/shipping-changes.md).
+    """
+
+    __tablename__ = "case_count"
+
+    contract_id: str = Field(primary_key=True, max_length=40)
+    clause: str = Field(primary_key=True, max_length=64)
+    state: str = Field(primary_key=True, max_length=64)
+    escalated: bool = Field(primary_key=True)
+    closed: bool = Field(primary_key=True)
+    cases: int = Field(default=0)
 
 
 class Transition(SQLModel, table=True):
@@ -165,7 +188,11 @@ class Notice(SQLModel, table=True):
     """
 
     __tablename__ = "notice"
-    __table_args__ = (UniqueConstraint("case_id", "notice_key", name="uq_notice_case_key"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "notice_key", name="uq_notice_case_key"),
+        # The ops summary's count of failed notices, the notices listed by status (0007).
+        Index("ix_notice_status", "status"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     case_id: str = Field(foreign_key="case.id", index=True, max_length=80)

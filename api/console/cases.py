@@ -6,11 +6,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from api.console import views
-from api.console.pages import FLASH, not_found, now, number, show_case, signed_in, user_page
+from api.console.pages import (
+    FLASH,
+    bad_cursor,
+    not_found,
+    now,
+    number,
+    page_cursors,
+    show_case,
+    signed_in,
+    user_page,
+)
 from api.deps import in_session
 from api.ops import CaseFilters
 from api.other_partys_notices import cases_in_their_name
@@ -35,9 +46,20 @@ async def case_list(
     stuck: str | None = None,
     within: str | None = None,
     page: str | None = None,
+    cursor: str | None = None,
+    before: str | None = None,
 ) -> Response:
-    """The case list: filters, a count per state, nearest deadline first, paginated."""
+    """The case list: filters, a count per state, nearest deadline first, paginated.
+
+    The pages' links carry a cursor (``cursor``: the page after that case, ``before``:
+    the page before it), so a deep page costs what the first does; ``page`` alone (a
+    page counted from the first) still works.
+    """
     principal, name = await signed_in(request)
+    try:
+        after, until = page_cursors(cursor, before)
+    except RequestValidationError as exc:
+        return bad_cursor(principal, name, exc)
     filters = CaseFilters(
         clause=clause or None,
         state=state or None,
@@ -48,7 +70,13 @@ async def case_list(
     )
     at = now()
     listing = await in_session(
-        views.case_list, filters, number(page, 1, 1_000_000) or 1, at, get_settings()
+        views.case_list,
+        filters,
+        number(page, 1, 1_000_000),
+        at,
+        get_settings(),
+        after=after,
+        before=until,
     )
     params = {
         "clause": filters.clause or "",

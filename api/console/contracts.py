@@ -6,14 +6,26 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from api.access import Principal
 from api.calendar_feeds import create_feed
 from api.console import views
-from api.console.pages import expired, not_found, now, number, refused, signed_in, user_page
+from api.console.pages import (
+    bad_cursor,
+    expired,
+    not_found,
+    now,
+    number,
+    page_cursors,
+    refused,
+    signed_in,
+    user_page,
+)
 from api.deps import in_session
+from api.ops import CaseKey
 from runtime.settings import get_settings
 
 router = APIRouter(
@@ -22,27 +34,44 @@ router = APIRouter(
 
 
 @router.get("")
-async def contract_page(request: Request, contract_id: str, page: str | None = None) -> Response:
-    """A contract: its cases and its calendar feed."""
+async def contract_page(
+    request: Request,
+    contract_id: str,
+    page: str | None = None,
+    cursor: str | None = None,
+    before: str | None = None,
+) -> Response:
+    """A contract: its cases (paged by cursor, as the case list) and its calendar feed."""
     principal, name = await signed_in(request)
-    return await _show_contract(contract_id, principal, name, number(page, 1, 1_000_000) or 1)
+    try:
+        after, until = page_cursors(cursor, before)
+    except RequestValidationError as exc:
+        return bad_cursor(principal, name, exc)
+    return await _show_contract(
+        contract_id, principal, name, number(page, 1, 1_000_000), after=after, before=until
+    )
 
 
 async def _show_contract(
     contract_id: str,
     principal: Principal,
     name: str,
-    page: int = 1,
+    page: int | None = 1,
     feed_url: str | None = None,
     status: int = 200,
+    *,
+    after: CaseKey | None = None,
+    before: CaseKey | None = None,
 ) -> Response:
     at = now()
-    data = await in_session(views.contract_page, contract_id, page, at, get_settings())
+    data = await in_session(
+        views.contract_page, contract_id, page, at, get_settings(), after=after, before=before
+    )
     if data is None:
         return not_found(principal, name, f"contract {contract_id}")
 
     def link(**change: Any) -> str:
-        query = urlencode({k: str(v) for k, v in change.items()})
+        query = urlencode({k: str(v) for k, v in change.items() if v})
         return f"/console/contracts/{quote(contract_id)}" + (f"?{query}" if query else "")
 
     return user_page(

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -20,7 +21,8 @@ from api.case_detail import temporal_url
 from api.console import views
 from api.console.helpers import login_redirect, render, same_token
 from api.deps import get_temporal, in_session
-from api.ops import asked_temporal
+from api.ops import CaseKey, asked_temporal
+from api.pagination import case_key
 from runtime.settings import get_settings
 
 #: What the case page says after an action went through (the redirect names the key,
@@ -120,6 +122,32 @@ def expired(principal: Principal, name: str, form: FormData) -> Response | None:
     if same_token(text(form, "csrf_token"), principal.csrf_token):
         return None
     return refused(principal, name, "The form expired; reload the page and try again.")
+
+
+def page_cursors(cursor: str | None, before: str | None) -> tuple[CaseKey | None, CaseKey | None]:
+    """The cases a list link's cursors name: the page starts after the first, or ends
+    before the second (None: no such cursor).
+
+    Raises:
+        RequestValidationError: a cursor no page gave (naming its parameter).
+    """
+    after = case_key(cursor) if cursor else None
+    until = case_key(before, name="before") if before and after is None else None
+    return after, until
+
+
+def bad_cursor(principal: Principal, name: str, exc: RequestValidationError) -> Response:
+    """The 422 page of a list link whose cursor no page gave."""
+    field = exc.errors()[0]["loc"][-1]
+    return user_page(
+        "error.html.j2",
+        principal,
+        name,
+        422,
+        title="Not a page of this list",
+        message=f"The link's {field} does not name a place in the list: it may have been "
+        "cut short or edited. Start again from the first page.",
+    )
 
 
 def number(value: str | None, low: int, high: int) -> int | None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from api.ops import CaseFilters, CaseRow, list_case_rows, stuck_reasons
+from api.ops import CaseFilters, CaseKey, CaseRow, list_case_rows, stuck_reasons
+from api.pagination import case_cursor
 from api.timeline import (
     TimelineItem,
     case_timeline,
@@ -77,26 +78,51 @@ class ListedCase:
 
 @dataclass
 class CaseList:
-    """The case list page: the rows, the totals, the filters' choices."""
+    """The case list page: the rows, the totals, the filters' choices.
+
+    ``page`` is None when a link's cursor came without its page's number. ``previous``
+    and ``next`` are the query parameters of the pages around this one (None: there is
+    none): by cursor, so that a deep page costs what the first does.
+    """
 
     items: list[ListedCase]
     total: int
     counts_by_state: list[tuple[str, str, int]]
-    page: int
+    page: int | None
     pages: int
     first: int
     last: int
     contracts: list[tuple[str, str]]
     clauses: list[tuple[str, str]]
     states: list[tuple[str, str]]
+    previous: dict[str, str] | None = None
+    next: dict[str, str] | None = None
 
 
 def case_list(
-    session: Session, filters: CaseFilters, page: int, now: dt.datetime, settings: Settings
+    session: Session,
+    filters: CaseFilters,
+    page: int | None,
+    now: dt.datetime,
+    settings: Settings,
+    *,
+    after: CaseKey | None = None,
+    before: CaseKey | None = None,
 ) -> CaseList:
-    """One page of the filtered case list, with the filters' choices and the state counts."""
-    page = max(page, 1)
-    rows = list_case_rows(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE, now, settings)
+    """One page of the filtered case list, with the filters' choices and the state counts.
+
+    The page starts after the case ``after`` or ends before the case ``before`` (the
+    cursors of the pages' links), or else is page ``page`` counted from the first; with
+    a cursor, ``page`` is only its number as the links counted it (None: unknown).
+    """
+    keyed = after is not None or before is not None
+    page = max(page, 1) if page is not None else None if keyed else 1
+    offset = 0 if keyed or page is None else (page - 1) * PAGE_SIZE
+    rows = list_case_rows(
+        session, filters, PAGE_SIZE, offset, now, settings, after=after, before=before
+    )
+    if not rows.more_before:
+        page = 1  # paged back to the start, or a cursor before the first case
     labels = {(d.case_id, d.name): d.label for r in rows.items for d in r.deadlines}
     contracts = [
         (c.id, c.title) for c in session.exec(select(Contract).order_by(col(Contract.title)))
@@ -120,7 +146,7 @@ def case_list(
         for state, n in sorted(rows.counts_by_state.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     pages = max(1, -(-rows.total // PAGE_SIZE))
-    first = (page - 1) * PAGE_SIZE + 1 if rows.items else 0
+    first = (page - 1) * PAGE_SIZE + 1 if rows.items and page is not None else 0
     return CaseList(
         items=items,
         total=rows.total,
@@ -128,11 +154,27 @@ def case_list(
         page=page,
         pages=pages,
         first=first,
-        last=first + len(rows.items) - 1 if rows.items else 0,
+        last=first + len(rows.items) - 1 if first else 0,
         contracts=contracts,
         clauses=clause_options(),
         states=states,
+        previous=_previous(rows.first_key, page) if rows.more_before else None,
+        next=_next(rows.last_key, page) if rows.more_after else None,
     )
+
+
+def _previous(first: CaseKey | None, page: int | None) -> dict[str, str]:
+    """The link's parameters of the page before one whose first case is ``first``."""
+    if page == 2 or first is None:
+        return {"page": "1", "cursor": "", "before": ""}  # the first page itself
+    return {"page": str(page - 1) if page else "", "cursor": "", "before": case_cursor(first)}
+
+
+def _next(last: CaseKey | None, page: int | None) -> dict[str, str] | None:
+    """The link's parameters of the page after one whose last case is ``last``."""
+    if last is None:
+        return None
+    return {"page": str(page + 1) if page else "", "cursor": case_cursor(last), "before": ""}
 
 
 # ---------------------------------------------------------------------------- case page
@@ -271,7 +313,14 @@ class ContractPage:
 
 
 def contract_page(
-    session: Session, contract_id: str, page: int, now: dt.datetime, settings: Settings
+    session: Session,
+    contract_id: str,
+    page: int | None,
+    now: dt.datetime,
+    settings: Settings,
+    *,
+    after: CaseKey | None = None,
+    before: CaseKey | None = None,
 ) -> ContractPage | None:
     """The contract page's data, or None for an unknown contract."""
     contract = session.get(Contract, contract_id)
@@ -282,5 +331,13 @@ def contract_page(
         .where(CalendarFeed.contract_id == contract_id, col(CalendarFeed.revoked_at).is_(None))
         .order_by(col(CalendarFeed.created_at).desc())
     ).first()
-    cases = case_list(session, CaseFilters(contract_id=contract_id), page, now, settings)
+    cases = case_list(
+        session,
+        CaseFilters(contract_id=contract_id),
+        page,
+        now,
+        settings,
+        after=after,
+        before=before,
+    )
     return ContractPage(contract=contract, cases=cases, feed=feed)

@@ -24,7 +24,7 @@ from api.deps import (
     in_session,
 )
 from api.ops import CaseFilters, asked_temporal, list_case_rows
-from api.pagination import Limit, Offset
+from api.pagination import Cursor, Limit, Offset, case_cursor, case_key
 from api.schemas import (
     AmendDeadline,
     AmendmentProposed,
@@ -62,25 +62,34 @@ def list_cases(
     ),
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> CasesPublic:
     """Lists cases, the nearest next deadline first, with the count per state.
 
     Filters: clause, state, contract, escalated, stuck and "next deadline within N
     days". The per-state counts apply every filter but the state.
     """
+    # (This docstring is the operation's published description: the OpenAPI document
+    # only grows, so paging is described on ``cursor`` and ``next_cursor``.) Cases are
+    # in a total order (next deadline, cases without one last, then id): walking the
+    # pages by cursor answers every matching case once, each page read from the
+    # cursor's key with no OFFSET; ``offset`` still works, and costs more the deeper.
     now = dt.datetime.now(dt.UTC)
     filters = CaseFilters(clause, state, contract_id, escalated, stuck, within_days)
-    rows = list_case_rows(session, filters, limit, offset, now, settings)
+    after = None if cursor is None else case_key(cursor, offset)
+    rows = list_case_rows(session, filters, limit, offset, now, settings, after=after)
     items = [
         CasePublic(**case_public(session, r.case, r.zone, r.stuck_reasons, r.deadlines))
         for r in rows.items
     ]
+    last = rows.last_key
     return CasesPublic(
         items=items,
         total=rows.total,
         limit=limit,
         offset=offset,
         counts_by_state=rows.counts_by_state,
+        next_cursor=case_cursor(last) if rows.more_after and last is not None else None,
     )
 
 

@@ -358,10 +358,83 @@ async def test_the_list_pages_with_previous_and_next(
     r = await client.get("/console")
     assert listed(r.text) == ["case_escalated", "case_failing"]
     assert "Showing 1–2 of 4 cases" in text_of(r.text) and "Page 1 of 2" in text_of(r.text)
-    assert 'rel="next" href="/console?page=2"' in r.text and 'rel="prev"' not in r.text
-    second = await client.get("/console?page=2")
+    assert 'rel="prev"' not in r.text
+    # "Next" carries a cursor (the page's last case): a deep page costs what the first does.
+    following = pager_link(r.text, "next")
+    assert following.startswith("/console?page=2&cursor="), following
+    second = await client.get(following)
     assert listed(second.text) == ["case_quiet", "case_overdue"]
-    assert 'rel="prev" href="/console?page=1"' in second.text and 'rel="next"' not in second.text
+    assert "Showing 3–4 of 4 cases" in text_of(second.text)
+    assert "Page 2 of 2" in text_of(second.text)
+    assert pager_link(second.text, "prev") == "/console?page=1" and 'rel="next"' not in second.text
+    # A page asked by its number, as links used to, is still that page.
+    by_number = await client.get("/console?page=2")
+    assert listed(by_number.text) == ["case_quiet", "case_overdue"]
+    assert pager_link(by_number.text, "prev") == "/console?page=1"
+
+
+def pager_link(page: str, rel: str) -> str:
+    """The URL of the pager's ``rel`` link ("next" or "prev") on a list page."""
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', page)
+    assert found, f"the page has no {rel} link"
+    return html.unescape(found.group(1))
+
+
+async def test_the_pages_walk_forward_and_back_by_cursor_keeping_the_filters(
+    sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    seed_the_list()
+    # Two more not stuck, one without a deadline (listed last) and one sharing a deadline.
+    seed(
+        a_case("case_undated", next_deadline_at=None, next_deadline_name=None),
+        a_case("case_quiet_twin", next_deadline_at=NOW + dt.timedelta(days=40)),
+    )
+    client = await sign_in("viewer")
+    everything = ["case_escalated", "case_quiet", "case_quiet_twin", "case_undated"]
+    url, seen = "/console?stuck=no", []
+    while True:
+        r = await client.get(url)
+        assert r.status_code == 200, r.text
+        seen += listed(r.text)
+        assert f"Page {len(seen)} of 4" in text_of(r.text)
+        if 'rel="next"' not in r.text:
+            break
+        url = pager_link(r.text, "next")
+        assert "stuck=no" in url and "cursor=" in url
+        # htmx swaps only the results when it is there; the link works without it.
+        assert f'hx-get="{html.escape(url)}" hx-target="#results"' in r.text
+    assert seen == everything
+    back = []
+    while 'rel="prev"' in r.text:
+        url = pager_link(r.text, "prev")
+        assert "stuck=no" in url
+        r = await client.get(url)
+        back += listed(r.text)
+        assert f"Page {len(everything) - len(back)} of 4" in text_of(r.text)
+    assert back == everything[-2::-1]
+    # A cursor no page gave is an error page that says so, not a 500.
+    bad = await client.get("/console?cursor=not-a-cursor&page=2")
+    assert bad.status_code == 422 and "cursor does not name a place" in text_of(bad.text)
+    bad = await client.get("/console?before=W10&page=2")
+    assert bad.status_code == 422 and "before does not name a place" in text_of(bad.text)
+
+
+async def test_the_contract_page_pages_its_cases_by_cursor(
+    sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    seed_the_list()
+    client = await sign_in("viewer")
+    first = await client.get("/console/contracts/ctr_reference_msa")
+    assert listed(first.text) == ["case_escalated", "case_failing", "case_quiet"]
+    following = pager_link(first.text, "next")
+    assert following.startswith("/console/contracts/ctr_reference_msa?page=2&cursor=")
+    second = await client.get(following)
+    assert listed(second.text) == ["case_overdue"] and 'rel="next"' not in second.text
+    assert pager_link(second.text, "prev") == "/console/contracts/ctr_reference_msa?page=1"
+    bad = await client.get("/console/contracts/ctr_reference_msa?cursor=x")
+    assert bad.status_code == 422
 
 
 # ---------------------------------------------------------------------------- case page

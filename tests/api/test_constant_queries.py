@@ -3,12 +3,14 @@
 Whatever the page size and however many cases, contracts and deadlines there are:
 ``GET /api/cases``, the console's list and ``GET /api/ops/summary`` read the page's rows
 (with each case's contract time zone and deadlines) and their counts in a few
-statements, never one statement per row.
+statements, never one statement per row. A page by cursor, however deep, takes the
+statements the first page takes, and none of them skips rows with OFFSET.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,7 +53,8 @@ def seed_cases(first: int, count: int) -> None:
         a_case(
             f"case_many_{n:03}",
             contract_id=f"ctr_zone_{n % len(ZONES)}" if n % 4 else "ctr_reference_msa",
-            next_deadline_at=NOW + dt.timedelta(days=1 + n % 17, hours=n),
+            # Every eleventh without a next deadline: listed last.
+            next_deadline_at=None if n % 11 == 10 else NOW + dt.timedelta(days=1 + n % 17, hours=n),
             escalated=n % 5 == 0,
             state="notice_period_running" if n % 3 else "termination_right_arisen",
         )
@@ -92,6 +95,37 @@ def statements() -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+@contextmanager
+def executed() -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements the application's engine issues inside the block, each with
+    its parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def offsets(statement: str, parameters: Any) -> list[Any]:
+    """How many rows each OFFSET of ``statement`` skips: its literal, or the parameter
+    bound to it (``?`` on SQLite, ``%(name)s`` on PostgreSQL)."""
+    found = []
+    for m in re.finditer(r"OFFSET\s+(\?|%\((\w+)\)s|\d+)", statement):
+        if m.group(1) == "?":
+            found.append(parameters[statement[: m.start()].count("?")])
+        elif m.group(2):
+            found.append(parameters[m.group(2)])
+        else:
+            found.append(int(m.group(1)))
+    return found
 
 
 async def count_get(client: httpx.AsyncClient, url: str) -> int:
@@ -163,3 +197,84 @@ async def test_the_ops_summary_takes_as_many_statements_whatever_the_data(
     assert few == many
     # The token's look-up, every count in one statement, the open cases per state.
     assert many <= 3, many
+
+
+async def test_a_page_by_cursor_takes_as_many_statements_as_the_first_page_whatever_its_size(
+    api: httpx.AsyncClient,
+) -> None:
+    seed_cases(0, CASES)
+    first = await count_get(api, "/api/cases?limit=5")
+
+    async def cursor_after(offset: int, query: str = "") -> str:
+        """The cursor of the page starting at ``offset``: the row before it names it."""
+        r = await api.get(f"/api/cases?limit=1&offset={offset - 1}{query}")
+        cursor: str = r.json()["next_cursor"]
+        return cursor
+
+    # A cursor into the dated cases (then those with none), and one among those with none.
+    dated, undated = await cursor_after(20), await cursor_after(CASES - 3)
+    for cursor in (dated, undated):
+        for limit in (5, 50):
+            assert await count_get(api, f"/api/cases?limit={limit}&cursor={cursor}") == first
+    filtered = await cursor_after(10, "&state=notice_period_running")
+    url = f"/api/cases?limit=50&state=notice_period_running&cursor={filtered}"
+    assert await count_get(api, url) == first
+
+
+async def test_a_deep_page_by_cursor_skips_no_rows_with_offset(api: httpx.AsyncClient) -> None:
+    seed_cases(0, CASES)
+    deep = 40
+    by_offset = await api.get(f"/api/cases?limit=10&offset={deep}")
+    before = await api.get(f"/api/cases?limit=1&offset={deep - 1}")
+    cursor = before.json()["next_cursor"]
+    with executed() as seen:
+        by_cursor = await api.get(f"/api/cases?limit=10&cursor={cursor}")
+    assert by_cursor.status_code == 200, by_cursor.text
+    assert [c["id"] for c in by_cursor.json()["items"]] == [
+        c["id"] for c in by_offset.json()["items"]
+    ]
+    pages = [(sql, params) for sql, params in seen if 'FROM "case"' in sql and "ORDER BY" in sql]
+    assert len(pages) == 1, [sql for sql, _ in seen]
+    sql, params = pages[0]
+    # SQLAlchemy writes "LIMIT ? OFFSET ?" on SQLite whenever it limits, with 0 bound to
+    # the OFFSET; PostgreSQL's statement has no OFFSET at all.
+    assert all(skipped == 0 for skipped in offsets(sql, params)), (sql, params)
+    if get_engine().dialect.name == "postgresql":
+        assert "OFFSET" not in sql.upper(), sql
+    # The same page by offset does skip rows: the check above would have seen them.
+    with executed() as seen:
+        assert (await api.get(f"/api/cases?limit=10&offset={deep}")).status_code == 200
+    skipped = [n for sql, params in seen if 'FROM "case"' in sql for n in offsets(sql, params)]
+    assert deep in skipped, seen
+
+
+async def test_the_consoles_next_page_takes_as_many_statements_as_its_first(
+    api_as: ApiAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.console import views
+    from tests.api.test_console import add_user, csrf_of, pager_link
+
+    email = "viewer@clauseflow.example.com"
+    add_user(email, "viewer")
+    client = api_as(None)
+    form = await client.get("/console/login")
+    r = await client.post(
+        "/console/login",
+        data={
+            "email": email,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert r.status_code == 303, r.text
+    seed_cases(0, CASES)
+    monkeypatch.setattr(views, "PAGE_SIZE", 7)
+    first = await count_get(client, "/console?stuck=no")
+    url = "/console?stuck=no"
+    for _ in range(4):  # to the fifth page, by the pages' own links
+        url = pager_link((await client.get(url)).text, "next")
+    assert "cursor=" in url
+    assert await count_get(client, url) == first
+    back = pager_link((await client.get(url)).text, "prev")
+    assert "before=" in back
+    assert await count_get(client, back) == first

@@ -16,6 +16,7 @@ from store.migrate import downgrade, upgrade
 TABLES = {
     "contract",
     "case",
+    "case_count",
     "transition",
     "decision",
     "deadline",
@@ -152,3 +153,36 @@ def test_upgrading_names_the_issuer_of_tokens_a_user_made_before(tmp_path: Path)
     query = "SELECT id, issued_by_user_id FROM api_token ORDER BY id"
     rows = _rows_after_upgrading_from(tmp_path, "0004", query, (user, {}), *tokens)
     assert rows == [("tok_a", "usr_root"), ("tok_b", None)]
+
+
+def test_upgrading_counts_the_cases_there_are_and_keeps_counting(tmp_path: Path) -> None:
+    contract = (
+        "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
+        " effective_date, terms, created_at) VALUES ('c', 't', 'a', 'b',"
+        " 'America/New_York', '2026-01-01', '{}', '2026-11-01 00:00:00')"
+    )
+    case = (
+        'INSERT INTO "case" (id, contract_id, clause, rulebook_version, state,'
+        " state_label, closed, escalated, facts, opened_at, last_step, updated_at)"
+        " VALUES (:id, 'c', 'invoice_payment', 1, :state, 's', 0, :escalated, '{}',"
+        " '2026-11-01 00:00:00', 1, '2026-11-01 00:00:00')"
+    )
+    cases = [
+        (case, {"id": "k1", "state": "overdue", "escalated": 0}),
+        (case, {"id": "k2", "state": "overdue", "escalated": 0}),
+        (case, {"id": "k3", "state": "paid", "escalated": 1}),
+    ]
+    query = "SELECT state, escalated, cases FROM case_count ORDER BY state, escalated"
+    rows = _rows_after_upgrading_from(tmp_path, "0006", query, (contract, {}), *cases)
+    assert rows == [("overdue", 0, 2), ("paid", 1, 1)]
+    # The triggers count what comes after.
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    with engine.begin() as c:
+        c.execute(text("UPDATE \"case\" SET state = 'paid' WHERE id = 'k1'"))
+    with engine.connect() as c:
+        assert [tuple(r) for r in c.execute(text(query))] == [
+            ("overdue", 0, 1),
+            ("paid", 0, 1),
+            ("paid", 1, 1),
+        ]
+    engine.dispose()
