@@ -1,7 +1,7 @@
 """term snapshots: the term sheet a case runs on, kept once per content
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -27,13 +27,12 @@ def upgrade() -> None:
         sa.Column('first_seen_at', UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('sha256'),
     )
-    with op.batch_alter_table('case') as batch:
-        batch.add_column(
-            sa.Column('terms_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
-        )
+    # Added and dropped in place (SQLite too): a rebuilt "case" would lose its triggers.
+    op.add_column(
+        'case', sa.Column('terms_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('case') as batch:
-        batch.drop_column('terms_sha256')
+    op.drop_column('case', 'terms_sha256')
     op.drop_table('term_snapshot')
