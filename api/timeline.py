@@ -66,6 +66,10 @@ _ORDER = {
 }
 
 
+#: Where an entry without a step of its own sorts among the steps of its instant: last.
+_NO_STEP = 1 << 62
+
+
 @dataclass
 class TimelineItem:
     """One thing that happened to a case.
@@ -288,5 +292,11 @@ def case_timeline(
                 },
             )
         )
-    items.sort(key=lambda i: (i.at, i.step or 0, i.order), reverse=newest_first)
+    # At one instant, what a step decided comes before what has no step of its own: a
+    # notice is written in the same transaction, at the same instant, as the step that
+    # decided to send it.
+    items.sort(
+        key=lambda i: (i.at, i.step if i.step is not None else _NO_STEP, i.order),
+        reverse=newest_first,
+    )
     return items

@@ -1,14 +1,16 @@
 """Scale: many open cases on one dev server and one worker; the case list over many cases.
 
-(a) N open termination-for-convenience cases (default 10,000) whose notices arrived a
-    day ago: each acknowledges the notice, records its first step and then sleeps on a
-    timer for months (the first reminder is weeks away). One dev server
+(a) N open termination-for-convenience cases (default 10,000), opened through the API
+    (the FastAPI app in this process, over httpx's ASGITransport), the Provider's notice
+    received a day ago: each acknowledges the notice, records its first step and then
+    sleeps on a timer for months (the first reminder is weeks away). One dev server
     (`temporal server start-dev`, in-memory SQLite with the WAL pragmas, started here),
-    one worker process (`python -m workers.cli worker`, as deployed), a throwaway
-    PostgreSQL database as the store. Cases are started in batches; reports the time to
-    start them (accepted by the server) and until every one is asleep (its
-    acknowledgement notice is in the store), and the resident memory (VmRSS from
-    /proc/<pid>/status) of the worker and of the dev server before and after.
+    one worker process (`python -m workers.cli worker`, as deployed, with the workflow
+    cache of ``--cached``), a throwaway PostgreSQL database as the store. Reports the
+    time to open them and until every one is asleep (its acknowledgement is in the
+    store), the resident memory (VmRSS from /proc/<pid>/status) of the worker and the dev
+    server, and, as the count grows (1,000, 5,000, 10,000 asleep), the time per case
+    since the last mark and the memory then.
 (b) M cases (default 100,000) inserted directly with SQL into a throwaway PostgreSQL
     database (50 contracts; each case with two deadlines, a transition, three decisions
     and a notice), then GET /api/cases (first page, and filtered by state) and GET
@@ -20,7 +22,7 @@
 
 Prints tables; it asserts nothing.
 
-    .venv/bin/python -m bench.scale [--open-cases 10000] [--batch 500]
+    .venv/bin/python -m bench.scale [--open-cases 10000] [--batch 200] [--cached N]
         [--list-cases 100000] [--requests 200] [--deep-page 1000] [--skip-open]
         [--skip-list]
 """
@@ -64,14 +66,17 @@ def _count(url: str, sql: str) -> int:
         engine.dispose()
 
 
-async def open_cases(n: int, batch: int) -> None:
+#: The counts of cases asleep at which (a) reports its progress.
+MILESTONES = (1_000, 5_000, 10_000)
+
+
+async def open_cases(n: int, batch: int, cached: int) -> None:
+    import httpx
     from sqlmodel import Session, create_engine
 
-    from runtime.temporal import data_converter
     from store.db import normalise_url
     from store.migrate import upgrade
     from tests.databases import temporary_postgres_database
-    from tests.workflows.helpers import start_case
     from workers.seed import ensure_reference_contract
 
     key_id = use_generated_payload_key()
@@ -80,60 +85,110 @@ async def open_cases(n: int, batch: int) -> None:
         upgrade(url)
         engine = create_engine(normalise_url(url))
         with Session(engine) as session:
-            ensure_reference_contract(session)
+            contract_id = ensure_reference_contract(session)[0].id
+            from store.auth import create_token
+
+            _, token = create_token(session, "bench", "manager", created_by="bench")
+            session.commit()
         engine.dispose()
         server = DevServer()
         worker: subprocess.Popen[bytes] | None = None
         log = tempfile.NamedTemporaryFile(prefix="clauseflow-scale-worker-", suffix=".log")  # noqa: SIM115 (closed in finally)
+        marks: list[tuple[int, float, float, float]] = []
         try:
-            client = await server.connect(data_converter())
             env = dict(os.environ)
             env.update(
                 TEMPORAL_ADDRESS=server.address,
                 TEMPORAL_TASK_QUEUE=queue,
                 DATABASE_URL=url,
                 WORKER_METRICS_PORT=str(free_port()),
+                WORKER_CACHED_WORKFLOWS=str(cached),
                 LOG_LEVEL="WARNING",
                 ENVIRONMENT="development",
             )
             env.pop("SENDGRID_API_KEY", None)  # notices go to the outbox
+            from runtime.temporal import data_converter
+
+            client = await server.connect(data_converter())  # up before the worker and API
             worker = spawn([sys.executable, "-m", "workers.cli", "worker"], log, env=env, cwd=REPO)
+            # The API, in this process, on the same server, store and task queue.
+            os.environ.update({k: env[k] for k in ("TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE")})
+            os.environ["DATABASE_URL"] = url
+            from runtime.settings import get_settings
+            from store.db import get_engine
+
+            get_settings.cache_clear()
+            get_engine.cache_clear()
+            from api.main import create_app
+
+            app = create_app()
             await asyncio.sleep(3)  # the worker connects and polls
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")
             before = (rss_mib(worker.pid), rss_mib(server.pid))
 
+            # The Provider's notice, received a day ago: each case acknowledges it (our
+            # notice, written to the outbox) and sleeps until the first reminder.
             received = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
-            facts = {"notice_received_at": received, "given_by": "customer"}
-            t0 = time.perf_counter()
-            for first in range(0, n, batch):
-                await asyncio.gather(
-                    *(
-                        start_case(
-                            client,
-                            queue,
-                            "termination_for_convenience",
-                            facts,
-                            case_id=f"case_scale_{i:06d}",
-                        )
-                        for i in range(first, min(n, first + batch))
-                    )
-                )
-            started = time.perf_counter() - t0
+            body = {
+                "clause": "termination_for_convenience",
+                "facts": {"notice_received_at": received, "given_by": "provider"},
+            }
             asleep_sql = "SELECT count(*) FROM notice WHERE notice = 'acknowledgement'"
-            while (asleep := _count(url, asleep_sql)) < n:
-                if worker.poll() is not None:
-                    raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")
-                await asyncio.sleep(1)
+            pending = [m for m in MILESTONES if m <= n] or [n]
+            if pending[-1] != n:
+                pending.append(n)
+            t0 = time.perf_counter()
+            opened = 0
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://clauseflow.test",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=600,
+            ) as hc:
+
+                async def one(i: int) -> None:
+                    r = await hc.post(
+                        f"/api/contracts/{contract_id}/cases",
+                        json=body,
+                        headers={"Idempotency-Key": f"scale-{queue}-{i}"},
+                    )
+                    if r.status_code not in (200, 201, 202):
+                        raise SystemExit(f"case {i}: {r.status_code} {r.text[:500]}")
+
+                async def watch() -> None:
+                    while pending:
+                        asleep = await asyncio.to_thread(_count, url, asleep_sql)
+                        while pending and asleep >= pending[0]:
+                            marks.append(
+                                (
+                                    pending.pop(0),
+                                    time.perf_counter() - t0,
+                                    rss_mib(worker.pid) if worker else 0.0,
+                                    rss_mib(server.pid),
+                                )
+                            )
+                        if worker is not None and worker.poll() is not None:
+                            raise SystemExit(f"worker exited: {Path(log.name).read_text()[-2000:]}")
+                        await asyncio.sleep(1)
+
+                watcher = asyncio.create_task(watch())
+                for first in range(0, n, batch):
+                    await asyncio.gather(*(one(i) for i in range(first, min(n, first + batch))))
+                    opened = min(n, first + batch)
+                started = time.perf_counter() - t0
+                await watcher
             settled = time.perf_counter() - t0
             await asyncio.sleep(5)  # let the last workflow tasks finish
             after = (rss_mib(worker.pid), rss_mib(server.pid))
             running = (await client.count_workflows("ExecutionStatus='Running'")).count
-            pending = _count(
+            sleeping = _count(
                 url,
                 "SELECT count(DISTINCT case_id) FROM deadline WHERE status = 'pending'"
                 " AND due_at > now() + interval '7 days'",
             )
+            get_engine().dispose()  # before the database is dropped
         finally:
             if worker is not None and worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
@@ -146,19 +201,27 @@ async def open_cases(n: int, batch: int) -> None:
             log.close()
 
     print(
-        f"scale (a): {n} open termination cases (notice received a day ago), started in batches"
-        f" of {batch}; one dev server, one worker process (16 activity threads, SDK default"
-        f" workflow cache of 1,000); PostgreSQL store; payloads encrypted (key {key_id})"
+        f"scale (a): {n} open termination cases opened through the API (POST"
+        f" /api/contracts/{{id}}/cases, {batch} at a time; the Provider's notice received a"
+        f" day ago); one dev server, one worker process (16 activity threads, a workflow"
+        f" cache of {cached}); PostgreSQL store; payloads encrypted (key {key_id})"
     )
-    print(f"{'':44} {'value':>10}")
-    print(f"{'time to start them (accepted by the server) s':44} {started:10.1f}")
-    print(f"{'time until all asleep (acknowledged) s':44} {settled:10.1f}")
-    print(f"{'cases started per second (until asleep)':44} {n / settled:10.1f}")
-    print(f"{'running workflows on the server':44} {running:10d}")
-    print(f"{'cases asleep on a deadline > 7 days away':44} {pending:10d}")
-    print(f"{'acknowledgements in the outbox':44} {asleep:10d}")
-    print(f"{'worker RSS MiB, before / after':44} {before[0]:5.0f} / {after[0]:.0f}")
-    print(f"{'dev server RSS MiB, before / after':44} {before[1]:5.0f} / {after[1]:.0f}")
+    print(f"{'':46} {'value':>10}")
+    print(f"{'time to open them (the API answered) s':46} {started:10.1f}")
+    print(f"{'time until all asleep (acknowledged) s':46} {settled:10.1f}")
+    print(f"{'cases opened per second (until asleep)':46} {n / settled:10.1f}")
+    print(f"{'running workflows on the server':46} {running:10d}  (of {opened} opened)")
+    print(f"{'cases asleep on a deadline > 7 days away':46} {sleeping:10d}")
+    print(f"{'worker RSS MiB, before / after':46} {before[0]:5.0f} / {after[0]:.0f}")
+    print(f"{'dev server RSS MiB, before / after':46} {before[1]:5.0f} / {after[1]:.0f}")
+    print()
+    head = f"{'asleep':>8} {'at s':>8} {'ms a case since the last':>26}"
+    print(f"{head} {'worker MiB':>11} {'server MiB':>11}")
+    last_count, last_at = 0, 0.0
+    for count, at, worker_mib, server_mib in marks:
+        per_case = 1000 * (at - last_at) / max(1, count - last_count)
+        print(f"{count:8d} {at:8.1f} {per_case:26.1f} {worker_mib:11.0f} {server_mib:11.0f}")
+        last_count, last_at = count, at
 
 
 # -- (b) the case list and the case page over many cases ------------------------------------
@@ -424,7 +487,13 @@ async def deep_pages(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open-cases", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=500, help="cases started at a time")
+    parser.add_argument("--batch", type=int, default=200, help="cases opened at a time")
+    parser.add_argument(
+        "--cached",
+        type=int,
+        default=None,
+        help="the worker's workflow cache (default: the setting, WORKER_CACHED_WORKFLOWS)",
+    )
     parser.add_argument("--list-cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     parser.add_argument(
@@ -439,7 +508,10 @@ def main() -> None:
     # Settings read by the bench process itself (the worker gets its own environment).
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp()}/unused.db")
     if not args.skip_open:
-        asyncio.run(open_cases(args.open_cases, args.batch))
+        from runtime.settings import WORKER_CACHED_WORKFLOWS
+
+        cached = WORKER_CACHED_WORKFLOWS if args.cached is None else args.cached
+        asyncio.run(open_cases(args.open_cases, args.batch, cached))
     if not args.skip_list:
         if not args.skip_open:
             print()

@@ -940,10 +940,10 @@ async def test_a_failing_notice_shows_temporals_failure_and_retry_now_sends_it(
     await eventually(lambda: (c := case_row(case_id)) and c.failing_attempts >= 3 and c, timeout=30)
     client = await sign_in("operator")
     listing = text_of((await client.get("/console", params={"stuck": "yes"})).text)
-    assert "Stuck: send notice has failed" in listing and "500" in listing
+    assert "Stuck: hand over notice has failed" in listing and "500" in listing
     page = await client.get(f"/console/cases/{case_id}")
     # The live detail from Temporal: the activity, its attempt, the failure's message.
-    row = re.search(r"<td><code>send_notice</code></td>(.*?)</tr>", page.text, re.S)
+    row = re.search(r"<td><code>hand_over_notice</code></td>(.*?)</tr>", page.text, re.S)
     assert row is not None, "no pending activity row"
     cells = text_of(row.group(1))
     assert re.search(r"\b\d+ (of \d+|\(retries until it succeeds\))", cells)
