@@ -39,6 +39,10 @@ _CLOSED_BY_OPERATOR = {
     COULD_NOT_START: COULD_NOT_START_LABEL,
 }
 
+#: A session's ``info`` key for the case's deadline rows, when the caller read them
+#: already in the same transaction (activities/steps.py).
+DEADLINE_ROWS = "clauseflow.deadline_rows"
+
 #: Who the audit trail names for what the case decided on its own.
 CLAUSEFLOW = "Clauseflow"
 
@@ -169,7 +173,10 @@ def _catch_up_entry(session: Session, inp: RecordStepInput) -> None:
 def _record_deadlines(session: Session, inp: RecordStepInput) -> None:
     cid = inp.case.case_id
     amended = {a.deadline for a in inp.amendments if a.status == "applied"}
-    rows = {r.name: r for r in session.exec(select(Deadline).where(Deadline.case_id == cid)).all()}
+    loaded = session.info.pop(DEADLINE_ROWS, None)
+    if loaded is None:
+        loaded = session.exec(select(Deadline).where(Deadline.case_id == cid)).all()
+    rows = {r.name: r for r in loaded}
     for dl in inp.case.deadlines.values():
         row = rows.get(dl.name)
         if row is None:

@@ -26,7 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.faults import crash_if
 from activities.notices import approval_changes, carry_on, new_notice_row, notice_id_for
-from activities.records import observe_step, write_step
+from activities.records import DEADLINE_ROWS, observe_step, write_step
 from activities.types import (
     CaseSnapshot,
     DeadlineView,
@@ -40,7 +40,7 @@ from activities.types import (
     StepRecordResult,
 )
 from store.db import session_scope
-from store.models import Case, Deadline, Notice, TermSnapshot
+from store.models import Case, Contract, Deadline, Notice, TermSnapshot
 
 
 def terms_digest(terms: dict[str, Any]) -> str:
@@ -61,25 +61,41 @@ def _keep_terms(session: Session, case: Case, terms: dict[str, Any], at: Any) ->
 _TERMS: dict[str, dict[str, Any]] = {}
 
 
+def _by_digest(session: Session, digest: str, contract_id: str | None) -> dict[str, Any] | None:
+    """The term sheet with this SHA-256: kept already, or the contract's own (a case
+    opened through the API runs on its contract's terms), else None."""
+    terms = _TERMS.get(digest)
+    if terms is None:
+        snapshot = session.get(TermSnapshot, digest)
+        if snapshot is not None:
+            terms = snapshot.terms
+        elif contract_id is not None:
+            contract = session.get(Contract, contract_id)
+            if contract is not None and terms_digest(contract.terms) == digest:
+                terms = contract.terms
+        if terms is not None:
+            if len(_TERMS) >= 256:
+                _TERMS.clear()
+            _TERMS[digest] = terms
+    return terms
+
+
 def _terms_of(session: Session, inp: StepRecordInput) -> dict[str, Any]:
+    """The case's term sheet, for its notices: sent, or kept with the case."""
     if inp.terms is not None:
         return inp.terms
-    case = session.get(Case, inp.case_id)
-    digest = case.terms_sha256 if case is not None else None
-    if digest is not None and digest in _TERMS:
-        return _TERMS[digest]
-    snapshot = session.get(TermSnapshot, digest) if digest else None
-    if snapshot is not None and digest is not None:
-        if len(_TERMS) >= 256:
-            _TERMS.clear()
-        _TERMS[digest] = snapshot.terms
-    if snapshot is None:
-        # The first record of every run carries the terms: a case without them here was
+    digest = inp.terms_sha256
+    if digest is None:
+        case = session.get(Case, inp.case_id)
+        digest = case.terms_sha256 if case is not None else None
+    terms = _by_digest(session, digest, None) if digest else None
+    if terms is None:
+        # The first record of every run names the terms: a case without them here was
         # not recorded by this code. Retrying cannot help; the case's task shows it.
         raise ApplicationError(
             f"case {inp.case_id} has no term sheet in the store", non_retryable=True
         )
-    return snapshot.terms
+    return terms
 
 
 def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
@@ -89,7 +105,10 @@ def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
     facts = {**(row.facts if row is not None else {}), **inp.facts}
     deadlines: dict[str, DeadlineView] = {}
     if not inp.audit_only:
-        for d in session.exec(select(Deadline).where(Deadline.case_id == inp.case_id)):
+        rows = list(session.exec(select(Deadline).where(Deadline.case_id == inp.case_id)))
+        # records.write_step compares them with the step's deadlines: read once.
+        session.info[DEADLINE_ROWS] = rows
+        for d in rows:
             deadlines[d.name] = DeadlineView(
                 d.name, d.group, d.label, d.due_at, d.last_day, list(d.explanation), d.status
             )
@@ -156,7 +175,11 @@ TO_HAND_OVER = ("retry", "sending")
 
 
 def _write_notice(session: Session, inp: SendNoticeInput) -> NoticeOutcome:
-    """Writes the step's notice in the step's transaction (or approves a held one)."""
+    """Writes the step's notice in the step's transaction (or approves a held one).
+
+    A row of that key may be there already (a retry, a held notice approved, a row an
+    earlier attempt wrote): it is carried on from its state, never written twice.
+    """
     row = session.get(Notice, notice_id_for(inp.case_id, inp.notice_key))
     if row is None:
         try:
@@ -184,13 +207,18 @@ def record_step_and_notices(inp: StepRecordInput) -> StepRecordResult:
     if inp.notices:
         crash_if("before_notice_row")
     with session_scope() as session:
+        kept: dict[str, Any] | None = inp.terms
+        if kept is None and inp.terms_sha256 is not None and not inp.audit_only:
+            kept = _by_digest(session, inp.terms_sha256, inp.contract_id)
+            if kept is None:
+                return StepRecordResult(terms_needed=True)  # nothing written yet
         record = _as_recorded(session, inp)
         wrote = write_step(session, record)
-        if inp.terms is not None and not inp.audit_only:
+        if kept is not None and not inp.audit_only:
             case = session.get(Case, inp.case_id)
             if case is not None:
-                _keep_terms(session, case, inp.terms, inp.at)
-        terms = _terms_of(session, inp) if inp.notices else {}
+                _keep_terms(session, case, kept, inp.at)
+        terms = (kept or _terms_of(session, inp)) if inp.notices else {}
         outcomes = [
             _write_notice(session, _notice_input(inp, record, order, terms))
             for order in inp.notices

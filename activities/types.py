@@ -358,6 +358,10 @@ class StepRecordInput:
     deadlines: list[DeadlineView] = field(default_factory=list)
     #: Deadlines whose status alone changed (reached, cancelled): name -> status.
     deadline_status: dict[str, str] = field(default_factory=dict)
+    #: On the first record of a run, the SHA-256 of the case's term sheet: the activity
+    #: finds the sheet by it (kept already, or the contract's own) and asks for ``terms``
+    #: (``StepRecordResult.terms_needed``) only when it cannot.
+    terms_sha256: str | None = None
     terms: dict[str, Any] | None = None
     open_escalations: list[OpenEscalation] | None = None
     transition: TransitionView | None = None
@@ -396,3 +400,5 @@ class HandOverInput:
 @dataclass
 class StepRecordResult:
     notices: list[NoticeOutcome] = field(default_factory=list)
+    #: Nothing was written: the store does not know the term sheet; send it.
+    terms_needed: bool = False

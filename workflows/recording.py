@@ -25,7 +25,12 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 with workflow.unsafe.imports_passed_through():
     from activities.notices import send_notice
     from activities.records import record_step
-    from activities.steps import TO_HAND_OVER, hand_over_notice, record_step_and_notices
+    from activities.steps import (
+        TO_HAND_OVER,
+        hand_over_notice,
+        record_step_and_notices,
+        terms_digest,
+    )
     from activities.types import (
         AmendmentView,
         AuditView,
@@ -335,48 +340,57 @@ class CaseRecords:
                 elif was != d:
                     deadlines.append(d)
         notices = notices or []
+        record = StepRecordInput(
+            case_id=inp.case_id,
+            contract_id=inp.contract_id,
+            clause=inp.clause,
+            rulebook_version=inp.rulebook_version,
+            step=step,
+            event=ev.key,
+            at=workflow.now(),
+            state=st.state,
+            closed=st.closed,
+            opened_at=st.opened_at,
+            owner_email=st.owner_email,
+            # The rules' view of the facts is kept with each decision: the audit trail.
+            facts_seen=seen if decisions else _event_facts(seen),
+            decisions=decisions,
+            facts=facts,
+            deadlines=deadlines,
+            deadline_status=statuses,
+            # The first record names the terms; the store has them, or asks for them.
+            terms_sha256=terms_digest(inp.terms) if first and not audit_only else None,
+            open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
+            transition=transition,
+            escalations=escalations,
+            actor=ev.request.recorded_by
+            if ev.request
+            else (ev.approval.approved_by if ev.approval else None),
+            reason=ev.request.reason
+            if ev.request
+            else (ev.approval.reason if ev.approval else None),
+            values=ev.request.values if ev.request else None,
+            audit=changes.audit if changes else None,
+            audit_only=audit_only,
+            resolved_escalations=changes.resolved if changes else [],
+            amendments=changes.amendments if changes else [],
+            discarded_notices=changes.discarded if changes else [],
+            caught_up=caught_up or [],
+            notices=notices,
+        )
         result: StepRecordResult = await self._activity(
             record_step_and_notices,
-            StepRecordInput(
-                case_id=inp.case_id,
-                contract_id=inp.contract_id,
-                clause=inp.clause,
-                rulebook_version=inp.rulebook_version,
-                step=step,
-                event=ev.key,
-                at=workflow.now(),
-                state=st.state,
-                closed=st.closed,
-                opened_at=st.opened_at,
-                owner_email=st.owner_email,
-                # The rules' view of the facts is kept with each decision: the audit trail.
-                facts_seen=seen if decisions else _event_facts(seen),
-                decisions=decisions,
-                facts=facts,
-                deadlines=deadlines,
-                deadline_status=statuses,
-                terms=inp.terms if first and not audit_only else None,
-                open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
-                transition=transition,
-                escalations=escalations,
-                actor=ev.request.recorded_by
-                if ev.request
-                else (ev.approval.approved_by if ev.approval else None),
-                reason=ev.request.reason
-                if ev.request
-                else (ev.approval.reason if ev.approval else None),
-                values=ev.request.values if ev.request else None,
-                audit=changes.audit if changes else None,
-                audit_only=audit_only,
-                resolved_escalations=changes.resolved if changes else [],
-                amendments=changes.amendments if changes else [],
-                discarded_notices=changes.discarded if changes else [],
-                caught_up=caught_up or [],
-                notices=notices,
-            ),
+            record,
             start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
             retry_policy=RECORD_RETRY,
         )
+        if result.terms_needed:
+            result = await self._activity(
+                record_step_and_notices,
+                dataclasses.replace(record, terms=inp.terms),
+                start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
+                retry_policy=RECORD_RETRY,
+            )
         if not audit_only:
             self._stored_facts = copy.deepcopy(st.facts)
             self._stored_deadlines = copy.deepcopy(st.deadlines)

@@ -206,3 +206,23 @@ def test_a_notice_for_sendgrid_is_written_in_the_step_and_handed_over_once(
     again = hand_over_notice(HandOverInput("case_w", "acknowledgement:started", now))
     assert sent.status == "sent" and again.already_sent
     assert len(sendgrid_mock.sends) == 1
+
+
+def test_a_first_record_naming_terms_the_store_lacks_asks_for_them_and_writes_nothing(
+    db_url: str,
+) -> None:
+    seed_reference_contract()
+    now = _now()
+    terms = reference_term_sheet().model_dump(mode="json")
+    other = {**terms, "reference": "side letter"}
+    asked = record_step_and_notices(
+        first_step("case_x", now, terms=None, terms_sha256=terms_digest(other))
+    )
+    assert asked.terms_needed and asked.notices == []
+    assert _row(Case, "case_x") is None and _count(Notice, case_id="case_x") == 0
+    # The contract's own terms, named by their digest, need not be sent.
+    known = record_step_and_notices(
+        first_step("case_y", now, terms=None, terms_sha256=terms_digest(terms))
+    )
+    assert not known.terms_needed and [o.status for o in known.notices] == ["outboxed"]
+    assert _row(Case, "case_y").terms_sha256 == terms_digest(terms)
