@@ -88,7 +88,7 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
             contract_id = ensure_reference_contract(session)[0].id
             from store.auth import create_token
 
-            _, token = create_token(session, "bench", "manager", created_by="bench")
+            _, token = create_token(session, "bench", "contract_manager", created_by="bench")
             session.commit()
         engine.dispose()
         server = DevServer()

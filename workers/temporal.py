@@ -27,6 +27,7 @@ from activities.notices import rewrite_held_notice, send_notice
 from activities.records import record_step
 from activities.rulebooks import compute_deadlines, decide, describe_rulebook, take_step
 from activities.steps import hand_over_notice, record_step_and_notices
+from rules.rulebook import default_registry
 from runtime.settings import get_settings
 from workers.task_failures import FailureWatchingRunner
 from workflows.case import CaseWorkflow
@@ -121,6 +122,8 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     (activities/failures.py, workers/task_failures.py).
     """
     compile_workflow_modules()
+    # Read and check every rulebook now, not in the first cases' activities (seconds).
+    default_registry()
     settings = get_settings()
     # The sandbox imports workflows/case.py afresh for every case it loads (from its
     # bytecode): that import is what puts the payload types' modules into the sandbox,

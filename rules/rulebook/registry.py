@@ -173,8 +173,19 @@ class RulebookRegistry:
         )
 
 
-@functools.cache
+#: One loading at a time: the first calls come from many activity threads at once, and
+#: each would otherwise read and check every rulebook itself.
+_LOADING = threading.Lock()
+
+
 def default_registry() -> RulebookRegistry:
+    """The registry of ``rules/clauses``, loaded once per process (see ``_load_default``)."""
+    with _LOADING:
+        return _load_default()
+
+
+@functools.cache
+def _load_default() -> RulebookRegistry:
     """The registry of ``rules/clauses`` beside this package, loaded once per process.
 
     Templates are checked, so a missing notice template stops the worker at start; and
