@@ -7,6 +7,9 @@ interceptor writes each failed attempt of a case's activity onto the case row:
 ``failing_since`` (the first failure, kept while it keeps failing), ``last_failure``
 (the error's message) and ``last_failure_at``; a success of that activity after a failed
 attempt clears them, and so does the record of retry_now, which starts it again at
+attempt 1. An attempt that was running when retry_now came in finishes first (it is never
+cancelled mid-call) and may fail after that record; the activity started again carries an
+id that says so (``retried_activity_id``), and its success clears the row even at
 attempt 1.
 The case list filters on these columns with an index; the case page reads the live
 detail from Temporal itself.
@@ -40,6 +43,18 @@ log = logging.getLogger(__name__)
 
 #: The workflow type whose activities are tracked; its workflow id is the case id.
 CASE_WORKFLOW = "CaseWorkflow"
+#: In the id of an activity that retry_now started again.
+_RETRIED = "-retried-"
+
+
+def retried_activity_id(name: str, n: int) -> str:
+    """The id of the ``n``-th activity that retry_now started again in a run."""
+    return f"{name}{_RETRIED}{n}"
+
+
+def is_retried(activity_id: str) -> bool:
+    """Whether ``activity_id`` is that of an activity that retry_now started again."""
+    return _RETRIED in activity_id
 
 
 def record_failure(
@@ -123,10 +138,10 @@ class _FailureTracking(ActivityInboundInterceptor):
             now = dt.datetime.now(dt.UTC)
             await _best_effort(record_failure, case_id, name, info.attempt, _message(exc), now)
             raise
-        # A first attempt has no failed attempt before it to clear (retry_now, which starts
-        # an activity again at attempt 1, clears the row itself when it is recorded), so
-        # most activities cost no read here.
-        if info.attempt > 1:
+        # A first attempt has no failed attempt before it to clear, so most activities
+        # cost no read here; but one that retry_now started again may find the failure of
+        # the attempt that was running at the retry.
+        if info.attempt > 1 or is_retried(info.activity_id):
             await _best_effort(clear_failure, case_id, name)
         return result
 

@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
+    from activities.failures import retried_activity_id
     from activities.notices import send_notice
     from activities.records import record_step
     from activities.steps import (
@@ -81,6 +82,10 @@ def _notice_retry(max_interval_seconds: float) -> RetryPolicy:
 #: decide and a compute_deadlines; a record_step and a send_notice a notice); the
 #: marker is set, and read, once per run, when the run starts.
 LEAN_STEPS_PATCH = "one-activity-a-step"
+#: An activity that retry_now starts again carries an id that says so
+#: (activities/failures.py ``retried_activity_id``); runs that retried before keep the
+#: server's sequence ids.
+RETRIED_ID_PATCH = "retried-activity-id"
 
 
 @dataclass
@@ -128,6 +133,8 @@ class CaseRecords:
         self._queue: list[Event] = []
         self._ready = False
         self._inflight: list[InFlight] = []
+        #: Activities retry_now started again in this run (their ids stay unique).
+        self._retried = 0
         #: LEAN_STEPS_PATCH, decided when the run starts.
         self._lean = False
         #: The facts and deadlines the store holds for this case, as this run last
@@ -150,12 +157,14 @@ class CaseRecords:
         waits for a running attempt to finish, so an attempt is never run twice at once;
         an activity waiting out its retry backoff is cancelled by the server at once.
         """
+        activity_id: str | None = None
         while True:
             flight = InFlight(
                 activity.__name__,  # the activity's name: operators see it, retry_now lists it
                 workflow.start_activity(
                     activity,
                     arg,
+                    activity_id=activity_id,
                     start_to_close_timeout=start_to_close_timeout,
                     retry_policy=retry_policy,
                     cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -167,7 +176,13 @@ class CaseRecords:
             except ActivityError:
                 if not flight.restart:
                     raise
-                # retry_now cancelled it: start it again, now, as a new activity.
+                # retry_now cancelled it: start it again, now, as a new activity. Its id
+                # tells the worker that a success at attempt 1 ends a failure the row
+                # may still show: an attempt running at the retry finished (and failed)
+                # before this one started, after the retry's record had cleared the row.
+                if workflow.patched(RETRIED_ID_PATCH):
+                    self._retried += 1
+                    activity_id = retried_activity_id(flight.name, self._retried)
             finally:
                 self._inflight.remove(flight)
 

@@ -146,3 +146,22 @@ async def test_a_first_attempt_that_succeeds_reads_nothing(
     assert reads == []
     assert await _run(_env(2)) == "done"  # after a failed attempt: clear what it recorded
     assert reads == [("case_r", "send_notice")]
+
+
+async def test_an_activity_retried_now_clears_the_failure_of_the_attempt_running_at_the_retry(
+    case: str,
+) -> None:
+    """retry_now lets a running attempt finish: when it fails after the retry's record
+    cleared the row, the activity started again clears it at its first attempt."""
+    with pytest.raises(RuntimeError):
+        await _run(_env(4), RuntimeError("SendGrid answered 500"))
+    assert case_row(case).failing_activity == "send_notice"  # type: ignore[union-attr]
+    # An ordinary first attempt leaves it (it reads nothing) ...
+    assert await _run(_env(1)) == "done"
+    assert case_row(case).failing_activity == "send_notice"  # type: ignore[union-attr]
+    # ... the one retry_now started again clears it.
+    retried = failures.retried_activity_id("send_notice", 1)
+    assert failures.is_retried(retried) and not failures.is_retried("7")
+    assert await _run(_env(1, activity_id=retried)) == "done"
+    row = case_row(case)
+    assert row is not None and row.failing_activity is None and row.failing_attempts == 0

@@ -314,6 +314,11 @@ SCENARIOS: dict[str, Scenario] = {
     "termination_for_convenience.v1.notice_retried_now_one_activity_a_step": functools.partial(
         _termination_notice_retried_now, case_id="case_replay_notice_retried_now_lean"
     ),
+    # Recorded again since the activity retried now carries an id that says so
+    # (workflows/recording.py RETRIED_ID_PATCH).
+    "termination_for_convenience.v1.notice_retried_now_under_its_own_id": functools.partial(
+        _termination_notice_retried_now, case_id="case_replay_notice_retried_now_own_id"
+    ),
 }
 
 

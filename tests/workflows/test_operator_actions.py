@@ -15,6 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.failures import is_retried, retried_activity_id
 from store.db import get_engine
 from store.models import DeadlineAmendment
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401  (the sendgrid_mock fixture)
@@ -671,6 +672,9 @@ async def test_retry_now_sends_a_failing_notice_at_once_and_the_failure_is_on_th
         and e.activity_task_started_event_attributes.scheduled_event_id == scheduled[1].event_id
     ]
     assert [s.attempt for s in started] == [1]
+    # ... under an id that tells the worker it was retried now (activities/failures.py).
+    ids = [e.activity_task_scheduled_event_attributes.activity_id for e in scheduled]
+    assert not is_retried(ids[0]) and ids[1] == retried_activity_id("hand_over_notice", 1)
 
 
 async def test_retry_now_is_refused_when_nothing_is_in_flight(
@@ -737,3 +741,33 @@ def test_both_sides_of_the_reminders_patch_are_recorded_for_replay() -> None:
     after = markers("termination_for_convenience.v1.amended_reminders_follow")
     assert "core_patch" not in before and after.count("core_patch") == 1
     assert after.count("core_local_activity") == before.count("core_local_activity") + 1
+
+
+def test_both_sides_of_the_retried_id_patch_are_recorded_for_replay() -> None:
+    """Cases retried now before the retried activity had its own id still replay with the
+    server's sequence ids; cases after it replay one more patch marker and the id."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "histories"
+
+    def scheduled_and_patches(name: str) -> tuple[list[str], int]:
+        events = json.loads((folder / f"termination_for_convenience.v1.{name}.json").read_text())
+        events = events["events"]
+        ids = [
+            e["activityTaskScheduledEventAttributes"]["activityId"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+        ]
+        markers = [
+            e["markerRecordedEventAttributes"]["markerName"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        ]
+        return ids, markers.count("core_patch")
+
+    before, before_patches = scheduled_and_patches("notice_retried_now_one_activity_a_step")
+    after, after_patches = scheduled_and_patches("notice_retried_now_under_its_own_id")
+    assert not any(is_retried(i) for i in before)
+    assert [i for i in after if is_retried(i)] == [retried_activity_id("hand_over_notice", 1)]
+    assert after_patches == before_patches + 1
