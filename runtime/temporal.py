@@ -8,6 +8,9 @@ connects and reaches cases by name without loading the workflow or its activitie
 from __future__ import annotations
 
 import dataclasses
+import inspect
+from collections.abc import Iterable
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
@@ -28,6 +31,18 @@ from runtime.settings import Settings, get_settings
 #: workflow it runs; with the SDK's own class each began with an empty cache and built
 #: the schemas of its input, state and activity results again (9% of a worker's time).
 _SHARED_JSON = PydanticJSONPlainPayloadConverter()
+
+
+def warm_payload_types(hints: Iterable[Any]) -> None:
+    """Builds the shared type adapters of ``hints`` now, outside any workflow sandbox.
+
+    A workflow module passed through the sandbox does not import its payload types'
+    modules inside it, where pydantic would look for them to resolve the types'
+    annotations; built here, they are found in the cache and never resolved there.
+    """
+    for hint in hints:
+        if hint is not None and hint is not inspect.Parameter.empty:
+            _SHARED_JSON._type_adapter(hint)
 
 
 class PydanticPayloadConverter(CompositePayloadConverter):

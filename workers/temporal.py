@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import compileall
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+import temporalio.activity
 import temporalio.workflow
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
@@ -19,9 +18,8 @@ from temporalio.worker import (
     WorkflowInstanceDetails,
     WorkflowRunner,
 )
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-import workflows
 from activities.failures import ActivityFailureInterceptor
 from activities.notices import rewrite_held_notice, send_notice
 from activities.records import record_step
@@ -29,6 +27,7 @@ from activities.rulebooks import compute_deadlines, decide, describe_rulebook, t
 from activities.steps import hand_over_notice, record_step_and_notices
 from rules.rulebook import default_registry
 from runtime.settings import get_settings
+from runtime.temporal import warm_payload_types
 from workers.task_failures import FailureWatchingRunner
 from workflows.case import CaseWorkflow
 
@@ -102,15 +101,22 @@ class _NoContext(WorkflowInstance):
         return self._inner.get_thread_id()
 
 
-def compile_workflow_modules() -> None:
-    """Writes the workflow modules' bytecode if it is missing or stale.
+def payload_types(workflow_classes: list[type], activities: list[Callable[..., Any]]) -> list[Any]:
+    """Every type a payload of these workflows and activities is decoded as.
 
-    The sandbox imports the workflow's module afresh for every case it runs. Where
-    bytecode is not written on import (PYTHONDONTWRITEBYTECODE, as in the image and on
-    these machines) each of those imports compiled the source again. An installed wheel
-    has its bytecode already; a read-only tree is left as it is.
+    The SDK's own definitions say which (their ``arg_types`` and ``ret_type``, read from the
+    signatures when the workflow class or activity was decorated).
     """
-    compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
+    hints: list[Any] = []
+    for cls in workflow_classes:
+        defn = temporalio.workflow._Definition.must_from_class(cls)
+        handlers: list[Any] = [*defn.signals.values(), *defn.queries.values()]
+        for d in [defn, *handlers, *defn.updates.values()]:
+            hints += [*(d.arg_types or []), getattr(d, "ret_type", None)]  # signals: none
+    for fn in activities:
+        act = temporalio.activity._Definition.must_from_callable(fn)
+        hints += [*(act.arg_types or []), act.ret_type]
+    return hints
 
 
 def build_worker(client: Client, task_queue: str | None = None, max_threads: int = 16) -> Worker:
@@ -121,14 +127,17 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     workflow tasks of its workflow, are kept on its row for the console
     (activities/failures.py, workers/task_failures.py).
     """
-    compile_workflow_modules()
     # Read and check every rulebook now, not in the first cases' activities (seconds).
     default_registry()
     settings = get_settings()
-    # The sandbox imports workflows/case.py afresh for every case it loads (from its
-    # bytecode): that import is what puts the payload types' modules into the sandbox,
-    # where pydantic resolves them. Passing it through as well fails to decode the input.
-    runner: WorkflowRunner = SandboxedWorkflowRunner()
+    # The sandbox would import workflows/case.py afresh for every case it loads, its
+    # classes and dataclasses built again each time; it is passed through, like every
+    # module it imports. Its payload types are then not imported inside the sandbox, where
+    # pydantic would resolve their annotations: their schemas are built here instead.
+    warm_payload_types(payload_types([CaseWorkflow], [*ACTIVITIES, *LOCAL_ACTIVITIES]))
+    runner: WorkflowRunner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(CaseWorkflow.__module__)
+    )
     if takes_no_context(client.data_converter):
         runner = ContextFreeRunner(runner)
     return Worker(

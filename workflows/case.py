@@ -35,9 +35,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    # Payload types are resolved by pydantic through the sandbox's modules: every module
-    # that defines one is passed through by name (DeadlineView lives in rules.deadlines).
-    import rules.deadlines  # noqa: F401
+    # This module is passed through as well (workers/temporal.py build_worker): the
+    # sandbox runs what the worker imported once, and its payload schemas are built there.
     from activities.rulebooks import describe_rulebook
     from activities.types import AuditView, DeadlineView, DescribeRulebookInput
     from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL

@@ -1,8 +1,8 @@
 """Pure rules of the case workflow about facts: how a recorded fact is checked against
 what the case holds, and what a step that came too late sends, skips and holds.
 
-Kept out of workflows/case.py so that the sandbox, which re-imports the workflow module
-for every run, passes this one through instead: it does no I/O and reads no clock.
+Like every workflow module it is passed through the sandbox: it does no I/O and reads no
+clock (tests/workflows/test_case_workflow_shape.py checks).
 """
 
 from __future__ import annotations

@@ -3,17 +3,24 @@ workflow module's bytecode, and no trip into a sandbox to encrypt a payload (iss
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
 import workflows.case
+from activities.types import StepRecordInput
 from runtime.settings import WORKER_CACHED_WORKFLOWS, Settings
-from runtime.temporal import DATA_CONVERTER, data_converter
+from runtime.temporal import DATA_CONVERTER, data_converter, warm_payload_types
+from tests.dates import notice_days_ago
+from tests.workflows.helpers import eventually, notices, open_case
 from workers import temporal as worker_build
+from workflows.case import CaseInput, CaseWorkflow
+
+FACTS = {"notice_received_at": notice_days_ago(3), "given_by": "provider"}
 
 
 def _json_converter(converter: Any) -> Any:
@@ -33,13 +40,53 @@ def test_every_workflows_payload_converter_shares_the_processes_schemas() -> Non
     assert json._type_adapter.cache_info().hits == before + 1
 
 
-def test_the_workflow_module_is_compiled_once_for_the_sandbox_to_load(tmp_path: Path) -> None:
-    source = Path(workflows.case.__file__)
-    cached = Path(importlib.util.cache_from_source(str(source)))
-    if cached.exists():
-        cached.unlink()
-    worker_build.compile_workflow_modules()
-    assert cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
+#: Code objects of workflows/case.py executed while ``_watching`` is set (an audit hook
+#: cannot be removed, so it stays installed and idle).
+_executed: list[str] = []
+_watching: list[bool] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _watching and event == "exec" and getattr(args[0], "co_filename", "") == CASE_SOURCE:
+        _executed.append(args[0].co_name)
+
+
+CASE_SOURCE = str(Path(workflows.case.__file__))
+
+
+async def test_the_workflow_module_runs_once_per_worker_not_once_per_case(
+    worker: Client, task_queue: str
+) -> None:
+    """The sandbox passes workflows/case.py through: its cases run the module the worker
+    imported, and no case executes its module body (classes, dataclasses) again."""
+    if not _watching and _audit not in _hooks:
+        sys.addaudithook(_audit)
+        _hooks.append(_audit)
+    _executed.clear()
+    _watching.append(True)
+    try:
+        for _ in range(2):
+            handle = await open_case(worker, task_queue, "termination_for_convenience", FACTS)
+            await eventually(lambda h=handle: notices(h.id))
+    finally:
+        _watching.clear()
+    assert _executed == []
+
+
+def test_a_case_decodes_its_payloads_with_schemas_built_before_any_sandbox() -> None:
+    """Passed through, the workflow module's payload types are never imported inside a
+    sandbox, where pydantic would resolve their annotations: the worker builds them first."""
+    hints = worker_build.payload_types([CaseWorkflow], [*worker_build.ACTIVITIES])
+    assert CaseInput in hints and StepRecordInput in hints
+    converter = DATA_CONVERTER.payload_converter
+    json = _json_converter(getattr(converter, "_inner_payload_converter", converter))
+    warm_payload_types(hints)
+    before = json._type_adapter.cache_info().misses
+    warm_payload_types(hints)
+    assert json._type_adapter.cache_info().misses == before
+
+
+_hooks: list[Any] = []
 
 
 class _PerWorkflowCodec(PayloadCodec, WithSerializationContext):

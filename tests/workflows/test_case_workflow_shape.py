@@ -56,8 +56,8 @@ def _offences(path: Path) -> list[str]:
 
 
 def test_workflow_code_reads_no_clock_chance_or_files() -> None:
-    # Most of the workflow's code is passed through the sandbox (it is re-imported for
-    # every run otherwise), so the sandbox cannot catch these there: this test does.
+    # The workflow's modules are passed through the sandbox (it would import them again
+    # for every case otherwise), so the sandbox cannot catch these there: this test does.
     offences = [o for path in sorted(WORKFLOWS.glob("*.py")) for o in _offences(path)]
     assert offences == []
 
