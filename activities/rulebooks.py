@@ -58,7 +58,19 @@ def _invalid_facts(exc: Exception) -> ApplicationError:
 
 @activity.defn
 def describe_rulebook(inp: DescribeRulebookInput) -> RulebookSummary:
-    """Summarises the states, facts and notices of a pinned rulebook version."""
+    """Summarises the states, facts and notices of a pinned rulebook version (the local
+    activity of cases that began before their workflow read it as ``summarise``)."""
+    return summarise(inp)
+
+
+def summarise(inp: DescribeRulebookInput) -> RulebookSummary:
+    """Summarises the states, facts and notices of a pinned rulebook version.
+
+    Workflow code calls this directly: a released rulebook version never changes
+    (rules/released.json) and the worker loads the registry before it polls, so the
+    summary is the same on every replay, like the workflow's own code. What it returns
+    is part of that code: a change to it is a workflow change, patched like one.
+    """
     rb = default_registry().get(inp.clause, inp.rulebook_version)
     return RulebookSummary(
         clause=rb.clause,

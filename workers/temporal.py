@@ -119,17 +119,14 @@ def payload_types(workflow_classes: list[type], activities: list[Callable[..., A
     return hints
 
 
-def build_worker(client: Client, task_queue: str | None = None, max_threads: int = 16) -> Worker:
-    """The case worker: the generic workflow and every activity.
+def case_runner(converter: DataConverter) -> WorkflowRunner:
+    """How cases run: in the sandbox, with their workflow's modules passed through.
 
-    Activities are synchronous (the store and SendGrid are blocking clients), so
-    they run on a thread pool. Failing attempts of a case's activities, and failing
-    workflow tasks of its workflow, are kept on its row for the console
-    (activities/failures.py, workers/task_failures.py).
+    The worker and the replay tests run cases alike. It reads and checks every rulebook
+    now (seconds), not in the first cases' activities, and workflow code reads their
+    summaries (activities/rulebooks.py ``summarise``).
     """
-    # Read and check every rulebook now, not in the first cases' activities (seconds).
     default_registry()
-    settings = get_settings()
     # The sandbox would import workflows/case.py afresh for every case it loads, its
     # classes and dataclasses built again each time; it is passed through, like every
     # module it imports. Its payload types are then not imported inside the sandbox, where
@@ -138,8 +135,19 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     runner: WorkflowRunner = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(CaseWorkflow.__module__)
     )
-    if takes_no_context(client.data_converter):
-        runner = ContextFreeRunner(runner)
+    return ContextFreeRunner(runner) if takes_no_context(converter) else runner
+
+
+def build_worker(client: Client, task_queue: str | None = None, max_threads: int = 16) -> Worker:
+    """The case worker: the generic workflow and every activity.
+
+    Activities are synchronous (the store and SendGrid are blocking clients), so
+    they run on a thread pool. Failing attempts of a case's activities, and failing
+    workflow tasks of its workflow, are kept on its row for the console
+    (activities/failures.py, workers/task_failures.py).
+    """
+    settings = get_settings()
+    runner = case_runner(client.data_converter)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,

@@ -37,7 +37,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     # This module is passed through as well (workers/temporal.py build_worker): the
     # sandbox runs what the worker imported once, and its payload schemas are built there.
-    from activities.rulebooks import describe_rulebook
+    from activities.rulebooks import describe_rulebook, summarise
     from activities.types import AuditView, DeadlineView, DescribeRulebookInput
     from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
     from workflows.late_facts import refusal_of_fact
@@ -63,6 +63,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operator import OperatorActions
     from workflows.recording import LEAN_STEPS_PATCH, LOCAL_TIMEOUT, Changes, Event
     from workflows.steps import scalar_values
+
+
+#: Cases read their rulebook's summary in workflow code (activities/rulebooks.py
+#: ``summarise``) and take one activity a step; runs that began before replay the
+#: summary's local activity, and ask LEAN_STEPS_PATCH.
+SUMMARY_IN_CODE_PATCH = "rulebook-summary-in-code"
 
 
 def _operator_action(
@@ -106,13 +112,18 @@ class CaseWorkflow(OperatorActions):
     async def run(self, inp: CaseInput) -> CaseResult:
         self._input = inp
         # Once, first: a run either began before the lean steps or takes them throughout.
-        self._lean = workflow.patched(LEAN_STEPS_PATCH)
+        # A run since the summary in code takes them too, with one patch marker (each
+        # marker also costs an upsert of Temporal's own search attribute).
+        in_code = workflow.patched(SUMMARY_IN_CODE_PATCH)
+        self._lean = in_code or workflow.patched(LEAN_STEPS_PATCH)
         if inp.state is None:
-            summary = await workflow.execute_local_activity(
-                describe_rulebook,
-                DescribeRulebookInput(inp.clause, inp.rulebook_version),
-                start_to_close_timeout=LOCAL_TIMEOUT,
-            )
+            about = DescribeRulebookInput(inp.clause, inp.rulebook_version)
+            if in_code:
+                summary = summarise(about)
+            else:
+                summary = await workflow.execute_local_activity(
+                    describe_rulebook, about, start_to_close_timeout=LOCAL_TIMEOUT
+                )
             self._st = CaseState(
                 summary=summary,
                 opened_at=workflow.now(),

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from runtime.temporal import DATA_CONVERTER
+from workers.temporal import case_runner
 from workflows.case import CaseWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -39,7 +40,12 @@ def test_there_are_histories_for_each_path_of_termination_for_convenience() -> N
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_on_the_current_workflow(path: Path) -> None:
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DATA_CONVERTER)
+    # Run as the worker runs cases: in its sandbox, its modules passed through.
+    replayer = Replayer(
+        workflows=[CaseWorkflow],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=case_runner(DATA_CONVERTER),
+    )
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
@@ -86,3 +92,42 @@ def test_histories_since_one_activity_a_step_record_each_step_in_one_activity(pa
 
 def test_there_are_histories_since_one_activity_a_step() -> None:
     assert len(LEAN) >= 10
+
+
+IN_CODE = [p for p in HISTORIES if p.stem.endswith("_summary_in_code")]
+
+
+def _local_activities(path: Path) -> list[str]:
+    """The types of the local activities whose markers ``path`` holds, in order."""
+    import json
+
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in load(path).events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+
+
+@pytest.mark.parametrize("path", IN_CODE, ids=lambda p: p.stem)
+def test_histories_since_the_summary_in_code_keep_no_summary_marker(path: Path) -> None:
+    # Old runs replay their describe_rulebook marker; runs since read the summary in code.
+    patches = [
+        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+        for e in load(path).events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert len(patches) >= 1 and b"rulebook-summary-in-code" in patches[0]
+    kinds = _local_activities(path)
+    assert kinds and set(kinds) == {"take_step"}
+
+
+def test_there_are_histories_since_the_summary_in_code() -> None:
+    assert len(IN_CODE) >= 4
+    # ... and those from before it keep the summary's marker first.
+    folder = Path(__file__).parents[1] / "histories"
+    before = folder / "termination_for_convenience.v1.terminated_one_activity_a_step.json"
+    assert _local_activities(before)[0] == "describe_rulebook"
