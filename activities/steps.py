@@ -98,9 +98,13 @@ def _terms_of(session: Session, inp: StepRecordInput) -> dict[str, Any]:
     return terms
 
 
-def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
+def _as_recorded(session: Session, inp: StepRecordInput) -> tuple[RecordStepInput, Case | None]:
     """The step as records.write_step takes it: the case as it stands after the step,
-    from the store and the step's changes."""
+    from the store and the step's changes; and the case's row, as the store has it.
+
+    The caller holds on to that row for the transaction: the session keeps its rows by
+    weak reference, and each later look-up of a row let go is a query again.
+    """
     row = session.get(Case, inp.case_id)
     facts = {**(row.facts if row is not None else {}), **inp.facts}
     deadlines: dict[str, DeadlineView] = {}
@@ -116,7 +120,7 @@ def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
         deadlines[name].status = status
     for dl in inp.deadlines:
         deadlines[dl.name] = dl
-    return RecordStepInput(
+    record = RecordStepInput(
         case=CaseSnapshot(
             case_id=inp.case_id,
             contract_id=inp.contract_id,
@@ -147,6 +151,7 @@ def _as_recorded(session: Session, inp: StepRecordInput) -> RecordStepInput:
         discarded_notices=inp.discarded_notices,
         caught_up=inp.caught_up,
     )
+    return record, row
 
 
 def _notice_input(
@@ -212,10 +217,11 @@ def record_step_and_notices(inp: StepRecordInput) -> StepRecordResult:
             kept = _by_digest(session, inp.terms_sha256, inp.contract_id)
             if kept is None:
                 return StepRecordResult(terms_needed=True)  # nothing written yet
-        record = _as_recorded(session, inp)
+        # ``row`` is held to the end: write_step and _terms_of find it without a query.
+        record, row = _as_recorded(session, inp)
         wrote = write_step(session, record)
         if kept is not None and not inp.audit_only:
-            case = session.get(Case, inp.case_id)
+            case = row or session.get(Case, inp.case_id)
             if case is not None:
                 _keep_terms(session, case, kept, inp.at)
         terms = (kept or _terms_of(session, inp)) if inp.notices else {}

@@ -8,6 +8,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from activities import notices, steps
@@ -167,6 +169,26 @@ def test_a_later_step_reads_the_facts_deadlines_and_terms_from_the_store(db_url:
     effective = stored["effective_date"].last_day
     assert effective is not None and describe_day(effective) in reminder.subject
     assert reference_term_sheet().owner.email in reminder.to
+
+
+def test_a_later_step_reads_the_case_row_once(db_url: str) -> None:
+    """Its look-ups of the case row (the facts, write_step, the notices' terms) find the
+    row the step read first: each lost one was a query, in the step's write transaction."""
+    seed_reference_contract()
+    now = _now()
+    record_step_and_notices(first_step("case_q", now))
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        record_step_and_notices(later_step("case_q", now))
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    case_reads = [s for s in statements if s.lstrip().startswith('SELECT "case".')]
+    assert len(case_reads) == 1, case_reads
 
 
 def test_the_term_sheet_is_kept_once_however_many_cases_run_on_it(db_url: str) -> None:
