@@ -124,6 +124,25 @@ class Changes:
     discarded: list[str] = field(default_factory=list)
 
 
+def _who_and_what(
+    ev: Event, changes: Changes | None, audit_only: bool, caught_up: list[CatchUpView] | None
+) -> dict[str, Any]:
+    """What a step's record says of who acted, and what an operator changed: the same in
+    ``record_step`` and ``record_step_and_notices``."""
+    request, approval = ev.request, ev.approval
+    return {
+        "actor": request.recorded_by if request else (approval.approved_by if approval else None),
+        "reason": request.reason if request else (approval.reason if approval else None),
+        "values": request.values if request else None,
+        "audit": changes.audit if changes else None,
+        "audit_only": audit_only,
+        "resolved_escalations": changes.resolved if changes else [],
+        "amendments": changes.amendments if changes else [],
+        "discarded_notices": changes.discarded if changes else [],
+        "caught_up": caught_up or [],
+    }
+
+
 class CaseRecords:
     """A case's input and state, and the recording of its steps."""
 
@@ -228,19 +247,7 @@ class CaseRecords:
                 decisions=decisions,
                 transition=transition,
                 escalations=escalations,
-                actor=ev.request.recorded_by
-                if ev.request
-                else (ev.approval.approved_by if ev.approval else None),
-                reason=ev.request.reason
-                if ev.request
-                else (ev.approval.reason if ev.approval else None),
-                values=ev.request.values if ev.request else None,
-                audit=changes.audit if changes else None,
-                audit_only=audit_only,
-                resolved_escalations=changes.resolved if changes else [],
-                amendments=changes.amendments if changes else [],
-                discarded_notices=changes.discarded if changes else [],
-                caught_up=caught_up or [],
+                **_who_and_what(ev, changes, audit_only, caught_up),
             ),
             start_to_close_timeout=dt.timedelta(seconds=inp.record_timeout_seconds),
             retry_policy=RECORD_RETRY,
@@ -378,19 +385,7 @@ class CaseRecords:
             open_escalations=list(st.open_escalations) if st.escalations_tracked else None,
             transition=transition,
             escalations=escalations,
-            actor=ev.request.recorded_by
-            if ev.request
-            else (ev.approval.approved_by if ev.approval else None),
-            reason=ev.request.reason
-            if ev.request
-            else (ev.approval.reason if ev.approval else None),
-            values=ev.request.values if ev.request else None,
-            audit=changes.audit if changes else None,
-            audit_only=audit_only,
-            resolved_escalations=changes.resolved if changes else [],
-            amendments=changes.amendments if changes else [],
-            discarded_notices=changes.discarded if changes else [],
-            caught_up=caught_up or [],
+            **_who_and_what(ev, changes, audit_only, caught_up),
             notices=notices,
         )
         result: StepRecordResult = await self._activity(

@@ -21,7 +21,7 @@ def _received(days_ago: int) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-async def _whole_case(worker: Client, task_queue: str) -> Any:
+async def _whole_case(worker: Client, task_queue: str, **start: Any) -> Any:
     """A termination case whose notice arrived long enough ago that it runs its whole life
     at once: acknowledgement, three reminders, the termination effective."""
     seed_reference_contract()
@@ -33,9 +33,21 @@ async def _whole_case(worker: Client, task_queue: str) -> Any:
         case_id=f"case_{uuid.uuid4().hex}",
         version=3,
         past_deadlines="as_scheduled",
+        **start,
     )
     await handle.result()
     return handle
+
+
+async def _record_inputs(worker: Client, handle: Any) -> list[StepRecordInput]:
+    """The inputs of the case's record_step_and_notices activities, in order."""
+    inputs: list[StepRecordInput] = []
+    for e in (await handle.fetch_history()).events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            payloads = e.activity_task_scheduled_event_attributes.input.payloads
+            [inp] = await worker.data_converter.decode(payloads, [StepRecordInput])
+            inputs.append(inp)
+    return inputs
 
 
 async def test_each_step_is_one_local_activity_and_one_activity(
@@ -65,13 +77,7 @@ async def test_later_records_carry_what_changed_and_never_the_terms_again(
     worker: Client, task_queue: str
 ) -> None:
     handle = await _whole_case(worker, task_queue)
-    events = (await handle.fetch_history()).events
-    inputs: list[StepRecordInput] = []
-    for e in events:
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            payloads = e.activity_task_scheduled_event_attributes.input.payloads
-            [inp] = await worker.data_converter.decode(payloads, [StepRecordInput])
-            inputs.append(inp)
+    inputs = await _record_inputs(worker, handle)
     first, *later = inputs
     # The first names the term sheet; the store knows it (the contract's own).
     assert first.terms is None and first.facts["given_by"] == "provider"
@@ -89,28 +95,11 @@ async def test_later_records_carry_what_changed_and_never_the_terms_again(
 async def test_a_term_sheet_the_store_does_not_know_is_asked_for_and_kept(
     worker: Client, task_queue: str
 ) -> None:
-    seed_reference_contract()
     # The case runs on other terms than its contract's (say, a side letter's).
     terms = reference_term_sheet().model_dump(mode="json")
     terms["reference"] = "MSA-REFERENCE (side letter 1)"
-    handle = await start_case(
-        worker,
-        task_queue,
-        "termination_for_convenience",
-        {"notice_received_at": _received(100), "given_by": "provider"},
-        case_id=f"case_{uuid.uuid4().hex}",
-        version=3,
-        past_deadlines="as_scheduled",
-        terms=terms,
-    )
-    await handle.result()
-    events = (await handle.fetch_history()).events
-    inputs: list[StepRecordInput] = []
-    for e in events:
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            payloads = e.activity_task_scheduled_event_attributes.input.payloads
-            [inp] = await worker.data_converter.decode(payloads, [StepRecordInput])
-            inputs.append(inp)
+    handle = await _whole_case(worker, task_queue, terms=terms)
+    inputs = await _record_inputs(worker, handle)
     # Asked by its digest, not known: sent once, then kept with the case.
     assert inputs[0].terms is None and inputs[0].terms_sha256 == terms_digest(terms)
     assert inputs[1].step == inputs[0].step and inputs[1].terms == terms
