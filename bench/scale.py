@@ -44,7 +44,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench._common import DevServer, free_port, pct, rss_mib, use_generated_payload_key
+from bench._common import (
+    DevServer,
+    cpu_seconds,
+    free_port,
+    own_cpu_seconds,
+    pct,
+    rss_mib,
+    use_generated_payload_key,
+)
 from workers.procs import spawn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,6 +147,7 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
             if pending[-1] != n:
                 pending.append(n)
             t0 = time.perf_counter()
+            cpu0 = (cpu_seconds(server.pid), cpu_seconds(worker.pid), own_cpu_seconds())
             opened = 0
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
@@ -180,6 +189,7 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
                 started = time.perf_counter() - t0
                 await watcher
             settled = time.perf_counter() - t0
+            cpu1 = (cpu_seconds(server.pid), cpu_seconds(worker.pid), own_cpu_seconds())
             await asyncio.sleep(5)  # let the last workflow tasks finish
             after = (rss_mib(worker.pid), rss_mib(server.pid))
             running = (await client.count_workflows("ExecutionStatus='Running'")).count
@@ -214,6 +224,12 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
     print(f"{'cases asleep on a deadline > 7 days away':46} {sleeping:10d}")
     print(f"{'worker RSS MiB, before / after':46} {before[0]:5.0f} / {after[0]:.0f}")
     print(f"{'dev server RSS MiB, before / after':46} {before[1]:5.0f} / {after[1]:.0f}")
+    server_ms, worker_ms, api_ms = (1000 * (b - a) / n for a, b in zip(cpu0, cpu1, strict=True))
+    print(
+        f"{'CPU ms a case: dev server / worker / API':46} {server_ms:5.1f} / {worker_ms:.1f} /"
+        f" {api_ms:.1f}  (utime + stime until all asleep; the API is this process, with"
+        " its client; PostgreSQL not counted)"
+    )
     print()
     head = f"{'asleep':>8} {'at s':>8} {'ms a case since the last':>26}"
     print(f"{head} {'worker MiB':>11} {'server MiB':>11}")
