@@ -43,6 +43,14 @@ _CLOSED_BY_OPERATOR = {
 #: already in the same transaction (activities/steps.py).
 DEADLINE_ROWS = "clauseflow.deadline_rows"
 
+#: A session's ``info`` key for the case row a step wrote: held there for the rest of the
+#: transaction, which finds it again without a query (the session's own map of rows
+#: holds them by weak reference).
+CASE_ROW = "clauseflow.case_row"
+
+#: ``write_step``'s ``existing`` when the caller has not read the case row.
+UNREAD: Any = object()
+
 #: Who the audit trail names for what the case decided on its own.
 CLAUSEFLOW = "Clauseflow"
 
@@ -55,7 +63,7 @@ def _state_label(inp: RecordStepInput) -> str:
     return _CLOSED_BY_OPERATOR.get(snap.state, snap.state)
 
 
-def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
+def _upsert_case(session: Session, inp: RecordStepInput, case: Case | None) -> Case:
     snap = inp.case
     rb = default_registry().get(snap.clause, snap.rulebook_version)
     state = rb.states.get(snap.state)
@@ -63,7 +71,6 @@ def _upsert_case(session: Session, inp: RecordStepInput) -> Case:
     pending = sorted(
         (d for d in snap.deadlines.values() if d.status == "pending"), key=lambda d: d.due_at
     )
-    case = session.get(Case, snap.case_id)
     if case is None:
         case = Case(
             id=snap.case_id,
@@ -270,9 +277,12 @@ def _forget_retried_failure(session: Session, inp: RecordStepInput) -> None:
         session.add(case)
 
 
-def write_step(session: Session, inp: RecordStepInput) -> bool:
+def write_step(session: Session, inp: RecordStepInput, existing: Case | None = UNREAD) -> bool:
     """Writes a case step in ``session``: the case row, transition, decisions, deadlines,
     escalations, and the operator's actions of the step.
+
+    ``existing`` is the case row (or None: there is none yet) when the caller read it in
+    this transaction. The row written is held in ``session.info[CASE_ROW]``.
 
     Returns False, writing nothing, when the step is recorded already (a retry).
     """
@@ -281,10 +291,11 @@ def write_step(session: Session, inp: RecordStepInput) -> bool:
         if inp.audit is not None and inp.audit.action == "retry_now":
             _forget_retried_failure(session, inp)
         return True
-    existing = session.get(Case, inp.case.case_id)
+    if existing is UNREAD:
+        existing = session.get(Case, inp.case.case_id)
     if existing is not None and existing.last_step >= inp.step:
         return False  # already recorded by an earlier attempt
-    _upsert_case(session, inp)
+    session.info[CASE_ROW] = _upsert_case(session, inp, existing)
     cid = inp.case.case_id
     if inp.transition is not None:
         session.add(

@@ -26,7 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.faults import crash_if
 from activities.notices import approval_changes, carry_on, new_notice_row, notice_id_for
-from activities.records import DEADLINE_ROWS, observe_step, write_step
+from activities.records import CASE_ROW, DEADLINE_ROWS, observe_step, write_step
 from activities.types import (
     CaseSnapshot,
     DeadlineView,
@@ -47,8 +47,8 @@ def terms_digest(terms: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
 
 
-def _keep_terms(session: Session, case: Case, terms: dict[str, Any], at: Any) -> None:
-    digest = terms_digest(terms)
+def _keep_terms(session: Session, case: Case, terms: dict[str, Any], digest: str, at: Any) -> None:
+    """Keeps the term sheet (once per content) and names it on the case row."""
     if session.get(TermSnapshot, digest) is None:
         session.add(TermSnapshot(sha256=digest, terms=terms, first_seen_at=at))
         session.flush()
@@ -109,7 +109,9 @@ def _as_recorded(session: Session, inp: StepRecordInput) -> tuple[RecordStepInpu
     facts = {**(row.facts if row is not None else {}), **inp.facts}
     deadlines: dict[str, DeadlineView] = {}
     if not inp.audit_only:
-        rows = list(session.exec(select(Deadline).where(Deadline.case_id == inp.case_id)))
+        # No case row yet, no deadlines either (they belong to it).
+        where = Deadline.case_id == inp.case_id
+        rows = [] if row is None else list(session.exec(select(Deadline).where(where)))
         # records.write_step compares them with the step's deadlines: read once.
         session.info[DEADLINE_ROWS] = rows
         for d in rows:
@@ -217,13 +219,16 @@ def record_step_and_notices(inp: StepRecordInput) -> StepRecordResult:
             kept = _by_digest(session, inp.terms_sha256, inp.contract_id)
             if kept is None:
                 return StepRecordResult(terms_needed=True)  # nothing written yet
-        # ``row`` is held to the end: write_step and _terms_of find it without a query.
+        # ``row`` is held to the end: _terms_of finds it without a query.
         record, row = _as_recorded(session, inp)
-        wrote = write_step(session, record)
+        wrote = write_step(session, record, row)
         if kept is not None and not inp.audit_only:
-            case = row or session.get(Case, inp.case_id)
+            case = session.info.get(CASE_ROW) or row
             if case is not None:
-                _keep_terms(session, case, kept, inp.at)
+                # Found by its digest, it is not hashed again.
+                found_by = inp.terms_sha256 if inp.terms is None else None
+                digest = found_by or terms_digest(kept)
+                _keep_terms(session, case, kept, digest, inp.at)
         terms = (kept or _terms_of(session, inp)) if inp.notices else {}
         outcomes = [
             _write_notice(session, _notice_input(inp, record, order, terms))

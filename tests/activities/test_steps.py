@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -171,24 +172,36 @@ def test_a_later_step_reads_the_facts_deadlines_and_terms_from_the_store(db_url:
     assert reference_term_sheet().owner.email in reminder.to
 
 
-def test_a_later_step_reads_the_case_row_once(db_url: str) -> None:
-    """Its look-ups of the case row (the facts, write_step, the notices' terms) find the
-    row the step read first: each lost one was a query, in the step's write transaction."""
-    seed_reference_contract()
-    now = _now()
-    record_step_and_notices(first_step("case_q", now))
+def _statements(record: Callable[[], Any]) -> list[str]:
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        statements.append(statement.lstrip())
 
     event.listen(Engine, "before_cursor_execute", seen)
     try:
-        record_step_and_notices(later_step("case_q", now))
+        record()
     finally:
         event.remove(Engine, "before_cursor_execute", seen)
-    case_reads = [s for s in statements if s.lstrip().startswith('SELECT "case".')]
-    assert len(case_reads) == 1, case_reads
+    return statements
+
+
+def test_a_step_reads_the_case_row_once(db_url: str) -> None:
+    """Its look-ups of the case row (the facts, write_step, the term sheet, the notices'
+    terms) find the row the step read first: each lost one was a query, in the step's
+    write transaction. A first step, with no row yet, reads no deadlines either."""
+    seed_reference_contract()
+    now = _now()
+    first = _statements(lambda: record_step_and_notices(first_step("case_q", now)))
+    later = _statements(lambda: record_step_and_notices(later_step("case_q", now)))
+    for statements in (first, later):
+        case_reads = [s for s in statements if s.startswith('SELECT "case".')]
+        assert len(case_reads) == 1, case_reads
+    assert not [s for s in first if s.startswith("SELECT deadline.")]
+    assert len([s for s in later if s.startswith("SELECT deadline.")]) == 1
+    # ... and still names the case's term sheet on its row.
+    sent = first_step("case_q", now).terms
+    assert sent is not None and _row(Case, "case_q").terms_sha256 == terms_digest(sent)
 
 
 def test_the_term_sheet_is_kept_once_however_many_cases_run_on_it(db_url: str) -> None:
