@@ -39,7 +39,7 @@ from activities.types import (
     StepRecordInput,
     StepRecordResult,
 )
-from store.db import session_scope
+from store.db import insert_if_absent, session_scope
 from store.models import Case, Contract, Deadline, Notice, TermSnapshot
 
 
@@ -50,8 +50,9 @@ def terms_digest(terms: dict[str, Any]) -> str:
 def _keep_terms(session: Session, case: Case, terms: dict[str, Any], digest: str, at: Any) -> None:
     """Keeps the term sheet (once per content) and names it on the case row."""
     if session.get(TermSnapshot, digest) is None:
-        session.add(TermSnapshot(sha256=digest, terms=terms, first_seen_at=at))
-        session.flush()
+        # Another case may keep the same sheet at this moment: neither fails on the key.
+        values = {"sha256": digest, "terms": terms, "first_seen_at": at}
+        insert_if_absent(session, TermSnapshot.__table__, values, ["sha256"])  # type: ignore[attr-defined]
     if case.terms_sha256 != digest:
         case.terms_sha256 = digest
         session.add(case)

@@ -8,7 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -59,3 +60,17 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+def insert_if_absent(
+    session: Session, table: Table, values: dict[str, Any], key: list[str]
+) -> None:
+    """Inserts the row in the session's transaction unless a row with its ``key`` exists.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: two transactions that
+    insert the same row at once (cases that start together, on one term sheet) both
+    succeed, where a look-up then an insert would fail the second on the key.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=key))

@@ -204,6 +204,28 @@ def test_a_step_reads_the_case_row_once(db_url: str) -> None:
     assert sent is not None and _row(Case, "case_q").terms_sha256 == terms_digest(sent)
 
 
+def test_two_cases_keeping_one_term_sheet_at_the_same_moment_both_record_their_step(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second looked for the sheet before the first had committed it: its insert
+    finds the row there and does nothing, where it failed on the key (CI's chaos run saw
+    concurrent first steps retried for it)."""
+    seed_reference_contract()
+    now = _now()
+    record_step_and_notices(first_step("case_k1", now))
+    real_get = Session.get
+
+    def before_the_first_committed(self: Session, model: Any, key: Any, **kw: Any) -> Any:
+        return None if model is TermSnapshot else real_get(self, model, key, **kw)
+
+    monkeypatch.setattr(Session, "get", before_the_first_committed)
+    outcome = record_step_and_notices(first_step("case_k2", now))
+    monkeypatch.undo()
+    assert [o.status for o in outcome.notices] == ["outboxed"]
+    assert _count(TermSnapshot) == 1
+    assert _row(Case, "case_k2").terms_sha256 == _row(Case, "case_k1").terms_sha256
+
+
 def test_the_term_sheet_is_kept_once_however_many_cases_run_on_it(db_url: str) -> None:
     seed_reference_contract()
     now = _now()
