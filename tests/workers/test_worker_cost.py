@@ -3,6 +3,7 @@ workflow module's bytecode, and no trip into a sandbox to encrypt a payload (iss
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,9 @@ def test_every_workflows_payload_converter_shares_the_processes_schemas() -> Non
     assert json._type_adapter.cache_info().hits == before + 1
 
 
-#: Code objects of workflows/case.py executed while ``_watching`` is set (an audit hook
-#: cannot be removed, so it stays installed and idle).
+CASE_SOURCE = str(Path(workflows.case.__file__))
+#: Names of the code objects of workflows/case.py executed while a test watches; the
+#: audit hook cannot be removed, so it is installed once, in the process that needs it.
 _executed: list[str] = []
 _watching: list[bool] = []
 
@@ -51,7 +53,9 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _executed.append(args[0].co_name)
 
 
-CASE_SOURCE = str(Path(workflows.case.__file__))
+@functools.cache
+def _install_audit_hook() -> None:
+    sys.addaudithook(_audit)
 
 
 async def test_the_workflow_module_runs_once_per_worker_not_once_per_case(
@@ -59,9 +63,7 @@ async def test_the_workflow_module_runs_once_per_worker_not_once_per_case(
 ) -> None:
     """The sandbox passes workflows/case.py through: its cases run the module the worker
     imported, and no case executes its module body (classes, dataclasses) again."""
-    if not _watching and _audit not in _hooks:
-        sys.addaudithook(_audit)
-        _hooks.append(_audit)
+    _install_audit_hook()
     _executed.clear()
     _watching.append(True)
     try:
@@ -84,9 +86,6 @@ def test_a_case_decodes_its_payloads_with_schemas_built_before_any_sandbox() -> 
     before = json._type_adapter.cache_info().misses
     warm_payload_types(hints)
     assert json._type_adapter.cache_info().misses == before
-
-
-_hooks: list[Any] = []
 
 
 class _PerWorkflowCodec(PayloadCodec, WithSerializationContext):
