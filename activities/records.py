@@ -15,6 +15,7 @@ from temporalio import activity
 
 from activities.failures import forget_failure
 from activities.types import RecordStepInput
+from rules.agreement import ENDED_WITH_AGREEMENT, ENDED_WITH_AGREEMENT_LABEL
 from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL, default_registry
 from rules.rulebook.vocabulary import EXPECT_NOTICE
 from rules.senders import UnknownSender, sender_party
@@ -37,6 +38,7 @@ _CLOSED_BY_OPERATOR = {
     "withdrawn": "Withdrawn by an operator",
     "cancelled": "Cancelled by an operator",
     COULD_NOT_START: COULD_NOT_START_LABEL,
+    ENDED_WITH_AGREEMENT: ENDED_WITH_AGREEMENT_LABEL,
 }
 
 #: A session's ``info`` key for the case's deadline rows, when the caller read them

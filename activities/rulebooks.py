@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.types import (
     INVALID_FACTS,
+    AgreementEmitInfo,
     ComputeDeadlinesInput,
     ComputeDeadlinesResult,
     DecideInput,
@@ -102,6 +103,10 @@ def summarise(inp: DescribeRulebookInput) -> RulebookSummary:
             n for n, spec in rb.notices.items() if set(spec.to) | set(spec.copy_) <= {"owner"}
         ],
         advance_deadlines=[n for n, d in rb.deadlines.items() if d.direction == "before"],
+        agreement_events={
+            state: AgreementEmitInfo(e.event, e.route, e.dated_by)
+            for state, e in rb.agreement.emits.items()
+        },
     )
 
 

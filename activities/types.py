@@ -68,6 +68,15 @@ class RecordableFactInfo:
 
 
 @dataclass
+class AgreementEmitInfo:
+    """A contract event a case emits on entering a state (rules.rulebook.AgreementEmit)."""
+
+    event: str
+    route: str | None = None
+    dated_by: str | None = None
+
+
+@dataclass
 class RulebookSummary:
     """What the workflow needs to know about its rulebook without loading it."""
 
@@ -86,6 +95,8 @@ class RulebookSummary:
     internal_notices: list[str] = field(default_factory=list)
     #: Deadlines counted back from a later moment (reminders ahead of an effective date).
     advance_deadlines: list[str] = field(default_factory=list)
+    #: Contract events by the state that emits them (empty before rulebooks declared them).
+    agreement_events: dict[str, AgreementEmitInfo] = field(default_factory=dict)
 
 
 @dataclass
@@ -402,3 +413,38 @@ class StepRecordResult:
     notices: list[NoticeOutcome] = field(default_factory=list)
     #: Nothing was written: the store does not know the term sheet; send it.
     terms_needed: bool = False
+
+
+# -- the agreement as a whole (activities/agreement.py) ---------------------------------
+
+
+@dataclass
+class RecordAgreementInput:
+    contract_id: str
+    step: int
+    legal_state: str
+    route: str | None
+    ends_at: dt.datetime | None
+    by_case: str | None
+    #: What happened, for the audit trail (one entry a step), and the case it came from.
+    action: str
+    reason: str
+    case_id: str | None = None
+
+
+@dataclass
+class AgreementEndInput:
+    contract_id: str
+    route: str
+    ends_at: dt.datetime
+    by_case: str
+
+
+@dataclass
+class CaseConsequence:
+    """What one open case of the contract does now that the agreement has ended."""
+
+    case_id: str
+    clause: str
+    action: str
+    reason: str

@@ -35,6 +35,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.agreement import ensure_contract_workflow, refusal_after_end
 from api.case_detail import case_detail
 from api.errors import facts_errors, unknown_clause
 from contracts.terms import TermSheet
@@ -91,6 +92,8 @@ class Checked:
     terms: TermSheet
     rulebook: Rulebook
     facts: dict[str, Any]
+    #: Whether the contract's own workflow has run (its row has a legal state).
+    contract_runs: bool = True
 
 
 _DATABASE_DOWN = "the database did not answer, so nothing was started: send the same request again"
@@ -119,6 +122,9 @@ async def check_start(contract_id: str, clause: str, raw_facts: dict[str, Any]) 
     if clause not in registry.clauses():
         raise unknown_clause(clause)
     rulebook = registry.latest(clause)
+    refusal = refusal_after_end(contract, rulebook)
+    if refusal is not None:
+        raise HTTPException(409, refusal)
     facts = validate_start_facts(
         rulebook,
         raw_facts,
@@ -126,7 +132,7 @@ async def check_start(contract_id: str, clause: str, raw_facts: dict[str, Any]) 
         now=dt.datetime.now(dt.UTC),
         effective_date=terms.effective_date,
     )
-    return Checked(contract_id, terms, rulebook, facts)
+    return Checked(contract_id, terms, rulebook, facts, contract.legal_state is not None)
 
 
 async def start_errors(contract_id: str, clause: str, raw_facts: dict[str, Any]) -> list[Any]:
@@ -189,6 +195,10 @@ async def open_case(
         wrote = await run_in_threadpool(write_opening_row, row)
     except SQLAlchemyError as exc:
         raise HTTPException(503, f"the case could not be recorded: {_DATABASE_DOWN}") from exc
+    if not checked.contract_runs:
+        # Its first case (or the first since contracts had a workflow): the case can
+        # then tell its contract what its rulebook declares.
+        await ensure_contract_workflow(client, settings, contract_id)
     status, replayed = 201, False
     try:
         handle = await client.start_workflow(

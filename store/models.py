@@ -41,6 +41,16 @@ class Contract(SQLModel, table=True):
     effective_date: dt.date
     terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = _ts(nullable=False)
+    # The agreement's legal state, written by its contract workflow (workflows/contract.py):
+    # None until that workflow first runs; then in_force, terminating or ended.
+    legal_state: str | None = Field(default=None, max_length=20)
+    #: How it ends or ended (convenience, expiry...), and when (the end's instant).
+    end_route: str | None = Field(default=None, max_length=40)
+    ends_at: dt.datetime | None = _ts()
+    #: The case that gave the notice or reached the end.
+    ended_by_case: str | None = Field(default=None, max_length=80)
+    #: The contract workflow's step last written: a retried write is not applied twice.
+    agreement_step: int = Field(default=0)
 
 
 #: ``Case.failing_activity`` when the case's workflow task fails, not one of its activities.

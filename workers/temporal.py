@@ -1,4 +1,5 @@
-"""Building the case worker: the generic workflow and every activity."""
+"""Building the worker: the generic case workflow, the contract workflow above the cases,
+and every activity."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.agreement import consequences_of_end, record_agreement
 from activities.failures import ActivityFailureInterceptor
 from activities.notices import rewrite_held_notice, send_notice
 from activities.records import record_step
@@ -30,6 +32,7 @@ from runtime.settings import get_settings
 from runtime.temporal import warm_payload_types
 from workers.task_failures import FailureWatchingRunner
 from workflows.case import CaseWorkflow
+from workflows.contract import ContractWorkflow
 
 #: Regular activities, retried by Temporal and run on the worker's thread pool.
 #: (record_step and send_notice, decide and compute_deadlines: for runs that began before
@@ -40,7 +43,11 @@ ACTIVITIES: list[Callable[..., Any]] = [
     record_step,
     send_notice,
     rewrite_held_notice,
+    record_agreement,
+    consequences_of_end,
 ]
+#: The workflows a worker runs: every case, and every contract's own.
+WORKFLOWS: list[type] = [CaseWorkflow, ContractWorkflow]
 #: Local activities: short and pure, executed in the worker without server round trips.
 LOCAL_ACTIVITIES: list[Callable[..., Any]] = [
     describe_rulebook,
@@ -131,9 +138,11 @@ def case_runner(converter: DataConverter) -> WorkflowRunner:
     # classes and dataclasses built again each time; it is passed through, like every
     # module it imports. Its payload types are then not imported inside the sandbox, where
     # pydantic would resolve their annotations: their schemas are built here instead.
-    warm_payload_types(payload_types([CaseWorkflow], [*ACTIVITIES, *LOCAL_ACTIVITIES]))
+    warm_payload_types(payload_types(WORKFLOWS, [*ACTIVITIES, *LOCAL_ACTIVITIES]))
     runner: WorkflowRunner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(CaseWorkflow.__module__)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *(w.__module__ for w in WORKFLOWS)
+        )
     )
     return ContextFreeRunner(runner) if takes_no_context(converter) else runner
 
@@ -151,7 +160,7 @@ def build_worker(client: Client, task_queue: str | None = None, max_threads: int
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[CaseWorkflow],
+        workflows=WORKFLOWS,
         activities=[*ACTIVITIES, *LOCAL_ACTIVITIES],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,

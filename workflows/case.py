@@ -42,8 +42,11 @@ with workflow.unsafe.imports_passed_through():
     from rules.rulebook import COULD_NOT_START, COULD_NOT_START_LABEL
     from workflows.late_facts import refusal_of_fact
     from workflows.messages import (
+        AGREEMENT_ENDED,
         CASE_WORKFLOW,
-        CLOSED_BY_OPERATOR,
+        CLOSED_FROM_OUTSIDE,
+        ENDED_WITH_AGREEMENT,
+        AgreementEnded,
         AmendDeadlineRequest,
         ApproveNoticeRequest,
         CaseInput,
@@ -196,7 +199,7 @@ class CaseWorkflow(OperatorActions):
         elif st.state == COULD_NOT_START:
             label = COULD_NOT_START_LABEL
         else:
-            label = CLOSED_BY_OPERATOR.get(st.state, st.state)
+            label = CLOSED_FROM_OUTSIDE.get(st.state, st.state)
         return CaseView(
             case_id=inp.case_id,
             contract_id=inp.contract_id,
@@ -351,6 +354,21 @@ class CaseWorkflow(OperatorActions):
                 failure=failure,
             )
         )
+
+    @workflow.signal(name=AGREEMENT_ENDED)
+    def agreement_ended(self, ended: AgreementEnded) -> None:
+        """The contract says the agreement has ended and this clause does not survive it:
+        the case closes as an operator's close would (deadlines stop, held notices are
+        discarded and listed), with the contract's reason."""
+        st = self._st
+        if st is None or st.closed:
+            return
+        if any(isinstance(e.action, CloseCaseRequest) for e in self._queue):
+            return  # closing already; the first close says why
+        close = CloseCaseRequest(
+            ENDED_WITH_AGREEMENT, f"contract {ended.contract_id}", ended.reason, by_contract=True
+        )
+        self._queue.append(Event("agreement_ended", "agreement_ended", action=close))
 
     @workflow.update
     async def record_fact(self, request: RecordFactRequest) -> CaseView:

@@ -15,7 +15,14 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-from activities.types import AmendmentView, DeadlineView, OpenEscalation, RulebookSummary
+from activities.types import (
+    AmendmentView,
+    CaseConsequence,
+    DeadlineView,
+    OpenEscalation,
+    RulebookSummary,
+)
+from rules.agreement import ENDED_WITH_AGREEMENT, ENDED_WITH_AGREEMENT_LABEL
 
 #: The workflow type of a case, as Temporal knows it.
 CASE_WORKFLOW = "CaseWorkflow"
@@ -50,6 +57,34 @@ CLOSED_BY_OPERATOR = {
     "withdrawn": "Withdrawn by an operator",
     "cancelled": "Cancelled by an operator",
 }
+#: Labels of the outcomes a case is closed with from outside its rulebook: by an
+#: operator, or by its contract because the agreement ended (§10).
+CLOSED_FROM_OUTSIDE = {**CLOSED_BY_OPERATOR, ENDED_WITH_AGREEMENT: ENDED_WITH_AGREEMENT_LABEL}
+
+#: The contract workflow's signal for what its cases tell it, and the case's for its end.
+AGREEMENT_EVENT = "agreement_event"
+AGREEMENT_ENDED = "agreement_ended"
+
+
+@dataclass
+class ContractEvent:
+    """What a case tells its contract: the agreement is terminating (with the date it
+    ends), has ended, or its termination was withdrawn (rules: ``agreement.emits``)."""
+
+    event: str
+    case_id: str
+    route: str | None = None
+    ends_at: dt.datetime | None = None
+
+
+@dataclass
+class AgreementEnded:
+    """The contract tells a case that the agreement has ended and the case closes."""
+
+    contract_id: str
+    route: str
+    ends_at: dt.datetime
+    reason: str
 
 
 @dataclass
@@ -229,11 +264,14 @@ class DecideAmendmentRequest:
 
 @dataclass
 class CloseCaseRequest:
-    """An operator closes the case: ``outcome`` is "withdrawn" or "cancelled"."""
+    """An operator closes the case: ``outcome`` is "withdrawn" or "cancelled". Its
+    contract closes it ``by_contract``, as ``ended_with_agreement``, when the agreement
+    ends (never through the update: only through the contract's signal)."""
 
     outcome: str
     actor: str
     reason: str
+    by_contract: bool = False
 
 
 @dataclass
@@ -282,3 +320,51 @@ def fact_behind(notice_key: str) -> str | None:
     "final_report:fact:final_report:4"), or None for a notice of another event."""
     parts = notice_key.split(":")
     return parts[2] if len(parts) > 2 and parts[1] == "fact" else None
+
+
+# -- the contract workflow's boundary (workflows/contract.py) ------------------------------
+
+#: The workflow type of a contract, as Temporal knows it.
+CONTRACT_WORKFLOW = "ContractWorkflow"
+AGREEMENT_QUERY = "agreement"
+
+IN_FORCE, TERMINATING, ENDED = "in_force", "terminating", "ended"
+
+
+@dataclass
+class AgreementState:
+    """The agreement's legal state, carried whole into a new run (continue-as-new)."""
+
+    legal_state: str = IN_FORCE
+    route: str | None = None
+    ends_at: dt.datetime | None = None
+    by_case: str | None = None
+    step: int = 0
+    #: Events from cases not yet acted on: a new run takes them over.
+    pending: list[ContractEvent] = field(default_factory=list)
+    #: What the end did to each open case: its action (close, carry_on) and why.
+    at_end: dict[str, CaseConsequence] = field(default_factory=dict)
+    #: Cases told to close that could not be reached (already ended), by id.
+    not_reached: list[str] = field(default_factory=list)
+    #: Events that changed nothing (a second notice while terminating, say), with why.
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContractInput:
+    contract_id: str
+    state: AgreementState | None = None
+    #: Events after which the run continues as new (well under Temporal's limits).
+    history_limit: int = 10_000
+
+
+@dataclass
+class AgreementView:
+    contract_id: str
+    legal_state: str
+    route: str | None
+    ends_at: dt.datetime | None
+    by_case: str | None
+    at_end: list[CaseConsequence]
+    not_reached: list[str]
+    ignored: list[str]

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         CASE_STATE,
         CLOSED_BY_OPERATOR,
+        CLOSED_FROM_OUTSIDE,
         AmendDeadlineRequest,
         CloseCaseRequest,
         DecideAmendmentRequest,
@@ -92,6 +93,7 @@ class OperatorActions(CaseSteps):
         )
         if changes.transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
+            await self._tell_contract(closed_from=changes.transition.from_state)
 
     def _resolve_escalation(self, req: ResolveEscalationRequest) -> Changes:
         st = self._st
@@ -245,7 +247,8 @@ class OperatorActions(CaseSteps):
         }
         transition = None
         if not st.closed:
-            transition = TransitionView(st.state, req.outcome, "operator:close_case")
+            rule = "contract:agreement_ended" if req.by_contract else "operator:close_case"
+            transition = TransitionView(st.state, req.outcome, rule)
             st.state = req.outcome
             st.closed = True
         for dl in st.deadlines.values():
@@ -263,7 +266,7 @@ class OperatorActions(CaseSteps):
         st.amendments.clear()
         return Changes(
             AuditView(
-                "close_case",
+                "agreement_ended" if req.by_contract else "close_case",
                 req.actor,
                 req.reason,
                 before=before,
@@ -341,7 +344,8 @@ class OperatorActions(CaseSteps):
         if isinstance(action, ReviseHeldNoticeRequest):
             return self._revise_refusal(action)
         if isinstance(action, CloseCaseRequest):
-            if action.outcome not in CLOSED_BY_OPERATOR:
+            allowed = CLOSED_FROM_OUTSIDE if action.by_contract else CLOSED_BY_OPERATOR
+            if action.outcome not in allowed:
                 return f"outcome must be withdrawn or cancelled, not {action.outcome!r}"
             if st.closed and not st.held_notices:
                 return f"the case is already closed ({st.state})"

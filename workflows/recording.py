@@ -53,10 +53,12 @@ with workflow.unsafe.imports_passed_through():
         TransitionView,
     )
     from workflows.messages import (
+        AGREEMENT_EVENT,
         CASE_STATE,
         ApproveNoticeRequest,
         CaseInput,
         CaseState,
+        ContractEvent,
         DeliveryFailure,
         HeldNotice,
         OperatorAction,
@@ -288,9 +290,46 @@ class CaseRecords:
         )
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
+            await self._tell_contract()
         self._ready = True
         for order, outcome in zip(orders, result.notices, strict=True):
             await self._notice_outcome(order, outcome)
+
+    async def _tell_contract(self, closed_from: str | None = None) -> None:
+        """Tells the case's contract what its rulebook says the state it entered means
+        for the agreement (``agreement.emits``): terminating, ended, or in force again.
+
+        Only rulebook versions that declare it emit (none did before), so runs recorded
+        before replay as they were. A contract without its workflow (registered before
+        contracts had one) is not told: the case goes on and says so in the worker's log.
+        """
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        emit = st.summary.agreement_events.get(st.state)
+        if emit is None and closed_from is not None:
+            # An operator closed a case whose notice was ending the agreement: it no
+            # longer is, as if the notice were withdrawn.
+            was = st.summary.agreement_events.get(closed_from)
+            if was is not None and was.event == "agreement_terminating":
+                emit = dataclasses.replace(was, event="termination_withdrawn", dated_by=None)
+        if emit is None:
+            return
+        dated = st.deadlines.get(emit.dated_by) if emit.dated_by else None
+        event = ContractEvent(
+            emit.event, inp.case_id, emit.route, dated.due_at if dated else workflow.now()
+        )
+        try:
+            await workflow.get_external_workflow_handle(inp.contract_id).signal(
+                AGREEMENT_EVENT, event
+            )
+        except Exception as err:  # the signal failed: no such workflow (see above)
+            workflow.logger.warning(
+                "case %s could not tell contract %s that %s: %s",
+                inp.case_id,
+                inp.contract_id,
+                emit.event,
+                err,
+            )
 
     async def _notice_outcome(self, order: NoticeOrder, outcome: NoticeOutcome) -> None:
         """Hands a notice for SendGrid over; then the notice is sent or held, or the case

@@ -32,6 +32,8 @@ class Summary:
     stray: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
+    #: Cases whose whole history does not replay on the workflow code (nondeterminism).
+    not_replayable: list[str] = field(default_factory=list)
     invalid_requests: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     worker_exits: dict[str, int] = field(default_factory=dict)
@@ -51,6 +53,7 @@ class Summary:
             or self.stray
             or self.mismatches
             or self.escalated
+            or self.not_replayable
             or self.invalid_requests
         )
 
@@ -238,3 +241,14 @@ def _judge_notices(
         if key not in expected:
             known.add(nrow.id)
             summary.stray.append(f"{nrow.id} ({case_id} {key}): {nrow.status}")
+
+
+async def replay_all(histories: dict[str, Any], replayer: Any) -> list[str]:
+    """The cases whose history does not replay, each with why: a worker that loses its
+    cache (killed, restarted, or answering a query) must come back to the same place."""
+    failed = []
+    for case_id, history in histories.items():
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is not None:
+            failed.append(f"{case_id}: {result.replay_failure}")
+    return failed

@@ -123,6 +123,11 @@ class LogKeeper:
         self._copy([log])
         self.notes.append(f"{log.name}: {what} after {after:.0f} s; {_telling_line(log)}")
 
+    def keep_text(self, name: str, text: str) -> None:
+        """Keeps ``text`` (a case's history, say) as ``name`` beside the logs."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / name).write_text(text)
+
     def keep_all(self, workdir: Path) -> None:
         self._copy(workdir.glob("*.log"))
 

@@ -36,6 +36,7 @@ def table(s: Summary, args: argparse.Namespace) -> str:
         f"{'  unexpected (stray)':<28}{len(s.stray):>8}",
         f"{'state mismatches (DB/Temporal)':<28}{len(s.mismatches):>6}",
         f"{'escalated cases':<28}{len(s.escalated):>8}",
+        f"{'histories not replaying':<28}{len(s.not_replayable):>8}",
         f"{'requests breaking the spec':<28}{s.invalid_requests:>8}",
         "",
         "RESULT: " + ("OK" if s.ok else "FAILED"),
@@ -47,6 +48,7 @@ def table(s: Summary, args: argparse.Namespace) -> str:
         ("stray", s.stray),
         ("mismatches", s.mismatches),
         ("escalated", s.escalated),
+        ("not replaying", s.not_replayable),
     ):
         for item in items[:20]:
             lines.append(f"  {title}: {item}")

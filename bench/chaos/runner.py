@@ -23,20 +23,24 @@ from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from bench._common import REPO
+from bench.chaos.calls import retrying
 from bench.chaos.driving import CaseDriver, Outcome
 from bench.chaos.faults import FaultInjector, SendGridFaults, set_connections
-from bench.chaos.judging import Summary, judge, read_rows, settle_all
+from bench.chaos.judging import Summary, judge, read_rows, replay_all, settle_all
 from bench.chaos.processes import DevServer, LogKeeper, Workers, postgres_database, supervise
 from bench.chaos.report import table
 from bench.chaos.scenarios import scenarios
 
 
 async def run(args: argparse.Namespace) -> Summary:
+    from temporalio.worker import Replayer
+
     from runtime.codec import EncryptionCodec, format_key, new_key, parse_keys
     from runtime.temporal import encrypting_converter
     from store.migrate import upgrade
     from store.models import Case, Notice
     from workers.seed import ensure_reference_contract, reference_term_sheet
+    from workers.temporal import case_runner
     from workflows.case import CaseWorkflow
 
     rng = random.Random(args.seed)
@@ -123,6 +127,26 @@ async def run(args: argparse.Namespace) -> Summary:
             )
             sendgrid.count(mock, faults)
             judge(summary, outcomes, judged, mock)
+            # Every history must replay: a worker that loses its cache rebuilds each case
+            # from it. A case that does not replay, or could not be read, keeps its history
+            # beside the logs, to be replayed and studied after the run.
+            histories = {
+                o.case_id: await retrying(
+                    client.get_workflow_handle(o.case_id).fetch_history,
+                    time.monotonic() + args.settle_wait,
+                    f"history of {o.case_id}",
+                )
+                for o in outcomes
+            }
+            replayer = Replayer(
+                workflows=[CaseWorkflow],
+                data_converter=converter,
+                workflow_runner=case_runner(converter),
+            )
+            summary.not_replayable = await replay_all(histories, replayer)
+            unread = {i for i, found in judged.cases.items() if isinstance(found, Exception)}
+            for case_id in unread | {f.split(":", 1)[0] for f in summary.not_replayable}:
+                keeper.keep_text(f"{case_id}.history.json", histories[case_id].to_json())
         except BaseException:
             interrupted = True
             raise

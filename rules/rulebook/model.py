@@ -9,6 +9,7 @@ from the YAML and checks.py checks what they name.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -231,6 +232,33 @@ class ExpandedDeadline:
     count: int
 
 
+#: What a case can tell its contract, by the state it enters (contract events).
+AgreementEvent = Literal["agreement_terminating", "agreement_ended", "termination_withdrawn"]
+
+
+class AgreementEmit(_Spec):
+    """A contract event a case emits when it enters a state: the agreement is ending on a
+    date, has ended, or its termination was withdrawn. ``dated_by`` names the deadline whose
+    moment is the agreement's end; ``route`` says how it ends (convenience, expiry...)."""
+
+    event: AgreementEvent
+    route: str | None = Field(default=None, pattern=r"^[a-z][a-z_]*$")
+    dated_by: str | None = None
+
+
+class AgreementSpec(_Spec):
+    """How a clause's cases take part in the agreement as a whole (docs/rulebooks.md).
+
+    ``emits``: contract events by the state that emits them. ``when_agreement_ends``:
+    what a case of this clause does when the agreement ends by any route. By default it
+    closes unless one of the clause's sections survives the end (the term sheet's
+    ``surviving_sections``); ``carry_on`` keeps it running whatever survives.
+    """
+
+    emits: dict[str, AgreementEmit] = Field(default_factory=dict)
+    when_agreement_ends: Literal["close_unless_surviving", "carry_on"] = "close_unless_surviving"
+
+
 class Rulebook(_Spec):
     """A loaded, checked rulebook. ``path`` is its file and ``folder`` the clause folder."""
 
@@ -259,11 +287,18 @@ class Rulebook(_Spec):
     #: The start fact whose moment opens the case (a notice received, an incident
     #: reported): facts recorded later are not dated before it. See ``opening_fact``.
     opened_by: str | None = None
+    agreement: AgreementSpec = Field(default_factory=AgreementSpec)
 
     @property
     def declares_senders(self) -> bool:
         """Whether its notices say whose they are (so only our side's are sent)."""
         return any(n.sender is not None for n in self.notices.values())
+
+    @property
+    def section_numbers(self) -> list[str]:
+        """The contract's numbered sections this clause stands for: "§8, Exhibit C" is
+        ["8"]. An exhibit alone (the SLA's) names none."""
+        return re.findall(r"§\s*(\d+(?:\.\d+)*)", self.section)
 
     @property
     def key(self) -> tuple[str, int]:

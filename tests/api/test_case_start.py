@@ -76,7 +76,8 @@ async def test_the_case_row_is_written_before_its_workflow_starts(
     start = Client.start_workflow
 
     async def spy(self: Client, *args: Any, **kwargs: Any) -> Any:
-        at_start.append(case_row(kwargs["id"]))
+        if kwargs["id"].startswith("case_"):  # not the contract's own workflow
+            at_start.append(case_row(kwargs["id"]))
         return await start(self, *args, **kwargs)
 
     monkeypatch.setattr(Client, "start_workflow", spy)

@@ -219,10 +219,14 @@ def _actions() -> dict[str, tuple[Any, str | None]]:
 
 
 async def _until(
-    handle: Handle, test: Callable[[Any], bool], known: Any = None, timeout: float = 20.0
+    handle: Handle,
+    test: Callable[[Any], bool],
+    known: Any = None,
+    timeout: float = 20.0,
+    ask: Any = None,
 ) -> Any:
-    """Polls the case query until ``test(view)`` holds (timers fire as the clock moves),
-    unless it holds for the view ``known`` already."""
+    """Polls the case query (or ``ask``) until ``test(view)`` holds (timers fire as the
+    clock moves), unless it holds for the view ``known`` already."""
     from workflows.case import CaseWorkflow
 
     if known is not None and test(known):
@@ -230,11 +234,11 @@ async def _until(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        view = await handle.query(CaseWorkflow.case)
+        view = await handle.query(ask or CaseWorkflow.case)
         if test(view):
             return view
         if loop.time() > deadline:
-            raise AssertionError(f"case {handle.id} stuck in {view.state}")
+            raise AssertionError(f"{handle.id} stuck: {view}")
         await asyncio.sleep(0.05)
 
 
@@ -293,6 +297,94 @@ async def _termination_notice_retried_now(
     return handle
 
 
+async def _agreement(
+    env: WorkflowEnvironment, queue: str, *, withdrawn: bool = False, keep: str = "contract"
+) -> Handle:
+    """The agreement as a whole: the reference contract's own workflow; the Provider's
+    notice of termination (rulebook v4 tells the contract); then either an invoice opened
+    late in the notice period and closed when the agreement ends on Mon 1 Mar 2038, or
+    the notice withdrawn. ``keep`` names whose history is kept: contract, termination or
+    invoice."""
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    # The recordings share one database: each starts from a contract never ended, and
+    # with case ids of its own.
+    suffix = f"{'withdrawn' if withdrawn else 'ended'}_{keep}"
+    _reset_agreement("ctr_reference_msa")
+    contract = await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput("ctr_reference_msa"),
+        id="ctr_reference_msa",
+        task_queue=queue,
+    )
+    await _clock_to(env, at_ny(2037, 12, 1, 11))
+    termination = await open_case(
+        env.client,
+        queue,
+        "termination_for_convenience",
+        {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "provider"},
+        case_id=f"case_replay_agreement_{suffix}",
+        version=4,
+    )
+    kept = {"contract": contract, "termination": termination}
+    if withdrawn:
+        await _clock_to(env, at_ny(2037, 12, 10, 10))
+        await termination.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest(
+                "withdrawal_agreed",
+                {
+                    "customer_signatory": "Dana Smith",
+                    "provider_signatory": "Lee Jones",
+                    "agreed_on": "2037-12-09",
+                },
+                ALICE,
+            ),
+        )
+        await termination.result()
+        await _until(
+            contract, lambda view: view.legal_state == "in_force", ask=ContractWorkflow.agreement
+        )
+    else:
+        await _clock_to(env, at_ny(2038, 2, 20, 10))
+        kept["invoice"] = invoice = await open_case(
+            env.client,
+            queue,
+            "invoice_payment",
+            {
+                "invoice_received_at": "2038-02-20T14:00:00Z",
+                "invoice_amount": "25000.00",
+                "invoice_number": "INV-2038-02",
+            },
+            case_id=f"case_replay_agreement_{suffix}_invoice",
+            version=3,
+        )
+        await _clock_to(env, at_ny(2038, 3, 1, 12))
+        await termination.result()
+        assert (await invoice.result()).state == "ended_with_agreement"
+        await _until(contract, lambda view: bool(view.at_end), ask=ContractWorkflow.agreement)
+    return kept[keep]
+
+
+def _reset_agreement(contract_id: str) -> None:
+    from sqlmodel import Session, col, delete
+
+    from store.db import get_engine
+    from store.models import AuditEntry, Contract
+
+    with Session(get_engine()) as s:
+        row = s.get(Contract, contract_id)
+        assert row is not None
+        row.legal_state = row.end_route = row.ends_at = row.ended_by_case = None
+        row.agreement_step = 0
+        s.add(row)
+        # Its steps are written once each (keyed by contract and step): begin them again.
+        s.exec(delete(AuditEntry).where(col(AuditEntry.idempotency_key).startswith("agreement:")))  # type: ignore[call-overload]
+        s.commit()
+
+
 def _paths() -> dict[str, Scenario]:
     """Every clause's recorded paths by history name, in the registry's order."""
     found: dict[str, Scenario] = {}
@@ -318,6 +410,21 @@ SCENARIOS: dict[str, Scenario] = {
     # (workflows/recording.py RETRIED_ID_PATCH).
     "termination_for_convenience.v1.notice_retried_now_under_its_own_id": functools.partial(
         _termination_notice_retried_now, case_id="case_replay_notice_retried_now_own_id"
+    ),
+    # The agreement as a whole (workflows/contract.py): the contract's own workflow, the
+    # notice that tells it, and a case its end closes.
+    "contract.ended_closing_a_case": functools.partial(_agreement, keep="contract"),
+    "contract.termination_withdrawn": functools.partial(
+        _agreement, withdrawn=True, keep="contract"
+    ),
+    "termination_for_convenience.v4.tells_its_contract_then_terminated": functools.partial(
+        _agreement, keep="termination"
+    ),
+    "termination_for_convenience.v4.tells_its_contract_then_withdrawn": functools.partial(
+        _agreement, withdrawn=True, keep="termination"
+    ),
+    "invoice_payment.v3.closed_when_the_agreement_ended": functools.partial(
+        _agreement, keep="invoice"
     ),
 }
 

@@ -8,7 +8,17 @@ from pathlib import Path
 from temporalio.workflow import _Definition
 
 from workflows.case import CaseWorkflow
-from workflows.messages import CASE_QUERY, CASE_WORKFLOW, DELIVERY_FAILED, CaseUpdate
+from workflows.contract import ContractWorkflow
+from workflows.messages import (
+    AGREEMENT_ENDED,
+    AGREEMENT_EVENT,
+    AGREEMENT_QUERY,
+    CASE_QUERY,
+    CASE_WORKFLOW,
+    CONTRACT_WORKFLOW,
+    DELIVERY_FAILED,
+    CaseUpdate,
+)
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
@@ -19,7 +29,15 @@ def test_the_names_the_api_uses_are_the_workflows_own() -> None:
     assert defn.name == CASE_WORKFLOW
     assert set(defn.updates) == {u.value for u in CaseUpdate}
     assert set(defn.queries) == {CASE_QUERY}
-    assert set(defn.signals) == {DELIVERY_FAILED}
+    assert set(defn.signals) == {DELIVERY_FAILED, AGREEMENT_ENDED}
+
+
+def test_the_names_cases_and_the_api_use_are_the_contract_workflows_own() -> None:
+    defn = _Definition.must_from_class(ContractWorkflow)
+    assert defn.name == CONTRACT_WORKFLOW
+    assert set(defn.signals) == {AGREEMENT_EVENT}
+    assert set(defn.queries) == {AGREEMENT_QUERY}
+    assert set(defn.updates) == set()
 
 
 #: Calls that read the machine's clock or chance, or do I/O: never in workflow code.

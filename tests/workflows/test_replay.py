@@ -17,8 +17,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from runtime.temporal import DATA_CONVERTER
-from workers.temporal import case_runner
-from workflows.case import CaseWorkflow
+from workers.temporal import WORKFLOWS, case_runner
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 
@@ -33,6 +32,8 @@ def test_there_are_histories_for_each_path_of_termination_for_convenience() -> N
         "termination_for_convenience.v1.terminated",
         "termination_for_convenience.v1.withdrawn",
     } <= names
+    # The contract workflow's own: an end that closes a case, and a withdrawn notice.
+    assert {"contract.ended_closing_a_case", "contract.termination_withdrawn"} <= names
     # Each history is a path of a clause's scenarios with a `history` name, recorded by
     # tests/histories/record.py; tests/histories/test_compare.py holds every named one to
     # its file, so a clause's histories come with the paths its folder names.
@@ -42,7 +43,7 @@ def test_there_are_histories_for_each_path_of_termination_for_convenience() -> N
 async def test_recorded_history_replays_on_the_current_workflow(path: Path) -> None:
     # Run as the worker runs cases: in its sandbox, its modules passed through.
     replayer = Replayer(
-        workflows=[CaseWorkflow],
+        workflows=WORKFLOWS,
         data_converter=DATA_CONVERTER,
         workflow_runner=case_runner(DATA_CONVERTER),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rules.rulebook.checks.agreement import check_agreement
 from rules.rulebook.checks.context import Context
 from rules.rulebook.checks.deadlines import check_deadlines
 from rules.rulebook.checks.facts import (
@@ -36,6 +37,7 @@ _CHECKS: tuple[Callable[[Context], None], ...] = (
     check_deadlines,
     check_notices,
     check_rules,
+    check_agreement,
 )
 
 

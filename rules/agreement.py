@@ -1,0 +1,81 @@
+"""The agreement as a whole: what a clause's cases do when the agreement ends.
+
+Pure functions of a rulebook and the term sheet's ``surviving_sections``: the contract
+workflow acts on what they say, through an activity (activities/agreement.py). The MSA
+§10 list is the reference term sheet's; a contract's own list decides for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rules.rulebook import Rulebook, default_registry
+
+#: A case's outcome when the agreement's end closes it.
+ENDED_WITH_AGREEMENT = "ended_with_agreement"
+ENDED_WITH_AGREEMENT_LABEL = "Closed: the agreement ended"
+
+#: The clause whose term-sheet parameter lists the sections that survive the end (§10).
+_SURVIVAL_CLAUSE = "termination_for_convenience"
+
+#: How the agreement ends, in words, by route.
+ROUTES = {
+    "convenience": "terminated for convenience",
+    "expiry": "expired at the end of its term",
+    "for_cause": "terminated for cause",
+    "non_payment": "terminated for non-payment",
+}
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What a case does when the agreement ends: ``close`` or ``carry_on``, and why."""
+
+    action: str
+    reason: str
+
+
+def route_words(route: str) -> str:
+    return ROUTES.get(route, route.replace("_", " "))
+
+
+def surviving_sections_of(rb: Rulebook, surviving: list[str]) -> list[str]:
+    """The clause's sections that survive the agreement's end (a sub-section survives
+    with its section: §4.2 with §4)."""
+    kept = set(surviving)
+    return [n for n in rb.section_numbers if n in kept or n.split(".")[0] in kept]
+
+
+def reaction_to_end(rb: Rulebook, surviving: list[str], ended_on: str, route: str) -> Reaction:
+    """What a case of ``rb`` does when the agreement ends.
+
+    Args:
+        rb: The case's rulebook version.
+        surviving: The term sheet's ``surviving_sections`` (section numbers).
+        ended_on: The end date, as the contract's people read it.
+        route: How the agreement ended (``ROUTES``).
+    """
+    how = f"The agreement {route_words(route)} on {ended_on}"
+    if rb.agreement.when_agreement_ends == "carry_on":
+        return Reaction("carry_on", f"{how}; this clause's rulebook carries on after the end.")
+    kept = surviving_sections_of(rb, surviving)
+    if kept:
+        sections = ", ".join(f"§{n}" for n in kept)
+        return Reaction("carry_on", f"{how}; {sections} survives the end (§10), so this goes on.")
+    named = rb.section
+    return Reaction(
+        "close",
+        f"{how}; {named} does not survive the end (surviving: "
+        + (", ".join(f"§{n}" for n in surviving) or "none")
+        + "), so this case closes.",
+    )
+
+
+def surviving_sections(terms: dict[str, Any]) -> list[str]:
+    """The term sheet's sections that survive the agreement's end (its §10 list, or the
+    rulebook's default for a term sheet that predates it)."""
+    registry = default_registry()
+    rb = registry.latest(_SURVIVAL_CLAUSE)
+    values = rb.parameter_values(registry.terms_to_read(terms))
+    return [str(s) for s in values["surviving_sections"]]

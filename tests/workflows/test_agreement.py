@@ -1,0 +1,177 @@
+"""The agreement as a whole, on the time-skipping server: a notice of termination makes the
+contract terminating; at the effective date the agreement ends, and every open case of a
+clause that does not survive (§10) closes with why, while surviving ones go on.
+
+2037 has the same calendar as 2026; the clock is pinned there, ahead of any run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import get_engine
+from store.models import AuditEntry, Contract
+from tests.workflows.helpers import (
+    at_ny,
+    clock_at,
+    eventually,
+    in_state,
+    open_case,
+    record_fact,
+    seed_reference_contract,
+    travel_to,
+)
+from workflows.case import CaseWorkflow
+from workflows.contract import ContractInput, ContractWorkflow
+from workflows.messages import ENDED_WITH_AGREEMENT
+
+CONTRACT = "ctr_reference_msa"
+TERMINATION = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "provider"}
+
+_clock = clock_at(dt.datetime(2037, 11, 27, 12, tzinfo=dt.UTC))
+
+
+def _contract() -> Contract:
+    with Session(get_engine()) as s:
+        row = s.get(Contract, CONTRACT)
+        assert row is not None
+        return row
+
+
+async def _start_contract(client: Client, task_queue: str) -> Any:
+    seed_reference_contract()
+    handle = await client.start_workflow(
+        ContractWorkflow.run, ContractInput(CONTRACT), id=CONTRACT, task_queue=task_queue
+    )
+    await eventually(lambda: _contract().legal_state == "in_force")
+    return handle
+
+
+async def _notice_of_termination(client: Client, env: WorkflowEnvironment, task_queue: str) -> Any:
+    await travel_to(env, at_ny(2037, 12, 1, 11))
+    return await open_case(
+        client, task_queue, "termination_for_convenience", TERMINATION, version=4
+    )
+
+
+async def test_the_agreements_end_closes_the_cases_that_do_not_survive_it(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    contract = await _start_contract(worker, task_queue)
+    termination = await _notice_of_termination(worker, time_env, task_queue)
+    # Day 90 after receipt (1 Dec excluded) is Mon 1 Mar 2038: the agreement ends then.
+    await eventually(lambda: _contract().legal_state == "terminating")
+    row = _contract()
+    assert (row.end_route, row.ended_by_case) == ("convenience", termination.id)
+    assert row.ends_at == at_ny(2038, 3, 1)
+
+    await travel_to(time_env, at_ny(2038, 2, 20, 10))
+    invoice = await open_case(
+        worker,
+        task_queue,
+        "invoice_payment",
+        {
+            "invoice_received_at": at_ny(2038, 2, 20, 9).isoformat(),
+            "invoice_amount": "25000.00",
+            "invoice_number": "INV-2038-02",
+        },
+        version=3,
+    )
+    indemnity = await open_case(
+        worker,
+        task_queue,
+        "indemnity_claim",
+        {
+            "claim_received_at": at_ny(2038, 2, 20, 9).isoformat(),
+            "claimant": "Third Party Telecom Ltd",
+            "description": "patent infringement claim about the messaging service",
+            "given_by": "provider",
+        },
+        version=3,
+    )
+    running = (await indemnity.query(CaseWorkflow.case)).state
+
+    await travel_to(time_env, at_ny(2038, 3, 1, 12))
+    assert (await termination.result()).state == "terminated"
+    view = await in_state(invoice, ENDED_WITH_AGREEMENT)
+    assert view.closed and view.state_label == "Closed: the agreement ended"
+    assert not [d for d in view.deadlines if d.status == "pending"]
+    # Surviving §4: the indemnity goes on as it was.
+    still = await indemnity.query(CaseWorkflow.case)
+    assert (still.state, still.closed) == (running, False)
+
+    row = _contract()
+    assert (row.legal_state, row.end_route, row.ended_by_case) == (
+        "ended",
+        "convenience",
+        termination.id,
+    )
+    told = await contract.query(ContractWorkflow.agreement)
+    by_case = {c.case_id: c for c in told.at_end}
+    assert by_case[invoice.id].action == "close"
+    assert "§3 does not survive" in by_case[invoice.id].reason
+    assert "Mon 1 Mar 2038" in by_case[invoice.id].reason
+    assert by_case[indemnity.id].action == "carry_on"
+    assert "§4 survives" in by_case[indemnity.id].reason
+    assert told.not_reached == []
+    with Session(get_engine()) as s:
+        closed = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.case_id == invoice.id, AuditEntry.action == "agreement_ended"
+            )
+        ).one()
+        ended = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.contract_id == CONTRACT,
+                AuditEntry.action == "agreement_ended",
+                AuditEntry.case_id == termination.id,
+            )
+        ).one()
+    assert closed.actor == f"contract {CONTRACT}" and "§3 does not survive" in (closed.reason or "")
+    assert closed.after["closed"] is True
+    assert ended.after["legal_state"] == "ended"
+
+
+async def test_a_withdrawn_termination_puts_the_agreement_back_in_force(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _start_contract(worker, task_queue)
+    termination = await _notice_of_termination(worker, time_env, task_queue)
+    await eventually(lambda: _contract().legal_state == "terminating")
+    await travel_to(time_env, at_ny(2037, 12, 10, 10))
+    await record_fact(
+        termination,
+        "withdrawal_agreed",
+        {
+            "customer_signatory": "Dana Smith",
+            "provider_signatory": "Lee Jones",
+            "agreed_on": "2037-12-09",
+        },
+        by="dana@customer.example.com",
+    )
+    assert (await termination.result()).state == "withdrawn"
+    await eventually(lambda: _contract().legal_state == "in_force")
+    row = _contract()
+    assert (row.end_route, row.ends_at, row.ended_by_case) == (None, None, None)
+    with Session(get_engine()) as s:
+        back = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.contract_id == CONTRACT, AuditEntry.action == "agreement_in_force"
+            )
+        ).all()
+    assert [e.case_id for e in back] == [None, termination.id]
+
+
+async def test_a_case_whose_contract_has_no_workflow_still_runs_its_course(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    # A contract registered before contracts had a workflow: its case cannot tell it.
+    termination = await _notice_of_termination(worker, time_env, task_queue)
+    await travel_to(time_env, at_ny(2038, 3, 1, 12))
+    assert (await termination.result()).state == "terminated"
+    assert _contract().legal_state is None
