@@ -26,6 +26,20 @@ class ContractPublic(BaseModel):
     effective_date: dt.date
     terms: dict[str, Any]
     created_at: dt.datetime
+    legal_state: str | None = Field(
+        default=None,
+        description="The agreement's legal state, kept by the contract's own workflow: "
+        "in_force, terminating or ended (null until its first case starts that workflow)",
+    )
+    end_route: str | None = Field(
+        default=None, description="How it ends or ended: convenience, expiry, for_cause..."
+    )
+    ends_at: dt.datetime | None = Field(
+        default=None, description="When it ends or ended (terminating or ended)"
+    )
+    ended_by_case: str | None = Field(
+        default=None, description="The case whose notice or end it was"
+    )
 
 
 class ContractRegistered(ContractPublic):

@@ -59,6 +59,7 @@ from typing import IO, Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 
 from bench._common import (
     REPO,
@@ -272,7 +273,9 @@ async def _warm_up(side: Side, n: int, concurrency: int, server_pid: int) -> Seg
         ) from exc
 
 
-async def main(rounds: int, n: int, concurrency: int, warmup: int, sample: int) -> None:
+async def main(
+    rounds: int, n: int, concurrency: int, warmup: int, sample: int, version: int | None = None
+) -> None:
     key_id = use_generated_payload_key()
     with tempfile.TemporaryDirectory(prefix="clauseflow-bench-") as tmp, ExitStack() as stack:
         urls = {CLAUSEFLOW: f"sqlite:///{tmp}/clauseflow.db", HANDWRITTEN: f"sqlite:///{tmp}/hw.db"}
@@ -282,7 +285,8 @@ async def main(rounds: int, n: int, concurrency: int, warmup: int, sample: int) 
         server = DevServer()
         stack.callback(server.stop)
         client = await server.connect(_data_converter())
-        sides, shape = _sides(client, server, urls, stack)
+        sides, shape, queues, version = _sides(client, server, urls, stack, version)
+        await _contract_for(client, queues, version)
 
         # Warm-up (imports, caches, first connections), not counted. A Clauseflow case's
         # history gives the bare side its shape.
@@ -313,8 +317,8 @@ def _data_converter() -> Any:
 
 
 def _sides(
-    client: Client, server: DevServer, urls: dict[str, str], stack: ExitStack
-) -> tuple[list[Side], Shape]:
+    client: Client, server: DevServer, urls: dict[str, str], stack: ExitStack, version: int | None
+) -> tuple[list[Side], Shape, dict[str, str], int]:
     """Each side's worker process (stopped when ``stack`` closes) and how it starts a case."""
     from bench.handwritten.shared import (
         WORKFLOW_NAME,
@@ -329,7 +333,8 @@ def _sides(
     from workflows.messages import CASE_WORKFLOW, CaseInput, CaseResult
 
     sheet = reference_term_sheet()
-    version = default_registry().latest(CLAUSE).version
+    version = version or default_registry().latest(CLAUSE).version
+    tells_contract = bool(default_registry().get(CLAUSE, version).agreement.emits)
     # The other party gives notice, so the case is ours to acknowledge (see the docstring).
     given_by = other_party(sheet.our_side)
     # Received 100 days ago: every deadline has passed, so a whole case runs at once.
@@ -367,7 +372,15 @@ def _sides(
         )
 
     async def handwritten(case_id: str) -> WorkflowHandle[Any, Any]:
-        inp = TerminationInput(case_id, REFERENCE_CONTRACT_ID, received, given_by, figures, version)
+        inp = TerminationInput(
+            case_id,
+            REFERENCE_CONTRACT_ID,
+            received,
+            given_by,
+            figures,
+            version,
+            contract_workflow=HANDWRITTEN_CONTRACT if tells_contract else None,
+        )
         return await client.start_workflow(
             WORKFLOW_NAME,
             inp,
@@ -400,7 +413,34 @@ def _sides(
         Side(HANDWRITTEN, *hw, handwritten, lambda r: r.state == "terminated"),
         Side(BARE, *br, bare, lambda r: r == len(shape.sequence())),
     ]
-    return sides, shape
+    return sides, shape, queues, version
+
+
+#: The hand-written side's contract workflow: its own, on its own worker.
+HANDWRITTEN_CONTRACT = "ctr_reference_msa_handwritten"
+
+
+async def _contract_for(client: Client, queues: dict[str, str], version: int) -> None:
+    """Starts each side's contract workflow, as the API starts the contract's with its
+    first case, when the rulebook version tells its contract (termination v4 on: the
+    notice makes the agreement terminating, one signal a case, on both sides)."""
+    from rules.rulebook import default_registry
+    from workers.seed import REFERENCE_CONTRACT_ID
+    from workflows.messages import CONTRACT_WORKFLOW, ContractInput
+
+    if not default_registry().get(CLAUSE, version).agreement.emits:
+        return
+    for contract_id, side in (
+        (REFERENCE_CONTRACT_ID, CLAUSEFLOW),
+        (HANDWRITTEN_CONTRACT, HANDWRITTEN),
+    ):
+        await client.start_workflow(
+            CONTRACT_WORKFLOW,
+            ContractInput(contract_id),
+            id=contract_id,
+            task_queue=queues[side],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
 
 
 _RATIO_LABELS = {
@@ -551,5 +591,20 @@ if __name__ == "__main__":
     parser.add_argument(
         "--history-sample", type=int, default=10, help="histories read per side and round"
     )
+    parser.add_argument(
+        "--rulebook-version",
+        type=int,
+        default=None,
+        help="the clause's rulebook version on the Clauseflow side (default: the newest)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.cases, args.concurrency, args.warmup, args.history_sample))
+    asyncio.run(
+        main(
+            args.rounds,
+            args.cases,
+            args.concurrency,
+            args.warmup,
+            args.history_sample,
+            args.rulebook_version,
+        )
+    )

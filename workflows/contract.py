@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
 _ACTIVITY_TIMEOUT = dt.timedelta(seconds=30)
 #: The store may be down for a while: its writes retry for ever, backing off to a minute.
 _RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
+#: Events that changed nothing, kept for the query (the latest).
+_IGNORED_KEPT = 20
 #: Cases told at once when the agreement ends (each is one command in the history).
 _TELL_AT_ONCE = 50
 
@@ -106,13 +108,13 @@ class ContractWorkflow:
     async def _apply(self, ev: ContractEvent) -> None:
         st = self._st
         if st.legal_state == ENDED:
-            st.ignored.append(f"{ev.event} from {ev.case_id}: the agreement has already ended")
+            self._ignore(f"{ev.event} from {ev.case_id}: the agreement has already ended")
             return
         if ev.event == "agreement_terminating":
             # Two notices: the one that ends the agreement first decides.
             earlier = st.ends_at is not None and ev.ends_at is not None and st.ends_at <= ev.ends_at
             if st.legal_state == TERMINATING and earlier:
-                st.ignored.append(
+                self._ignore(
                     f"notice in {ev.case_id}: the agreement already ends earlier, by {st.by_case}"
                 )
                 return
@@ -122,7 +124,7 @@ class ContractWorkflow:
             )
         elif ev.event == "termination_withdrawn":
             if st.legal_state != TERMINATING or st.by_case != ev.case_id:
-                st.ignored.append(f"withdrawal in {ev.case_id}: it was not ending the agreement")
+                self._ignore(f"withdrawal in {ev.case_id}: it was not ending the agreement")
                 return
             st.legal_state, st.route, st.ends_at, st.by_case = IN_FORCE, None, None, None
             await self._record(
@@ -132,7 +134,12 @@ class ContractWorkflow:
             self._set(ENDED, ev)
             await self._end("agreement_ended", f"ended at once in case {ev.case_id} ({ev.route})")
         else:
-            st.ignored.append(f"{ev.event} from {ev.case_id}: not a contract event")
+            self._ignore(f"{ev.event} from {ev.case_id}: not a contract event")
+
+    def _ignore(self, why: str) -> None:
+        """Keeps why an event changed nothing: the latest few, so a contract with
+        thousands of cases carries a bounded state into each new run."""
+        self._st.ignored = [*self._st.ignored[-(_IGNORED_KEPT - 1) :], why]
 
     def _set(self, legal_state: str, ev: ContractEvent) -> None:
         st = self._st

@@ -346,7 +346,7 @@ class AgreementState:
     at_end: dict[str, CaseConsequence] = field(default_factory=dict)
     #: Cases told to close that could not be reached (already ended), by id.
     not_reached: list[str] = field(default_factory=list)
-    #: Events that changed nothing (a second notice while terminating, say), with why.
+    #: The latest events that changed nothing (a later notice, say), with why.
     ignored: list[str] = field(default_factory=list)
 
 

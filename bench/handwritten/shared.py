@@ -63,6 +63,10 @@ class TerminationInput:
     terms: TerminationTerms
     #: The rulebook version whose templates the notices are written with.
     rulebook_version: int
+    #: The contract workflow to tell that the agreement is terminating, as Clauseflow's
+    #: case tells its own under a rulebook version that says so (termination v4 on): the
+    #: same work each side, each side's contract workflow on its own worker.
+    contract_workflow: str | None = None
 
 
 @dataclass

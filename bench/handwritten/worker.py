@@ -16,9 +16,11 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.agreement import consequences_of_end, record_agreement
 from bench._common import worker_command
 from bench.handwritten.activities import send_termination_notice
 from bench.handwritten.workflow import TerminationWorkflow
+from workflows.contract import ContractWorkflow
 
 
 def build_worker(
@@ -27,13 +29,18 @@ def build_worker(
     max_threads: int = 16,
     activities: Sequence[Callable[..., Any]] | None = None,
 ) -> Worker:
-    """The workflow and its activity (``activities`` stand in for it in tests); the store
+    """The workflow and its activity (``activities`` stand in for it in tests), and the
+    contract workflow its cases tell when the throughput bench asks them to; the store
     is a blocking client, so activities run on a thread pool."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TerminationWorkflow],
-        activities=list(activities or [send_termination_notice]),
+        workflows=[TerminationWorkflow, ContractWorkflow],
+        activities=[
+            *(activities or [send_termination_notice]),
+            record_agreement,
+            consequences_of_end,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,
     )

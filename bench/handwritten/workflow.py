@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         TerminationInput,
         TerminationResult,
     )
+    from workflows.messages import AGREEMENT_EVENT, ContractEvent
 
 RUNNING = "notice_period_running"
 TERMINATED = "terminated"
@@ -78,6 +79,15 @@ class TerminationWorkflow:
             from_state="opened",
             opening=opening,
         )
+        if inp.contract_workflow is not None:
+            # The agreement is terminating on the effective date: its contract's workflow
+            # keeps that date (workflows/contract.py), as a developer would signal it.
+            terminating = ContractEvent(
+                "agreement_terminating", inp.case_id, "convenience", effective.due_at
+            )
+            await workflow.get_external_workflow_handle(inp.contract_workflow).signal(
+                AGREEMENT_EVENT, terminating
+            )
         for reminder in reminders:
             await self._until(reminder.due_at)
             await self._notice(

@@ -21,7 +21,15 @@ from rules.rulebook import COULD_NOT_START_LABEL, default_registry
 from runtime.settings import get_settings
 from store.auth import create_user
 from store.db import get_engine
-from store.models import AuditEntry, Case, ConsoleSession, Deadline, Escalation, Notice
+from store.models import (
+    AuditEntry,
+    Case,
+    ConsoleSession,
+    Contract,
+    Deadline,
+    Escalation,
+    Notice,
+)
 from tests.api.conftest import ApiAs
 from tests.api.helpers import (
     NOW,
@@ -1055,3 +1063,30 @@ async def test_the_case_page_says_what_a_late_notice_skipped_and_holds(
     assert "held for approval acknowledgement" in shown
     assert "had passed when the case learned of it" in shown
     assert "skipped" in shown and "awaiting approval" in shown
+
+
+async def test_the_contract_page_says_where_the_agreement_stands(sign_in: SignIn) -> None:
+    seed_the_list()
+    viewer = await sign_in("viewer")
+    page = await viewer.get("/console/contracts/ctr_reference_msa")
+    assert "In force" in _legal_state(page.text)
+    with Session(get_engine()) as s:
+        row = s.get(Contract, "ctr_reference_msa")
+        assert row is not None
+        row.legal_state, row.end_route, row.ended_by_case = "ended", "convenience", "case_quiet"
+        # Ended at the start of a day, New York time, ten days ago.
+        ends = dt.datetime.combine(
+            ny_today() - dt.timedelta(days=10), dt.time(), ZoneInfo("America/New_York")
+        )
+        row.ends_at = ends.astimezone(dt.UTC)
+        s.add(row)
+        s.commit()
+    stands = _legal_state((await viewer.get("/console/contracts/ctr_reference_msa")).text)
+    assert f"Ended (convenience) {ends:%a} {ends.day} {ends:%b %Y} 00:00 New York time" in stands
+    assert "§4, §6, §7, §9, §11" in stands and "no other case can start" in stands
+
+
+def _legal_state(html: str) -> str:
+    found = re.search(r'<dd id="legal-state">(.*?)</dd>', html, re.S)
+    assert found is not None, html
+    return " ".join(found.group(1).split())

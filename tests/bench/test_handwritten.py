@@ -8,6 +8,7 @@ reminders and the effective date lie ahead and each notice waits on its timer.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -34,9 +35,10 @@ from bench.handwritten.workflow import TerminationWorkflow
 from rules.deadlines import compute_deadlines
 from rules.rulebook import default_registry
 from store.db import get_engine
-from store.models import Case, Deadline, DecisionRecord, Notice, Transition
+from store.models import AuditEntry, Case, Deadline, DecisionRecord, Notice, Transition
 from tests.workflows.helpers import seed_reference_contract
 from workers.seed import REFERENCE_CONTRACT_ID, reference_term_sheet
+from workflows.contract import ContractInput, ContractWorkflow
 
 KEYS = [
     "acknowledgement:started",
@@ -71,9 +73,11 @@ async def run_case(
     """Runs one case to its end on a worker with the given activities; returns its input."""
     seed_reference_contract()
 
-    async def run(activities: list[Callable[..., Any]] | None = None) -> TerminationInput:
+    async def run(
+        activities: list[Callable[..., Any]] | None = None, contract_workflow: str | None = None
+    ) -> TerminationInput:
         received = await time_env.get_current_time() - dt.timedelta(days=1)
-        inp = _input(received)
+        inp = dataclasses.replace(_input(received), contract_workflow=contract_workflow)
         worker = build_worker(time_env.client, task_queue, activities=activities)
         async with worker:
             result = await time_env.client.execute_workflow(
@@ -171,3 +175,30 @@ async def test_a_notice_we_gave_is_not_covered_and_fails_at_once(
             await time_env.client.execute_workflow(
                 TerminationWorkflow.run, inp, id=inp.case_id, task_queue=task_queue
             )
+
+
+async def test_asked_to_it_tells_its_contract_the_agreement_is_terminating(
+    run_case: Callable[..., Any], time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    # As Clauseflow's case does under termination v4: the throughput bench asks for it.
+    await time_env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput(REFERENCE_CONTRACT_ID),
+        id=REFERENCE_CONTRACT_ID,
+        task_queue=task_queue,
+    )
+    inp = await run_case(contract_workflow=REFERENCE_CONTRACT_ID)
+    effective = next(
+        d
+        for d in termination_deadlines(inp.notice_received_at, inp.terms)
+        if d.name == "effective_date"
+    )
+    with Session(get_engine()) as s:
+        told = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.contract_id == REFERENCE_CONTRACT_ID,
+                AuditEntry.action == "agreement_terminating",
+            )
+        ).one()
+    assert told.case_id == inp.case_id
+    assert told.after["ends_at"] == effective.due_at.isoformat()

@@ -28,7 +28,7 @@ from tests.workflows.helpers import (
 )
 from workflows.case import CaseWorkflow
 from workflows.contract import ContractInput, ContractWorkflow
-from workflows.messages import ENDED_WITH_AGREEMENT
+from workflows.messages import ENDED_WITH_AGREEMENT, ContractEvent
 
 CONTRACT = "ctr_reference_msa"
 TERMINATION = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "provider"}
@@ -175,3 +175,33 @@ async def test_a_case_whose_contract_has_no_workflow_still_runs_its_course(
     await travel_to(time_env, at_ny(2038, 3, 1, 12))
     assert (await termination.result()).state == "terminated"
     assert _contract().legal_state is None
+
+
+async def test_of_two_notices_the_one_that_ends_the_agreement_first_decides(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    contract = await _start_contract(worker, task_queue)
+    first = await _notice_of_termination(worker, time_env, task_queue)
+    await eventually(lambda: _contract().legal_state == "terminating")
+    # A later notice ends it later: it changes nothing. Many do not grow the state.
+    for n in range(25):
+        await contract.signal(
+            ContractWorkflow.agreement_event,
+            ContractEvent(
+                "agreement_terminating", f"case_later_{n}", "convenience", at_ny(2038, 4, 1)
+            ),
+        )
+    # An earlier one decides instead.
+    await contract.signal(
+        ContractWorkflow.agreement_event,
+        ContractEvent("agreement_terminating", "case_earlier", "convenience", at_ny(2038, 2, 1)),
+    )
+    await eventually(lambda: _contract().ended_by_case == "case_earlier")
+    view = await contract.query(ContractWorkflow.agreement)
+    assert (view.legal_state, view.by_case, view.ends_at) == (
+        "terminating",
+        "case_earlier",
+        at_ny(2038, 2, 1),
+    )
+    assert len(view.ignored) == 20 and "case_later_24" in view.ignored[-1]
+    assert "already ends earlier, by " + first.id in view.ignored[-1]
