@@ -63,6 +63,9 @@ async def test_the_agreements_end_closes_the_cases_that_do_not_survive_it(
     worker: Client, time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     contract = await _start_contract(worker, task_queue)
+    term = await open_case(
+        worker, task_queue, "term_expiry", {"effective_date": "2037-06-01"}, version=4
+    )
     termination = await _notice_of_termination(worker, time_env, task_queue)
     # Day 90 after receipt (1 Dec excluded) is Mon 1 Mar 2038: the agreement ends then.
     await eventually(lambda: _contract().legal_state == "terminating")
@@ -101,6 +104,9 @@ async def test_the_agreements_end_closes_the_cases_that_do_not_survive_it(
     view = await in_state(invoice, ENDED_WITH_AGREEMENT)
     assert view.closed and view.state_label == "Closed: the agreement ended"
     assert not [d for d in view.deadlines if d.status == "pending"]
+    # The term's clock (to 2040) stops: §10 does not survive the end.
+    stopped = await in_state(term, ENDED_WITH_AGREEMENT)
+    assert not [d for d in stopped.deadlines if d.status == "pending"]
     # Surviving §4: the indemnity goes on as it was.
     still = await indemnity.query(CaseWorkflow.case)
     assert (still.state, still.closed) == (running, False)
@@ -205,3 +211,48 @@ async def test_of_two_notices_the_one_that_ends_the_agreement_first_decides(
     )
     assert len(view.ignored) == 20 and "case_later_24" in view.ignored[-1]
     assert "already ends earlier, by " + first.id in view.ignored[-1]
+
+
+async def test_a_termination_for_cause_ends_the_agreement_at_once(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _start_contract(worker, task_queue)
+    await travel_to(time_env, at_ny(2037, 12, 1, 11))
+    breach = await open_case(
+        worker,
+        task_queue,
+        "material_breach",
+        {
+            "breach_notice_received_at": at_ny(2037, 12, 1, 10).isoformat(),
+            "given_by": "customer",
+            "breach_description": "repeated failure to deliver the reporting under §5",
+        },
+        version=4,
+    )
+    # The 30-day cure period has run without a cure; we terminate for cause.
+    await travel_to(time_env, at_ny(2038, 1, 6, 10))
+    invoice = await open_case(
+        worker,
+        task_queue,
+        "invoice_payment",
+        {"invoice_received_at": at_ny(2038, 1, 6, 9).isoformat(), "invoice_amount": "900.00"},
+        version=3,
+    )
+    await in_state(breach, "termination_right_arisen")
+    await record_fact(
+        breach,
+        "termination_exercised",
+        {"notice_given_on": "2038-01-06", "signatory": "Dana Smith"},
+        by="dana@customer.example.com",
+    )
+    await eventually(lambda: _contract().legal_state == "ended")
+    row = _contract()
+    assert (row.end_route, row.ended_by_case) == ("for_cause", breach.id)
+    assert (await in_state(invoice, ENDED_WITH_AGREEMENT)).closed
+    with Session(get_engine()) as s:
+        closed = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.case_id == invoice.id, AuditEntry.action == "agreement_ended"
+            )
+        ).one()
+    assert "The agreement terminated for cause on Wed 6 Jan 2038" in (closed.reason or "")
