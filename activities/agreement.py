@@ -14,10 +14,11 @@ from activities.records import CLAUSEFLOW
 from activities.types import (
     AgreementEndInput,
     CaseConsequence,
+    CaseEventInput,
     RecordAgreementInput,
     local_date,
 )
-from rules.agreement import reaction_to_end, surviving_sections
+from rules.agreement import reaction_to, reaction_to_end, surviving_sections
 from rules.rulebook import default_registry
 from store.db import session_scope
 from store.models import AuditEntry, Case, Contract
@@ -64,17 +65,38 @@ def consequences_of_end(inp: AgreementEndInput) -> list[CaseConsequence]:
         contract = session.get(Contract, inp.contract_id)
         if contract is None:
             return []
-        cases = session.exec(
-            select(Case.id, Case.clause, Case.rulebook_version)
-            .where(Case.contract_id == inp.contract_id, Case.closed == False)  # noqa: E712
-            .order_by(Case.id)
-        ).all()
         surviving = surviving_sections(contract.terms)
-        ended_on = local_date(inp.ends_at, contract.time_zone).strftime("%a %-d %b %Y")
+        ends_on = local_date(inp.ends_at, contract.time_zone)
     out = []
-    for case_id, clause, version in cases:
+    for case_id, clause, version in _open_cases(inp.contract_id):
         if case_id == inp.by_case:
             continue
-        reaction = reaction_to_end(registry.get(clause, version), surviving, ended_on, inp.route)
-        out.append(CaseConsequence(case_id, clause, reaction.action, reaction.reason))
+        r = reaction_to_end(registry.get(clause, version), surviving, ends_on, inp.route)
+        out.append(CaseConsequence(case_id, clause, r.action, r.reason, r.record, r.values))
     return out
+
+
+@activity.defn
+def consequences_of_event(inp: CaseEventInput) -> list[CaseConsequence]:
+    """Every open case of the contract, other than the one that emitted the event, whose
+    rulebook records a fact when it comes (``agreement.reacts``), with that fact."""
+    registry = default_registry()
+    out = []
+    for case_id, clause, version in _open_cases(inp.contract_id):
+        reaction = reaction_to(registry.get(clause, version), inp.event)
+        if case_id == inp.case_id or reaction is None:
+            continue
+        values = {**inp.values, **{k: inp.values.get(v) for k, v in reaction.values.items()}}
+        why = f"{inp.event} in case {inp.case_id}: this case records {reaction.record}"
+        out.append(CaseConsequence(case_id, clause, "record", why, reaction.record, values))
+    return out
+
+
+def _open_cases(contract_id: str) -> list[tuple[str, str, int]]:
+    with session_scope() as session:
+        rows = session.exec(
+            select(Case.id, Case.clause, Case.rulebook_version)
+            .where(Case.contract_id == contract_id, Case.closed == False)  # noqa: E712
+            .order_by(Case.id)
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -104,7 +104,7 @@ def summarise(inp: DescribeRulebookInput) -> RulebookSummary:
         ],
         advance_deadlines=[n for n, d in rb.deadlines.items() if d.direction == "before"],
         agreement_events={
-            state: AgreementEmitInfo(e.event, e.route, e.dated_by)
+            state: AgreementEmitInfo(e.event, e.route, e.dated_by, dict(e.values))
             for state, e in rb.agreement.emits.items()
         },
     )

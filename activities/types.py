@@ -74,6 +74,8 @@ class AgreementEmitInfo:
     event: str
     route: str | None = None
     dated_by: str | None = None
+    #: An event for the other cases: each field and the case fact it is taken from.
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -442,9 +444,22 @@ class AgreementEndInput:
 
 @dataclass
 class CaseConsequence:
-    """What one open case of the contract does now that the agreement has ended."""
+    """What one open case of the contract does about another case's event, or now that
+    the agreement has ended: close, carry on, or record the fact ``record``."""
 
     case_id: str
     clause: str
     action: str
     reason: str
+    record: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CaseEventInput:
+    """A case's event that is news for the contract's other cases (``agreement.emits``)."""
+
+    contract_id: str
+    event: str
+    case_id: str
+    values: dict[str, Any] = field(default_factory=dict)

@@ -43,12 +43,12 @@ def refusal_after_end(contract: Contract, rulebook: Rulebook) -> str | None:
     the clause does not survive), or None."""
     if contract.legal_state != ENDED or contract.ends_at is None:
         return None
-    ended_on = contract.ends_at.astimezone(ZoneInfo(contract.time_zone)).strftime("%a %-d %b %Y")
+    ends_on = contract.ends_at.astimezone(ZoneInfo(contract.time_zone)).date()
     reaction = reaction_to_end(
-        rulebook, surviving_sections(contract.terms), ended_on, contract.end_route or "ended"
+        rulebook, surviving_sections(contract.terms), ends_on, contract.end_route or "ended"
     )
     if reaction.action != "close":
-        return None
+        return None  # it survives, carries on, or records the end in its own way
     return (
         f"no {rulebook.title} case can start: the agreement has ended. "
         + reaction.reason.replace("so this case closes", "so it cannot start a case")

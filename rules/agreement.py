@@ -7,10 +7,12 @@ workflow acts on what they say, through an activity (activities/agreement.py). T
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.rulebook import Rulebook, default_registry
+from rules.rulebook.model import RecordReaction
 
 #: A case's outcome when the agreement's end closes it.
 ENDED_WITH_AGREEMENT = "ended_with_agreement"
@@ -30,14 +32,22 @@ ROUTES = {
 
 @dataclass(frozen=True)
 class Reaction:
-    """What a case does when the agreement ends: ``close`` or ``carry_on``, and why."""
+    """What a case does when the agreement ends: ``close``, ``carry_on`` or ``record``
+    (the fact ``record`` with ``values``, its own rules deciding what follows), and why."""
 
     action: str
     reason: str
+    record: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def route_words(route: str) -> str:
     return ROUTES.get(route, route.replace("_", " "))
+
+
+def day_text(day: dt.date) -> str:
+    """A day as the contract's people read it: "Mon 1 Mar 2038"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def surviving_sections_of(rb: Rulebook, surviving: list[str]) -> list[str]:
@@ -47,29 +57,38 @@ def surviving_sections_of(rb: Rulebook, surviving: list[str]) -> list[str]:
     return [n for n in rb.section_numbers if n in kept or n.split(".")[0] in kept]
 
 
-def reaction_to_end(rb: Rulebook, surviving: list[str], ended_on: str, route: str) -> Reaction:
+def reaction_to_end(rb: Rulebook, surviving: list[str], ends_on: dt.date, route: str) -> Reaction:
     """What a case of ``rb`` does when the agreement ends.
 
     Args:
         rb: The case's rulebook version.
         surviving: The term sheet's ``surviving_sections`` (section numbers).
-        ended_on: The end date, as the contract's people read it.
+        ends_on: The day it ends, in the contract's time zone.
         route: How the agreement ended (``ROUTES``).
     """
-    how = f"The agreement {route_words(route)} on {ended_on}"
-    if rb.agreement.when_agreement_ends == "carry_on":
+    how = f"The agreement {route_words(route)} on {day_text(ends_on)}"
+    end = rb.agreement.when_agreement_ends
+    if isinstance(end, RecordReaction):
+        told = {"end_date": ends_on.isoformat(), "route": route}
+        values = {name: told[source] for name, source in end.values.items()}
+        return Reaction("record", f"{how}; this case records {end.record}.", end.record, values)
+    if end == "carry_on":
         return Reaction("carry_on", f"{how}; this clause's rulebook carries on after the end.")
     kept = surviving_sections_of(rb, surviving)
     if kept:
         sections = ", ".join(f"§{n}" for n in kept)
         return Reaction("carry_on", f"{how}; {sections} survives the end (§10), so this goes on.")
-    named = rb.section
     return Reaction(
         "close",
-        f"{how}; {named} does not survive the end (surviving: "
+        f"{how}; {rb.section} does not survive the end (surviving: "
         + (", ".join(f"§{n}" for n in surviving) or "none")
         + "), so this case closes.",
     )
+
+
+def reaction_to(rb: Rulebook, event: str) -> RecordReaction | None:
+    """The fact a case of ``rb`` records when another case of its contract emits ``event``."""
+    return rb.agreement.reacts.get(event)
 
 
 def surviving_sections(terms: dict[str, Any]) -> list[str]:

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         AGREEMENT_ENDED,
         CASE_WORKFLOW,
         CLOSED_FROM_OUTSIDE,
+        CONTRACT_FACT,
         ENDED_WITH_AGREEMENT,
         AgreementEnded,
         AmendDeadlineRequest,
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         CaseUpdate,
         CaseView,
         CloseCaseRequest,
+        ContractFact,
         DecideAmendmentRequest,
         DeliveryFailure,
         ReassignOwnerRequest,
@@ -369,6 +371,39 @@ class CaseWorkflow(OperatorActions):
             ENDED_WITH_AGREEMENT, f"contract {ended.contract_id}", ended.reason, by_contract=True
         )
         self._queue.append(Event("agreement_ended", "agreement_ended", action=close))
+
+    @workflow.signal(name=CONTRACT_FACT)
+    def contract_fact(self, told: ContractFact) -> None:
+        """The contract tells the case to record a fact: another case's event it reacts
+        to, or the agreement's end (its rulebook's ``agreement``). Checked as a person's
+        fact would be; one the case cannot take is escalated to a person, never lost."""
+        inp, st = self._input, self._st
+        if inp is None or st is None or st.closed:
+            return
+        refusal = refusal_of_fact(
+            st.summary,
+            inp.terms,
+            self._zone(),
+            workflow.now(),
+            state=st.state,
+            facts=st.facts,
+            deadlines=st.deadlines,
+            fact=told.fact,
+            values=told.values,
+        )
+        request = RecordFactRequest(
+            told.fact, told.values, f"contract {told.contract_id}", told.reason
+        )
+        ev = Event(
+            "fact_recorded",
+            f"fact:{told.fact}",
+            {"fact": told.fact, **scalar_values(told.values)},
+            request,
+        )
+        if refusal is not None:
+            ev.request = None
+            ev.error = f"its contract told it to record {told.fact} ({told.reason}): {refusal}"
+        self._queue.append(ev)
 
     @workflow.update
     async def record_fact(self, request: RecordFactRequest) -> CaseView:

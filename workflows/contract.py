@@ -22,12 +22,19 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agreement import consequences_of_end, record_agreement
-    from activities.types import AgreementEndInput, CaseConsequence, RecordAgreementInput
+    from activities.agreement import consequences_of_end, consequences_of_event, record_agreement
+    from activities.types import (
+        AgreementEndInput,
+        CaseConsequence,
+        CaseEventInput,
+        RecordAgreementInput,
+    )
+    from rules.rulebook.model import LEGAL_EVENTS
     from workflows.messages import (
         AGREEMENT_ENDED,
         AGREEMENT_EVENT,
         AGREEMENT_QUERY,
+        CONTRACT_FACT,
         CONTRACT_WORKFLOW,
         ENDED,
         IN_FORCE,
@@ -36,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         AgreementState,
         AgreementView,
         ContractEvent,
+        ContractFact,
         ContractInput,
     )
 
@@ -107,6 +115,9 @@ class ContractWorkflow:
 
     async def _apply(self, ev: ContractEvent) -> None:
         st = self._st
+        if ev.event not in LEGAL_EVENTS:
+            await self._pass_on(ev)
+            return
         if st.legal_state == ENDED:
             self._ignore(f"{ev.event} from {ev.case_id}: the agreement has already ended")
             return
@@ -130,11 +141,23 @@ class ContractWorkflow:
             await self._record(
                 "agreement_in_force", f"the termination in {ev.case_id} withdrawn", ev.case_id
             )
-        elif ev.event == "agreement_ended":
+        else:
+            assert ev.event == "agreement_ended"
             self._set(ENDED, ev)
             await self._end("agreement_ended", f"ended at once in case {ev.case_id} ({ev.route})")
-        else:
-            self._ignore(f"{ev.event} from {ev.case_id}: not a contract event")
+
+    async def _pass_on(self, ev: ContractEvent) -> None:
+        """Another case's news (a maintenance window, say): each open case whose rulebook
+        reacts to it records its fact. Cases of surviving clauses hear it after the end."""
+        found = await workflow.execute_activity(
+            consequences_of_event,
+            CaseEventInput(self._input.contract_id, ev.event, ev.case_id, ev.values),
+            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        if not found:
+            self._ignore(f"{ev.event} from {ev.case_id}: no open case reacts to it")
+        await self._tell_all(found)
 
     def _ignore(self, why: str) -> None:
         """Keeps why an event changed nothing: the latest few, so a contract with
@@ -181,16 +204,29 @@ class ContractWorkflow:
             retry_policy=_RETRY,
         )
         st.at_end.update((c.case_id, c) for c in found)
-        closing = [c for c in found if c.action == "close"]
-        for start in range(0, len(closing), _TELL_AT_ONCE):
-            batch = closing[start : start + _TELL_AT_ONCE]
-            told = await asyncio.gather(
-                *(self._tell(c, st.route, st.ends_at) for c in batch), return_exceptions=True
-            )
-            st.not_reached += [c.case_id for c, t in zip(batch, told, strict=True) if t is not None]
+        await self._tell_all(found)
 
-    async def _tell(self, c: CaseConsequence, route: str, ends_at: dt.datetime) -> None:
+    async def _tell_all(self, found: list[CaseConsequence]) -> None:
+        """Tells each case what it does (close, record a fact), some at a time; a case that
+        cannot be told (it has ended meanwhile) is listed as not reached."""
+        acting = [c for c in found if c.action in ("close", "record")]
+        for start in range(0, len(acting), _TELL_AT_ONCE):
+            batch = acting[start : start + _TELL_AT_ONCE]
+            told = await asyncio.gather(*(self._tell(c) for c in batch), return_exceptions=True)
+            self._st.not_reached += [
+                c.case_id for c, t in zip(batch, told, strict=True) if t is not None
+            ]
+
+    async def _tell(self, c: CaseConsequence) -> None:
+        st, contract_id = self._st, self._input.contract_id
         handle = workflow.get_external_workflow_handle(c.case_id)
+        if c.action == "record":
+            assert c.record is not None
+            await handle.signal(
+                CONTRACT_FACT, ContractFact(contract_id, c.record, c.values, c.reason)
+            )
+            return
+        assert st.route is not None and st.ends_at is not None
         await handle.signal(
-            AGREEMENT_ENDED, AgreementEnded(self._input.contract_id, route, ends_at, c.reason)
+            AGREEMENT_ENDED, AgreementEnded(contract_id, st.route, st.ends_at, c.reason)
         )

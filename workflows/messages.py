@@ -61,9 +61,11 @@ CLOSED_BY_OPERATOR = {
 #: operator, or by its contract because the agreement ended (§10).
 CLOSED_FROM_OUTSIDE = {**CLOSED_BY_OPERATOR, ENDED_WITH_AGREEMENT: ENDED_WITH_AGREEMENT_LABEL}
 
-#: The contract workflow's signal for what its cases tell it, and the case's for its end.
+#: The contract workflow's signal for what its cases tell it; the case's for the end, and
+#: for a fact it records because of another case's event (or the end).
 AGREEMENT_EVENT = "agreement_event"
 AGREEMENT_ENDED = "agreement_ended"
+CONTRACT_FACT = "contract_fact"
 
 
 @dataclass
@@ -75,6 +77,19 @@ class ContractEvent:
     case_id: str
     route: str | None = None
     ends_at: dt.datetime | None = None
+    #: An event that is news for other cases carries its values (``agreement.emits``).
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ContractFact:
+    """The contract tells a case to record ``fact`` (its rulebook's ``agreement.reacts``
+    or ``when_agreement_ends``), with why; the case's rules decide what follows."""
+
+    contract_id: str
+    fact: str
+    values: dict[str, Any]
+    reason: str
 
 
 @dataclass

@@ -316,7 +316,11 @@ class CaseRecords:
             return
         dated = st.deadlines.get(emit.dated_by) if emit.dated_by else None
         event = ContractEvent(
-            emit.event, inp.case_id, emit.route, dated.due_at if dated else workflow.now()
+            emit.event,
+            inp.case_id,
+            emit.route,
+            dated.due_at if dated else workflow.now(),
+            {name: st.facts.get(fact) for name, fact in emit.values.items()},
         )
         try:
             await workflow.get_external_workflow_handle(inp.contract_id).signal(

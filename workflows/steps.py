@@ -58,6 +58,9 @@ class CaseSteps(CaseRecords):
         step visibly, with the reason, instead of retrying it for ever."""
         st = self._st
         assert st is not None
+        if ev.error is not None:  # refused before it was queued (a fact its contract told)
+            await self._refuse_step(ev, ev.error)
+            return
         # The summary never changes in a step; the rest is put back if the step fails.
         before = copy.deepcopy({k: v for k, v in vars(st).items() if k != "summary"})
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.agreement import consequences_of_end, record_agreement
+from activities.agreement import consequences_of_end, consequences_of_event, record_agreement
 from bench._common import worker_command
 from bench.handwritten.activities import send_termination_notice
 from bench.handwritten.workflow import TerminationWorkflow
@@ -40,6 +40,7 @@ def build_worker(
             *(activities or [send_termination_notice]),
             record_agreement,
             consequences_of_end,
+            consequences_of_event,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,

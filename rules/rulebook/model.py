@@ -232,31 +232,54 @@ class ExpandedDeadline:
     count: int
 
 
-#: What a case can tell its contract, by the state it enters (contract events).
-AgreementEvent = Literal["agreement_terminating", "agreement_ended", "termination_withdrawn"]
+#: The events that change the agreement's legal state; any other event a case emits is
+#: news for the contract's other cases (a maintenance window for the month's review).
+LEGAL_EVENTS = ("agreement_terminating", "agreement_ended", "termination_withdrawn")
+#: What the contract tells a case whose rulebook records a fact when the agreement ends.
+END_VALUES = ("end_date", "route")
 
 
 class AgreementEmit(_Spec):
-    """A contract event a case emits when it enters a state: the agreement is ending on a
-    date, has ended, or its termination was withdrawn. ``dated_by`` names the deadline whose
-    moment is the agreement's end; ``route`` says how it ends (convenience, expiry...)."""
+    """A contract event a case emits when it enters a state.
 
-    event: AgreementEvent
+    The legal events (``LEGAL_EVENTS``): the agreement is ending on a date, has ended, or
+    its termination was withdrawn; ``dated_by`` names the deadline whose moment is the
+    end and ``route`` says how it ends (convenience, expiry...). Any other event carries
+    ``values`` (a field for each: the case fact it is taken from) to the contract's
+    cases whose rulebook ``reacts`` to it.
+    """
+
+    event: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     route: str | None = Field(default=None, pattern=r"^[a-z][a-z_]*$")
     dated_by: str | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class RecordReaction(_Spec):
+    """A fact a case records when its contract passes it an event (``reacts``), or when
+    the agreement ends (``when_agreement_ends``): the event's values, or for the end the
+    fields named from ``END_VALUES`` (``{ended_on: end_date}``)."""
+
+    record: str
+    values: dict[str, str] = Field(default_factory=dict)
 
 
 class AgreementSpec(_Spec):
     """How a clause's cases take part in the agreement as a whole (docs/rulebooks.md).
 
-    ``emits``: contract events by the state that emits them. ``when_agreement_ends``:
+    ``emits``: contract events by the state that emits them. ``reacts``: the facts this
+    clause's open cases record when another case emits an event. ``when_agreement_ends``:
     what a case of this clause does when the agreement ends by any route. By default it
     closes unless one of the clause's sections survives the end (the term sheet's
-    ``surviving_sections``); ``carry_on`` keeps it running whatever survives.
+    ``surviving_sections``); ``carry_on`` keeps it running whatever survives; a
+    ``record`` reaction records a fact, and the clause's own rules say what follows.
     """
 
     emits: dict[str, AgreementEmit] = Field(default_factory=dict)
-    when_agreement_ends: Literal["close_unless_surviving", "carry_on"] = "close_unless_surviving"
+    reacts: dict[str, RecordReaction] = Field(default_factory=dict)
+    when_agreement_ends: Literal["close_unless_surviving", "carry_on"] | RecordReaction = (
+        "close_unless_surviving"
+    )
 
 
 class Rulebook(_Spec):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.terms import TermSheet
+from rules.rulebook.checks.agreement import check_reactions_across
 from rules.rulebook.errors import RulebookError, UnknownRulebook
 from rules.rulebook.loader import load_rulebook
 from rules.rulebook.model import Rulebook
@@ -64,6 +65,7 @@ class RulebookRegistry:
         for rulebook in loaded:
             self.add(rulebook)
         declarations(self.all())  # rulebooks that share a figure declare it alike
+        check_reactions_across(self.all())  # what one case tells, another can record
         if self.require_senders:
             for clause in self.clauses():
                 newest = self.latest(clause)

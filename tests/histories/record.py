@@ -301,10 +301,13 @@ async def _agreement(
     env: WorkflowEnvironment, queue: str, *, withdrawn: bool = False, keep: str = "contract"
 ) -> Handle:
     """The agreement as a whole: the reference contract's own workflow; the Provider's
-    notice of termination (rulebook v4 tells the contract); then either an invoice opened
-    late in the notice period and closed when the agreement ends on Mon 1 Mar 2038, or
-    the notice withdrawn. ``keep`` names whose history is kept: contract, termination or
-    invoice."""
+    notice of termination (rulebook v4 tells the contract); then either an invoice and the
+    monthly review opened late in the notice period, the invoice closed and the reviews
+    ended when the agreement ends on Tue 2 Mar 2038, or
+    the notice withdrawn. ``keep`` names whose history is kept: contract, termination,
+    invoice or review. The notice is received on 2 Dec, so the agreement ends at midnight
+    on 2 Mar, not at a month's end: the review's month and the end never meet, and a
+    history recorded again comes out the same."""
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
     from workflows.contract import ContractInput, ContractWorkflow
@@ -319,12 +322,12 @@ async def _agreement(
         id="ctr_reference_msa",
         task_queue=queue,
     )
-    await _clock_to(env, at_ny(2037, 12, 1, 11))
+    await _clock_to(env, at_ny(2037, 12, 2, 11))
     termination = await open_case(
         env.client,
         queue,
         "termination_for_convenience",
-        {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "provider"},
+        {"notice_received_at": "2037-12-02T15:00:00Z", "given_by": "provider"},
         case_id=f"case_replay_agreement_{suffix}",
         version=4,
     )
@@ -347,6 +350,7 @@ async def _agreement(
         await _until(
             contract, lambda view: view.legal_state == "in_force", ask=ContractWorkflow.agreement
         )
+        await _settled(contract)
     else:
         await _clock_to(env, at_ny(2038, 2, 20, 10))
         kept["invoice"] = invoice = await open_case(
@@ -361,11 +365,82 @@ async def _agreement(
             case_id=f"case_replay_agreement_{suffix}_invoice",
             version=3,
         )
-        await _clock_to(env, at_ny(2038, 3, 1, 12))
+        kept["review"] = review = await open_case(
+            env.client,
+            queue,
+            "monthly_sla_review",
+            {"first_month": "2038-02-01"},
+            case_id=f"case_replay_agreement_{suffix}_review",
+            version=4,
+        )
+        await _clock_to(env, at_ny(2038, 3, 2, 12))
         await termination.result()
         assert (await invoice.result()).state == "ended_with_agreement"
+        assert (await review.result()).state == "ended"
         await _until(contract, lambda view: bool(view.at_end), ask=ContractWorkflow.agreement)
+        await _settled(contract)
     return kept[keep]
+
+
+async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
+    """A maintenance window noticed in time and over: the case tells its contract, which
+    has the month's review record it. ``keep``: contract, maintenance or review."""
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    _reset_agreement("ctr_reference_msa")
+    contract = await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput("ctr_reference_msa"),
+        id="ctr_reference_msa",
+        task_queue=queue,
+    )
+    review = await open_case(
+        env.client,
+        queue,
+        "monthly_sla_review",
+        {"first_month": "2037-11-01"},
+        case_id=f"case_replay_maintenance_{keep}_review",
+        version=4,
+    )
+    window = await open_case(
+        env.client,
+        queue,
+        "scheduled_maintenance",
+        {
+            "window_starts_at": "2037-12-05T06:00:00Z",
+            "window_ends_at": "2037-12-05T08:00:00Z",
+            "description": "core router upgrade",
+        },
+        case_id=f"case_replay_maintenance_{keep}_window",
+        version=4,
+    )
+    await window.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "maintenance_notice_received", {"received_at": "2037-11-27T11:00:00Z"}, ALICE
+        ),
+    )
+    await _clock_to(env, at_ny(2037, 12, 5, 4))
+    assert (await window.result()).state == "excluded_from_uptime"
+    # Its steps: the start, November's review (1 Dec), the window its contract told.
+    await _until(review, lambda view: view.step >= 3)
+    await _settled(contract)
+    return {"contract": contract, "maintenance": window, "review": review}[keep]
+
+
+async def _settled(handle: Handle, timeout: float = 20.0) -> None:
+    """Waits until the workflow has nothing in flight (no task, no activity), so that a
+    workflow that never ends is recorded at the same point each time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        raw = (await handle.describe()).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        assert loop.time() < deadline, f"{handle.id} still busy"
+        await asyncio.sleep(0.05)
 
 
 def _reset_agreement(contract_id: str) -> None:
@@ -425,6 +500,16 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "invoice_payment.v3.closed_when_the_agreement_ended": functools.partial(
         _agreement, keep="invoice"
+    ),
+    "monthly_sla_review.v4.ended_with_the_agreement": functools.partial(_agreement, keep="review"),
+    "contract.maintenance_window_passed_on": functools.partial(
+        _maintenance_into_review, keep="contract"
+    ),
+    "scheduled_maintenance.v4.tells_its_contract_excluded": functools.partial(
+        _maintenance_into_review, keep="maintenance"
+    ),
+    "monthly_sla_review.v4.maintenance_window_from_its_contract": functools.partial(
+        _maintenance_into_review, keep="review"
     ),
 }
 

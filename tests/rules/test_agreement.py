@@ -3,12 +3,15 @@ against what the rulebook declares), and what a clause does when the agreement e
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rules.agreement import reaction_to_end, surviving_sections
 from rules.rulebook import RulebookError, default_registry
+from rules.rulebook.checks.agreement import check_reactions_across
 from tests.rules.helpers import load_demo
 from tests.rules.test_fact_checks import RULEBOOK
 from workers.seed import reference_term_sheet
@@ -38,11 +41,31 @@ def _with(agreement: str) -> str:
         ),
         (
             "agreement:\n  emits:\n    done: {event: agreement_over, route: expiry}\n",
-            "an agreement event is agreement_terminating, agreement_ended or termination_withdrawn",
+            "agreement_over does not end the agreement, so it takes no route",
+        ),
+        (
+            "agreement:\n  emits:\n    done: {event: settled, values: {paid_on: paid_at}}\n",
+            "settled's paid_on comes from 'paid_at', which is not a fact",
         ),
         (
             "agreement:\n  when_agreement_ends: close\n",
-            "when_agreement_ends is close_unless_surviving or carry_on",
+            "when_agreement_ends is close_unless_surviving, carry_on, or a fact to record",
+        ),
+        (
+            "agreement:\n  reacts:\n    window: {record: setled}\n",
+            "'setled' is not a recordable fact of this rulebook \\(did you mean 'settled'",
+        ),
+        (
+            "agreement:\n  reacts:\n    agreement_ended: {record: settled}\n",
+            "what a case does at the end is when_agreement_ends",
+        ),
+        (
+            "agreement:\n  when_agreement_ends: {record: settled, values: {settled_at: route}}\n",
+            "settled needs settled_on: give each a value from end_date, route",
+        ),
+        (
+            "agreement:\n  when_agreement_ends: {record: settled, values: {settled_on: today}}\n",
+            "at the end the contract tells end_date, route, not 'today'",
         ),
     ],
 )
@@ -71,7 +94,7 @@ def test_a_clause_survives_by_its_section_numbers() -> None:
     registry = default_registry()
     cases = {
         clause: reaction_to_end(
-            registry.latest(clause), MSA_SURVIVING, "Mon 1 Mar 2038", "convenience"
+            registry.latest(clause), MSA_SURVIVING, dt.date(2038, 3, 1), "convenience"
         )
         for clause in registry.clauses()
     }
@@ -89,11 +112,59 @@ def test_a_clause_survives_by_its_section_numbers() -> None:
 
 def test_a_sub_section_survives_with_its_section_and_a_term_sheet_chooses_its_own() -> None:
     rb = default_registry().latest("invoice_payment")
-    assert reaction_to_end(rb, ["3"], "Mon 1 Mar 2038", "expiry").action == "carry_on"
-    assert reaction_to_end(rb, [], "Mon 1 Mar 2038", "expiry").reason.endswith(
+    assert reaction_to_end(rb, ["3"], dt.date(2038, 3, 1), "expiry").action == "carry_on"
+    assert reaction_to_end(rb, [], dt.date(2038, 3, 1), "expiry").reason.endswith(
         "(surviving: none), so this case closes."
     )
     sheet = reference_term_sheet().model_dump(mode="json")
     assert surviving_sections(sheet) == MSA_SURVIVING
     sheet["clauses"]["surviving_sections"] = ["3", "4"]
     assert surviving_sections(sheet) == ["3", "4"]
+
+
+def _pair(tmp_path: Path, emits: str, reacts: str) -> list[Any]:
+    emitter = load_demo(
+        tmp_path,
+        "emitter_demo",
+        _with(f"agreement:\n  emits:\n    done: {emits}\n").replace(
+            "clause: checks_demo", "clause: emitter_demo"
+        ),
+    )
+    reactor = load_demo(tmp_path, "checks_demo", _with(f"agreement:\n  reacts:\n{reacts}"))
+    return [emitter, reactor]
+
+
+def test_what_one_case_tells_another_can_record(tmp_path: Path) -> None:
+    ok = _pair(
+        tmp_path,
+        "{event: settled_elsewhere, values: {settled_on: starts_on}}",
+        "    settled_elsewhere: {record: settled}\n",
+    )
+    check_reactions_across(ok)
+    for emits, reacts, message in [
+        (
+            "{event: settled_elsewhere}",
+            "    settled_somewhere: {record: settled}\n",
+            "reacts to settled_somewhere, which no rulebook emits",
+        ),
+        (
+            "{event: settled_elsewhere, values: {paid: amount}}",
+            "    settled_elsewhere: {record: settled}\n",
+            "emits settled_elsewhere, which gives no settled_on",
+        ),
+        (
+            "{event: settled_elsewhere, values: {settled_on: starts_on, rate: rate}}",
+            "    settled_elsewhere: {record: settled}\n",
+            "gives rate, not a field of it",
+        ),
+    ]:
+        with pytest.raises(RulebookError, match=message):
+            check_reactions_across(_pair(tmp_path, emits, reacts))
+
+
+def test_the_shipped_rulebooks_react_only_to_what_is_emitted() -> None:
+    # Loading checks it; the maintenance window and the review are the first pair.
+    registry = default_registry()
+    check_reactions_across(registry.all())
+    review = registry.latest("monthly_sla_review").agreement
+    assert review.reacts["maintenance_window_excluded"].record == "maintenance_window_recorded"

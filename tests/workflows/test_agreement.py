@@ -7,6 +7,7 @@ clause that does not survive (§10) closes with why, while surviving ones go on.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     in_state,
+    notices_of,
     open_case,
     record_fact,
     seed_reference_contract,
@@ -28,7 +30,7 @@ from tests.workflows.helpers import (
 )
 from workflows.case import CaseWorkflow
 from workflows.contract import ContractInput, ContractWorkflow
-from workflows.messages import ENDED_WITH_AGREEMENT, ContractEvent
+from workflows.messages import ENDED_WITH_AGREEMENT, ContractEvent, ContractFact
 
 CONTRACT = "ctr_reference_msa"
 TERMINATION = {"notice_received_at": "2037-12-01T15:00:00Z", "given_by": "provider"}
@@ -65,6 +67,9 @@ async def test_the_agreements_end_closes_the_cases_that_do_not_survive_it(
     contract = await _start_contract(worker, task_queue)
     term = await open_case(
         worker, task_queue, "term_expiry", {"effective_date": "2037-06-01"}, version=4
+    )
+    review = await open_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": "2037-11-01"}, version=4
     )
     termination = await _notice_of_termination(worker, time_env, task_queue)
     # Day 90 after receipt (1 Dec excluded) is Mon 1 Mar 2038: the agreement ends then.
@@ -107,6 +112,15 @@ async def test_the_agreements_end_closes_the_cases_that_do_not_survive_it(
     # The term's clock (to 2040) stops: §10 does not survive the end.
     stopped = await in_state(term, ENDED_WITH_AGREEMENT)
     assert not [d for d in stopped.deadlines if d.status == "pending"]
+    # The monthly review records the end by its own rule: no month after it is reviewed.
+    assert (await in_state(review, "ended")).closed
+    assert _told(review.id) == [("review_ended", {"ended_on": "2038-03-01"})]
+    # February ended at the same midnight as the agreement: it is reviewed, once.
+    months = [n.subject.split(":")[0] for n in notices_of(review.id, "uptime_report")]
+    assert months == [
+        f"Uptime for {m}"
+        for m in ("November 2037", "December 2037", "January 2038", "February 2038")
+    ]
     # Surviving §4: the indemnity goes on as it was.
     still = await indemnity.query(CaseWorkflow.case)
     assert (still.state, still.closed) == (running, False)
@@ -256,3 +270,90 @@ async def test_a_termination_for_cause_ends_the_agreement_at_once(
             )
         ).one()
     assert "The agreement terminated for cause on Wed 6 Jan 2038" in (closed.reason or "")
+
+
+def _told(case_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The facts the contract told a case to record, in order: (fact, values)."""
+    with Session(get_engine()) as s:
+        entries = s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.case_id == case_id, AuditEntry.actor == f"contract {CONTRACT}")
+            .order_by(AuditEntry.id)  # type: ignore[arg-type]
+        ).all()
+    return [(e.after["event"].split(":")[1], e.after["values"]) for e in entries]
+
+
+async def test_a_maintenance_window_excluded_from_uptime_goes_into_the_months_review(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _start_contract(worker, task_queue)
+    review = await open_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": "2037-11-01"}, version=4
+    )
+    starts, ends = at_ny(2037, 12, 5, 1), at_ny(2037, 12, 5, 3)
+    window = await open_case(
+        worker,
+        task_queue,
+        "scheduled_maintenance",
+        {
+            "window_starts_at": starts.isoformat(),
+            "window_ends_at": ends.isoformat(),
+            "description": "core router upgrade",
+        },
+        version=4,
+    )
+    # We are the Customer: the Provider's notice arrived a week ahead, in time.
+    noticed = at_ny(2037, 11, 27, 6)
+    await record_fact(
+        window,
+        "maintenance_notice_received",
+        {"received_at": noticed.isoformat()},
+        by="noc@customer.example.com",
+    )
+    await travel_to(time_env, at_ny(2037, 12, 5, 4))
+    assert (await window.result()).state == "excluded_from_uptime"
+    await eventually(lambda: _told(review.id))
+    ((fact, values),) = _told(review.id)
+    assert fact == "maintenance_window_recorded"
+    assert values == {
+        "starts_at": starts.isoformat(),
+        "ends_at": ends.isoformat(),
+        "notice_given_at": noticed.isoformat(),
+        "description": "core router upgrade",
+    }
+    still = await review.query(CaseWorkflow.case)
+    assert (still.state, still.open_escalations) == ("monitoring", [])
+
+
+async def test_a_fact_the_contract_tells_that_the_case_cannot_take_is_escalated(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    review = await open_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": "2037-11-01"}, version=4
+    )
+    await review.signal(
+        CaseWorkflow.contract_fact,
+        ContractFact(
+            CONTRACT,
+            "maintenance_window_recorded",
+            {"starts_at": "not a time", "ends_at": "2037-12-05T08:00:00Z"},
+            "maintenance_window_excluded in case case_x",
+        ),
+    )
+    view = await eventually_view(review, lambda v: bool(v.open_escalations))
+    (escalation,) = view.open_escalations
+    assert escalation.rule == "step_refused"
+    assert "its contract told it to record maintenance_window_recorded" in escalation.reason
+    assert "starts_at" in escalation.reason and view.state == "monitoring"
+
+
+async def eventually_view(handle: Any, test: Any) -> Any:
+    async def check() -> Any:
+        view = await handle.query(CaseWorkflow.case)
+        return view if test(view) else None
+
+    for _ in range(200):
+        if found := await check():
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met")

@@ -64,3 +64,17 @@ def maintenance_notice_receipt(ctx: CalculationContext) -> dict[str, Any]:
         "notice_received_in_time": lead >= ctx.term("service_levels.maintenance_notice_hours"),
         "notice_received_lead_hours": int(lead // 1),
     }
+
+
+@calculator(
+    "maintenance_notice_given_at",
+    ("notice_given_at",),
+    "When the Customer had the maintenance notice: its recorded arrival, or, from the "
+    "Provider's side, the case's opening, when our notice goes out (Exhibit A.1)",
+)
+def maintenance_notice_given_at(ctx: CalculationContext) -> dict[str, Any]:
+    """The moment the month's review measures the notice from (what the case tells it)."""
+    received = ctx.latest_recorded("maintenance_notice_received", "received_at")
+    if received is None and ctx.terms.our_side == "customer":
+        return {"notice_given_at": None}  # not received: nothing to measure from
+    return {"notice_given_at": (received or ctx.opened_at).isoformat()}
