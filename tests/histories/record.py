@@ -382,6 +382,53 @@ async def _agreement(
     return kept[keep]
 
 
+async def _non_payment(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
+    """An invoice unpaid until the right to terminate arises; the Provider's notice of
+    termination arrives (we are the Customer), the agreement ends at once, and the term's
+    case closes. ``keep``: contract, invoice or term."""
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    _reset_agreement("ctr_reference_msa")
+    contract = await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput("ctr_reference_msa"),
+        id="ctr_reference_msa",
+        task_queue=queue,
+    )
+    term = await open_case(
+        env.client,
+        queue,
+        "term_expiry",
+        {"effective_date": "2037-06-01"},
+        case_id=f"case_replay_non_payment_{keep}_term",
+        version=4,
+    )
+    invoice = await open_case(
+        env.client,
+        queue,
+        "invoice_payment",
+        {"invoice_received_at": "2037-11-27T11:00:00Z", "invoice_amount": "900.00"},
+        case_id=f"case_replay_non_payment_{keep}_invoice",
+        version=4,
+    )
+    await _clock_to(env, at_ny(2038, 2, 1, 10))
+    await _until(invoice, _in("termination_right_arisen"))
+    await invoice.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "termination_exercised",
+            {"notice_given_on": "2038-02-01", "signatory": "Lee Jones"},
+            ALICE,
+        ),
+    )
+    assert (await invoice.result()).state == "terminated_for_non_payment"
+    assert (await term.result()).state == "ended_with_agreement"
+    await _settled(contract)
+    return {"contract": contract, "invoice": invoice, "term": term}[keep]
+
+
 async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
     """A maintenance window noticed in time and over: the case tells its contract, which
     has the month's review record it. ``keep``: contract, maintenance or review."""
@@ -502,6 +549,11 @@ SCENARIOS: dict[str, Scenario] = {
         _agreement, keep="invoice"
     ),
     "monthly_sla_review.v4.ended_with_the_agreement": functools.partial(_agreement, keep="review"),
+    "contract.ended_at_once_for_non_payment": functools.partial(_non_payment, keep="contract"),
+    "invoice_payment.v4.terminated_for_non_payment": functools.partial(
+        _non_payment, keep="invoice"
+    ),
+    "term_expiry.v4.closed_when_the_agreement_ended": functools.partial(_non_payment, keep="term"),
     "contract.maintenance_window_passed_on": functools.partial(
         _maintenance_into_review, keep="contract"
     ),

@@ -357,3 +357,41 @@ async def eventually_view(handle: Any, test: Any) -> Any:
             return found
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met")
+
+
+async def test_the_non_payment_termination_right_once_exercised_ends_the_agreement(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _start_contract(worker, task_queue)
+    term = await open_case(
+        worker, task_queue, "term_expiry", {"effective_date": "2037-06-01"}, version=4
+    )
+    invoice = await open_case(
+        worker,
+        task_queue,
+        "invoice_payment",
+        {"invoice_received_at": at_ny(2037, 11, 27, 6).isoformat(), "invoice_amount": "900.00"},
+        version=4,
+    )
+    # Due 30 days after receipt; the right arises once it is 30 days overdue.
+    await travel_to(time_env, at_ny(2038, 2, 1, 10))
+    await in_state(invoice, "termination_right_arisen")
+    # We are the Customer: the Provider's notice of termination arrived.
+    await record_fact(
+        invoice,
+        "termination_exercised",
+        {"notice_given_on": "2038-02-01", "signatory": "Lee Jones"},
+        by="dana@customer.example.com",
+    )
+    assert (await invoice.result()).state == "terminated_for_non_payment"
+    await eventually(lambda: _contract().legal_state == "ended")
+    row = _contract()
+    assert (row.end_route, row.ended_by_case) == ("non_payment", invoice.id)
+    assert (await in_state(term, ENDED_WITH_AGREEMENT)).closed
+    with Session(get_engine()) as s:
+        closed = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.case_id == term.id, AuditEntry.action == "agreement_ended"
+            )
+        ).one()
+    assert "The agreement terminated for non-payment on Mon 1 Feb 2038" in (closed.reason or "")
