@@ -429,6 +429,55 @@ async def _non_payment(env: WorkflowEnvironment, queue: str, keep: str) -> Handl
     return {"contract": contract, "invoice": invoice, "term": term}[keep]
 
 
+async def _incident_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
+    """An incident that missed both targets, then resolved: the case tells its contract,
+    which has the month's review record it. ``keep``: incident or review."""
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    _reset_agreement("ctr_reference_msa")
+    contract = await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput("ctr_reference_msa"),
+        id="ctr_reference_msa",
+        task_queue=queue,
+    )
+    review = await open_case(
+        env.client,
+        queue,
+        "monthly_sla_review",
+        {"first_month": "2037-11-01"},
+        case_id=f"case_replay_incident_{keep}_review",
+        version=4,
+    )
+    incident = await open_case(
+        env.client,
+        queue,
+        "incident_response",
+        {
+            "reported_at": "2037-11-27T12:00:00Z",
+            "severity": "high",
+            "description": "calls drop after 30 seconds",
+        },
+        case_id=f"case_replay_incident_{keep}_incident",
+        version=4,
+    )
+    await _clock_to(env, at_ny(2037, 11, 28, 10))
+    for fact, values in (
+        ("responded", {"responded_at": "2037-11-28T14:00:00Z", "responded_by": "NOC"}),
+        ("resolved", {"resolved_at": "2037-11-28T14:30:00Z", "resolution": "trunk re-routed"}),
+    ):
+        await incident.execute_update(
+            CaseWorkflow.record_fact, RecordFactRequest(fact, values, ALICE)
+        )
+    assert (await incident.result()).state == "resolved"
+    await _until(review, lambda view: view.step >= 2)
+    await _settled(contract)
+    await _settled(review)
+    return {"incident": incident, "review": review}[keep]
+
+
 async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
     """A maintenance window noticed in time and over: the case tells its contract, which
     has the month's review record it. ``keep``: contract, maintenance or review."""
@@ -474,6 +523,7 @@ async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: s
     # Its steps: the start, November's review (1 Dec), the window its contract told.
     await _until(review, lambda view: view.step >= 3)
     await _settled(contract)
+    await _settled(review)
     return {"contract": contract, "maintenance": window, "review": review}[keep]
 
 
@@ -491,10 +541,10 @@ async def _settled(handle: Handle, timeout: float = 20.0) -> None:
 
 
 def _reset_agreement(contract_id: str) -> None:
-    from sqlmodel import Session, col, delete
+    from sqlmodel import Session, col, delete, update
 
     from store.db import get_engine
-    from store.models import AuditEntry, Contract
+    from store.models import AuditEntry, Case, Contract
 
     with Session(get_engine()) as s:
         row = s.get(Contract, contract_id)
@@ -504,6 +554,9 @@ def _reset_agreement(contract_id: str) -> None:
         s.add(row)
         # Its steps are written once each (keyed by contract and step): begin them again.
         s.exec(delete(AuditEntry).where(col(AuditEntry.idempotency_key).startswith("agreement:")))  # type: ignore[call-overload]
+        # The cases earlier recordings left open ran on another server: the contract
+        # would look for them; they are closed here, as if they had ended.
+        s.exec(update(Case).where(Case.contract_id == contract_id).values(closed=True))  # type: ignore[call-overload]
         s.commit()
 
 
@@ -554,6 +607,12 @@ SCENARIOS: dict[str, Scenario] = {
         _non_payment, keep="invoice"
     ),
     "term_expiry.v4.closed_when_the_agreement_ended": functools.partial(_non_payment, keep="term"),
+    "incident_response.v4.tells_its_contract_resolved": functools.partial(
+        _incident_into_review, keep="incident"
+    ),
+    "monthly_sla_review.v4.incident_from_its_contract": functools.partial(
+        _incident_into_review, keep="review"
+    ),
     "contract.maintenance_window_passed_on": functools.partial(
         _maintenance_into_review, keep="contract"
     ),

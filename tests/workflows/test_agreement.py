@@ -395,3 +395,51 @@ async def test_the_non_payment_termination_right_once_exercised_ends_the_agreeme
             )
         ).one()
     assert "The agreement terminated for non-payment on Mon 1 Feb 2038" in (closed.reason or "")
+
+
+async def test_missed_incident_targets_appear_in_the_months_sla_report(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _start_contract(worker, task_queue)
+    review = await open_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": "2037-11-01"}, version=4
+    )
+    reported = at_ny(2037, 11, 27, 7)  # before business hours: 4 hours to respond
+    incident = await open_case(
+        worker,
+        task_queue,
+        "incident_response",
+        {
+            "reported_at": reported.isoformat(),
+            "severity": "high",
+            "description": "calls drop after 30 seconds",
+        },
+        version=4,
+    )
+    await travel_to(time_env, at_ny(2037, 11, 28, 10))
+    await record_fact(
+        incident,
+        "responded",
+        {"responded_at": at_ny(2037, 11, 28, 9).isoformat(), "responded_by": "NOC"},
+        by="noc@customer.example.com",
+    )
+    await record_fact(
+        incident,
+        "resolved",
+        {"resolved_at": at_ny(2037, 11, 28, 9, 30).isoformat(), "resolution": "trunk re-routed"},
+        by="noc@customer.example.com",
+    )
+    assert (await incident.result()).state == "resolved"
+    await eventually(lambda: _told(review.id))
+    ((fact, values),) = _told(review.id)
+    assert fact == "incident_recorded"
+    assert (values["response_target_missed"], values["resolution_target_missed"]) == (True, True)
+    # November ends: the report lists the incident and the targets it missed.
+    await travel_to(time_env, at_ny(2037, 12, 1, 1))
+    report = await eventually(lambda: notices_of(review.id, "uptime_report"))
+    body = report[0].body_text
+    assert "Incidents reported this month and resolved: 1; 1 missed a target" in body
+    assert (
+        "Incident reported Fri 27 Nov 2037 07:00 New York time (high): response and "
+        "resolution target missed; calls drop after 30 seconds." in body
+    )

@@ -15,6 +15,7 @@ from workflows.messages import (
     AGREEMENT_QUERY,
     CASE_QUERY,
     CASE_WORKFLOW,
+    CONTRACT_FACT,
     CONTRACT_WORKFLOW,
     DELIVERY_FAILED,
     CaseUpdate,
@@ -29,7 +30,7 @@ def test_the_names_the_api_uses_are_the_workflows_own() -> None:
     assert defn.name == CASE_WORKFLOW
     assert set(defn.updates) == {u.value for u in CaseUpdate}
     assert set(defn.queries) == {CASE_QUERY}
-    assert set(defn.signals) == {DELIVERY_FAILED, AGREEMENT_ENDED}
+    assert set(defn.signals) == {DELIVERY_FAILED, AGREEMENT_ENDED, CONTRACT_FACT}
 
 
 def test_the_names_cases_and_the_api_use_are_the_contract_workflows_own() -> None:

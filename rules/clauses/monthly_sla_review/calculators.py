@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from contracts.calendar import describe_instant
 from contracts.money import monthly_uptime, service_credit
 from rules.calculators import CalculationContext, calculator, parse_instant
 
@@ -84,6 +86,7 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
         pro_rata=levels.credit_pro_rata,
     )
     lines = list(uptime.explanation) + list(credit.explanation)
+    lines += _incident_lines(ctx, (year, month))
     for reason in ignored:
         lines.append(f"Ignored: {reason}; correct it by recording it again.")
     if late:
@@ -102,3 +105,45 @@ def monthly_service_credit(ctx: CalculationContext) -> dict[str, Any]:
         "windows_not_excluded": len(late),
         "sla_explanation": "\n".join(lines),
     }
+
+
+def _incident_lines(ctx: CalculationContext, month: tuple[int, int]) -> list[str]:
+    """The month's incidents whose cases ended and told the review (version 4 on), with
+    each target missed: Exhibit A.2 and A.3 count against the Provider in the report."""
+    zone = ctx.terms.time_zone
+    seen = []
+    for r in ctx.recorded:
+        if r.fact != "incident_recorded":
+            continue
+        reported = parse_instant(r.values["reported_at"])
+        local = reported.astimezone(ZoneInfo(zone))
+        if (local.year, local.month) == month:
+            seen.append((reported, r.values))
+    if not seen:
+        return []
+    missed = [
+        (at, v)
+        for at, v in sorted(seen, key=lambda s: s[0])
+        if v.get("response_target_missed") or v.get("resolution_target_missed")
+    ]
+    lines = [
+        f"Incidents reported this month and resolved: {len(seen)}; "
+        f"{len(missed)} missed a target (Exhibit A.2, A.3)."
+    ]
+    for at, v in missed:
+        which = [
+            name
+            for name, key in (
+                ("response", "response_target_missed"),
+                ("resolution", "resolution_target_missed"),
+            )
+            if v.get(key)
+        ]
+        what = f" ({v['severity']})" if v.get("severity") else ""
+        lines.append(
+            f"Incident reported {describe_instant(at, zone)}{what}: "
+            f"{' and '.join(which)} target missed"
+            + (f"; {v['description']}" if v.get("description") else "")
+            + "."
+        )
+    return lines

@@ -14,7 +14,10 @@ from rules.rulebook.model import END_VALUES, LEGAL_EVENTS, AgreementEmit, Record
 
 def check_agreement(ctx: Context) -> None:
     rb = ctx.rb
+    # A case's facts: its start facts, recorded fields, calculators' outputs, and what
+    # its rules record (an incident's response_target_missed).
     known = set(rb.facts) | set(ctx.recorded_fields()) | ctx.derived_outputs()
+    known |= {name for r in rb.rules for then in r.then for name in then.get("record") or {}}
     for state, emit in rb.agreement.emits.items():
         path: tuple[Any, ...] = ("agreement", "emits", state)
         if state not in rb.states:
