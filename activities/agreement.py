@@ -7,19 +7,28 @@ written is not written again; the cases are read, never changed, here.
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from sqlmodel import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.records import CLAUSEFLOW
 from activities.types import (
     AgreementEndInput,
     CaseConsequence,
     CaseEventInput,
+    OpenCaseInput,
+    OpenedCase,
     RecordAgreementInput,
     local_date,
 )
 from rules.agreement import reaction_to, reaction_to_end, surviving_sections
-from rules.rulebook import default_registry
+from rules.facts import FactsError, validate_start_facts
+from rules.rulebook import ParameterError, default_registry
+from store.cases import OPENING_LABEL, OPENING_STATE, write_opening_row
+from store.contracts import contract_terms
 from store.db import session_scope
 from store.models import AuditEntry, Case, Contract
 
@@ -79,9 +88,10 @@ def consequences_of_end(inp: AgreementEndInput) -> list[CaseConsequence]:
 @activity.defn
 def consequences_of_event(inp: CaseEventInput) -> list[CaseConsequence]:
     """Every open case of the contract, other than the one that emitted the event, whose
-    rulebook records a fact when it comes (``agreement.reacts``), with that fact."""
+    rulebook records a fact when it comes (``agreement.reacts``), with that fact; and
+    every case a clause opens on it (``agreement.opens``), or offers to a person."""
     registry = default_registry()
-    out = []
+    out = _openings(inp)
     for case_id, clause, version in _open_cases(inp.contract_id):
         reaction = reaction_to(registry.get(clause, version), inp.event)
         if case_id == inp.case_id or reaction is None:
@@ -100,3 +110,96 @@ def _open_cases(contract_id: str) -> list[tuple[str, str, int]]:
             .order_by(Case.id)
         ).all()
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _openings(inp: CaseEventInput) -> list[CaseConsequence]:
+    """The cases the event opens: each clause's newest rulebook that ``opens`` on it, its
+    start facts written from the event. The case id comes from the event, so the same
+    event told again opens the same case. Offered instead (the term sheet says a person
+    confirms): the consequence names the case that emitted, to escalate there."""
+    registry = default_registry()
+    out = []
+    with session_scope() as session:
+        contract = session.get(Contract, inp.contract_id)
+        terms = contract.terms if contract else None
+    for clause in registry.clauses():
+        rb = registry.latest(clause)
+        opening = rb.agreement.opens.get(inp.event)
+        if opening is None or terms is None:
+            continue
+        told = {k: "" if v is None else v for k, v in inp.values.items()}
+        # To the second, as a notice's receipt is recorded.
+        at = inp.at or activity.info().current_attempt_scheduled_time
+        told["event_at"] = at.replace(microsecond=0).isoformat()
+        facts = {name: text.format(**told) for name, text in opening.facts.items()}
+        key = json.dumps([inp.event, inp.case_id, inp.values], sort_keys=True, default=str)
+        case_id = (
+            "case_" + uuid.uuid5(uuid.NAMESPACE_URL, f"clauseflow:{inp.contract_id}:{key}").hex
+        )
+        flag = opening.only_if
+        try:
+            opens = not flag or bool(rb.parameter_values(registry.terms_to_read(terms))[flag])
+        except (ValueError, ParameterError) as exc:  # a stored term sheet that no longer fits
+            raise ApplicationError(f"{clause}: {exc}", non_retryable=True) from exc
+        if not opens:
+            why = (
+                f"{inp.event} in this case: a {rb.title} case ({rb.section}) is offered, not "
+                f"opened (the term sheet's {flag} is no). To open it, start a {clause} case "
+                "with these facts: " + "; ".join(f"{k} = {v}" for k, v in facts.items())
+            )
+            out.append(CaseConsequence(inp.case_id, clause, "offer", why, None, facts))
+            continue
+        why = f"{inp.event} in case {inp.case_id}: {rb.title} ({rb.section}) opens"
+        out.append(CaseConsequence(case_id, clause, "open", why, None, facts))
+    return out
+
+
+@activity.defn
+def open_case_for_contract(inp: OpenCaseInput) -> OpenedCase:
+    """Writes the row of a case the contract opens (as the API writes one before its
+    workflow starts), its facts checked as the API checks them; the same case again
+    finds its row.
+
+    Raises:
+        ApplicationError: The facts do not fit the clause (non-retryable: the contract
+            lists the case as not opened, with why).
+    """
+    registry = default_registry()
+    rb = registry.latest(inp.clause)
+    with session_scope() as session:
+        contract = session.get(Contract, inp.contract_id)
+        if contract is None:
+            raise ApplicationError(
+                f"contract {inp.contract_id} is not registered", non_retryable=True
+            )
+        terms = contract_terms(contract)
+    try:
+        facts = validate_start_facts(
+            rb,
+            inp.facts,
+            time_zone=terms.time_zone,
+            now=activity.info().current_attempt_scheduled_time,
+            effective_date=terms.effective_date,
+        )
+    except FactsError as exc:
+        raise ApplicationError(f"{inp.clause}: {exc}", non_retryable=True) from exc
+    now = activity.info().current_attempt_scheduled_time
+    write_opening_row(
+        Case(
+            id=inp.case_id,
+            contract_id=inp.contract_id,
+            clause=rb.clause,
+            rulebook_version=rb.version,
+            state=OPENING_STATE,
+            state_label=OPENING_LABEL,
+            closed=False,
+            owner_email=terms.owner.email,
+            facts=facts,
+            opened_at=now,
+            updated_at=now,
+            last_step=0,
+        )
+    )
+    return OpenedCase(
+        inp.case_id, rb.clause, rb.version, terms.model_dump(mode="json"), facts, terms.owner.email
+    )

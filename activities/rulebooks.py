@@ -107,6 +107,10 @@ def summarise(inp: DescribeRulebookInput) -> RulebookSummary:
             state: AgreementEmitInfo(e.event, e.route, e.dated_by, dict(e.values))
             for state, e in rb.agreement.emits.items()
         },
+        agreement_events_with_notice={
+            notice: AgreementEmitInfo(e.event, e.route, e.dated_by, dict(e.values))
+            for notice, e in rb.agreement.emits_with_notice.items()
+        },
     )
 
 

@@ -99,6 +99,8 @@ class RulebookSummary:
     advance_deadlines: list[str] = field(default_factory=list)
     #: Contract events by the state that emits them (empty before rulebooks declared them).
     agreement_events: dict[str, AgreementEmitInfo] = field(default_factory=dict)
+    #: Contract events by the notice whose sending emits them.
+    agreement_events_with_notice: dict[str, AgreementEmitInfo] = field(default_factory=dict)
 
 
 @dataclass
@@ -463,3 +465,28 @@ class CaseEventInput:
     event: str
     case_id: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: When the case emitted it.
+    at: dt.datetime | None = None
+
+
+@dataclass
+class OpenCaseInput:
+    """A case its contract opens on another case's event (``agreement.opens``)."""
+
+    contract_id: str
+    case_id: str
+    clause: str
+    facts: dict[str, Any]
+    reason: str
+
+
+@dataclass
+class OpenedCase:
+    """What the contract starts the case's workflow with (its row is written)."""
+
+    case_id: str
+    clause: str
+    rulebook_version: int
+    terms: dict[str, Any]
+    facts: dict[str, Any]
+    owner_email: str

@@ -21,7 +21,12 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.agreement import consequences_of_end, consequences_of_event, record_agreement
+from activities.agreement import (
+    consequences_of_end,
+    consequences_of_event,
+    open_case_for_contract,
+    record_agreement,
+)
 from activities.failures import ActivityFailureInterceptor
 from activities.notices import rewrite_held_notice, send_notice
 from activities.records import record_step
@@ -46,6 +51,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     record_agreement,
     consequences_of_end,
     consequences_of_event,
+    open_case_for_contract,
 ]
 #: The workflows a worker runs: every case, and every contract's own.
 WORKFLOWS: list[type] = [CaseWorkflow, ContractWorkflow]

@@ -380,6 +380,11 @@ class CaseWorkflow(OperatorActions):
         inp, st = self._input, self._st
         if inp is None or st is None or st.closed:
             return
+        if told.offer is not None:
+            # A case its contract offers for a person to confirm: escalated here.
+            offered = Event("contract_offer", f"offer:{told.offer}", error=told.reason)
+            self._queue.append(offered)
+            return
         refusal = refusal_of_fact(
             st.summary,
             inp.terms,

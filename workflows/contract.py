@@ -20,13 +20,21 @@ import datetime as dt
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agreement import consequences_of_end, consequences_of_event, record_agreement
+    from activities.agreement import (
+        consequences_of_end,
+        consequences_of_event,
+        open_case_for_contract,
+        record_agreement,
+    )
     from activities.types import (
         AgreementEndInput,
         CaseConsequence,
         CaseEventInput,
+        OpenCaseInput,
         RecordAgreementInput,
     )
     from rules.rulebook.model import LEGAL_EVENTS
@@ -34,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         AGREEMENT_ENDED,
         AGREEMENT_EVENT,
         AGREEMENT_QUERY,
+        CASE_WORKFLOW,
         CONTRACT_FACT,
         CONTRACT_WORKFLOW,
         ENDED,
@@ -42,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         AgreementEnded,
         AgreementState,
         AgreementView,
+        CaseInput,
         ContractEvent,
         ContractFact,
         ContractInput,
@@ -149,12 +159,18 @@ class ContractWorkflow:
     async def _pass_on(self, ev: ContractEvent) -> None:
         """Another case's news (a maintenance window, say): each open case whose rulebook
         reacts to it records its fact. Cases of surviving clauses hear it after the end."""
-        found = await workflow.execute_activity(
-            consequences_of_event,
-            CaseEventInput(self._input.contract_id, ev.event, ev.case_id, ev.values),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
-        )
+        try:
+            found = await workflow.execute_activity(
+                consequences_of_event,
+                CaseEventInput(
+                    self._input.contract_id, ev.event, ev.case_id, ev.values, ev.ends_at
+                ),
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=_RETRY,
+            )
+        except ActivityError as err:  # not the store: a term sheet that cannot be read
+            self._ignore(f"{ev.event} from {ev.case_id}: {err.cause or err}")
+            return
         if not found:
             self._ignore(f"{ev.event} from {ev.case_id}: no open case reacts to it")
         await self._tell_all(found)
@@ -207,9 +223,15 @@ class ContractWorkflow:
         await self._tell_all(found)
 
     async def _tell_all(self, found: list[CaseConsequence]) -> None:
-        """Tells each case what it does (close, record a fact), some at a time; a case that
-        cannot be told (it has ended meanwhile) is listed as not reached."""
-        acting = [c for c in found if c.action in ("close", "record")]
+        """Tells each case what it does (close, record a fact, take an offer), some at a
+        time, and opens the cases an event opens; a case that cannot be told (it has
+        ended meanwhile) or opened is listed as not reached."""
+        for c in (c for c in found if c.action == "open"):
+            if self._st.legal_state == ENDED:
+                self._ignore(f"{c.clause} not opened: the agreement has ended ({c.reason})")
+            else:
+                await self._open(c)
+        acting = [c for c in found if c.action in ("close", "record", "offer")]
         for start in range(0, len(acting), _TELL_AT_ONCE):
             batch = acting[start : start + _TELL_AT_ONCE]
             told = await asyncio.gather(*(self._tell(c) for c in batch), return_exceptions=True)
@@ -217,9 +239,42 @@ class ContractWorkflow:
                 c.case_id for c, t in zip(batch, told, strict=True) if t is not None
             ]
 
+    async def _open(self, c: CaseConsequence) -> None:
+        """Writes the case's row, then starts its workflow, which outlives this run."""
+        try:
+            opened = await workflow.execute_activity(
+                open_case_for_contract,
+                OpenCaseInput(self._input.contract_id, c.case_id, c.clause, c.values, c.reason),
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=_RETRY,
+            )
+            await workflow.start_child_workflow(
+                CASE_WORKFLOW,
+                CaseInput(
+                    opened.case_id,
+                    self._input.contract_id,
+                    opened.clause,
+                    opened.rulebook_version,
+                    opened.terms,
+                    opened.facts,
+                    owner_email=opened.owner_email,
+                ),
+                id=opened.case_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except (ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError) as err:
+            # Started before (the same event told again), or its facts do not fit.
+            if not isinstance(err, WorkflowAlreadyStartedError):
+                self._st.not_reached.append(c.case_id)
+                self._ignore(f"{c.clause} not opened: {err.cause or err}")
+
     async def _tell(self, c: CaseConsequence) -> None:
         st, contract_id = self._st, self._input.contract_id
         handle = workflow.get_external_workflow_handle(c.case_id)
+        if c.action == "offer":
+            offer = ContractFact(contract_id, "", c.values, c.reason, offer=c.clause)
+            await handle.signal(CONTRACT_FACT, offer)
+            return
         if c.action == "record":
             assert c.record is not None
             await handle.signal(

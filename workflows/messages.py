@@ -90,6 +90,8 @@ class ContractFact:
     fact: str
     values: dict[str, Any]
     reason: str
+    #: Not a fact: a case of this clause is offered for a person to confirm (escalated).
+    offer: str | None = None
 
 
 @dataclass

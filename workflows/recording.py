@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         terms_digest,
     )
     from activities.types import (
+        AgreementEmitInfo,
         AmendmentView,
         AuditView,
         CaseSnapshot,
@@ -291,6 +292,10 @@ class CaseRecords:
         if transition is not None:
             workflow.upsert_search_attributes([CASE_STATE.value_set(st.state)])
             await self._tell_contract()
+        for order in orders:
+            told = st.summary.agreement_events_with_notice.get(order.notice)
+            if told is not None:
+                await self._signal_contract(told)
         self._ready = True
         for order, outcome in zip(orders, result.notices, strict=True):
             await self._notice_outcome(order, outcome)
@@ -312,8 +317,12 @@ class CaseRecords:
             was = st.summary.agreement_events.get(closed_from)
             if was is not None and was.event == "agreement_terminating":
                 emit = dataclasses.replace(was, event="termination_withdrawn", dated_by=None)
-        if emit is None:
-            return
+        if emit is not None:
+            await self._signal_contract(emit)
+
+    async def _signal_contract(self, emit: AgreementEmitInfo) -> None:
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
         dated = st.deadlines.get(emit.dated_by) if emit.dated_by else None
         event = ContractEvent(
             emit.event,

@@ -88,6 +88,8 @@ class CaseSteps(CaseRecords):
             rule, why = COULD_NOT_START, f"the case could not take its first step: {reason}"
             transition = TransitionView(st.state, COULD_NOT_START, COULD_NOT_START)
             st.state = COULD_NOT_START
+        elif ev.kind == "contract_offer":
+            rule, why = "contract_offer", reason  # not a refusal: a person decides
         else:
             rule, why = "step_refused", f"the case could not act on {ev.kind}: {reason}"
         escalation = EscalationView(rule, why)

@@ -16,7 +16,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.agreement import consequences_of_end, consequences_of_event, record_agreement
+from activities.agreement import (
+    consequences_of_end,
+    consequences_of_event,
+    open_case_for_contract,
+    record_agreement,
+)
 from bench._common import worker_command
 from bench.handwritten.activities import send_termination_notice
 from bench.handwritten.workflow import TerminationWorkflow
@@ -41,6 +46,7 @@ def build_worker(
             record_agreement,
             consequences_of_end,
             consequences_of_event,
+            open_case_for_contract,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads),
         max_concurrent_activities=max_threads,

@@ -264,19 +264,35 @@ class RecordReaction(_Spec):
     values: dict[str, str] = Field(default_factory=dict)
 
 
+class OpenSpec(_Spec):
+    """A case of this clause the contract opens when another case emits an event: each
+    start fact a text, with ``{name}`` for the event's values and ``{event_at}`` for when
+    it was emitted. ``only_if`` names a yes_no parameter: when the term sheet says no, the
+    case is offered to a person (an escalation on the case that emitted) instead."""
+
+    facts: dict[str, str]
+    only_if: str | None = None
+
+
 class AgreementSpec(_Spec):
     """How a clause's cases take part in the agreement as a whole (docs/rulebooks.md).
 
-    ``emits``: contract events by the state that emits them. ``reacts``: the facts this
-    clause's open cases record when another case emits an event. ``when_agreement_ends``:
-    what a case of this clause does when the agreement ends by any route. By default it
-    closes unless one of the clause's sections survives the end (the term sheet's
-    ``surviving_sections``); ``carry_on`` keeps it running whatever survives; a
-    ``record`` reaction records a fact, and the clause's own rules say what follows.
+    ``emits``: contract events by the state that emits them (``emits_with_notice``: by
+    the notice). ``reacts``: the facts this clause's open cases record when another case
+    emits an event; ``opens``: the cases of this clause the contract opens on one.
+    ``when_agreement_ends``: what a case of this clause does when the agreement ends by
+    any route. By default it closes unless one of the clause's sections survives the end
+    (the term sheet's ``surviving_sections``); ``carry_on`` keeps it running whatever
+    survives; a ``record`` reaction records a fact, and the clause's own rules say what
+    follows.
     """
 
     emits: dict[str, AgreementEmit] = Field(default_factory=dict)
+    #: Events by the notice whose sending emits them (a month's service credit claimed).
+    emits_with_notice: dict[str, AgreementEmit] = Field(default_factory=dict)
     reacts: dict[str, RecordReaction] = Field(default_factory=dict)
+    #: Cases of this clause its contract opens, by the event that opens one.
+    opens: dict[str, OpenSpec] = Field(default_factory=dict)
     when_agreement_ends: Literal["close_unless_surviving", "carry_on"] | RecordReaction = (
         "close_unless_surviving"
     )

@@ -478,6 +478,82 @@ async def _incident_into_review(env: WorkflowEnvironment, queue: str, keep: str)
     return {"incident": incident, "review": review}[keep]
 
 
+async def _sla_failure(
+    env: WorkflowEnvironment, queue: str, keep: str, offer: bool = False
+) -> Handle:
+    """November 2037 below the uptime target: the review claims the credit and tells its
+    contract, which opens a material breach case (§5), or, when the term sheet says a
+    person confirms it, offers one on the review. ``keep``: contract, review or breach."""
+    from sqlmodel import Session, select
+
+    from store.db import get_engine
+    from store.models import Case, Contract
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    _reset_agreement("ctr_reference_msa")
+    with Session(get_engine()) as s:
+        row = s.get(Contract, "ctr_reference_msa")
+        assert row is not None
+        kept_terms = row.terms
+        clauses = dict(row.terms["clauses"])
+        clauses["termination_for_cause"] = {
+            **clauses.get("termination_for_cause", {}),
+            "sla_failure_opens_case": not offer,
+        }
+        row.terms = {**row.terms, "clauses": clauses}
+        s.add(row)
+        s.commit()
+    try:
+        contract = await env.client.start_workflow(
+            ContractWorkflow.run,
+            ContractInput("ctr_reference_msa"),
+            id="ctr_reference_msa",
+            task_queue=queue,
+        )
+        suffix = f"{'offered' if offer else 'opened'}_{keep}"
+        review = await open_case(
+            env.client,
+            queue,
+            "monthly_sla_review",
+            {"first_month": "2037-11-01"},
+            case_id=f"case_replay_sla_failure_{suffix}_review",
+            version=4,
+        )
+        await review.execute_update(
+            CaseWorkflow.record_fact,
+            RecordFactRequest(
+                "downtime_recorded",
+                {"started_at": "2037-11-20T14:00:00Z", "ended_at": "2037-11-20T19:00:00Z"},
+                ALICE,
+            ),
+        )
+        await _clock_to(env, at_ny(2037, 12, 1, 2))
+        if offer:
+            await _until(review, lambda view: bool(view.open_escalations))
+            await _settled(contract)
+            await _settled(review)
+            return {"contract": contract, "review": review}[keep]
+        await _settled(contract)
+        with Session(get_engine()) as s:
+            opened = s.exec(
+                select(Case).where(Case.clause == "material_breach", Case.closed == False)  # noqa: E712
+            ).one()
+        breach = env.client.get_workflow_handle(opened.id)
+        await _until(breach, _in("cure_period_running"))
+        await _settled(breach)
+        await _settled(review)
+        return {"contract": contract, "review": review, "breach": breach}[keep]
+    finally:
+        with Session(get_engine()) as s:
+            row = s.get(Contract, "ctr_reference_msa")
+            assert row is not None
+            row.terms = kept_terms
+            s.add(row)
+            s.commit()
+
+
 async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
     """A maintenance window noticed in time and over: the case tells its contract, which
     has the month's review record it. ``keep``: contract, maintenance or review."""
@@ -612,6 +688,16 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "monthly_sla_review.v4.incident_from_its_contract": functools.partial(
         _incident_into_review, keep="review"
+    ),
+    "contract.sla_month_failed_opened_a_breach_case": functools.partial(
+        _sla_failure, keep="contract"
+    ),
+    "monthly_sla_review.v4.month_below_target_tells_its_contract": functools.partial(
+        _sla_failure, keep="review"
+    ),
+    "material_breach.v4.opened_by_its_contract": functools.partial(_sla_failure, keep="breach"),
+    "monthly_sla_review.v4.breach_case_offered": functools.partial(
+        _sla_failure, keep="review", offer=True
     ),
     "contract.maintenance_window_passed_on": functools.partial(
         _maintenance_into_review, keep="contract"

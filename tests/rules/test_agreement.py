@@ -168,3 +168,52 @@ def test_the_shipped_rulebooks_react_only_to_what_is_emitted() -> None:
     check_reactions_across(registry.all())
     review = registry.latest("monthly_sla_review").agreement
     assert review.reacts["maintenance_window_excluded"].record == "maintenance_window_recorded"
+
+
+@pytest.mark.parametrize(
+    ("opens", "message"),
+    [
+        (
+            "    window: {facts: {received_at: '{event_at}', when: x}}\n",
+            "'when' is not a start fact of this rulebook",
+        ),
+        (
+            "    window: {facts: {starts_on: '{event_at}'}}\n",
+            "opening a case on window needs received_at",
+        ),
+        (
+            "    window: {only_if: rate, facts: {received_at: '{event_at}'}}\n",
+            "only_if names 'rate', which is not a yes_no parameter",
+        ),
+    ],
+)
+def test_the_checker_refuses_a_case_opened_without_its_start_facts(
+    tmp_path: Path, opens: str, message: str
+) -> None:
+    with pytest.raises(RulebookError, match=message):
+        load_demo(tmp_path, "checks_demo", _with(f"agreement:\n  opens:\n{opens}"))
+
+
+def test_a_case_opened_on_an_event_takes_only_what_the_event_tells(tmp_path: Path) -> None:
+    templates = tmp_path / "clauses" / "emitter_demo" / "notices"
+    templates.mkdir(parents=True)
+    for kind in ("txt", "html"):
+        (templates / f"done_notice.{kind}.j2").write_text("Done.")
+    emitter = load_demo(
+        tmp_path,
+        "emitter_demo",
+        _with(
+            "notices:\n  done_notice: {subject: Done, to: [owner], sender: internal}\n"
+            "agreement:\n  emits_with_notice:\n"
+            "    done_notice: {event: window, values: {day: starts_on}}\n"
+        ).replace("clause: checks_demo", "clause: emitter_demo"),
+    )
+    opens = (
+        "agreement:\n  opens:\n"
+        "    window: {facts: {received_at: '{event_at}', starts_on: '{%s}'}}\n"
+    )
+    told = load_demo(tmp_path, "checks_demo", _with(opens % "day"))
+    check_reactions_across([emitter, told])
+    untold = load_demo(tmp_path, "checks_demo", _with(opens % "night"))
+    with pytest.raises(RulebookError, match="starts_on from night, which emitter_demo v1 does not"):
+        check_reactions_across([emitter, untold])

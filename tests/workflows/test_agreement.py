@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import get_engine
 from store.models import AuditEntry, Contract
+from store.models import Case as CaseRow
 from tests.workflows.helpers import (
     at_ny,
     clock_at,
@@ -443,3 +444,73 @@ async def test_missed_incident_targets_appear_in_the_months_sla_report(
         "Incident reported Fri 27 Nov 2037 07:00 New York time (high): response and "
         "resolution target missed; calls drop after 30 seconds." in body
     )
+
+
+async def _a_month_below_target(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> Any:
+    """The review of November 2037 with five hours of downtime: below 99.9%."""
+    await _start_contract(worker, task_queue)
+    review = await open_case(
+        worker, task_queue, "monthly_sla_review", {"first_month": "2037-11-01"}, version=4
+    )
+    await record_fact(
+        review,
+        "downtime_recorded",
+        {
+            "started_at": at_ny(2037, 11, 20, 9).isoformat(),
+            "ended_at": at_ny(2037, 11, 20, 14).isoformat(),
+            "description": "carrier outage",
+        },
+        by="noc@customer.example.com",
+    )
+    await travel_to(time_env, at_ny(2037, 12, 1, 2))
+    await eventually(lambda: notices_of(review.id, "service_credit"))
+    return review
+
+
+async def test_a_month_below_the_uptime_target_opens_a_material_breach_case(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await _a_month_below_target(worker, time_env, task_queue)
+
+    def breach() -> CaseRow | None:
+        with Session(get_engine()) as s:
+            return s.exec(select(CaseRow).where(CaseRow.clause == "material_breach")).first()
+
+    row = await eventually(breach)
+    assert row.facts["opened_by"] == "sla_failure" and row.facts["given_by"] == "customer"
+    assert row.facts["breach_description"].startswith("Uptime of 99.3")
+    assert "in November 2037, below the target of Exhibit A.1" in row.facts["breach_description"]
+    case = worker.get_workflow_handle(row.id)
+    view = await in_state(case, "cure_period_running")
+    # Its cure period, 30 days from the notice.
+    assert "cure_period" in {d.name for d in view.deadlines}
+
+
+async def test_a_term_sheet_may_have_a_person_confirm_the_breach_case_instead(
+    worker: Client, time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    seed_reference_contract()
+    with Session(get_engine()) as s:
+        row = s.get(Contract, CONTRACT)
+        assert row is not None
+        terms = dict(row.terms)
+        clauses = dict(terms["clauses"])
+        # The figure sits under the clause's heading in the term sheet (§10's).
+        clauses["termination_for_cause"] = {
+            **clauses.get("termination_for_cause", {}),
+            "sla_failure_opens_case": False,
+        }
+        row.terms = {**terms, "clauses": clauses}
+        s.add(row)
+        s.commit()
+    review = await _a_month_below_target(worker, time_env, task_queue)
+    view = await eventually_view(review, lambda v: bool(v.open_escalations))
+    (offer,) = view.open_escalations
+    assert offer.rule == "contract_offer"
+    assert "Material breach and termination for cause case (§10) is offered" in offer.reason
+    assert "the term sheet's sla_failure_opens_case is no" in offer.reason
+    assert "breach_description = Uptime of 99.3" in offer.reason
+    with Session(get_engine()) as s:
+        assert not s.exec(select(CaseRow).where(CaseRow.clause == "material_breach")).all()

@@ -5,6 +5,7 @@ reaction is one of its recordable facts, with the fields that fact requires."""
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from rules.rulebook.checks.context import Context
@@ -52,6 +53,44 @@ def check_agreement(ctx: Context) -> None:
                 (*path, "dated_by"),
                 f"agreement: {emit.event} is dated by deadline {emit.dated_by!r}, which is not "
                 "declared" + did_you_mean(emit.dated_by, rb.deadlines),
+            )
+    for notice, emit in rb.agreement.emits_with_notice.items():
+        path = ("agreement", "emits_with_notice", notice)
+        if notice not in rb.notices:
+            raise ctx.fail(
+                path,
+                f"agreement: {emit.event} is emitted with notice {notice!r}, which is not "
+                "declared" + did_you_mean(notice, rb.notices),
+            )
+        if emit.event in LEGAL_EVENTS or emit.route or emit.dated_by:
+            raise ctx.fail(
+                path, f"agreement: a notice emits news for other cases, not {emit.event}"
+            )
+        for field, fact in emit.values.items():
+            if fact not in known:
+                raise ctx.fail(
+                    (*path, "values", field),
+                    f"agreement: {emit.event}'s {field} comes from {fact!r}, which is not a "
+                    "fact of this rulebook" + did_you_mean(fact, known),
+                )
+    for event, opening in rb.agreement.opens.items():
+        path = ("agreement", "opens", event)
+        for fact in opening.facts:
+            if fact not in rb.facts:
+                raise ctx.fail(
+                    (*path, "facts", fact),
+                    f"agreement: {fact!r} is not a start fact of this rulebook"
+                    + did_you_mean(fact, rb.facts),
+                )
+        missing = [f for f, spec in rb.facts.items() if spec.required and f not in opening.facts]
+        if missing:
+            raise ctx.fail(path, f"agreement: opening a case on {event} needs {', '.join(missing)}")
+        flag = rb.parameters.get(opening.only_if) if opening.only_if else None
+        if opening.only_if and (isinstance(flag, str) or flag is None or flag.type != "yes_no"):
+            raise ctx.fail(
+                (*path, "only_if"),
+                f"agreement: only_if names {opening.only_if!r}, which is not a yes_no parameter "
+                "of this rulebook",
             )
     for event, reaction in rb.agreement.reacts.items():
         if event in LEGAL_EVENTS:
@@ -110,8 +149,33 @@ def check_reactions_across(books: list[Rulebook]) -> None:
     """
     emitted: dict[str, list[tuple[Rulebook, AgreementEmit]]] = {}
     for rb in books:
-        for emit in rb.agreement.emits.values():
+        for emit in [*rb.agreement.emits.values(), *rb.agreement.emits_with_notice.values()]:
             emitted.setdefault(emit.event, []).append((rb, emit))
+    for rb in books:
+        for event, opening in rb.agreement.opens.items():
+            if event not in emitted:
+                raise RulebookError(
+                    rb.path,
+                    1,
+                    f"agreement: {rb.clause} v{rb.version} opens on {event}, which no "
+                    "rulebook emits",
+                )
+            for source, emit in emitted[event]:
+                told = {*emit.values, "event_at"}
+                for fact, text in opening.facts.items():
+                    unknown = sorted(
+                        name
+                        for _, name, _, _ in string.Formatter().parse(text)
+                        if name and name not in told
+                    )
+                    if unknown:
+                        raise RulebookError(
+                            rb.path,
+                            1,
+                            f"agreement: {rb.clause} v{rb.version} opens a case on {event} with "
+                            f"{fact} from {', '.join(unknown)}, which {source.clause} "
+                            f"v{source.version} does not tell",
+                        )
     for rb in books:
         for event, reaction in rb.agreement.reacts.items():
             fields = rb.recordable_facts[reaction.record].fields
