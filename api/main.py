@@ -12,6 +12,7 @@ from api.access import document_auth_responses
 from api.console import actions as console_actions
 from api.console import cases as console_cases
 from api.console import contracts as console_contracts
+from api.console import portfolio as console_portfolio
 from api.console import sign_in as console_sign_in
 from api.console.helpers import mount_static
 from api.limits import BodyLimit
@@ -87,7 +88,13 @@ def create_app() -> FastAPI:
     ):
         app.include_router(module.router)
     # /console: HTML pages, signed in with a session.
-    for console in (console_sign_in, console_cases, console_actions, console_contracts):
+    for console in (
+        console_sign_in,
+        console_cases,
+        console_actions,
+        console_portfolio,
+        console_contracts,
+    ):
         app.include_router(console.router)
     mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets
     app.include_router(ops_metrics.router)  # /metrics

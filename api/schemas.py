@@ -60,8 +60,19 @@ class StandingCases(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class ContractListItem(ContractPublic):
+    """A contract in the portfolio, with what its open cases need."""
+
+    open_cases: int = Field(default=0, description="Its cases not closed")
+    escalated_cases: int = Field(default=0, description="Of them, escalated to a person")
+    stuck_cases: int = Field(default=0, description="Of them, stuck (as GET /api/cases?stuck=true)")
+    next_deadline_at: dt.datetime | None = Field(
+        default=None, description="The nearest pending deadline across its open cases"
+    )
+
+
 class ContractsPublic(BaseModel):
-    items: list[ContractPublic]
+    items: list[ContractListItem]
     total: int
     limit: int
     offset: int

@@ -6,14 +6,16 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.access import Manager, Reader
 from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
 from api.errors import facts_error_response, unknown_clause
-from api.pagination import Limit, Offset, page_answer
+from api.pagination import Limit, Offset
+from api.portfolio import ContractFilters, LegalState, contracts_page
 from api.schemas import (
     CaseDetail,
+    ContractListItem,
     ContractPublic,
     ContractRegistered,
     ContractsPublic,
@@ -130,11 +132,29 @@ async def start_cases_with_contract(
 
 @router.get("", response_model=ContractsPublic)
 def list_contracts(
-    _: Reader, session: SessionDep, limit: Limit = 50, offset: Offset = 0
+    _: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    legal_state: LegalState | None = None,
+    escalated: bool | None = None,
+    stuck: bool | None = None,
 ) -> ContractsPublic:
-    """Lists contracts, newest first."""
-    order = [col(Contract.created_at).desc(), col(Contract.id)]
-    return page_answer(ContractsPublic, ContractPublic, session, Contract, [], order, limit, offset)
+    """The portfolio, newest first: each contract with where its agreement stands
+    (``legal_state``; in force until its workflow has run), and its open cases: how many,
+    how many escalated or stuck, and the nearest deadline among them. ``escalated`` and
+    ``stuck`` keep the contracts that have (true) or have not (false) such a case."""
+    filters = ContractFilters(legal_state, escalated, stuck)
+    at = dt.datetime.now(dt.UTC)
+    rows, total = contracts_page(session, filters, at, settings, limit, offset)
+    items = [
+        ContractListItem.model_validate(
+            {**ContractPublic.model_validate(c).model_dump(), **vars(counts)}
+        )
+        for c, counts in rows
+    ]
+    return ContractsPublic(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.post(

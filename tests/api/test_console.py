@@ -1090,3 +1090,39 @@ def _legal_state(html: str) -> str:
     found = re.search(r'<dd id="legal-state">(.*?)</dd>', html, re.S)
     assert found is not None, html
     return " ".join(found.group(1).split())
+
+
+async def test_the_portfolio_lists_contracts_with_their_state_and_what_needs_a_person(
+    sign_in: SignIn,
+) -> None:
+    seed_the_list()
+    with Session(get_engine()) as s:
+        row = s.get(Contract, "ctr_reference_msa")
+        assert row is not None
+        row.legal_state, row.end_route = "terminating", "convenience"
+        ends = dt.datetime.combine(
+            ny_today() + dt.timedelta(days=30), dt.time(), ZoneInfo("America/New_York")
+        )
+        row.ends_at = ends.astimezone(dt.UTC)
+        s.add(row)
+        s.commit()
+    viewer = await sign_in("viewer")
+    page = await viewer.get("/console/contracts")
+    assert page.status_code == 200
+    assert 'href="/console/contracts"' in page.text  # in the main navigation
+    rows = re.findall(r"<tr>\s*<td><a class=\"contract-link\"(.*?)</tr>", page.text, re.S)
+    assert len(rows) == 1
+    # After the contract's own cell: the agreement, open, escalated, stuck, next deadline.
+    cells = [" ".join(c.split()) for c in re.findall(r"<td>(.*?)</td>", rows[0], re.S)]
+    assert cells[0].startswith("Terminating (convenience): ends ")
+    # Four open cases: one escalated; the failing and the overdue one are stuck.
+    assert cells[1:4] == [
+        "4",
+        '<span class="badge badge-red">1</span>',
+        '<span class="badge badge-amber">2</span>',
+    ]
+    assert "Terminating" in (await viewer.get("/console/contracts?legal_state=terminating")).text
+    none = await viewer.get("/console/contracts?legal_state=ended")
+    assert "No contract matches." in none.text
+    stuck = await viewer.get("/console/contracts?stuck=yes")
+    assert "contract-link" in stuck.text
