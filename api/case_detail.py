@@ -22,6 +22,7 @@ from api.schemas import (
     TimelineEntry,
 )
 from api.timeline import case_timeline, expected_notices, our_side
+from rules.identity import case_identity
 from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
 from store.db import get_engine
@@ -52,6 +53,7 @@ def case_public(
             select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
         ).all()
     data = case.model_dump()
+    data["identity"] = case_identity(case.clause, case.rulebook_version, case.facts, zone)
     data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
     data["stuck_reasons"] = (
         stuck

@@ -171,6 +171,11 @@ class CasePublic(BaseModel):
     contract_id: str
     clause: str
     rulebook_version: int
+    identity: str | None = Field(
+        default=None,
+        description="The facts its rulebook says tell it apart (an invoice's number and "
+        "amount, an incident's severity), in words",
+    )
     state: str
     state_label: str
     closed: bool

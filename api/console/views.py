@@ -22,6 +22,7 @@ from api.timeline import (
     party_name,
     rulebook_of,
 )
+from rules.identity import case_identity
 from rules.rulebook import RecordableFact, default_registry
 from runtime.settings import Settings
 from store.models import (
@@ -74,6 +75,8 @@ class ListedCase:
     clause: str
     contract_title: str
     next_label: str | None
+    #: What tells it apart from the clause's other cases (rules/identity.py).
+    identity: str | None = None
 
 
 @dataclass
@@ -136,6 +139,7 @@ def case_list(
             next_label=labels.get((r.case.id, r.case.next_deadline_name or ""))
             or (r.case.next_deadline_name or "").replace("_", " ")
             or None,
+            identity=case_identity(r.case.clause, r.case.rulebook_version, r.case.facts, r.zone),
         )
         for r in rows.items
     ]
@@ -201,6 +205,8 @@ class CasePage:
     deadline_labels: dict[str, str]
     #: Per held notice, (name, label, value) of the text facts it can be corrected in.
     revisable_facts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    #: What tells it apart from the clause's other cases (rules/identity.py).
+    identity: str | None = None
     #: Which party we are ("customer" or "provider") and its name on the contract.
     our_side: str = "customer"
     our_party: str = ""
@@ -291,6 +297,7 @@ def case_page(
         owner_name=owner.display_name if owner else None,
         deadline_labels=label,
         revisable_facts=revisable,
+        identity=case_identity(case.clause, case.rulebook_version, case.facts, zone),
     )
 
 

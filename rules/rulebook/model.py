@@ -327,6 +327,8 @@ class Rulebook(_Spec):
     #: reported): facts recorded later are not dated before it. See ``opening_fact``.
     opened_by: str | None = None
     agreement: AgreementSpec = Field(default_factory=AgreementSpec)
+    #: The start facts that tell its cases apart in lists (an invoice's number and amount).
+    identified_by: list[str] = Field(default_factory=list)
 
     @property
     def declares_senders(self) -> bool:

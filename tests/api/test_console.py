@@ -42,7 +42,7 @@ from tests.api.helpers import (
     open_case,
     seed,
 )
-from tests.dates import described, ny_today
+from tests.dates import described, notice_days_ago, ny_today
 from tests.support.fixtures import sendgrid_mock_fixture  # noqa: F401
 from tests.support.sendgrid_mock import SendGridMock
 from tests.workflows.helpers import audit, case_row, eventually, notices
@@ -1126,3 +1126,31 @@ async def test_the_portfolio_lists_contracts_with_their_state_and_what_needs_a_p
     assert "No contract matches." in none.text
     stuck = await viewer.get("/console/contracts?stuck=yes")
     assert "contract-link" in stuck.text
+
+
+async def test_two_invoices_are_told_apart_in_the_list_and_on_their_pages(
+    api: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    for number, amount, key in (("INV-1", "900.00", "one"), ("INV-2", "25000.00", "two")):
+        r = await api.post(
+            "/api/contracts/ctr_reference_msa/cases",
+            json={
+                "clause": "invoice_payment",
+                "facts": {
+                    "invoice_received_at": notice_days_ago(1),
+                    "invoice_amount": amount,
+                    "invoice_number": number,
+                },
+            },
+            headers={"Idempotency-Key": key},
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["identity"].startswith(f"{number} · {amount} · ")
+    listed = (await api.get("/api/cases", params={"clause": "invoice_payment"})).json()["items"]
+    assert sorted(c["identity"].split(" · ")[0] for c in listed) == ["INV-1", "INV-2"]
+    viewer = await sign_in("viewer")
+    page = await viewer.get("/console", params={"clause": "invoice_payment"})
+    shown = re.findall(r'<div class="identity">([^<]+)</div>', page.text)
+    assert sorted(s.split(" · ")[0] for s in shown) == ["INV-1", "INV-2"]
+    case_page = await viewer.get(f"/console/cases/{listed[0]['id']}")
+    assert f'<p class="identity" id="identity">{listed[0]["identity"]}</p>' in case_page.text

@@ -11,6 +11,7 @@ from rules.rulebook.checks.agreement import check_agreement
 from rules.rulebook.checks.context import Context
 from rules.rulebook.checks.deadlines import check_deadlines
 from rules.rulebook.checks.facts import (
+    check_identity,
     check_recordable_facts,
     check_reserved_names,
     check_start_facts,
@@ -31,6 +32,7 @@ _CHECKS: tuple[Callable[[Context], None], ...] = (
     check_parameters,
     check_start_facts,
     check_starts_with_contract,
+    check_identity,
     check_states,
     check_recordable_facts,
     check_calculators,

@@ -141,3 +141,14 @@ def check_recordable_facts(ctx: Context) -> None:
                         f"recordable fact {name!r}: require_any_true names {field!r}, "
                         "which is not one of its boolean fields",
                     )
+
+
+def check_identity(ctx: Context) -> None:
+    """The facts that identify a case are start facts of the rulebook."""
+    for n, fact in enumerate(ctx.rb.identified_by):
+        if fact not in ctx.rb.facts:
+            raise ctx.fail(
+                ("identified_by", n),
+                f"identified_by names {fact!r}, which is not a start fact"
+                + did_you_mean(fact, ctx.rb.facts),
+            )
