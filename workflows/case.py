@@ -385,17 +385,7 @@ class CaseWorkflow(OperatorActions):
             offered = Event("contract_offer", f"offer:{told.offer}", error=told.reason)
             self._queue.append(offered)
             return
-        refusal = refusal_of_fact(
-            st.summary,
-            inp.terms,
-            self._zone(),
-            workflow.now(),
-            state=st.state,
-            facts=st.facts,
-            deadlines=st.deadlines,
-            fact=told.fact,
-            values=told.values,
-        )
+        refusal = self._fact_refusal(told.fact, told.values)
         request = RecordFactRequest(
             told.fact, told.values, f"contract {told.contract_id}", told.reason
         )
@@ -432,7 +422,16 @@ class CaseWorkflow(OperatorActions):
             raise ValueError(f"the case is closed ({st.state}); no facts can be recorded")
         if not request.recorded_by.strip():
             raise ValueError("recorded_by must name who records the fact")
-        refusal = refusal_of_fact(
+        refusal = self._fact_refusal(request.fact, request.values)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _fact_refusal(self, fact: str, values: dict[str, Any]) -> str | None:
+        """Why ``fact`` cannot be recorded on the case as it is now (None: it can), by
+        the checks the API makes too, whoever records it: a person or the contract."""
+        inp, st = self._input, self._st
+        assert inp is not None and st is not None
+        return refusal_of_fact(
             st.summary,
             inp.terms,
             self._zone(),
@@ -440,8 +439,6 @@ class CaseWorkflow(OperatorActions):
             state=st.state,
             facts=st.facts,
             deadlines=st.deadlines,
-            fact=request.fact,
-            values=request.values,
+            fact=fact,
+            values=values,
         )
-        if refusal is not None:
-            raise ValueError(refusal)

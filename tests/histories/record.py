@@ -310,18 +310,12 @@ async def _agreement(
     history recorded again comes out the same."""
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
-    from workflows.contract import ContractInput, ContractWorkflow
+    from workflows.contract import ContractWorkflow
 
     # The recordings share one database: each starts from a contract never ended, and
     # with case ids of its own.
     suffix = f"{'withdrawn' if withdrawn else 'ended'}_{keep}"
-    _reset_agreement("ctr_reference_msa")
-    contract = await env.client.start_workflow(
-        ContractWorkflow.run,
-        ContractInput("ctr_reference_msa"),
-        id="ctr_reference_msa",
-        task_queue=queue,
-    )
+    contract = await _fresh_contract(env, queue)
     await _clock_to(env, at_ny(2037, 12, 2, 11))
     termination = await open_case(
         env.client,
@@ -388,15 +382,8 @@ async def _non_payment(env: WorkflowEnvironment, queue: str, keep: str) -> Handl
     case closes. ``keep``: contract, invoice or term."""
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
-    from workflows.contract import ContractInput, ContractWorkflow
 
-    _reset_agreement("ctr_reference_msa")
-    contract = await env.client.start_workflow(
-        ContractWorkflow.run,
-        ContractInput("ctr_reference_msa"),
-        id="ctr_reference_msa",
-        task_queue=queue,
-    )
+    contract = await _fresh_contract(env, queue)
     term = await open_case(
         env.client,
         queue,
@@ -434,15 +421,8 @@ async def _incident_into_review(env: WorkflowEnvironment, queue: str, keep: str)
     which has the month's review record it. ``keep``: incident or review."""
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
-    from workflows.contract import ContractInput, ContractWorkflow
 
-    _reset_agreement("ctr_reference_msa")
-    contract = await env.client.start_workflow(
-        ContractWorkflow.run,
-        ContractInput("ctr_reference_msa"),
-        id="ctr_reference_msa",
-        task_queue=queue,
-    )
+    contract = await _fresh_contract(env, queue)
     review = await open_case(
         env.client,
         queue,
@@ -490,7 +470,6 @@ async def _sla_failure(
     from store.models import Case, Contract
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
-    from workflows.contract import ContractInput, ContractWorkflow
 
     _reset_agreement("ctr_reference_msa")
     with Session(get_engine()) as s:
@@ -506,12 +485,7 @@ async def _sla_failure(
         s.add(row)
         s.commit()
     try:
-        contract = await env.client.start_workflow(
-            ContractWorkflow.run,
-            ContractInput("ctr_reference_msa"),
-            id="ctr_reference_msa",
-            task_queue=queue,
-        )
+        contract = await _start_contract(env, queue)
         suffix = f"{'offered' if offer else 'opened'}_{keep}"
         review = await open_case(
             env.client,
@@ -559,15 +533,8 @@ async def _maintenance_into_review(env: WorkflowEnvironment, queue: str, keep: s
     has the month's review record it. ``keep``: contract, maintenance or review."""
     from tests.workflows.helpers import at_ny, open_case
     from workflows.case import CaseWorkflow, RecordFactRequest
-    from workflows.contract import ContractInput, ContractWorkflow
 
-    _reset_agreement("ctr_reference_msa")
-    contract = await env.client.start_workflow(
-        ContractWorkflow.run,
-        ContractInput("ctr_reference_msa"),
-        id="ctr_reference_msa",
-        task_queue=queue,
-    )
+    contract = await _fresh_contract(env, queue)
     review = await open_case(
         env.client,
         queue,
@@ -616,11 +583,30 @@ async def _settled(handle: Handle, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _fresh_contract(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The reference contract's own workflow, on a contract that no recording ended."""
+    _reset_agreement("ctr_reference_msa")
+    return await _start_contract(env, queue)
+
+
+async def _start_contract(env: WorkflowEnvironment, queue: str) -> Handle:
+    from workflows.contract import ContractInput, ContractWorkflow
+
+    return await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractInput("ctr_reference_msa"),
+        id="ctr_reference_msa",
+        task_queue=queue,
+    )
+
+
 def _reset_agreement(contract_id: str) -> None:
     from sqlmodel import Session, col, delete, update
 
-    from store.db import get_engine
-    from store.models import AuditEntry, Case, Contract
+    from activities.steps import terms_digest
+    from store.db import get_engine, insert_if_absent
+    from store.models import AuditEntry, Case, Contract, TermSnapshot
+    from workers.seed import reference_term_sheet
 
     with Session(get_engine()) as s:
         row = s.get(Contract, contract_id)
@@ -633,6 +619,11 @@ def _reset_agreement(contract_id: str) -> None:
         # The cases earlier recordings left open ran on another server: the contract
         # would look for them; they are closed here, as if they had ended.
         s.exec(update(Case).where(Case.contract_id == contract_id).values(closed=True))  # type: ignore[call-overload]
+        # The cases' term sheet is kept already, whichever recording came first (one that
+        # changes the contract's own terms would otherwise send it once more).
+        terms = reference_term_sheet().model_dump(mode="json")
+        values = {"sha256": terms_digest(terms), "terms": terms, "first_seen_at": PINNED}
+        insert_if_absent(s, TermSnapshot.__table__, values, ["sha256"])  # type: ignore[attr-defined]
         s.commit()
 
 
