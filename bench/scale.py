@@ -12,9 +12,10 @@
     server, and, as the count grows (1,000, 5,000, 10,000 asleep), the time per case
     since the last mark and the memory then.
 (b) M cases (default 100,000) inserted directly with SQL into a throwaway PostgreSQL
-    database (50 contracts; each case with two deadlines, a transition, three decisions
-    and a notice), then GET /api/cases (first page, and filtered by state) and GET
-    /api/cases/{id} (random cases) through the real FastAPI app over httpx's
+    database (``--contracts``, 50 by default; each case with two deadlines, a transition,
+    three decisions and a notice), then GET /api/cases (first page, and filtered by
+    state), GET /api/cases/{id} (random cases) and the portfolio (GET /api/contracts,
+    filtered, and its console page) through the real FastAPI app over httpx's
     ASGITransport: p50/p95 over R requests each. Then, interleaved (one of each in
     turn, R rounds), the first page of 100, a deep page (page 1,000 of 100 by default)
     asked by ``offset`` and by ``cursor`` (the ``next_cursor`` of the row before it),
@@ -23,8 +24,8 @@
 Prints tables; it asserts nothing.
 
     .venv/bin/python -m bench.scale [--open-cases 10000] [--batch 200] [--cached N]
-        [--list-cases 100000] [--requests 200] [--deep-page 1000] [--skip-open]
-        [--skip-list]
+        [--list-cases 100000] [--contracts 50] [--requests 200] [--deep-page 1000]
+        [--skip-open] [--skip-list]
 """
 
 from __future__ import annotations
@@ -243,8 +244,8 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
 # -- (b) the case list and the case page over many cases ------------------------------------
 
 
-def fill(url: str, n: int) -> None:
-    """Inserts ``n`` cases of 50 contracts, each with a case page's worth of rows."""
+def fill(url: str, n: int, contracts: int = 50) -> None:
+    """Inserts ``n`` cases of ``contracts`` contracts, each with a case page's worth of rows."""
     from sqlalchemy import create_engine, text
 
     from store.db import normalise_url
@@ -258,8 +259,10 @@ def fill(url: str, n: int) -> None:
             text(
                 "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
                 " effective_date, terms, created_at) SELECT 'c' || g, 't', 'a', 'b',"
-                " 'America/New_York', '2026-01-01', '{}', now() FROM generate_series(0, 49) g"
-            )
+                " 'America/New_York', '2026-01-01', '{}', now()"
+                " FROM generate_series(0, :last) g"
+            ),
+            {"last": contracts - 1},
         )
         c.execute(
             text(
@@ -267,7 +270,7 @@ def fill(url: str, n: int) -> None:
                 " state_label, closed, escalated, facts, opened_at, next_deadline_at,"
                 " next_deadline_name, last_step, updated_at, escalation_reason,"
                 " failing_activity, failing_attempts, failing_since, last_failure,"
-                " dwell_overdue_at) SELECT 'case_' || g, 'c' || (g % 50),"
+                " dwell_overdue_at) SELECT 'case_' || g, 'c' || (g % :contracts),"
                 f" {clauses}[g % 3 + 1], 1, {states}[g % 4 + 1], 'label', g % 4 = 3,"
                 " g % 97 = 0,"
                 ' \'{"given_by": "customer"}\', now(),'
@@ -283,7 +286,7 @@ def fill(url: str, n: int) -> None:
                 " WHEN g % 2 = 0 THEN now() + interval '30 days' END"
                 " FROM generate_series(1, :n) AS g"
             ),
-            {"start": start, "n": n},
+            {"start": start, "n": n, "contracts": contracts},
         )
         for name, group, offset in (
             ("effective_date", "effective_date", 0),
@@ -338,7 +341,7 @@ def fill(url: str, n: int) -> None:
     engine.dispose()
 
 
-async def case_list(n: int, requests: int, deep_page: int = 1000) -> None:
+async def case_list(n: int, requests: int, deep_page: int = 1000, contracts: int = 50) -> None:
     import httpx
 
     from store.migrate import upgrade
@@ -347,7 +350,7 @@ async def case_list(n: int, requests: int, deep_page: int = 1000) -> None:
     with temporary_postgres_database() as url:
         upgrade(url)
         t0 = time.perf_counter()
-        fill(url, n)
+        fill(url, n, contracts)
         filled = time.perf_counter() - t0
         os.environ["DATABASE_URL"] = url
         from runtime.settings import get_settings
@@ -378,6 +381,14 @@ async def case_list(n: int, requests: int, deep_page: int = 1000) -> None:
             "GET /console (HTML, first page)": lambda: "/console",
             "GET /console?stuck=yes (HTML)": lambda: "/console?stuck=yes",
             "GET /console/cases/{id} (HTML)": lambda: f"/console/cases/case_{rng.randint(1, n)}",
+            # The portfolio (issue 15): contracts with their open cases' counts.
+            "GET /api/contracts (first page of 50)": lambda: "/api/contracts",
+            "GET /api/contracts?escalated=true": lambda: "/api/contracts?escalated=true",
+            "GET /api/contracts?stuck=true": lambda: "/api/contracts?stuck=true",
+            "GET /api/contracts?legal_state=in_force": lambda: (
+                "/api/contracts?legal_state=in_force"
+            ),
+            "GET /console/contracts (HTML)": lambda: "/console/contracts",
         }
         rows = {}
         transport = httpx.ASGITransport(app=app)
@@ -406,7 +417,7 @@ async def case_list(n: int, requests: int, deep_page: int = 1000) -> None:
         get_engine().dispose()  # before the database is dropped
 
     print(
-        f"scale (b): {n:,} cases in PostgreSQL (50 contracts; 2 deadlines, 1 transition,"
+        f"scale (b): {n:,} cases in PostgreSQL ({contracts:,} contracts; 2 deadlines, 1 transition,"
         f" 3 decisions, 1 notice each; inserted in {filled:.0f} s); {requests} requests each,"
         " one at a time, through the FastAPI app (httpx ASGITransport)"
     )
@@ -511,6 +522,9 @@ def main() -> None:
         help="the worker's workflow cache (default: the setting, WORKER_CACHED_WORKFLOWS)",
     )
     parser.add_argument("--list-cases", type=int, default=100_000)
+    parser.add_argument(
+        "--contracts", type=int, default=50, help="contracts the listed cases belong to"
+    )
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     parser.add_argument(
         "--deep-page",
@@ -531,7 +545,7 @@ def main() -> None:
     if not args.skip_list:
         if not args.skip_open:
             print()
-        asyncio.run(case_list(args.list_cases, args.requests, args.deep_page))
+        asyncio.run(case_list(args.list_cases, args.requests, args.deep_page, args.contracts))
 
 
 if __name__ == "__main__":
