@@ -80,7 +80,8 @@ def consequences_of_end(inp: AgreementEndInput) -> list[CaseConsequence]:
     for case_id, clause, version in _open_cases(inp.contract_id):
         if case_id == inp.by_case:
             continue
-        r = reaction_to_end(registry.get(clause, version), surviving, ends_on, inp.route)
+        rb = registry.get(clause, version)
+        r = reaction_to_end(rb, surviving, ends_on, inp.route, inp.ends_at)
         out.append(CaseConsequence(case_id, clause, r.action, r.reason, r.record, r.values))
     return out
 

@@ -8,6 +8,10 @@ Each pending deadline of the contract's open cases is one event whose UID stays 
 same for the life of the deadline. When an amendment (or a rule) moves a deadline,
 ``Deadline.revision`` grows; the feed sends it as SEQUENCE, so a subscribed calendar
 replaces the event at its new time instead of adding a second one.
+
+A deadline that runs to the end of its last day ("by the end of Thu 31 Dec") is an
+all-day event on that day, not a timed one at the midnight after it: see
+:func:`build_calendar`.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ from icalendar import Calendar, Event, vDuration, vText
 from sqlmodel import Session, col, select
 
 from api.access import Principal
-from contracts.calendar import describe_instant
+from contracts.calendar import describe_deadline, describe_instant, ends_its_last_day
 from rules.rulebook import default_registry
 from runtime.settings import Settings
 from store.models import AuditEntry, CalendarFeed, Case, Contract, Deadline
 
-#: How long each deadline's event lasts in the calendar (a deadline is an instant).
+#: How long a timed deadline's event lasts in the calendar (the deadline is its start).
 EVENT_LENGTH = dt.timedelta(minutes=30)
 #: How often subscribed calendars should fetch the feed again.
 REFRESH = dt.timedelta(hours=1)
@@ -215,9 +219,13 @@ def build_calendar(
             clause = f"{rulebook.title} ({rulebook.section})"
         except Exception:  # a retired rulebook: the clause's name will do
             clause = case.clause.replace("_", " ")
+        due_at, zone = _utc(deadline.due_at), contract.time_zone
+        whole_day = ends_its_last_day(due_at, deadline.last_day, zone)
+        due = f"Due {describe_deadline(due_at, deadline.last_day, zone)}"
+        # An all-day event's date carries no instant: the description keeps it, in UTC.
         description = [
             f"{case.state_label}.",
-            f"Due {describe_instant(deadline.due_at, contract.time_zone)}.",
+            f"{due} ({due_at:%Y-%m-%dT%H:%M:%SZ})." if whole_day else f"{due}.",
         ]
         if deadline.original_due_at is not None:
             description.append(
@@ -230,10 +238,19 @@ def build_calendar(
         event.add("uid", f"{case.id}.{deadline.name}@clauseflow")
         event.add("dtstamp", stamp)
         event.add("last-modified", stamp)
-        event.add("dtstart", _utc(deadline.due_at))
-        event.add("duration", EVENT_LENGTH)
+        if whole_day and deadline.last_day is not None:
+            # "By the end of Thu 31 Dec" is a due date: a calendar shows it on Thu 31 Dec,
+            # as the notice says, where a timed event would sit at 00:00 on Fri 1 Jan (and
+            # at another hour in another zone). A date is the contract's day everywhere.
+            event.add("dtstart", deadline.last_day)
+            event.add("dtend", deadline.last_day + dt.timedelta(days=1))
+            summary = f"{deadline.label} (end of day) — {clause}"
+        else:
+            event.add("dtstart", due_at)
+            event.add("duration", EVENT_LENGTH)
+            summary = f"{deadline.label} — {clause}"
         event.add("sequence", deadline.revision)
-        event.add("summary", _Text(f"{deadline.label} — {clause}"))
+        event.add("summary", _Text(summary))
         event.add("description", _Text("\n".join(description)))
         event.add("url", f"{base}/console/cases/{quote(case.id)}")
         event.add("status", "CONFIRMED")

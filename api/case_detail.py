@@ -22,6 +22,7 @@ from api.schemas import (
     TimelineEntry,
 )
 from api.timeline import case_timeline, expected_notices, our_side
+from contracts.calendar import describe_deadline
 from rules.identity import case_identity
 from runtime.settings import Settings, get_settings
 from store.contracts import time_zone_of
@@ -32,6 +33,7 @@ from store.models import (
     Deadline,
     DeadlineAmendment,
     Escalation,
+    ExpectedNotice,
     Notice,
 )
 
@@ -55,12 +57,40 @@ def case_public(
     data = case.model_dump()
     data["identity"] = case_identity(case.clause, case.rulebook_version, case.facts, zone)
     data["deadlines"] = [DeadlinePublic.of(d, zone) for d in deadlines]
+    data["next_deadline_text"] = next_deadline_text(case, deadlines, zone)
     data["stuck_reasons"] = (
         stuck
         if stuck is not None
         else stuck_reasons(case, dt.datetime.now(dt.UTC), get_settings(), zone)
     )
     return data
+
+
+def next_deadline_text(case: Case, deadlines: Sequence[Deadline], zone: str) -> str | None:
+    """The case's next deadline as people read it ("end of Thu 31 Dec 2026, New York
+    time"), from its row among ``deadlines``; None when the case has none."""
+    if case.next_deadline_at is None:
+        return None
+    last_day = next(
+        (d.last_day for d in deadlines if d.name == case.next_deadline_name),
+        None,
+    )
+    return describe_deadline(case.next_deadline_at, last_day, zone)
+
+
+def _due_texts(
+    expected: Sequence[ExpectedNotice], deadlines: Sequence[Deadline], zone: str
+) -> list[ExpectedNoticePublic]:
+    """The other party's notices, each due as the deadline it is due by reads."""
+    last_days = {d.name: d.last_day for d in deadlines}
+    out = []
+    for x in expected:
+        notice = ExpectedNoticePublic.model_validate(x)
+        if x.due_at is not None:
+            last_day = last_days.get(x.expected_by or "")
+            notice.due_text = describe_deadline(x.due_at, last_day, zone)
+        out.append(notice)
+    return out
 
 
 def temporal_url(base: str, namespace: str, case_id: str, safe: str = "/") -> str:
@@ -98,10 +128,13 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
             .order_by(col(DeadlineAmendment.id))
         ).all()
         expected = expected_notices(session, case_id)
+        deadlines = session.exec(
+            select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
+        ).all()
         return CaseDetail(
             our_side=our_side(session.get(Contract, case.contract_id)),
-            expected_notices=[ExpectedNoticePublic.model_validate(x) for x in expected],
-            **case_public(session, case, zone),
+            expected_notices=_due_texts(expected, deadlines, zone),
+            **case_public(session, case, zone, deadlines=deadlines),
             notices=[NoticeSummary.model_validate(n) for n in notices],
             timeline=timeline,
             temporal_url=temporal_url(ui, namespace, case_id),

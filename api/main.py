@@ -11,8 +11,10 @@ from api import errors
 from api.access import document_auth_responses
 from api.console import actions as console_actions
 from api.console import cases as console_cases
+from api.console import clause_forms as console_clause_forms
 from api.console import contracts as console_contracts
 from api.console import portfolio as console_portfolio
+from api.console import registration as console_registration
 from api.console import sign_in as console_sign_in
 from api.console.helpers import mount_static
 from api.limits import BodyLimit
@@ -29,6 +31,7 @@ from api.routes import (
     notices,
     ops,
     ops_metrics,
+    position,
     readiness,
     service_levels,
     users,
@@ -75,6 +78,7 @@ def create_app() -> FastAPI:
         contracts,
         ops,  # /api/ops
         contract_cases,  # /api/contracts/{contract_id}/cases
+        position,  # /api/contracts/{contract_id}/position
         cases,  # /api/cases
         notices,  # /api/outbox, /api/notices
         case_notices,  # /api/cases/{case_id}/notices
@@ -93,7 +97,10 @@ def create_app() -> FastAPI:
         console_cases,
         console_actions,
         console_portfolio,
+        # /console/contracts/new: before the contract page, whose {contract_id} would take it.
+        console_registration,
         console_contracts,
+        console_clause_forms,  # the contract page's forms: start a case, what if
     ):
         app.include_router(console.router)
     mount_static(app)  # /static: the console's stylesheet and htmx, the docs' assets

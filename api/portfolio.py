@@ -1,13 +1,14 @@
 """The portfolio: every contract with where its agreement stands and what its cases need.
 
-Three statements whatever the page size: the count, the page of contracts, and one
-grouped read of the page's open cases (how many, how many escalated or stuck, and the
-nearest deadline among them).
+Four statements whatever the page size: the count, the page of contracts, one grouped
+read of the page's open cases (how many, how many escalated or stuck, and the nearest
+deadline among them), and the last day of each nearest deadline, to say it in words.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,8 +17,9 @@ from sqlmodel import Session, col
 
 from api.ops import stuck_condition
 from api.pagination import page
+from contracts.calendar import describe_deadline
 from runtime.settings import Settings
-from store.models import Case, Contract
+from store.models import Case, Contract, Deadline
 
 LegalState = Literal["in_force", "terminating", "ended"]
 
@@ -39,6 +41,9 @@ class CaseCounts:
     escalated_cases: int = 0
     stuck_cases: int = 0
     next_deadline_at: dt.datetime | None = None
+    #: The same in words, in the contract's time zone: "end of Thu 31 Dec 2026, New York
+    #: time" for a deadline that runs to the end of its last day.
+    next_deadline_text: str | None = None
 
 
 def _open_case_of_contract(*more: Any) -> Any:
@@ -76,6 +81,7 @@ def contracts_page(
     order = [col(Contract.created_at).desc(), col(Contract.id)]
     rows, total = page(session, Contract, _where(filters, now, settings), order, limit, offset)
     counts = case_counts(session, [r.id for r in rows], now, settings)
+    _say_nearest_deadlines(session, rows, counts)
     return [(r, counts.get(r.id, CaseCounts())) for r in rows], total
 
 
@@ -101,3 +107,47 @@ def case_counts(
         cid: CaseCounts(int(n), int(esc or 0), int(st or 0), nearest)
         for cid, n, esc, st, nearest in session.execute(query).all()
     }
+
+
+def _say_nearest_deadlines(
+    session: Session, contracts: Sequence[Contract], counts: dict[str, CaseCounts]
+) -> None:
+    """Puts each contract's nearest deadline in words, in one statement for the page.
+
+    The case row holds its next deadline's instant and name; the deadline's own row holds
+    the last day that tells "end of Thu 31 Dec" from "Fri 1 Jan 00:00".
+    """
+    if not contracts:
+        return
+    # Read even when no deadline is near, so that every page costs the same statements.
+    nearest = {cid: c.next_deadline_at for cid, c in counts.items() if c.next_deadline_at}
+    # Two IN lists rather than a pair per contract: a statement compiled and planned once.
+    query = (
+        select(col(Case.contract_id), col(Case.next_deadline_at), col(Deadline.last_day))
+        .join(
+            Deadline,
+            and_(
+                col(Deadline.case_id) == col(Case.id),
+                col(Deadline.name) == col(Case.next_deadline_name),
+            ),
+        )
+        .where(
+            col(Case.contract_id).in_([c.id for c in contracts]),
+            col(Case.closed).is_(False),
+            col(Case.next_deadline_at).in_(sorted(set(nearest.values()))),
+        )
+    )
+    last_days: dict[str, dt.date] = {}
+    for cid, at, last_day in session.execute(query).all():
+        if at != nearest.get(cid) or last_day is None:
+            continue  # another contract's nearest instant
+        # Cases due at the same instant: one ending Thu 31 Dec and one starting Fri 1 Jan
+        # are due together, and the earlier last day is the one that reads as a day's end.
+        if cid not in last_days or last_day < last_days[cid]:
+            last_days[cid] = last_day
+    for contract in contracts:
+        found = counts.get(contract.id)
+        if found is not None and found.next_deadline_at is not None:
+            found.next_deadline_text = describe_deadline(
+                found.next_deadline_at, last_days.get(contract.id), contract.time_zone
+            )

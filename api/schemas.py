@@ -69,6 +69,12 @@ class ContractListItem(ContractPublic):
     next_deadline_at: dt.datetime | None = Field(
         default=None, description="The nearest pending deadline across its open cases"
     )
+    next_deadline_text: str | None = Field(
+        default=None,
+        description="That deadline as people read it, in the contract's time zone: "
+        '"end of Thu 31 Dec 2026, New York time" for one that runs to the end of its '
+        "last day, else its local time",
+    )
 
 
 class ContractsPublic(BaseModel):
@@ -98,8 +104,13 @@ class DeadlinePublic(BaseModel):
     name: str
     group: str
     label: str
-    due_at: dt.datetime
-    local_due: str
+    due_at: dt.datetime = Field(description="The instant it falls due, for machines")
+    local_due: str = Field(description="That instant in the contract's time zone, in words")
+    due_text: str = Field(
+        description="When it is due as people read it: a deadline that runs to the end of "
+        'its last day reads "end of Thu 31 Dec 2026, New York time" (its instant is the '
+        "midnight after), any other as local_due"
+    )
     last_day: dt.date | None
     status: str
     explanation: list[str]
@@ -109,7 +120,7 @@ class DeadlinePublic(BaseModel):
     @classmethod
     def of(cls, d: Any, time_zone: str) -> DeadlinePublic:
         """A deadline (row or view) with its due time in the contract's words."""
-        from contracts.calendar import describe_instant
+        from contracts.calendar import describe_deadline, describe_instant
 
         return cls(
             name=d.name,
@@ -117,6 +128,7 @@ class DeadlinePublic(BaseModel):
             label=d.label,
             due_at=d.due_at,
             local_due=describe_instant(d.due_at, time_zone),
+            due_text=describe_deadline(d.due_at, d.last_day, time_zone),
             last_day=d.last_day,
             status=d.status,
             explanation=list(d.explanation),
@@ -186,6 +198,10 @@ class CasePublic(BaseModel):
     closed_at: dt.datetime | None
     next_deadline_at: dt.datetime | None
     next_deadline_name: str | None
+    next_deadline_text: str | None = Field(
+        default=None,
+        description="The next deadline as people read it (as its due_text in deadlines)",
+    )
     deadlines: list[DeadlinePublic] = Field(default_factory=list)
     escalation_reason: str | None = None
     state_entered_at: dt.datetime | None = None
@@ -238,6 +254,9 @@ class ExpectedNoticePublic(BaseModel):
     expected_at: dt.datetime
     expected_by: str | None = Field(description="The deadline by which it is due, if any")
     due_at: dt.datetime | None
+    due_text: str | None = Field(
+        default=None, description="When it is due as people read it (as that deadline's)"
+    )
     status: str = Field(description="expected or received")
     received_at: dt.datetime | None
     recorded_by: str | None
@@ -425,55 +444,6 @@ class CaseInTheirNamePublic(BaseModel):
     sent: list[str] = Field(description="Notices it sent that are the other party's to give")
     may_yet_send: list[str] = Field(
         description="Notices of the other party's its rulebook may still send (open cases)"
-    )
-
-
-class WhatIfRequest(BaseModel):
-    """The clause and the facts to try, e.g. a notice you are about to send."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    clause: str = Field(examples=["termination_for_convenience"])
-    facts: dict[str, Any] = Field(
-        examples=[{"notice_received_at": "2026-12-01T10:00:00-05:00", "given_by": "customer"}]
-    )
-
-
-class DecisionPublic(BaseModel):
-    rule: str
-    action: str
-    value: Any
-
-
-class NoticePlanPublic(BaseModel):
-    """A notice the case would give, or would wait for from the other party."""
-
-    notice: str
-    label: str
-    rule: str
-    sender: str = Field(description="customer, provider or internal (our own people)")
-    expected_by: str | None = Field(
-        default=None, description="The deadline by which the other party's notice is due"
-    )
-    due_at: dt.datetime | None = None
-
-
-class WhatIfPublic(BaseModel):
-    clause: str
-    rulebook_version: int
-    state: str
-    state_label: str
-    deadlines: list[DeadlinePublic]
-    decisions: list[DecisionPublic]
-    our_side: str | None = Field(
-        default=None, description="Which party runs Clauseflow for the contract"
-    )
-    we_send: list[NoticePlanPublic] = Field(
-        default_factory=list, description="Notices we must send (ours, and internal ones)"
-    )
-    we_expect: list[NoticePlanPublic] = Field(
-        default_factory=list,
-        description="The other party's notices the case waits for; never sent by us",
     )
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -249,6 +250,7 @@ def fill(url: str, n: int, contracts: int = 50) -> None:
     from sqlalchemy import create_engine, text
 
     from store.db import normalise_url
+    from workers.seed import reference_term_sheet
 
     engine = create_engine(normalise_url(url))
     start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -259,10 +261,14 @@ def fill(url: str, n: int, contracts: int = 50) -> None:
             text(
                 "INSERT INTO contract (id, title, customer_name, provider_name, time_zone,"
                 " effective_date, terms, created_at) SELECT 'c' || g, 't', 'a', 'b',"
-                " 'America/New_York', '2026-01-01', '{}', now()"
+                " 'America/New_York', '2026-01-01', CAST(:terms AS JSON), now()"
                 " FROM generate_series(0, :last) g"
             ),
-            {"last": contracts - 1},
+            # The reference term sheet, so that a contract's page has figures to show.
+            {
+                "last": contracts - 1,
+                "terms": json.dumps(reference_term_sheet().model_dump(mode="json")),
+            },
         )
         c.execute(
             text(
@@ -389,6 +395,13 @@ async def case_list(n: int, requests: int, deep_page: int = 1000, contracts: int
                 "/api/contracts?legal_state=in_force"
             ),
             "GET /console/contracts (HTML)": lambda: "/console/contracts",
+            # A contract's page: its cases, money, every clock and its term sheet.
+            "GET /console/contracts/{id} (HTML)": lambda: (
+                f"/console/contracts/c{rng.randrange(contracts)}"
+            ),
+            "GET /api/contracts/{id}/position": lambda: (
+                f"/api/contracts/c{rng.randrange(contracts)}/position"
+            ),
         }
         rows = {}
         transport = httpx.ASGITransport(app=app)

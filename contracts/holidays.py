@@ -11,20 +11,29 @@ package's ``US(subdiv="NY")``, which follows federal and state-employee observan
 Saturday holiday observed on the Friday before, Susan B. Anthony Day) and leaves out
 Flag Day. The tests list those differences.
 
-To add a jurisdiction, write a class with ``name``, ``authority`` and ``holidays(year)``
-and call :func:`register_holiday_calendar`.
+Other jurisdictions take their public holidays from the ``holidays`` package
+(:class:`PackageHolidays`): Delaware, California, England and Wales. Its version is
+pinned and named in every reason a day is a holiday, since a new release may change a
+list. To add a jurisdiction, write a class with ``name``, ``authority``, ``description``
+and ``holidays(year)`` (or a :class:`PackageHolidays`) and call
+:func:`register_holiday_calendar`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
 
+import holidays as holidays_package
+
 __all__ = [
+    "HOLIDAYS_PACKAGE_VERSION",
     "HolidayCalendar",
     "NewYorkGCL24",
+    "PackageHolidays",
     "WeekendsOnly",
     "available_holiday_calendars",
     "holiday_calendar",
@@ -41,7 +50,8 @@ class HolidayCalendar(Protocol):
 
     ``name`` is read-only (a property here) so that frozen dataclasses satisfy the
     protocol. An implementation may also carry ``authority``, a short citation shown
-    next to a holiday's name (for example "public holiday, NY GCL § 24").
+    next to a holiday's name (for example "public holiday, NY GCL § 24"), and
+    ``description``, the whole list in words ("the public holidays of NY GCL § 24").
     """
 
     @property
@@ -94,6 +104,7 @@ class NewYorkGCL24(_ExtraDays):
 
     name: str = "US-NY"
     authority: str = "public holiday, NY GCL § 24"
+    description: str = "the public holidays of NY GCL § 24"
 
     # Juneteenth entered § 24 by ch. 249 of 2020.
     JUNETEENTH_FROM = 2020
@@ -151,6 +162,7 @@ class WeekendsOnly(_ExtraDays):
 
     name: str = "none"
     authority: str = "named in the contract"
+    description: str = "no public holidays, only the days the contract names"
 
     def holidays(self, year: int) -> dict[date, str]:
         """Returns the contract's own non-business days in ``year`` (often none).
@@ -166,9 +178,98 @@ class WeekendsOnly(_ExtraDays):
 
 HolidayCalendarFactory = Callable[[tuple[date, ...]], HolidayCalendar]
 
+#: The pinned ``holidays`` release (pyproject.toml), named in every explanation.
+HOLIDAYS_PACKAGE_VERSION: str = holidays_package.__version__
+
+
+@functools.cache
+def _package_year(country: str, subdiv: str | None, year: int) -> tuple[tuple[date, str], ...]:
+    # The package's lists are fixed for a release: built once a year and place.
+    found = holidays_package.country_holidays(country, subdiv=subdiv, years=year)
+    return tuple(sorted((d, n) for d, n in found.items() if d.year == year))
+
+
+@functools.cache
+def _package_years(country: str, subdiv: str | None) -> tuple[int, int]:
+    covered = holidays_package.country_holidays(country, subdiv=subdiv)
+    return covered.start_year, covered.end_year
+
+
+@dataclass(frozen=True)
+class PackageHolidays(_ExtraDays):
+    """A jurisdiction's public holidays as the ``holidays`` package lists them.
+
+    The package's own rules apply, observed days included (a Saturday holiday observed
+    on the Friday in the United States; England's substitute bank holidays on the next
+    Monday or Tuesday). A year outside the package's range raises rather than passing
+    for a year without holidays.
+
+    Attributes:
+        extra_days: Days the contract adds.
+        name: Registry name, e.g. "US-DE".
+        country: The package's ISO 3166 country code, e.g. "US".
+        subdiv: The package's subdivision, e.g. "DE", or None.
+        place: Whose holidays, in words: "the State of Delaware".
+    """
+
+    name: str = ""
+    country: str = ""
+    subdiv: str | None = None
+    place: str = ""
+
+    @property
+    def authority(self) -> str:
+        """Shown next to a holiday's name: whose holiday, and where the list comes from."""
+        return f"public holiday of {self.place}, holidays package {HOLIDAYS_PACKAGE_VERSION}"
+
+    @property
+    def description(self) -> str:
+        """The list in words, with its source."""
+        return f"the public holidays of {self.place} (holidays package {HOLIDAYS_PACKAGE_VERSION})"
+
+    def holidays(self, year: int) -> dict[date, str]:
+        """Lists the package's public holidays of ``year`` and the contract's own days.
+
+        Args:
+            year: Calendar year.
+
+        Returns:
+            Date -> name, e.g. "Boxing Day (observed)".
+
+        Raises:
+            ValueError: If the package does not cover ``year`` for this place.
+        """
+        first, last = _package_years(self.country, self.subdiv)
+        if not first <= year <= last:
+            raise ValueError(
+                f"the holidays package {HOLIDAYS_PACKAGE_VERSION} lists the public holidays of"
+                f" {self.place} for {first} to {last} only, not {year}"
+            )
+        found: dict[date, str] = {}
+        for day, name in _package_year(self.country, self.subdiv, year):
+            _add(found, day, name)
+        for day in self.extra_days:
+            if day.year == year:
+                _add(found, day, "Contract holiday")
+        return dict(sorted(found.items()))
+
+
+def _package(name: str, country: str, subdiv: str, place: str) -> HolidayCalendarFactory:
+    def factory(extra: tuple[date, ...]) -> HolidayCalendar:
+        return PackageHolidays(
+            extra_days=extra, name=name, country=country, subdiv=subdiv, place=place
+        )
+
+    return factory
+
+
 _REGISTRY: dict[str, HolidayCalendarFactory] = {
     "US-NY": lambda extra: NewYorkGCL24(extra_days=extra),
     "none": lambda extra: WeekendsOnly(extra_days=extra),
+    "US-DE": _package("US-DE", "US", "DE", "the State of Delaware"),
+    "US-CA": _package("US-CA", "US", "CA", "the State of California"),
+    # England and Wales share their bank holidays (Banking and Financial Dealings Act 1971).
+    "GB-ENG": _package("GB-ENG", "GB", "ENG", "England and Wales"),
 }
 
 

@@ -57,7 +57,13 @@ def surviving_sections_of(rb: Rulebook, surviving: list[str]) -> list[str]:
     return [n for n in rb.section_numbers if n in kept or n.split(".")[0] in kept]
 
 
-def reaction_to_end(rb: Rulebook, surviving: list[str], ends_on: dt.date, route: str) -> Reaction:
+def reaction_to_end(
+    rb: Rulebook,
+    surviving: list[str],
+    ends_on: dt.date,
+    route: str,
+    ends_at: dt.datetime | None = None,
+) -> Reaction:
     """What a case of ``rb`` does when the agreement ends.
 
     Args:
@@ -65,11 +71,16 @@ def reaction_to_end(rb: Rulebook, surviving: list[str], ends_on: dt.date, route:
         surviving: The term sheet's ``surviving_sections`` (section numbers).
         ends_on: The day it ends, in the contract's time zone.
         route: How the agreement ended (``ROUTES``).
+        ends_at: The instant it ends, for a rulebook that records it.
     """
     how = f"The agreement {route_words(route)} on {day_text(ends_on)}"
     end = rb.agreement.when_agreement_ends
     if isinstance(end, RecordReaction):
-        told = {"end_date": ends_on.isoformat(), "route": route}
+        told = {
+            "end_date": ends_on.isoformat(),
+            "route": route,
+            "ends_at": ends_at.isoformat() if ends_at else "",
+        }
         values = {name: told[source] for name, source in end.values.items()}
         return Reaction("record", f"{how}; this case records {end.record}.", end.record, values)
     if end == "carry_on":

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.calendar import Anchor, ContractCalendar, DeadlineRule, Period, compute_deadline
+from contracts.calendar import Anchor, DeadlineRule, Period, calendar_for, compute_deadline
 from contracts.terms import TermSheet
 from rules.rulebook import ExpandedDeadline, Rulebook
 
@@ -91,7 +91,7 @@ def compute_deadlines(
             when the facts put a deadline beyond the calendar.
     """
     expanded = rb.expanded_deadlines(rb.parameter_values(terms))
-    calendar = ContractCalendar.from_terms(terms)
+    calendar = calendar_for(terms)  # the governing law's
     known = dict(known or {})
     wanted = [n for n, d in expanded.items() if n in names or d.group in names]
     if dependents_of is not None:
@@ -127,7 +127,8 @@ def compute_deadlines(
             label = source.label or (spec.label if spec else source.fact.replace("_", " "))
             value = facts[source.fact]
             if (spec.type == "date") if spec is not None else _is_date(value):
-                # A date fact counts from that local day (NY GCL § 20 excludes it).
+                # A date fact counts from that local day (excluded by NY GCL § 20, or as
+                # the term sheet's day count states under another law).
                 day = dt.date.fromisoformat(str(value))
                 start = dt.datetime.combine(day, dt.time(0), tzinfo=calendar.zone)
                 anchor = Anchor(instant=start, label=label, day=day)

@@ -4,7 +4,7 @@ It holds the agreement's legal state (in force, terminating on a date by a route
 and carries the consequences of its end from case to case. Cases stay top-level
 workflows: they tell their contract what their rulebook declares (``agreement.emits``)
 by signal, and the contract, once the agreement has ended, tells each open case whose
-clause does not survive to close (docs/architecture.md, "The agreement as a whole").
+clause does not survive to close (docs/house.md, "The agreement as a whole").
 
 Its workflow id is the contract id. It runs for as long as the contract is registered,
 continuing as new when its history grows, and never ends by itself: after the end it

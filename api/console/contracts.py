@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -14,6 +15,7 @@ from api.access import Principal
 from api.calendar_feeds import create_feed
 from api.console import views
 from api.console.pages import (
+    FLASH,
     bad_cursor,
     expired,
     not_found,
@@ -24,9 +26,14 @@ from api.console.pages import (
     signed_in,
     user_page,
 )
+from api.contract_clocks import Clock, contract_clocks
 from api.deps import in_session
 from api.ops import CaseKey
+from api.position import PositionPublic, money_position
+from api.term_figures import term_sheet_figures
 from runtime.settings import get_settings
+from store.contracts import contract_terms
+from store.models import Contract
 
 router = APIRouter(
     prefix="/console/contracts/{contract_id}", tags=["console"], include_in_schema=False
@@ -40,6 +47,7 @@ async def contract_page(
     page: str | None = None,
     cursor: str | None = None,
     before: str | None = None,
+    flash: str | None = None,
 ) -> Response:
     """A contract: its cases (paged by cursor, as the case list) and its calendar feed."""
     principal, name = await signed_in(request)
@@ -48,7 +56,13 @@ async def contract_page(
     except RequestValidationError as exc:
         return bad_cursor(principal, name, exc)
     return await _show_contract(
-        contract_id, principal, name, number(page, 1, 1_000_000), after=after, before=until
+        contract_id,
+        principal,
+        name,
+        number(page, 1, 1_000_000),
+        after=after,
+        before=until,
+        flash=FLASH.get(flash or ""),
     )
 
 
@@ -62,6 +76,7 @@ async def _show_contract(
     *,
     after: CaseKey | None = None,
     before: CaseKey | None = None,
+    flash: str | None = None,
 ) -> Response:
     at = now()
     data = await in_session(
@@ -69,6 +84,8 @@ async def _show_contract(
     )
     if data is None:
         return not_found(principal, name, f"contract {contract_id}")
+    position = await in_session(_position, contract_id)
+    clocks, clocks_more = await in_session(_clocks, contract_id)
 
     def link(**change: Any) -> str:
         query = urlencode({k: str(v) for k, v in change.items() if v})
@@ -86,7 +103,28 @@ async def _show_contract(
         now=at,
         feed_url=feed_url,
         can_manage=principal.can("manage_cases"),
+        position=position,
+        figures=term_sheet_figures(data.contract.terms or {}),
+        clocks=clocks,
+        clocks_more=clocks_more,
+        flash=flash,
     )
+
+
+def _clocks(session: Session, contract_id: str) -> tuple[list[Clock], int]:
+    contract = session.get(Contract, contract_id)
+    return contract_clocks(session, contract) if contract else ([], 0)
+
+
+def _position(session: Session, contract_id: str) -> PositionPublic | None:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        return None
+    try:
+        today = dt.datetime.now(contract_terms(contract).zone).date()
+    except ValueError:  # a stored term sheet that no longer reads: the rest still shows
+        return None
+    return money_position(session, contract, today)
 
 
 def _new_feed_url(session: Session, contract_id: str, actor: Principal) -> str | None:

@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from contracts.calendar import describe_instant
+from contracts.calendar import describe_deadline, describe_instant
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "console"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -82,6 +82,25 @@ def local_time(instant: dt.datetime | None, zone: str) -> str:
     return describe_instant(instant, zone)
 
 
+def due_time(instant: dt.datetime | None, zone: str, last_day: dt.date | None = None) -> str:
+    """A deadline's due time as people read it: "end of Thu 31 Dec 2026, New York time"
+    for one that runs to the end of ``last_day``, else as :func:`local_time`."""
+    if instant is None:
+        return ""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return describe_deadline(instant, last_day, zone)
+
+
+def iso_instant(instant: dt.datetime | None) -> str:
+    """An instant in ISO 8601, in UTC, for a ``<time datetime>`` (machines read it)."""
+    if instant is None:
+        return ""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def local_to_utc(day: dt.date, wall: dt.time, zone: str) -> dt.datetime:
     """A local date and wall time in ``zone`` as a UTC instant (the earlier one if repeated)."""
     return dt.datetime.combine(day, wall, tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
@@ -136,6 +155,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["local"] = local_time
+    env.filters["due"] = due_time
+    env.filters["iso"] = iso_instant
     env.globals["countdown"] = countdown
     env.globals["ago"] = ago
     return env

@@ -40,6 +40,8 @@ FLASH = {
     "noted": "Note added to the timeline.",
     "released": "Notice approved; it goes out as it was previewed.",
     "revised": "Notice written again from the corrected facts; it still waits for approval.",
+    "started": "Case started: the rules have set its deadlines and decided its first notices.",
+    "registered": "Contract registered: its term and monthly review have started.",
 }
 
 

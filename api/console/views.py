@@ -77,6 +77,8 @@ class ListedCase:
     next_label: str | None
     #: What tells it apart from the clause's other cases (rules/identity.py).
     identity: str | None = None
+    #: Its next deadline's last day: one that runs to the end of it reads as that day.
+    next_last_day: dt.date | None = None
 
 
 @dataclass
@@ -96,10 +98,16 @@ class CaseList:
     first: int
     last: int
     contracts: list[tuple[str, str]]
+    #: Too many contracts to list in the filter: it takes a contract id instead.
+    many_contracts: bool
     clauses: list[tuple[str, str]]
     states: list[tuple[str, str]]
     previous: dict[str, str] | None = None
     next: dict[str, str] | None = None
+
+
+#: Contracts the case list's filter offers by title; with more, a contract id is typed.
+CONTRACT_CHOICES = 200
 
 
 def case_list(
@@ -127,9 +135,25 @@ def case_list(
     if not rows.more_before:
         page = 1  # paged back to the start, or a cursor before the first case
     labels = {(d.case_id, d.name): d.label for r in rows.items for d in r.deadlines}
-    contracts = [
-        (c.id, c.title) for c in session.exec(select(Contract).order_by(col(Contract.title)))
-    ]
+    last_days = {(d.case_id, d.name): d.last_day for r in rows.items for d in r.deadlines}
+    # All contracts in the filter's list while a person can scan it; beyond that only
+    # those on this page (and the one filtered by), so a page costs the same at 10,000.
+    listed = session.exec(
+        select(Contract.id, Contract.title)
+        .order_by(col(Contract.title))
+        .limit(CONTRACT_CHOICES + 1)
+    ).all()
+    many_contracts = len(listed) > CONTRACT_CHOICES
+    if many_contracts:
+        wanted = {r.case.contract_id for r in rows.items} | (
+            {filters.contract_id} if filters.contract_id else set()
+        )
+        listed = session.exec(
+            select(Contract.id, Contract.title)
+            .where(col(Contract.id).in_(wanted))
+            .order_by(col(Contract.title))
+        ).all()
+    contracts = [(cid, title) for cid, title in listed]
     titles = dict(contracts)
     items = [
         ListedCase(
@@ -140,6 +164,7 @@ def case_list(
             or (r.case.next_deadline_name or "").replace("_", " ")
             or None,
             identity=case_identity(r.case.clause, r.case.rulebook_version, r.case.facts, r.zone),
+            next_last_day=last_days.get((r.case.id, r.case.next_deadline_name or "")),
         )
         for r in rows.items
     ]
@@ -160,6 +185,7 @@ def case_list(
         first=first,
         last=first + len(rows.items) - 1 if first else 0,
         contracts=contracts,
+        many_contracts=many_contracts,
         clauses=clause_options(),
         states=states,
         previous=_previous(rows.first_key, page) if rows.more_before else None,
@@ -203,6 +229,8 @@ class CasePage:
     recordable_facts: dict[str, RecordableFact]
     owner_name: str | None
     deadline_labels: dict[str, str]
+    #: Each deadline's last day, by name: an instant at the end of it reads as that day.
+    last_days: dict[str, dt.date | None] = field(default_factory=dict)
     #: Per held notice, (name, label, value) of the text facts it can be corrected in.
     revisable_facts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     #: What tells it apart from the clause's other cases (rules/identity.py).
@@ -296,6 +324,7 @@ def case_page(
         recordable_facts=facts,
         owner_name=owner.display_name if owner else None,
         deadline_labels=label,
+        last_days={d.name: d.last_day for d in deadlines},
         revisable_facts=revisable,
         identity=case_identity(case.clause, case.rulebook_version, case.facts, zone),
     )

@@ -1,4 +1,5 @@
-"""Contracts: register a term sheet, list and read contracts."""
+"""Contracts: register a term sheet, list and read contracts, start their standing
+cases, and ask what-if."""
 
 from __future__ import annotations
 
@@ -9,33 +10,26 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session
 
 from api.access import Manager, Reader
-from api.deps import SessionDep, SettingsDep, TemporalDep, get_temporal, in_session
-from api.errors import facts_error_response, unknown_clause
+from api.deps import SessionDep, SettingsDep, TemporalDep, in_session
 from api.pagination import Limit, Offset
 from api.portfolio import ContractFilters, LegalState, contracts_page
+from api.registration import register
 from api.schemas import (
     CaseDetail,
     ContractListItem,
     ContractPublic,
     ContractRegistered,
     ContractsPublic,
-    DeadlinePublic,
-    DecisionPublic,
-    NoticePlanPublic,
     StandingCases,
-    WhatIfPublic,
-    WhatIfRequest,
 )
 from api.standing_cases import (
     standing_case_recording,
     start_standing_case,
     start_standing_cases,
 )
+from api.what_if import WhatIfPublic, WhatIfRequest, ask_what_if
 from contracts.terms import TermSheet
-from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
-from rules.what_if import what_if as run_what_if
-from store.contracts import contract_terms, create_contract
 from store.models import Contract
 
 router = APIRouter(prefix="/api/contracts", tags=["contracts"])
@@ -51,41 +45,15 @@ else:
 async def register_contract(
     principal: Manager, terms: TermSheetIn, request: Request, settings: SettingsDep
 ) -> ContractRegistered:
-    """Registers a contract from its term sheet and starts its monthly SLA review.
+    """Registers a contract from its term sheet and starts the cases that start with it:
+    its monthly SLA review and its term.
 
     Clause figures that are left out take the reference MSA's values (90 days'
     notice, 30-day cure, 10-day dispute window, ...). The contract is stored even if
-    its review cannot start (Temporal unreachable); ``warnings`` then says so, and
-    ``POST /api/contracts/{id}/sla-review`` starts it later.
+    those cases cannot start (Temporal unreachable); ``warnings`` then says so, and
+    ``POST /api/contracts/{id}/standing-cases`` starts them later.
     """
-    # The review is one of the cases whose rulebook says starts_with_contract; all of
-    # them start here, and POST /standing-cases starts any that could not.
-    contract = await in_session(_store, terms, principal.name)
-    opened: dict[str, Any] = {}
-    try:
-        # Connected here, not as a dependency: the contract is stored even if Temporal is down.
-        client = await get_temporal(request)
-        opened, warnings = await start_standing_cases(client, settings, contract.id)
-    except HTTPException as exc:
-        warnings = [f"the cases that start with the contract did not start: {exc.detail}"]
-    ids = {clause: o.case_id for clause, o in opened.items()}
-    return ContractRegistered(
-        **ContractPublic.model_validate(contract).model_dump(),
-        monthly_sla_review_case_id=ids.get(_review_clause()),
-        standing_case_ids=ids,
-        warnings=warnings,
-    )
-
-
-def _review_clause() -> str:
-    """The monthly SLA review: the case that starts with the contract and records downtime."""
-    return standing_case_recording("downtime_recorded").clause
-
-
-def _store(session: Session, terms: TermSheet, actor: str) -> Contract:
-    contract = create_contract(session, terms, actor=actor)
-    session.commit()
-    return contract
+    return await register(principal, terms, request, settings)
 
 
 @router.post(
@@ -165,45 +133,13 @@ def list_contracts(
         422: {"description": "Bad clause or facts"},
     },
 )
-def what_if(_: Manager, contract_id: str, body: WhatIfRequest, session: SessionDep) -> Any:
+def what_if(_: Manager, contract_id: str, body: WhatIfRequest, session: SessionDep) -> WhatIfPublic:
     """The deadlines the facts would set, with their explanations, without starting a case.
 
     Facts may lie in the future here: "if we give notice on 15 December, when does
     the termination take effect?"
     """
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise HTTPException(404, f"contract {contract_id!r} not found")
-    if body.clause not in default_registry().clauses():
-        raise unknown_clause(body.clause)
-    terms = contract_terms(contract)
-    rulebook = default_registry().latest(body.clause)
-    try:
-        facts = validate_start_facts(
-            rulebook,
-            body.facts,
-            time_zone=terms.time_zone,
-            now=None,
-            effective_date=terms.effective_date,
-        )
-    except FactsError as exc:
-        return facts_error_response(exc)
-    result = run_what_if(terms, body.clause, facts, dt.datetime.now(dt.UTC))
-    return WhatIfPublic(
-        clause=result.clause,
-        rulebook_version=result.rulebook_version,
-        state=result.state,
-        state_label=result.state_label,
-        deadlines=[DeadlinePublic.of(d, terms.time_zone) for d in result.deadlines],
-        decisions=[
-            DecisionPublic(rule=d.rule, action=d.action, value=d.value) for d in result.decisions
-        ],
-        our_side=result.our_side,
-        we_send=[NoticePlanPublic.model_validate(p, from_attributes=True) for p in result.sends],
-        we_expect=[
-            NoticePlanPublic.model_validate(p, from_attributes=True) for p in result.expects
-        ],
-    )
+    return ask_what_if(session, contract_id, body)
 
 
 @router.get(

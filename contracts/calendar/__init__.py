@@ -17,7 +17,7 @@ The modules, by subject: ``model`` (periods, rules, anchors, computed deadlines)
 ``business`` (the contract's calendar and its business days), ``compute``
 (``compute_deadline``), ``counting`` (day, business-day and month periods), ``rolling``
 (§ 25 and the instant on the last day), ``hours`` (elapsed and business hours),
-``localtime`` (zones and DST) and ``describing`` (dates and instants in words). Import
+``localtime`` (zones and DST) and ``describing`` (dates, instants and deadlines in words). Import
 from this package: its names are the calendar's interface.
 """
 
@@ -26,7 +26,13 @@ from __future__ import annotations
 from contracts.calendar.business import ContractCalendar
 from contracts.calendar.compute import compute_deadline
 from contracts.calendar.counting import _add_months as _add_months  # the tests check it
-from contracts.calendar.describing import describe_day, describe_instant
+from contracts.calendar.describing import (
+    describe_day,
+    describe_deadline,
+    describe_instant,
+    ends_its_last_day,
+)
+from contracts.calendar.jurisdictions import calendar_for
 from contracts.calendar.model import Anchor, ComputedDeadline, DeadlineRule, Period, PeriodUnit
 from contracts.calendar.model import DayEnd as DayEnd
 from contracts.calendar.model import Direction as Direction
@@ -39,7 +45,10 @@ __all__ = [
     "DeadlineRule",
     "Period",
     "PeriodUnit",
+    "calendar_for",
     "compute_deadline",
     "describe_day",
+    "describe_deadline",
     "describe_instant",
+    "ends_its_last_day",
 ]

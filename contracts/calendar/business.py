@@ -1,16 +1,17 @@
-"""The contract's calendar: its time zone, business weekdays and hours, and public
-holidays (NY GCL § 24); which days are business days, and why one is not."""
+"""The contract's calendar: its time zone, business weekdays and hours, public holidays
+(NY GCL § 24, or its governing law's) and how it counts days; which days are business
+days, and why one is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.calendar.conventions import CountingConvention
 from contracts.calendar.describing import _WEEKDAYS
 from contracts.calendar.localtime import _zone
+from contracts.calendar.model import Roll
 from contracts.holidays import HolidayCalendar, holiday_calendar
 
 # A calendar with no business day in ten years is misconfigured, not a long weekend.
@@ -34,6 +35,8 @@ class ContractCalendar:
         business_weekdays: Business weekdays, Monday = 0.
         extra_holidays: Extra public holidays (for US-NY, days appointed by the
             president or governor).
+        convention: How a contract under another law than New York's counts days (its
+            term sheet's ``day_count``); None counts by NY GCL §§ 20, 25.
     """
 
     time_zone: str = "America/New_York"
@@ -42,6 +45,7 @@ class ContractCalendar:
     business_end: time = time(17)
     business_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     extra_holidays: tuple[date, ...] = ()
+    convention: CountingConvention | None = None
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _calendar: HolidayCalendar = field(init=False, repr=False, compare=False)
     _by_year: dict[int, dict[date, str]] = field(
@@ -61,32 +65,34 @@ class ContractCalendar:
             raise ValueError("business hours must end after they start")
         object.__setattr__(self, "_calendar", holiday_calendar(self.holidays, self.extra_holidays))
 
-    @classmethod
-    def from_terms(cls, terms: Any, extra_holidays: Iterable[date] = ()) -> ContractCalendar:
-        """Builds the calendar from a term sheet.
-
-        Args:
-            terms: A :class:`contracts.terms.TermSheet` or anything with ``time_zone``,
-                ``holiday_calendar`` and ``business_hours.start/.end/.weekdays``.
-            extra_holidays: Appointed days to add to the term sheet's calendar.
-
-        Returns:
-            The contract calendar.
-        """
-        hours = terms.business_hours
-        return cls(
-            time_zone=terms.time_zone,
-            holidays=terms.holiday_calendar,
-            business_start=hours.start,
-            business_end=hours.end,
-            business_weekdays=tuple(hours.weekdays),
-            extra_holidays=tuple(extra_holidays),
-        )
-
     @property
     def zone(self) -> ZoneInfo:
         """The contract's time zone."""
         return self._zone
+
+    @property
+    def holidays_described(self) -> str:
+        """Its public holidays in words, with their source."""
+        return str(getattr(self._calendar, "description", f"the holidays of {self.holidays}"))
+
+    def roll_for(self, rule_roll: Roll) -> tuple[Roll, bool]:
+        """The roll a deadline takes, and whether the term sheet's convention chose it.
+
+        A clause's "forward" is the law's rule (NY GCL § 25 for New York); under another
+        law the term sheet's convention takes its place. A clause's own "backward" or
+        "none" (a reminder that must not be late, time of the essence) stays.
+        """
+        if self.convention is None or rule_roll != "forward":
+            return rule_roll, False
+        return self.convention.roll, True
+
+    def convention_step(self) -> str | None:
+        """The convention every explanation names, or None for New York (NY GCL)."""
+        if self.convention is None:
+            return None
+        return self.convention.summary(
+            self.business_weekdays, self.holidays_described, self.holidays
+        )
 
     def holidays_in(self, year: int) -> dict[date, str]:
         """Returns the public holidays of ``year`` (date -> name)."""

@@ -20,7 +20,8 @@ def compute_deadline(
     """Computes a deadline from an event under a rule, with a plain-language account.
 
     Day units (calendar_days, business_days) and months count local dates from the
-    event day (excluded, NY GCL § 20), roll per ``rule.roll`` and then fall at
+    event day (excluded, NY GCL § 20, or as the term sheet's convention states under
+    another law), roll per ``rule.roll`` (or the convention's) and then fall at
     ``rule.ends`` on the last day. ``hours`` are elapsed time in UTC and never roll.
     ``business_hours`` consume opening hours, skipping closed days; "before" counts
     business hours back from the anchor (e.g. notice due N business hours before
@@ -36,6 +37,9 @@ def compute_deadline(
     """
     steps = [_event_step(calendar, anchor, rule.period.unit in _DAY_UNITS)]
     steps.append(_rule_step(rule, anchor))
+    convention = calendar.convention_step()
+    if convention is not None:  # not New York: say how this contract counts, and why
+        steps.append(convention)
     if rule.period.unit == "hours":
         due = _elapsed_hours(calendar, rule, anchor, steps)
         last_day = None

@@ -1,5 +1,6 @@
-"""Day periods: calendar days (NY GCL § 20, with its two-day rule), business days and
-calendar months, counted on local dates from the event day, then rolled and ended."""
+"""Day periods: calendar days (NY GCL § 20, with its two-day rule, or the term sheet's
+convention under another law), business days and calendar months, counted on local
+dates from the event day, then rolled and ended."""
 
 from __future__ import annotations
 
@@ -31,21 +32,35 @@ def _day_period(
                 f"{_MONTH_NAMES[last.month - 1]} {last.year} has no day {start.day}, so the"
                 f" period ends on the last day of that month, {describe_day(last)}."
             )
+        if _includes_event_day(calendar):
+            # The event day is the period's first day, so its last is a day short.
+            last -= timedelta(days=sign)
+            steps.append(
+                "As the term sheet states, the event day counts as the first day, so the"
+                f" period ends the day {'before' if sign > 0 else 'after'},"
+                f" {describe_day(last)}."
+            )
     elif rule.period.unit == "business_days":
         last = _count_business_days(calendar, start, n, sign, steps)
     else:
-        first = start + timedelta(days=sign)
+        first = start if _includes_event_day(calendar) else start + timedelta(days=sign)
         skipped: list[date] = []
-        if n == 2:
+        if n == 2 and calendar.convention is None:
             # § 20: in a two-day period an intervening non-business day is not counted.
             while not calendar.is_business_day(first):
                 skipped.append(first)
                 first += timedelta(days=sign)
         last = first + timedelta(days=sign * (n - 1))
-        steps.append(
-            f"{_event_day_excluded(start)};{back} day 1 is {describe_day(first)}"
-            f" and day {n} is {describe_day(last)}."
-        )
+        if _includes_event_day(calendar):
+            steps.append(
+                f"{_event_day_step(calendar, start, 'calendar_days')};{back}"
+                f" day {n} is {describe_day(last)}."
+            )
+        else:
+            steps.append(
+                f"{_event_day_step(calendar, start, 'calendar_days')};{back} day 1 is"
+                f" {describe_day(first)} and day {n} is {describe_day(last)}."
+            )
         if skipped:
             left_out = " and ".join(
                 f"{describe_day(d)} ({calendar.why_not_business_day(d)})" for d in skipped
@@ -54,7 +69,8 @@ def _day_period(
                 "This is a period of two days, so under NY GCL § 20 the intervening"
                 f" {left_out} {'is' if len(skipped) == 1 else 'are'} left out of the reckoning."
             )
-    final = _roll(calendar, last, rule.roll, steps, rule.fixed_because)
+    roll, by_convention = calendar.roll_for(rule.roll)
+    final = _roll(calendar, last, roll, steps, rule.fixed_because, by_convention)
     due = _day_end_instant(calendar, final, rule, steps)
     return final, due
 
@@ -62,7 +78,9 @@ def _day_period(
 def _count_business_days(
     calendar: ContractCalendar, start: date, n: int, sign: int, steps: list[str]
 ) -> date:
-    d, counted, first = start, 0, start
+    # With the event day included, the count starts on it rather than the day after.
+    d = start - timedelta(days=sign) if _includes_event_day(calendar) else start
+    counted, first = 0, start
     holidays: list[date] = []
     for _ in range(n * 7 + _MAX_SEARCH_DAYS):
         if counted == n:
@@ -78,7 +96,8 @@ def _count_business_days(
         raise ValueError(f"could not find {n} business days from {start}")
     back = " counting back" if sign < 0 else ""
     steps.append(
-        f"{_event_day_excluded(start)}. Counting only business days{back}, business day 1 is"
+        f"{_event_day_step(calendar, start, 'business_days')}. Counting only business"
+        f" days{back}, business day 1 is"
         f" {describe_day(first)} and business day {n} is {describe_day(d)}."
     )
     if holidays:
@@ -87,9 +106,15 @@ def _count_business_days(
     return d
 
 
-def _event_day_excluded(start: date) -> str:
+def _event_day_step(calendar: ContractCalendar, start: date, unit: str) -> str:
+    if calendar.convention is not None:
+        return calendar.convention.event_day_step(start, unit)
     # NY GCL § 20 in the words of every day count's first step.
     return f"Under NY GCL § 20 the event day, {describe_day(start)}, is excluded from the count"
+
+
+def _includes_event_day(calendar: ContractCalendar) -> bool:
+    return calendar.convention is not None and calendar.convention.event_day == "included"
 
 
 def _add_months(d: date, months: int) -> date:

@@ -1,12 +1,13 @@
 """Dates, instants, zones, spans and weekdays in words, as the explanations show them:
-``describe_day`` ("Mon 1 Mar 2027") and ``describe_instant`` ("... 10:00 New York time")."""
+``describe_day`` ("Mon 1 Mar 2027"), ``describe_instant`` ("... 10:00 New York time") and
+``describe_deadline`` ("end of Thu 31 Dec 2026, New York time" for a day that runs out)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from contracts.calendar.localtime import _require_aware, _zone
+from contracts.calendar.localtime import _local_to_utc, _require_aware, _zone
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -55,6 +56,53 @@ def describe_instant(instant: datetime, time_zone: str) -> str:
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         text += f" ({local.tzname()})"
     return text
+
+
+def ends_its_last_day(due_at: datetime, last_day: date | None, time_zone: str) -> bool:
+    """Whether a deadline runs to the end of its last day: due at the local midnight
+    that ends ``last_day`` (or, where the clocks skip that midnight, at the jump).
+
+    Such a deadline means "by the end of that day", though its instant is the next
+    day's first moment. One due at the midnight that starts its last day, or with no
+    last day (an hours period), is not one.
+
+    Args:
+        due_at: The deadline's instant, timezone-aware.
+        last_day: Its last day, in the contract's time zone, if it has one.
+        time_zone: The contract's IANA zone.
+
+    Raises:
+        ValueError: If ``due_at`` is naive or the zone is unknown.
+    """
+    _require_aware(due_at, "due_at")
+    zone = _zone(time_zone)
+    if last_day is None:
+        return False
+    # As the calendar computes it (rolling._day_end_instant), so the two always agree.
+    return due_at == _local_to_utc(last_day + timedelta(days=1), time(0), zone)
+
+
+def describe_deadline(due_at: datetime, last_day: date | None, time_zone: str) -> str:
+    """A deadline's due time for people, e.g. "end of Thu 31 Dec 2026, New York time".
+
+    A deadline that runs to the end of its last day (:func:`ends_its_last_day`) reads as
+    that day, the day its notice names, not as the midnight that follows it; any other
+    reads as :func:`describe_instant`.
+
+    Args:
+        due_at: The deadline's instant, timezone-aware.
+        last_day: Its last day in the contract's time zone, if it has one.
+        time_zone: The contract's IANA zone.
+
+    Returns:
+        The description.
+
+    Raises:
+        ValueError: If ``due_at`` is naive or the zone is unknown.
+    """
+    if last_day is not None and ends_its_last_day(due_at, last_day, time_zone):
+        return f"end of {describe_day(last_day)}, {_zone_label(time_zone)}"
+    return describe_instant(due_at, time_zone)
 
 
 def _local_and_utc(instant: datetime, time_zone: str) -> str:

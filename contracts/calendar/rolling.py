@@ -1,5 +1,6 @@
-"""Where a day period ends: the last day rolled past non-business days (NY GCL § 25,
-backwards, or not at all), then the instant on that day the deadline falls."""
+"""Where a day period ends: the last day rolled past non-business days (NY GCL § 25 or
+the term sheet's convention, backwards, or not at all), then the instant on that day the
+deadline falls."""
 
 from __future__ import annotations
 
@@ -17,28 +18,41 @@ def _roll(
     roll: Roll,
     steps: list[str],
     fixed_because: str = "the clause makes time of the essence",
+    by_convention: bool = False,
 ) -> date:
+    # by_convention: the term sheet's convention chose the roll (a law other than New
+    # York's); otherwise the clause did, or NY GCL § 25 did.
+    new_york = calendar.convention is None
     if calendar.is_business_day(last):
         steps.append(f"{describe_day(last)} is a business day, so the period ends that day.")
         return last
     if roll == "none":
-        steps.append(
-            f"{describe_day(last)} is {calendar._not_business_phrase(last)}, but {fixed_because},"
-            " so the period is not extended to the next business day"
-            " (NY GCL § 25 does not apply)."
-        )
+        if by_convention:
+            steps.append(
+                f"{describe_day(last)} is {calendar._not_business_phrase(last)}, but the term"
+                " sheet states that a last day that is not a business day stays where it"
+                " falls, so the period ends that day."
+            )
+        else:
+            steps.append(
+                f"{describe_day(last)} is {calendar._not_business_phrase(last)}, but"
+                f" {fixed_because}, so the period is not extended to the next business day"
+                + (" (NY GCL § 25 does not apply)." if new_york else ".")
+            )
         return last
     d = last
     while not calendar.is_business_day(d):
         if roll == "forward":
+            why = "under NY GCL § 25" if new_york else "as the term sheet states"
             steps.append(
-                f"{describe_day(d)} is {calendar._not_business_phrase(d)}, so under NY GCL § 25"
+                f"{describe_day(d)} is {calendar._not_business_phrase(d)}, so {why}"
                 " the period runs to the next business day."
             )
             d += timedelta(days=1)
         else:
+            why = "as the term sheet states" if by_convention else "under this rule"
             steps.append(
-                f"{describe_day(d)} is {calendar._not_business_phrase(d)}, so under this rule"
+                f"{describe_day(d)} is {calendar._not_business_phrase(d)}, so {why}"
                 " the day moves back to the previous business day."
             )
             d -= timedelta(days=1)

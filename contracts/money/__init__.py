@@ -14,6 +14,7 @@ One module a subject, each mapped onto the term sheet (``contracts.terms``):
   ``PaymentTerms.late_interest_percent_per_month`` and
   ``PaymentTerms.maximum_lawful_annual_rate_percent``;
 * ``ledger``: late interest on an amount paid off in parts (MSA §3);
+* ``invoices``: where one invoice stands on a date, after a dispute and payments;
 * ``disputes``: disputed invoices (MSA §3, Exhibit B.4): the invoice total and the
   contested amount;
 * ``uptime``: a month's uptime (Exhibit A.1) in ``TermSheet.time_zone``;
@@ -39,6 +40,7 @@ from contracts.money.interest import (
     DEFAULT_MONTHLY_RATE_PERCENT,
     InterestLimb,
 )
+from contracts.money.invoices import InvoiceFacts, InvoiceStanding, invoice_standing
 from contracts.money.ledger import InterestStatement, LedgerEntry, interest_with_payments
 from contracts.money.uptime import UPTIME_PRECISION, MonthlyUptime, monthly_uptime
 
@@ -54,11 +56,14 @@ __all__ = [
     "DisputeOutcome",
     "InterestLimb",
     "InterestStatement",
+    "InvoiceFacts",
+    "InvoiceStanding",
     "LedgerEntry",
     "MonthlyUptime",
     "ServiceCredit",
     "amount_due_after_dispute",
     "interest_with_payments",
+    "invoice_standing",
     "monthly_uptime",
     "service_credit",
     "to_cents",

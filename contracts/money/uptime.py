@@ -115,6 +115,7 @@ def monthly_uptime(
     time_zone: str,
     downtime: Sequence[_Interval],
     excluded_windows: Sequence[_Interval] = (),
+    until: dt.datetime | None = None,
 ) -> MonthlyUptime:
     """Uptime for a calendar month in the contract's time zone (Exhibit A.1).
 
@@ -133,6 +134,8 @@ def monthly_uptime(
         excluded_windows: Scheduled maintenance windows, as ``(start, end)`` pairs of aware
             datetimes. Pass only windows noticed at least
             ``ServiceLevelTerms.maintenance_notice_hours`` ahead; others count as downtime.
+        until: The agreement's end, when it falls inside the month: the month is measured
+            from its start to this instant only (the final part-month).
 
     Returns:
         The minutes in the month, excluded, counted as downtime, and the uptime percentage.
@@ -160,6 +163,14 @@ def monthly_uptime(
         next_year, next_month = (year + 1, 1) if month_number == 12 else (year, month_number + 1)
         local_end = dt.datetime(next_year, next_month, 1, tzinfo=zone)
         start, end = local_start.astimezone(dt.UTC), local_end.astimezone(dt.UTC)
+        part = until is not None and until < end
+        if until is not None:
+            if until.utcoffset() is None:
+                raise ValueError("until must carry a time zone")
+            if until <= start:
+                raise ValueError("until must fall after the month's start")
+            end = min(end, until.astimezone(dt.UTC))
+            local_end = end.astimezone(zone)
 
         windows = _clip_and_merge(_intervals(excluded_windows, "excluded_windows"), start, end)
         outages = _clip_and_merge(_intervals(downtime, "downtime"), start, end)
@@ -175,10 +186,11 @@ def monthly_uptime(
         def text(microseconds: int) -> str:
             return number_text(_minutes(microseconds))
 
+        to_the_end = ", up to the agreement's end" if part else ""
         lines = [
-            f"{month_name[month_number]} {year} in {time_zone}: {text(in_month)} minutes from "
-            f"{local_start:%Y-%m-%d %H:%M} to {local_end:%Y-%m-%d %H:%M} local time "
-            "(real elapsed time, so a clock change shortens or lengthens the month).",
+            f"{month_name[month_number]} {year} in {time_zone}{to_the_end}: {text(in_month)} "
+            f"minutes from {local_start:%Y-%m-%d %H:%M} to {local_end:%Y-%m-%d %H:%M} local "
+            "time (real elapsed time, so a clock change shortens or lengthens the month).",
             f"Scheduled maintenance windows inside the month: {text(excluded)} minutes, "
             f"taken out of the total; {text(measured)} minutes measured.",
             f"Downtime inside the month, overlaps counted once: {text(counted + in_maintenance)} "

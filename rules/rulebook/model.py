@@ -236,7 +236,7 @@ class ExpandedDeadline:
 #: news for the contract's other cases (a maintenance window for the month's review).
 LEGAL_EVENTS = ("agreement_terminating", "agreement_ended", "termination_withdrawn")
 #: What the contract tells a case whose rulebook records a fact when the agreement ends.
-END_VALUES = ("end_date", "route")
+END_VALUES = ("end_date", "route", "ends_at")
 
 
 class AgreementEmit(_Spec):

@@ -82,6 +82,7 @@ FACTS = ("manage_cases", "operate")
 PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "GET /api/contracts": READ,
     "GET /api/contracts/{contract_id}": READ,
+    "GET /api/contracts/{contract_id}/position": READ,
     "POST /api/contracts": MANAGE,
     "POST /api/contracts/{contract_id}/sla-review": MANAGE,
     "POST /api/contracts/{contract_id}/standing-cases": MANAGE,

@@ -17,6 +17,7 @@ from store.db import get_engine
 from store.models import AuditEntry, CalendarFeed, Contract, Deadline
 from tests.api.conftest import ApiAs
 from tests.api.helpers import a_case_without_a_next_deadline
+from tests.dates import at_ny_on, described, ny_today
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 FEED = "/api/contracts/ctr_reference_msa/calendar-feed"
@@ -322,3 +323,42 @@ async def test_a_fold_never_splits_an_escape(api: httpx.AsyncClient, api_as: Api
     # Google Calendar drops an event whose line ends in the backslash of a split escape.
     for line in folded:
         assert (len(line) - len(line.rstrip("\\"))) % 2 == 0, line
+
+
+async def test_a_deadline_at_the_end_of_its_last_day_is_an_all_day_event_on_that_day(
+    api: httpx.AsyncClient, api_as: ApiAs
+) -> None:
+    last_day = ny_today() + dt.timedelta(days=30)
+    ends = at_ny_on(last_day + dt.timedelta(days=1))  # the midnight after it
+    seed_case(
+        "case_d",
+        cure_period={"due_at": ends, "last_day": last_day},
+        # The same instant as the first moment of the next day is a timed event.
+        starts={"label": "Starts", "due_at": ends, "last_day": last_day + dt.timedelta(days=1)},
+    )
+    body = (await api_as(None).get(await make_feed(api))).text
+    lines = unfold(body)
+    assert f"DTSTART;VALUE=DATE:{last_day:%Y%m%d}" in lines
+    assert f"DTEND;VALUE=DATE:{last_day + dt.timedelta(days=1):%Y%m%d}" in lines
+    found = events(body)
+    day = found["case_d.cure_period@clauseflow"]
+    assert "DURATION" not in day
+    assert day["SUMMARY"] == (
+        "Cure period ends (end of day) — Material breach and termination for cause (§10)"
+    )
+    # The day as the notice names it, and the instant for whoever needs it.
+    due = f"Due end of {described(last_day)}\\, New York time ({ends:%Y-%m-%dT%H:%M:%SZ})."
+    assert due in day["DESCRIPTION"]
+    timed = found["case_d.starts@clauseflow"]
+    assert (timed["DTSTART"], timed["DURATION"]) == (f"{ends:%Y%m%dT%H%M%SZ}", "PT30M")
+    assert timed["SUMMARY"].startswith("Starts — ")
+    midnight = f"{described(last_day + dt.timedelta(days=1))} 00:00 New York time"
+    assert f"Due {midnight}." in timed["DESCRIPTION"]
+
+    (event,) = [
+        e
+        for e in Calendar.from_ical(body.encode()).walk("VEVENT")
+        if str(e["UID"]) == "case_d.cure_period@clauseflow"
+    ]
+    assert event.decoded("DTSTART") == last_day
+    assert event.decoded("DTEND") == last_day + dt.timedelta(days=1)

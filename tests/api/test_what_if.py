@@ -74,3 +74,23 @@ async def test_what_if_names_bad_fields(api: httpx.AsyncClient) -> None:
         json={"clause": "termination_for_convenience", "facts": {}},
     )
     assert r.status_code == 404
+
+
+async def test_what_if_says_by_when_the_other_partys_notice_is_due_in_the_contracts_words(
+    api: httpx.AsyncClient,
+) -> None:
+    # We (the Customer) give notice of a material breach: the Provider's cure is expected
+    # by the end of the cure period's last day, and reads so, not as the next midnight.
+    facts = {
+        "breach_notice_received_at": "2026-12-01T10:00:00-05:00",
+        "given_by": "customer",
+        "breach_description": "the monthly reports were not delivered",
+    }
+    r = await api.post(URL, json={"clause": "material_breach", "facts": facts})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    cure = next(d for d in body["deadlines"] if d["name"] == "cure_period")
+    expected = [n for n in body["we_expect"] if n["expected_by"] == "cure_period"]
+    assert expected, body["we_expect"]
+    assert cure["due_text"].startswith("end of ")
+    assert {n["due_text"] for n in expected} == {cure["due_text"]}

@@ -16,9 +16,12 @@ from contracts.calendar import (
     DeadlineRule,
     Period,
     _add_months,
+    calendar_for,
     compute_deadline,
     describe_day,
+    describe_deadline,
     describe_instant,
+    ends_its_last_day,
 )
 from contracts.terms import TermSheet
 from tests.contracts.helpers import notice_deadline
@@ -520,7 +523,7 @@ def test_business_hours_follow_the_term_sheet() -> None:
         time_zone="America/Los_Angeles",
         business_hours={"start": "08:00", "end": "12:00", "weekdays": [0, 1, 2, 3, 4, 5]},
     )
-    calendar = ContractCalendar.from_terms(terms)
+    calendar = calendar_for(terms)
     assert calendar.time_zone == "America/Los_Angeles"
     assert calendar.business_weekdays == (0, 1, 2, 3, 4, 5)
     la = ZoneInfo("America/Los_Angeles")
@@ -567,13 +570,13 @@ def test_next_and_previous_business_day(day: str, next_day: str, previous_day: s
     assert CAL.previous_business_day(d(day)) == d(previous_day)
 
 
-def test_from_terms_accepts_duck_typed_terms() -> None:
+def test_calendar_for_accepts_duck_typed_terms() -> None:
     terms = SimpleNamespace(
         time_zone="America/Chicago",
         holiday_calendar="none",
         business_hours=SimpleNamespace(start=time(8), end=time(16), weekdays=[0, 1, 2, 3]),
     )
-    calendar = ContractCalendar.from_terms(terms, extra_holidays=[date(2026, 12, 1)])
+    calendar = calendar_for(terms, extra_holidays=[date(2026, 12, 1)])
     assert calendar == ContractCalendar(
         time_zone="America/Chicago",
         holidays="none",
@@ -607,6 +610,100 @@ def test_from_terms_accepts_duck_typed_terms() -> None:
 )  # fmt: skip
 def test_describe_instant(instant: datetime, zone: str, text: str) -> None:
     assert describe_instant(instant, zone) == text
+
+
+@pytest.mark.parametrize(
+    ("due_at", "last_day", "zone", "text"),
+    [
+        # The reference: a period ending Thu 31 Dec falls due at the midnight after it.
+        (datetime(2027, 1, 1, 5, tzinfo=UTC), d("2026-12-31"), "America/New_York",
+         "end of Thu 31 Dec 2026, New York time"),
+        # A 23-hour day (clocks forward at 02:00): its end is 04:00 UTC, EDT.
+        (datetime(2026, 3, 9, 4, tzinfo=UTC), d("2026-03-08"), "America/New_York",
+         "end of Sun 8 Mar 2026, New York time"),
+        # A 25-hour day (clocks back at 02:00): its end is 05:00 UTC, EST.
+        (datetime(2026, 11, 2, 5, tzinfo=UTC), d("2026-11-01"), "America/New_York",
+         "end of Sun 1 Nov 2026, New York time"),
+        # The day before the clocks go forward ends at midnight EST.
+        (datetime(2026, 3, 8, 5, tzinfo=UTC), d("2026-03-07"), "America/New_York",
+         "end of Sat 7 Mar 2026, New York time"),
+        (datetime(2026, 12, 31, 23, tzinfo=UTC), d("2026-12-31"), "Europe/Berlin",
+         "end of Thu 31 Dec 2026, Berlin time"),
+        # London goes back to GMT that day: its end is midnight UTC.
+        (datetime(2026, 10, 26, tzinfo=UTC), d("2026-10-25"), "Europe/London",
+         "end of Sun 25 Oct 2026, London time"),
+        (datetime(2027, 1, 1, tzinfo=UTC), d("2026-12-31"), "UTC", "end of Thu 31 Dec 2026, UTC"),
+        # Santiago skips the midnight that ends Sat 5 Sep 2026 (00:00 is 01:00): the day
+        # ends when the clocks jump, as the calendar computes it.
+        (datetime(2026, 9, 6, 4, tzinfo=UTC), d("2026-09-05"), "America/Santiago",
+         "end of Sat 5 Sep 2026, Santiago time"),
+    ],
+)  # fmt: skip
+def test_a_deadline_at_the_end_of_its_last_day_reads_as_that_day(
+    due_at: datetime, last_day: date, zone: str, text: str
+) -> None:
+    assert ends_its_last_day(due_at, last_day, zone)
+    assert describe_deadline(due_at, last_day, zone) == text
+    # The instant itself is the next day's first moment: what it read as before.
+    assert describe_instant(due_at, zone) != text
+
+
+@pytest.mark.parametrize(
+    ("due_at", "last_day", "zone", "text"),
+    [
+        # At the midnight that starts its last day (a period ending "at the start of").
+        (datetime(2027, 1, 1, 5, tzinfo=UTC), d("2027-01-01"), "America/New_York",
+         "Fri 1 Jan 2027 00:00 New York time"),
+        (ny(2026, 12, 31, 17), d("2026-12-31"), "America/New_York",
+         "Thu 31 Dec 2026 17:00 New York time"),
+        # One second before midnight is a time on the day, not its end.
+        (datetime(2027, 1, 1, 4, 59, 59, tzinfo=UTC), d("2026-12-31"), "America/New_York",
+         "Thu 31 Dec 2026 23:59:59 New York time"),
+        # New York's midnight is not Berlin's: the zone decides.
+        (datetime(2027, 1, 1, 5, tzinfo=UTC), d("2026-12-31"), "Europe/Berlin",
+         "Fri 1 Jan 2027 06:00 Berlin time"),
+        # No last day (an hours period), even at a midnight.
+        (datetime(2027, 1, 1, 5, tzinfo=UTC), None, "America/New_York",
+         "Fri 1 Jan 2027 00:00 New York time"),
+    ],
+)  # fmt: skip
+def test_any_other_deadline_reads_as_its_instant(
+    due_at: datetime, last_day: date | None, zone: str, text: str
+) -> None:
+    assert not ends_its_last_day(due_at, last_day, zone)
+    assert describe_deadline(due_at, last_day, zone) == text == describe_instant(due_at, zone)
+
+
+@pytest.mark.parametrize(
+    ("event", "zone"),
+    [
+        (ny(2026, 12, 1), "America/New_York"),
+        (ny(2026, 3, 1), "America/New_York"),  # the last day is the spring-forward Sunday
+        (ny(2026, 10, 25), "America/New_York"),  # the last day is the fall-back Sunday
+        (datetime(2026, 8, 29, 15, tzinfo=UTC), "America/Santiago"),
+        (datetime(2026, 10, 18, 9, tzinfo=UTC), "Europe/London"),
+    ],
+)
+def test_a_computed_end_of_day_deadline_reads_as_its_last_day(event: datetime, zone: str) -> None:
+    calendar = ContractCalendar(time_zone=zone)
+    ends = compute(event, 7, calendar=calendar, ends="end_of_day", roll="none")
+    assert ends.last_day is not None
+    assert describe_deadline(ends.due_at, ends.last_day, zone) == (
+        f"end of {describe_day(ends.last_day)}, {zone.rsplit('/', 1)[-1].replace('_', ' ')} time"
+    )
+    starts = compute(event, 7, calendar=calendar, ends="start_of_day", roll="none")
+    at_five = compute(event, 7, calendar=calendar, ends=time(17), roll="none")
+    for other in (starts, at_five):
+        assert other.last_day is not None
+        text = describe_deadline(other.due_at, other.last_day, zone)
+        assert text == describe_instant(other.due_at, zone)
+
+
+def test_describing_a_deadline_needs_an_aware_instant() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        describe_deadline(datetime(2027, 1, 1), date(2026, 12, 31), "America/New_York")
+    with pytest.raises(ValueError, match="unknown time zone"):
+        ends_its_last_day(datetime(2027, 1, 1, tzinfo=UTC), None, "Mars/Olympus")
 
 
 def test_describe_day() -> None:

@@ -416,6 +416,58 @@ async def _non_payment(env: WorkflowEnvironment, queue: str, keep: str) -> Handl
     return {"contract": contract, "invoice": invoice, "term": term}[keep]
 
 
+async def _final_part_month(env: WorkflowEnvironment, queue: str) -> Handle:
+    """The review (v5) of an agreement that ends inside a month: two hours down on
+    1 Feb 2038, then the Provider's termination for non-payment at 10:00 that day; the
+    review reports 1 February up to the end, claims its credit, and ends."""
+    from tests.workflows.helpers import at_ny, open_case
+    from workflows.case import CaseWorkflow, RecordFactRequest
+
+    contract = await _fresh_contract(env, queue)
+    review = await open_case(
+        env.client,
+        queue,
+        "monthly_sla_review",
+        {"first_month": "2037-11-01"},
+        case_id="case_replay_final_part_month_review",
+        version=5,
+    )
+    invoice = await open_case(
+        env.client,
+        queue,
+        "invoice_payment",
+        {"invoice_received_at": "2037-11-27T11:00:00Z", "invoice_amount": "900.00"},
+        case_id="case_replay_final_part_month_invoice",
+        version=4,
+    )
+    await _clock_to(env, at_ny(2038, 2, 1, 9))
+    await _until(review, _come_due("month_end", at_ny(2038, 2, 1)))
+    await review.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "downtime_recorded",
+            {
+                "started_at": at_ny(2038, 2, 1, 1).isoformat(),
+                "ended_at": at_ny(2038, 2, 1, 3).isoformat(),
+            },
+            ALICE,
+        ),
+    )
+    await _clock_to(env, at_ny(2038, 2, 1, 10))
+    await _until(invoice, _in("termination_right_arisen"))
+    await invoice.execute_update(
+        CaseWorkflow.record_fact,
+        RecordFactRequest(
+            "termination_exercised",
+            {"notice_given_on": "2038-02-01", "signatory": "Lee Jones"},
+            ALICE,
+        ),
+    )
+    assert (await review.result()).state == "ended"
+    await _settled(contract)
+    return review
+
+
 async def _incident_into_review(env: WorkflowEnvironment, queue: str, keep: str) -> Handle:
     """An incident that missed both targets, then resolved: the case tells its contract,
     which has the month's review record it. ``keep``: incident or review."""
@@ -690,6 +742,7 @@ SCENARIOS: dict[str, Scenario] = {
     "monthly_sla_review.v4.breach_case_offered": functools.partial(
         _sla_failure, keep="review", offer=True
     ),
+    "monthly_sla_review.v5.final_part_month_reviewed": _final_part_month,
     "contract.maintenance_window_passed_on": functools.partial(
         _maintenance_into_review, keep="contract"
     ),

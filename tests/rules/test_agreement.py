@@ -65,7 +65,7 @@ def _with(agreement: str) -> str:
         ),
         (
             "agreement:\n  when_agreement_ends: {record: settled, values: {settled_on: today}}\n",
-            "at the end the contract tells end_date, route, not 'today'",
+            "at the end the contract tells end_date, route, ends_at, not 'today'",
         ),
     ],
 )

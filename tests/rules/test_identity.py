@@ -33,8 +33,41 @@ def test_a_party_reads_as_its_role_and_a_clause_that_names_none_shows_none() -> 
     assert case_identity("termination_for_convenience", 1, termination, NY) == (
         "Provider · Tue 1 Dec 2026 10:00"
     )
-    assert case_identity("indemnity_claim", 3, {"claimant": "X"}, NY) is None
+    # Term expiry names none: its one case a contract is told apart by its contract.
+    assert case_identity("term_expiry", 4, {"effective_date": "2026-01-01"}, NY) is None
     assert case_identity("no_such_clause", 1, {}, NY) is None
+
+
+def test_every_clause_with_more_than_one_case_a_contract_names_what_tells_them_apart() -> None:
+    claim = {
+        "claim_reference": "CLM-7",
+        "claimant": "Third Party Telecom Ltd",
+        "claim_received_at": "2026-12-01T15:00:00Z",
+    }
+    assert case_identity("indemnity_claim", 4, claim, NY) == (
+        "CLM-7 · Third Party Telecom Ltd · Tue 1 Dec 2026 10:00"
+    )
+    # An older version borrows the newest's declaration.
+    del claim["claim_reference"]
+    assert case_identity("indemnity_claim", 3, claim, NY) == (
+        "Third Party Telecom Ltd · Tue 1 Dec 2026 10:00"
+    )
+    transfer = {"destination": "Frankfurt, Germany", "requested_at": "2026-12-01T15:00:00Z"}
+    assert case_identity("data_transfer", 4, transfer, NY) == (
+        "Frankfurt, Germany · Tue 1 Dec 2026 10:00"
+    )
+    audit = {"auditor": "Audit & Co", "requested_at": "2026-12-01T15:00:00Z"}
+    assert case_identity("sla_audit", 3, audit, NY) == "Audit & Co · Tue 1 Dec 2026 10:00"
+    breach = {"discovered_at": "2026-12-01T15:00:00Z", "description": "laptop stolen"}
+    assert case_identity("security_breach", 4, breach, NY) == "Tue 1 Dec 2026 10:00 · laptop stolen"
+    aup = {
+        "aup_provision": "C.2",
+        "violation_notice_received_at": "2026-12-01T15:00:00Z",
+        "violation_description": "bulk messages",
+    }
+    assert case_identity("acceptable_use_violation", 4, aup, NY) == (
+        "C.2 · Tue 1 Dec 2026 10:00 · bulk messages"
+    )
 
 
 def test_the_checker_refuses_an_identity_that_is_not_a_start_fact(tmp_path: Path) -> None:

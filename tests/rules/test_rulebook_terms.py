@@ -213,10 +213,14 @@ def test_a_case_that_starts_with_the_contract_must_be_able_to_start(
         load_rulebook(write(tmp_path, text), check_templates=False)
 
 
-def test_the_monthly_review_is_the_msas_case_that_starts_with_the_contract() -> None:
+def test_the_monthly_review_and_the_term_are_the_msas_cases_that_start_with_the_contract() -> None:
     registry = default_registry()
     standing = [c for c in registry.clauses() if registry.latest(c).starts_with_contract]
-    assert standing == ["monthly_sla_review"]
+    assert standing == ["monthly_sla_review", "term_expiry"]
+    term = registry.latest("term_expiry")
+    assert term.facts_at_registration(dt.date(2026, 1, 1), dt.date(2026, 12, 7)) == {
+        "effective_date": "2026-01-01"
+    }
 
 
 def test_a_rulebook_whose_figures_live_elsewhere_adds_no_heading_of_its_own(

@@ -141,13 +141,15 @@ def _open_termination_case(base: str, token: str, key: str) -> dict:
 
 
 def _acknowledgements(base: str, token: str, count: int) -> list[str]:
-    """The outbox's notices once it holds ``count`` (or whatever it holds after 30 s)."""
+    """The outbox's acknowledgements once it holds ``count`` of them (or whatever it holds
+    after 30 s); the term's own notice to our owner is left out."""
     for _ in range(300):
         outbox = _http("GET", f"{base}/api/outbox", token=token)
-        if outbox["total"] >= count:
+        found = [n["notice"] for n in outbox["items"] if n["notice"] != "term_tracked"]
+        if len(found) >= count:
             break
         time.sleep(0.1)
-    return [n["notice"] for n in outbox["items"]]
+    return found
 
 
 @pytest.mark.timeout(240)
@@ -165,12 +167,13 @@ def test_dev_stack_runs_a_case_restarts_a_killed_worker_and_stops_on_ctrl_c(
         _check_the_printed_credentials(base, printed, token, tmp_path)
         case = _open_termination_case(base, token, "dev-stack")
         assert case["state"] == "notice_period_running"
-        # The reference contract's monthly SLA review (which starts with the contract)
-        # runs beside the new case.
+        # The reference contract's monthly SLA review and its term (which start with the
+        # contract) run beside the new case.
         assert "Standing cases  case case_" in printed
         cases = _http("GET", f"{base}/api/cases", token=token)["items"]
         assert sorted(c["clause"] for c in cases) == [
             "monthly_sla_review",
+            "term_expiry",
             "termination_for_convenience",
         ]
         assert _acknowledgements(base, token, 1) == ["acknowledgement"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.calendar import ContractCalendar, describe_instant
+from contracts.calendar import calendar_for, describe_instant
 from rules.calculators import CalculationContext, DeadlineState, calculator, parse_instant
 
 
@@ -17,7 +17,7 @@ from rules.calculators import CalculationContext, DeadlineState, calculator, par
 def incident_timing(ctx: CalculationContext) -> dict[str, Any]:
     """Decides which response target applies: inside or outside business hours."""
     reported = parse_instant(ctx.facts["reported_at"])
-    cal = ContractCalendar.from_terms(ctx.terms)
+    cal = calendar_for(ctx.terms)
     local = reported.astimezone(cal.zone)
     inside = cal.is_business_day(local.date()) and (
         cal.business_start <= local.time() < cal.business_end

@@ -7,12 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from contracts.money import (
-    amount_due_after_dispute,
-    interest_with_payments,
-    to_cents,
-    uncontested_amount,
-)
+from contracts.money import InvoiceFacts, invoice_standing, to_cents
 from rules.calculators import CalculationContext, calculator, money
 
 
@@ -95,68 +90,38 @@ def invoice_position(ctx: CalculationContext) -> dict[str, Any]:
                 )
                 payments.append((day, amount))
     # The figures are clamped above, so the dispute arithmetic never refuses them.
-    if payable is None:
-        # No dispute, or one still open: the uncontested portion is what is due (MSA §3).
-        uncontested = uncontested_amount(invoice, contested)
-        resolved, due = zero, uncontested
-    else:
-        outcome = amount_due_after_dispute(invoice, contested, payable)
-        uncontested, due = outcome.uncontested, outcome.amount_due
-        resolved = outcome.contested_found_payable
-    dispute_open = contested > 0 and payable is None
-    paid = sum((amount for _, amount in payments), zero)
-
-    outstanding, overpaid = max(zero, due - paid), max(zero, paid - due)
-    interest_unpaid = interest_charged = zero
-    days_past_due = 0
-    unpaid_since_due_date = late_resolved_unpaid = False
-    explanation = ""
+    facts = InvoiceFacts(invoice, contested, payable, resolved_on, tuple(payments))
     payment_due = ctx.deadlines.get("payment_due")
-    if payment_due is not None and payment_due.last_day is not None:
-        due_day = payment_due.last_day
-        late = resolved > 0 and resolved_on is not None and resolved_on > due_day
-        tranches = [(uncontested if late else due, due_day)]
-        if late:
-            assert resolved_on is not None
-            tranches.append((resolved, resolved_on))
-        remaining = payments
-        statements = []
-        for principal, day in tranches:
-            statement = interest_with_payments(
-                principal,
-                day,
-                remaining,
-                today,
-                monthly_rate_percent=ctx.term("payment.late_interest_percent_per_month"),
-                max_annual_rate_percent=ctx.term("payment.maximum_lawful_annual_rate_percent"),
-            )
-            statements.append(statement)
-            # What overpaid this amount goes to the next one, on the day it was paid.
-            remaining = [
-                (entry.date, entry.overpayment)
-                for entry in statement.ledger
-                if entry.event == "payment" and entry.overpayment > 0
-            ]
-        outstanding = sum((s.outstanding_principal for s in statements), zero)
-        interest_unpaid = sum((s.accrued_interest for s in statements), zero)
-        interest_charged = sum((s.interest_charged for s in statements), zero)
-        overpaid = statements[-1].overpayment
-        past_due = [s for s in statements if s.outstanding_principal > 0 and today > s.due_date]
-        days_past_due = max(((today - s.due_date).days for s in past_due), default=0)
-        unpaid_since_due_date = statements[0] in past_due
-        late_resolved_unpaid = late and statements[-1].outstanding_principal > 0
-        if interest_charged > 0 or days_past_due > 0:
-            parts = []
-            for index, statement in enumerate(statements):
-                if len(statements) > 1:
-                    parts.append(
-                        "Amount due on the invoice's due date:"
-                        if index == 0
-                        else "Contested amount found payable after the due date, due on the "
-                        "day the dispute was resolved:"
-                    )
-                parts.extend(statement.explanation)
-            explanation = "\n".join(parts)
+    due_day = payment_due.last_day if payment_due is not None else None
+    standing = invoice_standing(
+        facts,
+        due_day,
+        today,
+        monthly_rate_percent=ctx.term("payment.late_interest_percent_per_month"),
+        max_annual_rate_percent=ctx.term("payment.maximum_lawful_annual_rate_percent"),
+    )
+    uncontested, due = standing.uncontested, standing.due
+    dispute_open = standing.dispute_open
+    paid, outstanding, overpaid = standing.paid, standing.outstanding, standing.overpaid
+    interest_unpaid, interest_charged = standing.interest_unpaid, standing.interest_charged
+    statements = standing.statements
+    past_due = [s for s in statements if s.outstanding_principal > 0 and today > s.due_date]
+    days_past_due = max(((today - s.due_date).days for s in past_due), default=0)
+    unpaid_since_due_date = bool(statements) and statements[0] in past_due
+    late_resolved_unpaid = standing.late_resolution and statements[-1].outstanding_principal > 0
+    explanation = ""
+    if statements and (interest_charged > 0 or days_past_due > 0):
+        parts = []
+        for index, statement in enumerate(statements):
+            if len(statements) > 1:
+                parts.append(
+                    "Amount due on the invoice's due date:"
+                    if index == 0
+                    else "Contested amount found payable after the due date, due on the "
+                    "day the dispute was resolved:"
+                )
+            parts.extend(statement.explanation)
+        explanation = "\n".join(parts)
     total = outstanding + interest_unpaid
     return {
         "invoice_amount": str(invoice),
