@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from contracts.calendar import describe_day, describe_instant
+from contracts.calendar import (
+    describe_day,
+    describe_deadline,
+    describe_instant,
+    ends_its_last_day,
+)
 from contracts.terms import TermSheet, other_party
 from rules.rulebook import Rulebook, default_registry
 from rules.senders import whose
@@ -94,6 +99,13 @@ def _deadline_context(d: DeadlineLike, zone: str) -> dict[str, Any]:
         "label": d.label,
         "due_at": d.due_at,
         "local_due_text": describe_instant(d.due_at, zone),
+        # "at the end of Thu 31 Dec 2026, New York time" for a deadline that runs to the
+        # end of its last day, else "at Fri 1 Jan 2027 10:00 New York time".
+        "due_phrase": (
+            f"at the {describe_deadline(d.due_at, d.last_day, zone)}"
+            if ends_its_last_day(d.due_at, d.last_day, zone)
+            else f"at {describe_instant(d.due_at, zone)}"
+        ),
         "local_date_text": describe_day(d.last_day)
         if d.last_day
         else describe_instant(d.due_at, zone),
