@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from contracts.calendar import describe_instant
+from contracts.calendar import describe_deadline
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import default_registry
@@ -81,7 +81,7 @@ def run(
         return 0
     print(f"{result.clause} (rulebook v{result.rulebook_version}): {result.state_label}")
     for d in result.deadlines:
-        print(f"\n{d.label}: {describe_instant(d.due_at, terms.time_zone)}")
+        print(f"\n{d.label}: {describe_deadline(d.due_at, d.last_day, terms.time_zone)}")
         for line in d.explanation:
             print(f"  - {line}")
     # Whose notice: what we send (as the contract's our_side), what the other party owes.
@@ -93,7 +93,11 @@ def run(
             )
     if result.expects:
         print("\nWe expect from the other party (never sent by us):")
+        last_days = {d.name: d.last_day for d in result.deadlines}
         for p in result.expects:
-            due = f", due by {describe_instant(p.due_at, terms.time_zone)}" if p.due_at else ""
+            when = p.due_at and describe_deadline(
+                p.due_at, last_days.get(p.expected_by or ""), terms.time_zone
+            )
+            due = f", due by {when}" if when else ""
             print(f"  - {p.label} (the {p.sender}'s){due}")
     return 0

@@ -7,8 +7,8 @@ them. The form has two buttons:
 * **Start the case** posts to ``/console/contracts/{id}/cases``, which starts it through
   ``api.case_start.open_case``, as ``POST /api/contracts/{id}/cases`` does (the form
   carries its own idempotency key), then shows the case;
-* **What if?** posts to ``/console/contracts/{id}/what-if``, which asks the API's
-  what-if route function, and shows the deadlines the facts would set. With htmx the
+* **What if?** posts to ``/console/contracts/{id}/what-if``, which asks
+  ``api.what_if.ask_what_if`` as the API does, and shows the deadlines the facts would set. With htmx the
   answer appears under the form on the contract page; without it, on a page of its own.
 
 A refusal shows the clause's form again, as typed, with each wrong field named. Both are

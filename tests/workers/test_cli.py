@@ -65,3 +65,22 @@ def test_what_if_example_facts_can_be_overridden(capsys: pytest.CaptureFixture[s
     code = main(["what-if", "termination_for_convenience", "given_by=landlord", "--example"])
     assert code == 2
     assert "facts.given_by" in capsys.readouterr().err
+
+
+def test_what_if_says_a_cure_period_ends_at_the_end_of_its_last_day(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        [
+            "what-if",
+            "material_breach",
+            "breach_notice_received_at=2026-12-01T10:00",
+            "given_by=customer",
+            "breach_description=reports not delivered",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # Received 1 Dec: 30 days from the day after run to the end of Thu 31 Dec.
+    assert "Cure period ends: end of Thu 31 Dec 2026, New York time" in out
+    assert "due by end of Thu 31 Dec 2026, New York time" in out
