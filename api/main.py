@@ -32,6 +32,7 @@ from api.routes import (
     ops,
     ops_metrics,
     position,
+    proposals,
     readiness,
     service_levels,
     users,
@@ -75,6 +76,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimit)
     # Each router owns its prefix; none includes another, so every one is listed here.
     for module in (
+        proposals,  # /api/contracts/proposals, before /api/contracts/{contract_id}
         contracts,
         ops,  # /api/ops
         contract_cases,  # /api/contracts/{contract_id}/cases

@@ -34,8 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start from the clause's example facts (its scenarios.yaml); NAME=VALUE overrides",
     )
+    pr = sub.add_parser(
+        "propose",
+        help="propose a term sheet from an agreement's text, each figure with its sentence",
+    )
+    pr.add_argument("file", help="the agreement as a plain-text file")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of text")
     _add_access_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "propose":
+        from workers.propose import run as run_proposal
+
+        return run_proposal(args.file, as_json=args.json)
     if args.command in ("dev", "what-if", "user", "token"):
         # Interactive commands print for a person; the services log JSON.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")

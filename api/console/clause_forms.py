@@ -8,8 +8,9 @@ them. The form has two buttons:
   ``api.case_start.open_case``, as ``POST /api/contracts/{id}/cases`` does (the form
   carries its own idempotency key), then shows the case;
 * **What if?** posts to ``/console/contracts/{id}/what-if``, which asks
-  ``api.what_if.ask_what_if`` as the API does, and shows the deadlines the facts would set. With htmx the
-  answer appears under the form on the contract page; without it, on a page of its own.
+  ``api.what_if.ask_what_if`` as the API does, and shows the deadlines the facts would
+  set. With htmx the answer appears under the form on the contract page; without it, on
+  a page of its own.
 
 A refusal shows the clause's form again, as typed, with each wrong field named. Both are
 for contract managers (``manage_cases``) and leave an audit entry.

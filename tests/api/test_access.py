@@ -84,6 +84,7 @@ PERMISSION_TABLE: dict[str, tuple[str, ...]] = {
     "GET /api/contracts/{contract_id}": READ,
     "GET /api/contracts/{contract_id}/position": READ,
     "POST /api/contracts": MANAGE,
+    "POST /api/contracts/proposals": MANAGE,
     "POST /api/contracts/{contract_id}/sla-review": MANAGE,
     "POST /api/contracts/{contract_id}/standing-cases": MANAGE,
     "POST /api/contracts/{contract_id}/what-if": MANAGE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,23 @@ def test_what_if_says_a_cure_period_ends_at_the_end_of_its_last_day(
     # Received 1 Dec: 30 days from the day after run to the end of Thu 31 Dec.
     assert "Cure period ends: end of Thu 31 Dec 2026, New York time" in out
     assert "due by end of Thu 31 Dec 2026, New York time" in out
+
+
+def test_propose_prints_each_figure_with_its_sentence_and_what_is_missing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.conftest import shared_path
+
+    code = main(["propose", str(shared_path("MSA.txt"))])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert (
+        'clauses.termination_for_convenience.notice_period_days = 90  (§10: "ninety (90) days")'
+        in out
+    )
+    assert "Governing law: State of New York (§14)" in out
+    assert "Not stated in the text (give them yourself; nothing is defaulted):" in out
+    assert "  - clauses.security_breach.notify_within_hours:" in out
+    binary = tmp_path / "agreement.pdf"
+    binary.write_bytes(b"\xff\xfe\x00not text")
+    assert main(["propose", str(binary)]) == 2
