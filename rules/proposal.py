@@ -251,3 +251,42 @@ def governing_law(text: str) -> Found | None:
         sentence.text if sentence else "", sentence.start if sentence else m.start(),
         sentence.end if sentence else m.end(), m.start("law"), m.end("law"), m.group("law"),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """Where the proposal departs from the standard term sheet."""
+
+    path: str
+    label: str
+    value: Any
+    standard: Any
+    part: str | None
+    text: str
+
+
+def _value_at(terms: dict[str, Any], path: str) -> Any:
+    node: Any = terms
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _said(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def deviations(found: list[Found], standard: dict[str, Any]) -> list[Deviation]:
+    """Each figure found that differs from ``standard`` (a term sheet's JSON), as a person
+    reviews it: "cure period 15 (your standard: 30), §10"."""
+    out = []
+    for f in found:
+        theirs = _value_at(standard, f.path)
+        if theirs is None or _said(theirs) == _said(f.value):
+            continue
+        where = f", {f.part}" if f.part else ""
+        text = f"{f.label}: {_said(f.value)} (your standard: {_said(theirs)}){where}"
+        out.append(Deviation(f.path, f.label, f.value, theirs, f.part, text))
+    return out

@@ -7,14 +7,11 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from sqlmodel import Session
 
-from contracts.terms import TermSheet
-from rules.rulebook import default_registry
+from rules.reference import reference_term_sheet
 from store.auth import (
     audit,
     create_token,
@@ -36,12 +33,6 @@ DEV_ADMIN_EMAIL = "admin@localhost"
 DEV_TOKEN_NAME = "clauseflow dev"
 #: Who the audit trail names for what `make dev` (`clauseflow dev`) creates or restores.
 DEV_ACTOR = "make dev"
-
-
-def reference_term_sheet() -> TermSheet:
-    """The reference MSA's term sheet shipped in ``contracts/term_sheets``."""
-    text = resources.files("contracts").joinpath("term_sheets/reference_msa.yaml").read_text()
-    return default_registry().complete_terms(yaml.safe_load(text))
 
 
 def ensure_reference_contract(session: Session) -> tuple[Contract, bool]:

@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import Manager
-from rules.proposal import Found, governing_law, propose
+from api.deps import SessionDep
+from rules.proposal import Found, deviations, governing_law, propose
+from rules.reference import reference_term_sheet
+from store.models import Contract
 
 router = APIRouter(prefix="/api/contracts/proposals", tags=["contracts"])
 
@@ -21,6 +25,12 @@ class ProposalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="The agreement, as plain text")
+    standard: str | None = Field(
+        default=None,
+        description="The registered contract whose term sheet is your standard (default: "
+        "the reference MSA's)",
+        examples=["ctr_reference_msa"],
+    )
 
 
 class FigurePublic(BaseModel):
@@ -45,8 +55,24 @@ class MissingPublic(BaseModel):
     why: str
 
 
+class DeviationPublic(BaseModel):
+    """A figure that departs from the standard, as a person reviews it."""
+
+    path: str
+    label: str
+    value: Any
+    standard: Any
+    part: str | None
+    text: str = Field(
+        examples=["Days the party in breach has to cure it: 15 (your standard: 30), §10"]
+    )
+
+
 class ProposalPublic(BaseModel):
     figures: list[FigurePublic]
+    deviations: list[DeviationPublic] = Field(
+        description="Figures that depart from the standard term sheet, governing law included"
+    )
     missing: list[MissingPublic] = Field(
         description="Figures the rulebooks read that the text does not state: to be given "
         "by a person, never defaulted"
@@ -62,13 +88,32 @@ def _figure(f: Found) -> FigurePublic:
 
 
 @router.post("", response_model=ProposalPublic)
-def propose_term_sheet(_: Manager, body: ProposalRequest) -> ProposalPublic:
+def propose_term_sheet(_: Manager, body: ProposalRequest, session: SessionDep) -> ProposalPublic:
     """Reads the agreement's periods and percentages, its surviving sections and its
-    governing law, each with its section and sentence (character offsets into ``text``)."""
+    governing law, each with its section and sentence (character offsets into ``text``),
+    and compares them with your standard term sheet."""
+    if body.standard is None:
+        standard = reference_term_sheet().model_dump(mode="json")
+    else:
+        contract = session.get(Contract, body.standard)
+        if contract is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "unknown_contract",
+                        "loc": ("body", "standard"),
+                        "msg": "is not a registered contract's id",
+                        "input": body.standard,
+                    }
+                ]
+            )
+        standard = dict(contract.terms)
     proposal = propose(body.text)
     law = governing_law(body.text)
+    found = proposal.figures + ([law] if law else [])
     return ProposalPublic(
         figures=[_figure(f) for f in proposal.figures],
+        deviations=[DeviationPublic(**vars(d)) for d in deviations(found, standard)],
         missing=[MissingPublic(**vars(m)) for m in proposal.missing],
         governing_law=_figure(law) if law else None,
         not_read=[

@@ -44,3 +44,23 @@ async def test_an_empty_text_is_refused_naming_the_field(api: httpx.AsyncClient)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "text"
     r = await api.post(URL, json={"text": "x", "extra": 1})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "extra"
+
+
+async def test_the_proposal_names_where_it_departs_from_your_standard(
+    api: httpx.AsyncClient,
+) -> None:
+    text = (
+        shared_path("MSA.txt")
+        .read_text()
+        .replace("for convenience upon ninety (90) days'", "for convenience upon sixty (60) days'")
+    )
+    body = (await api.post(URL, json={"text": text})).json()
+    assert [d["text"] for d in body["deviations"]] == [
+        "Days of prior written notice before a termination for convenience takes effect: 60 "
+        "(your standard: 90), §10"
+    ]
+    # Your own standard: a registered contract's term sheet.
+    same = await api.post(URL, json={"text": text, "standard": "ctr_reference_msa"})
+    assert same.status_code == 200 and len(same.json()["deviations"]) == 1
+    r = await api.post(URL, json={"text": text, "standard": "ctr_nobody"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "standard"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rules import proposal
-from rules.proposal import TextDeclarationError, governing_law, propose, sought
+from rules.proposal import TextDeclarationError, deviations, governing_law, propose, sought
 from rules.rulebook import default_registry
 from tests.conftest import shared_path
 from workers.seed import reference_term_sheet
@@ -119,3 +119,26 @@ def test_a_declaration_must_name_a_figure_its_clause_reads(
     (folder / "text.yaml").write_text("figures:\n  payment_days: {unit: hour}\n")
     with pytest.raises(TextDeclarationError, match="is not in hours"):
         sought(default_registry())
+
+
+def test_deviations_from_the_standard_are_named_with_their_section() -> None:
+    standard = reference_term_sheet().model_dump(mode="json")
+    same = propose(_msa())
+    assert deviations(same.figures, standard) == []
+    text = (
+        _msa()
+        .replace(
+            "fails to cure such breach within thirty (30) days",
+            "fails to cure such breach within fifteen (15) days",
+        )
+        .replace("laws of the State of New York", "laws of the State of Delaware")
+    )
+    law = governing_law(text)
+    assert law is not None
+    found = deviations([*propose(text).figures, law], standard)
+    assert [d.text for d in found] == [
+        "Days the party in breach has to cure it, from receipt of the notice: 15 "
+        "(your standard: 30), §10",
+        "The law that governs the agreement: State of Delaware (your standard: State of "
+        "New York), §14",
+    ]
