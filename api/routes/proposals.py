@@ -87,7 +87,16 @@ def _figure(f: Found) -> FigurePublic:
     return FigurePublic(**vars(f))
 
 
-@router.post("", response_model=ProposalPublic)
+@router.post(
+    "",
+    response_model=ProposalPublic,
+    responses={
+        413: {
+            "description": "The body is larger than MAX_REQUEST_BYTES (an agreement's text "
+            "is long): send it as plain text without markup, or raise the limit"
+        }
+    },
+)
 def propose_term_sheet(_: Manager, body: ProposalRequest, session: SessionDep) -> ProposalPublic:
     """Reads the agreement's periods and percentages, its surviving sections and its
     governing law, each with its section and sentence (character offsets into ``text``),
