@@ -4,12 +4,13 @@ or exhibit, each figure with the label its rulebook declares and the contract's 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rules.rulebook import default_registry
-from rules.rulebook.terms import declarations
+from rules.rulebook.terms import Declarations, declarations
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,16 @@ def _where(section: Any, exhibit: Any) -> str:
     return ", ".join(p for p in parts if p)
 
 
+@functools.cache
+def _declared() -> Declarations:
+    # The rulebooks are loaded once a process, so what they declare is read once too.
+    return declarations(default_registry().all())
+
+
 def term_sheet_figures(terms: Mapping[str, Any]) -> list[FigureGroup]:
     """The contract's figures by heading, in the term sheet's order of headings."""
     registry = default_registry()
-    declared = declarations(registry.all())
+    declared = _declared()
     try:
         completed = registry.terms_to_read(dict(terms)).model_dump(mode="json")["clauses"]
     except ValueError:  # a stored term sheet the rulebooks no longer accept: none shown

@@ -11,7 +11,9 @@ import httpx
 from contracts.holidays import HOLIDAYS_PACKAGE_VERSION
 from tests.api.test_contracts import term_sheet
 
-# Day 30 after Wed 4 Mar 2026 is Good Friday, a Delaware holiday and no New York one.
+# Day 30 after Wed 4 Mar 2026 is Good Friday, a Delaware holiday and no New York one. A
+# fixed day on purpose, and safe on any later day: what-if counts from the facts it is
+# given, past or future, and reads no clock for the deadlines (rules/what_if.py).
 BREACH = {
     "breach_notice_received_at": "2026-03-04T10:00:00-05:00",
     "given_by": "customer",

@@ -81,6 +81,7 @@ async def test_what_if_says_by_when_the_other_partys_notice_is_due_in_the_contra
 ) -> None:
     # We (the Customer) give notice of a material breach: the Provider's cure is expected
     # by the end of the cure period's last day, and reads so, not as the next midnight.
+    # A fixed notice, as the first test's: what-if counts from its facts, whatever today is.
     facts = {
         "breach_notice_received_at": "2026-12-01T10:00:00-05:00",
         "given_by": "customer",

@@ -82,7 +82,8 @@ def test_what_if_says_a_cure_period_ends_at_the_end_of_its_last_day(
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    # Received 1 Dec: 30 days from the day after run to the end of Thu 31 Dec.
+    # Received 1 Dec: 30 days from the day after run to the end of Thu 31 Dec. A fixed
+    # day is safe on any later one: what-if counts from the facts, not from today.
     assert "Cure period ends: end of Thu 31 Dec 2026, New York time" in out
     assert "due by end of Thu 31 Dec 2026, New York time" in out
 
