@@ -290,3 +290,22 @@ def deviations(found: list[Found], standard: dict[str, Any]) -> list[Deviation]:
         text = f"{f.label}: {_said(f.value)} (your standard: {_said(theirs)}){where}"
         out.append(Deviation(f.path, f.label, f.value, theirs, f.part, text))
     return out
+
+
+def read_agreement(text: str) -> Proposal:
+    """Everything a term sheet needs that the text states, each figure with its section
+    and sentence, and everything it does not state as missing: the rulebooks' figures
+    and the governing law (``governing_law`` in ``figures``, or in ``missing``)."""
+    result = propose(text)
+    law = governing_law(text)
+    if law is not None:
+        result.figures.append(law)
+    else:
+        result.missing.append(
+            Missing(
+                "governing_law",
+                "The law that governs the agreement",
+                'no sentence says "governed by the laws of"',
+            )
+        )
+    return result
