@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -33,7 +35,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.agreement import ensure_contract_workflow, refusal_after_end
 from api.case_detail import case_detail
@@ -200,30 +202,36 @@ async def open_case(
         # then tell its contract what its rulebook declares.
         await ensure_contract_workflow(client, settings, contract_id)
     status, replayed = 201, False
+    # One request starts the case and asks for its first step (update-with-start): the
+    # first workflow task carries both, one workflow task and one round trip fewer per
+    # case than a start followed by an update (issue 14).
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        CASE_WORKFLOW,
+        CaseInput(
+            case_id=case_id,
+            contract_id=contract_id,
+            clause=rulebook.clause,
+            rulebook_version=rulebook.version,
+            terms=checked.terms.model_dump(mode="json"),
+            facts=facts,
+            owner_email=row.owner_email,
+        ),
+        id=case_id,
+        task_queue=settings.temporal_task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        memo={"request_fingerprint": fingerprint},
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(CONTRACT_ID, contract_id),
+                SearchAttributePair(CLAUSE, rulebook.clause),
+                SearchAttributePair(CASE_STATE, OPENING_STATE),
+            ]
+        ),
+    )
     try:
-        handle = await client.start_workflow(
-            CASE_WORKFLOW,
-            CaseInput(
-                case_id=case_id,
-                contract_id=contract_id,
-                clause=rulebook.clause,
-                rulebook_version=rulebook.version,
-                terms=checked.terms.model_dump(mode="json"),
-                facts=facts,
-                owner_email=row.owner_email,
-            ),
-            id=case_id,
-            task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"request_fingerprint": fingerprint},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(CONTRACT_ID, contract_id),
-                    SearchAttributePair(CLAUSE, rulebook.clause),
-                    SearchAttributePair(CASE_STATE, OPENING_STATE),
-                ]
-            ),
+        await asyncio.wait_for(
+            _start_and_ask(client, start, case_id), timeout=START_WAIT.total_seconds()
         )
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle(case_id)
@@ -238,27 +246,22 @@ async def open_case(
                 "use a new key to start another case",
             ) from None
         status, replayed = 200, True
-    except RPCError as exc:
-        # A row with no workflow behind it would be a case that never runs: remove the
-        # row this request wrote, unless Temporal started the workflow after all (an
-        # answer lost on the way back). A worker's record_step writes the row again if
-        # a start we could not see did happen.
-        if not wrote or not await _started_after_all(client, case_id):
+        await _wait_until_ready(handle)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        # Not ready in time (202 below, the row says where it stands), or the workflow
+        # finished before it answered. Unless Temporal never started it: then a row with
+        # no workflow behind it would be a case that never runs, so the row this request
+        # wrote goes, unless the workflow exists after all (an answer lost on the way
+        # back). A worker's record_step writes the row again if a start we could not see
+        # did happen.
+        if not await _start_seen(start) and not await _started_after_all(client, case_id):
             if wrote:
                 await _forget(case_id)
+            why = exc.message if isinstance(exc, RPCError) else "it did not answer in time"
             raise HTTPException(
-                503, f"Temporal refused the start, so nothing was started: {exc.message}"
+                503, f"Temporal refused the start, so nothing was started: {why}"
             ) from exc
-        handle = client.get_workflow_handle(case_id)
-
-    try:
-        await asyncio.wait_for(
-            handle.execute_update(CaseUpdate.READY, result_type=CaseView),
-            timeout=START_WAIT.total_seconds(),
-        )
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        pass  # not ready yet: 202, the row says where it stands
-    except (WorkflowUpdateFailedError, RPCError):
+    except WorkflowUpdateFailedError:
         pass  # the workflow has already finished: the store has its record
     try:
         if not await run_in_threadpool(_first_step_recorded, case_id):
@@ -289,6 +292,50 @@ def _first_step_recorded(case_id: str) -> bool:
     with Session(get_engine()) as s:
         case = s.get(Case, case_id)
         return case is not None and case.last_step > 0
+
+
+async def _start_and_ask(
+    client: Client, start: WithStartWorkflowOperation[Any, Any], case_id: str
+) -> None:
+    """Starts the case and waits for its first step, in one request."""
+    try:
+        await client.execute_update_with_start_workflow(
+            CaseUpdate.READY, start_workflow_operation=start, result_type=CaseView
+        )
+    except RPCError as exc:
+        # Temporal's test server answers a running id with a bare ALREADY_EXISTS where a
+        # cluster names the start's failure; both mean the same.
+        if exc.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+        raise WorkflowAlreadyStartedError(case_id, CASE_WORKFLOW) from exc
+
+
+async def _wait_until_ready(handle: WorkflowHandle[Any, Any]) -> None:
+    """Waits (``START_WAIT``) for a case that was already running to decide its first step."""
+    try:
+        await asyncio.wait_for(
+            handle.execute_update(CaseUpdate.READY, result_type=CaseView),
+            timeout=START_WAIT.total_seconds(),
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        pass  # not ready yet: 202, the row says where it stands
+    except (WorkflowUpdateFailedError, RPCError):
+        pass  # the workflow has already finished: the store has its record
+
+
+async def _start_seen(start: WithStartWorkflowOperation[Any, Any]) -> bool:
+    """Whether Temporal answered that it started the workflow, though the update did not
+    answer (the operation's handle is settled once the request has ended)."""
+    try:
+        await asyncio.wait_for(start.workflow_handle(), timeout=_DESCRIBE_WAIT)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # this request is being cancelled, not the start's stored error
+        return False  # the start was cancelled by our own wait before it answered
+    except Exception:  # the start's own error, or no answer
+        return False
+    return True
 
 
 async def _started_after_all(client: Client, case_id: str) -> bool:

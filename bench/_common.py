@@ -103,6 +103,8 @@ class DevServer:
 
     In-memory SQLite (no --db-filename) with the WAL pragmas, headless, with
     Clauseflow's search attributes registered; the same server `make dev` runs.
+    ``BENCH_SERVER_EXTRA`` adds flags to its command line, to compare a server setting
+    (``--dynamic-config-value KEY=VALUE``) within one run of a bench.
     """
 
     def __init__(self) -> None:
@@ -112,6 +114,7 @@ class DevServer:
         args += ["--port", str(self.port), "--http-port", str(free_port())]
         args += ["--metrics-port", str(free_port()), "--log-level", "error", *WAL_PRAGMAS]
         args += search_attribute_args()
+        args += os.environ.get("BENCH_SERVER_EXTRA", "").split()
         self.proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )

@@ -107,11 +107,12 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
         marks: list[tuple[int, float, float, float]] = []
         try:
             env = dict(os.environ)
+            metrics_port = free_port()
             env.update(
                 TEMPORAL_ADDRESS=server.address,
                 TEMPORAL_TASK_QUEUE=queue,
                 DATABASE_URL=url,
-                WORKER_METRICS_PORT=str(free_port()),
+                WORKER_METRICS_PORT=str(metrics_port),
                 WORKER_CACHED_WORKFLOWS=str(cached),
                 LOG_LEVEL="WARNING",
                 ENVIRONMENT="development",
@@ -194,6 +195,7 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
             cpu1 = (cpu_seconds(server.pid), cpu_seconds(worker.pid), own_cpu_seconds())
             await asyncio.sleep(5)  # let the last workflow tasks finish
             after = (rss_mib(worker.pid), rss_mib(server.pid))
+            cache = _sticky_cache(metrics_port)
             running = (await client.count_workflows("ExecutionStatus='Running'")).count
             sleeping = _count(
                 url,
@@ -232,6 +234,10 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
         f" {api_ms:.1f}  (utime + stime until all asleep; the API is this process, with"
         " its client; PostgreSQL not counted)"
     )
+    print(
+        f"{'workflow cache: misses / forced evictions':46} {cache.get('miss', 0):5.0f} /"
+        f" {cache.get('evicted', 0):.0f}  (each miss replays the case's history in the worker)"
+    )
     print()
     head = f"{'asleep':>8} {'at s':>8} {'ms a case since the last':>26}"
     print(f"{head} {'worker MiB':>11} {'server MiB':>11}")
@@ -240,6 +246,28 @@ async def open_cases(n: int, batch: int, cached: int) -> None:
         per_case = 1000 * (at - last_at) / max(1, count - last_count)
         print(f"{count:8d} {at:8.1f} {per_case:26.1f} {worker_mib:11.0f} {server_mib:11.0f}")
         last_count, last_at = count, at
+
+
+def _sticky_cache(port: int) -> dict[str, float]:
+    """The worker's workflow-cache counters from its Prometheus endpoint: tasks that found
+    their workflow evicted (``miss``), and evictions forced by a full cache."""
+    import urllib.request
+
+    names = {
+        "temporal_sticky_cache_miss": "miss",
+        "temporal_sticky_cache_total_forced_eviction": "evicted",
+    }
+    out: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            lines = r.read().decode().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        name = line.split("{", 1)[0].split(" ", 1)[0].removesuffix("_total")
+        if name in names and not line.startswith("#"):
+            out[names[name]] = out.get(names[name], 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
 
 
 # -- (b) the case list and the case page over many cases ------------------------------------

@@ -128,11 +128,16 @@ def a_case(case_id: str, **kw: Any) -> Case:
 
 
 def failing(activity: str, attempts: int, for_: dt.timedelta, last_failure: str) -> dict[str, Any]:
-    """A case row's columns when ``activity`` has failed ``attempts`` times for ``for_``."""
+    """A case row's columns when ``activity`` has failed ``attempts`` times for ``for_``.
+
+    Counted from the moment it is called, not from ``NOW``: a suite run takes minutes,
+    and a failure "a moment ago" must not have become one older than the stuck threshold
+    (600 s) by the time a late test seeds it.
+    """
     return dict(
         failing_activity=activity,
         failing_attempts=attempts,
-        failing_since=NOW - for_,
+        failing_since=dt.datetime.now(dt.UTC) - for_,
         last_failure=last_failure,
     )
 

@@ -73,14 +73,14 @@ async def test_the_case_row_is_written_before_its_workflow_starts(
     api: httpx.AsyncClient, worker: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at_start: list[Case | None] = []
-    start = Client.start_workflow
+    start = Client.execute_update_with_start_workflow
 
     async def spy(self: Client, *args: Any, **kwargs: Any) -> Any:
-        if kwargs["id"].startswith("case_"):  # not the contract's own workflow
-            at_start.append(case_row(kwargs["id"]))
+        at_start.append(case_row(case_id_for("ctr_reference_msa", "row-first")))
         return await start(self, *args, **kwargs)
 
-    monkeypatch.setattr(Client, "start_workflow", spy)
+    # A case is started with its first step asked for in the same request.
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", spy)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "row-first"})
     assert r.status_code == 201, r.text
     (row,) = at_start
@@ -180,12 +180,12 @@ async def test_a_start_the_database_cannot_record_is_a_503_and_starts_nothing(
 async def test_a_start_temporal_refuses_leaves_no_row(
     api: httpx.AsyncClient, worker: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = Client.start_workflow
+    start = Client.execute_update_with_start_workflow
 
     async def refuse(self: Client, *args: Any, **kwargs: Any) -> Any:
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 
-    monkeypatch.setattr(Client, "start_workflow", refuse)
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", refuse)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "refused"})
     assert r.status_code == 503, r.text
     assert "nothing was started" in r.json()["detail"]
@@ -195,7 +195,7 @@ async def test_a_start_temporal_refuses_leaves_no_row(
     assert (await api.get("/api/ops/summary")).json()["open_cases"] == 0
 
     # Temporal is back: the same request starts the case.
-    monkeypatch.setattr(Client, "start_workflow", start)
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", start)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "refused"})
     assert r.status_code == 201, r.text
     assert r.json()["id"] == case_id
@@ -210,7 +210,7 @@ async def test_a_start_refused_while_the_database_is_down_too_is_still_a_503(
     def database_down(case_id: str) -> bool:
         raise OperationalError("DELETE FROM case", {}, ConnectionRefusedError())
 
-    monkeypatch.setattr(Client, "start_workflow", refuse)
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", refuse)
     monkeypatch.setattr(case_start, "forget_opening_row", database_down)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "both-down"})
     assert r.status_code == 503, r.text
@@ -234,13 +234,13 @@ async def test_a_started_case_the_database_cannot_read_back_is_a_503_naming_it(
 async def test_a_start_whose_answer_was_lost_keeps_its_row(
     api: httpx.AsyncClient, worker: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = Client.start_workflow
+    start = Client.execute_update_with_start_workflow
 
     async def answer_lost(self: Client, *args: Any, **kwargs: Any) -> Any:
         await start(self, *args, **kwargs)
         raise RPCError("deadline exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
 
-    monkeypatch.setattr(Client, "start_workflow", answer_lost)
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", answer_lost)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "lost"})
     # Temporal did start it: the case runs, with its row.
     assert r.status_code == 201, r.text
