@@ -9,7 +9,8 @@ A pure ASGI middleware (it never buffers a body itself):
   handed on, so at most the limit is ever held.
 
 The limit is ``MAX_REQUEST_BYTES`` for every path but the SendGrid webhook, whose
-batches are bigger (``MAX_WEBHOOK_BYTES``). The 413 names the limit and the setting,
+batches are bigger (``MAX_WEBHOOK_BYTES``), and the uploads of an agreement's text, whose
+DOCX or PDF is often more than a megabyte (``MAX_DOCUMENT_BYTES``). The 413 names the limit and the setting,
 and asks the server to close the connection, since the rest of the body is not read.
 """
 
@@ -24,6 +25,8 @@ from runtime.settings import Settings, get_settings
 
 #: Paths whose limit is MAX_WEBHOOK_BYTES (SendGrid's event batches).
 WEBHOOK_PATHS = ("/webhooks/",)
+#: Paths whose limit is MAX_DOCUMENT_BYTES: an agreement's text, as text or a file.
+DOCUMENT_PATHS = ("/api/contracts/proposals", "/console/agreements")
 
 
 class BodyTooLarge(HTTPException):
@@ -38,6 +41,8 @@ def limit_for(path: str, settings: Settings) -> tuple[int, str]:
     """The body limit of a path, in bytes, and the setting it comes from."""
     if path.startswith(WEBHOOK_PATHS):
         return settings.max_webhook_bytes, "MAX_WEBHOOK_BYTES"
+    if path.startswith(DOCUMENT_PATHS):
+        return settings.max_document_bytes, "MAX_DOCUMENT_BYTES"
     return settings.max_request_bytes, "MAX_REQUEST_BYTES"
 
 

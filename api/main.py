@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import document_auth_responses
 from api.console import actions as console_actions
+from api.console import agreements as console_agreements
 from api.console import cases as console_cases
 from api.console import clause_forms as console_clause_forms
 from api.console import contracts as console_contracts
@@ -33,6 +34,7 @@ from api.routes import (
     ops_metrics,
     position,
     proposals,
+    provenance,
     readiness,
     service_levels,
     users,
@@ -81,6 +83,7 @@ def create_app() -> FastAPI:
         ops,  # /api/ops
         contract_cases,  # /api/contracts/{contract_id}/cases
         position,  # /api/contracts/{contract_id}/position
+        provenance,  # /api/contracts/{contract_id}/provenance
         cases,  # /api/cases
         notices,  # /api/outbox, /api/notices
         case_notices,  # /api/cases/{case_id}/notices
@@ -101,6 +104,7 @@ def create_app() -> FastAPI:
         console_portfolio,
         # /console/contracts/new: before the contract page, whose {contract_id} would take it.
         console_registration,
+        console_agreements,  # /console/agreements: a contract from the agreement's text
         console_contracts,
         console_clause_forms,  # the contract page's forms: start a case, what if
     ):

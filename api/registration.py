@@ -3,6 +3,7 @@ stored from its term sheet, then the cases that start with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -17,13 +18,23 @@ from runtime.settings import Settings
 from store.contracts import create_contract
 from store.models import Contract
 
+#: What a registration stores with the contract, in its transaction (the provenance of
+#: a term sheet accepted from an agreement's text); it may raise to store nothing.
+AlsoStore = Callable[[Session, Contract], None]
+
 
 async def register(
-    principal: Principal, terms: TermSheet, request: Request, settings: Settings
+    principal: Principal,
+    terms: TermSheet,
+    request: Request,
+    settings: Settings,
+    *,
+    also: AlsoStore | None = None,
 ) -> ContractRegistered:
-    """Stores the contract (audited as ``contract_registered``), then starts every case
-    whose rulebook says ``starts_with_contract``; one that cannot start is a warning."""
-    contract = await in_session(_store, terms, principal.name)
+    """Stores the contract (audited as ``contract_registered``) and what ``also`` adds,
+    then starts every case whose rulebook says ``starts_with_contract``; one that cannot
+    start is a warning."""
+    contract = await in_session(_store, terms, principal.name, also)
     opened: dict[str, Any] = {}
     try:
         # Connected here, not as a dependency: the contract is stored even if Temporal is down.
@@ -45,7 +56,9 @@ def _review_clause() -> str:
     return standing_case_recording("downtime_recorded").clause
 
 
-def _store(session: Session, terms: TermSheet, actor: str) -> Contract:
+def _store(session: Session, terms: TermSheet, actor: str, also: AlsoStore | None) -> Contract:
     contract = create_contract(session, terms, actor=actor)
+    if also is not None:
+        also(session, contract)
     session.commit()
     return contract

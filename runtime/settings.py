@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="Request bodies larger than this (bytes) are refused with 413 before they "
         "are read; the SendGrid webhook has its own limit",
     )
+    max_document_bytes: int = Field(
+        default=20_000_000,
+        ge=1,
+        description="The limit (bytes) for an agreement's text sent to be read, as text, "
+        "DOCX or PDF (POST /api/contracts/proposals, the console's upload)",
+    )
     max_webhook_bytes: int = Field(
         default=5_242_880,
         ge=1,

@@ -415,3 +415,61 @@ class CalendarFeed(SQLModel, table=True):
     created_at: dt.datetime = _ts(nullable=False)
     created_by: str = Field(max_length=200)
     revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
+class AgreementDraft(SQLModel, table=True):
+    """An uploaded agreement under review: its text, kept here so that the review and its
+    acceptance read the figures from the text again rather than from what a browser sends
+    back; ``contract_id`` is set once, in the transaction that registers its contract."""
+
+    __tablename__ = "agreement_draft"
+
+    id: str = Field(primary_key=True, max_length=40)
+    document_name: str = Field(max_length=255)
+    #: SHA-256 of the document as uploaded (the file's bytes, or the pasted text's UTF-8).
+    document_sha256: str = Field(max_length=64)
+    text: str
+    #: The registered contract whose term sheet is the standard; None: the reference MSA.
+    standard_contract_id: str | None = Field(default=None, max_length=40)
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = _ts(nullable=False)
+    contract_id: str | None = Field(
+        default=None, foreign_key="contract.id", index=True, max_length=40
+    )
+    accepted_at: dt.datetime | None = _ts(nullable=True)
+
+
+class FigureProvenance(SQLModel, table=True):
+    """Where one value of a contract's term sheet came from, and who accepted it: read
+    from the agreement's text (its sentence and offsets), edited, given by hand, or the
+    standard's value. One row a contract and path."""
+
+    __tablename__ = "figure_provenance"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "path", name="uq_figure_provenance_contract_path"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: str = Field(foreign_key="contract.id", index=True, max_length=40)
+    path: str = Field(max_length=200)
+    label: str = Field(max_length=300)
+    value: Any = _json()
+    #: read (from the text, accepted), edited (from the text's ``read_value``), given (by
+    #: hand) or standard (the standard's value, chosen or kept).
+    how: str = Field(max_length=20)
+    read_value: Any = _json()
+    #: Why the text did not give it, or why its reading was unsure.
+    note: str | None = None
+    part: str | None = Field(default=None, max_length=80)
+    sentence: str | None = None
+    sentence_start: int | None = None
+    sentence_end: int | None = None
+    figure_start: int | None = None
+    figure_end: int | None = None
+    written: str | None = Field(default=None, max_length=300)
+    document_name: str = Field(max_length=255)
+    document_sha256: str = Field(max_length=64)
+    draft_id: str = Field(max_length=40)
+    standard_contract_id: str | None = Field(default=None, max_length=40)
+    accepted_by: str = Field(max_length=200)
+    accepted_at: dt.datetime = _ts(nullable=False)

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "propose",
         help="propose a term sheet from an agreement's text, each figure with its sentence",
     )
-    pr.add_argument("file", help="the agreement as a plain-text file")
+    pr.add_argument("file", help="the agreement: plain text (.txt), Word (.docx) or PDF (.pdf)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of text")
     _add_access_commands(sub)
     args = parser.parse_args(argv)

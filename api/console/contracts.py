@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api.acceptance import Source, sources
 from api.access import Principal
 from api.calendar_feeds import create_feed
 from api.console import views
@@ -32,6 +33,7 @@ from api.ops import CaseKey
 from api.position import PositionPublic, money_position
 from api.term_figures import term_sheet_figures
 from runtime.settings import get_settings
+from store.agreements import provenance_of
 from store.contracts import contract_terms
 from store.models import Contract
 
@@ -86,6 +88,9 @@ async def _show_contract(
         return not_found(principal, name, f"contract {contract_id}")
     position = await in_session(_position, contract_id)
     clocks, clocks_more = await in_session(_clocks, contract_id)
+    figures = term_sheet_figures(data.contract.terms or {})
+    source_of = await in_session(_sources, contract_id)
+    shown_paths = {f.path for g in figures for f in g.figures}
 
     def link(**change: Any) -> str:
         query = urlencode({k: str(v) for k, v in change.items() if v})
@@ -104,7 +109,9 @@ async def _show_contract(
         feed_url=feed_url,
         can_manage=principal.can("manage_cases"),
         position=position,
-        figures=term_sheet_figures(data.contract.terms or {}),
+        figures=figures,
+        source_of=source_of,
+        other_sources=[s for path, s in source_of.items() if path not in shown_paths],
         clocks=clocks,
         clocks_more=clocks_more,
         flash=flash,
@@ -114,6 +121,13 @@ async def _show_contract(
 def _clocks(session: Session, contract_id: str) -> tuple[list[Clock], int]:
     contract = session.get(Contract, contract_id)
     return contract_clocks(session, contract) if contract else ([], 0)
+
+
+def _sources(session: Session, contract_id: str) -> dict[str, Source]:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        return {}
+    return sources(provenance_of(session, contract_id), contract.time_zone)
 
 
 def _position(session: Session, contract_id: str) -> PositionPublic | None:

@@ -42,6 +42,9 @@ FLASH = {
     "revised": "Notice written again from the corrected facts; it still waits for approval.",
     "started": "Case started: the rules have set its deadlines and decided its first notices.",
     "registered": "Contract registered: its term and monthly review have started.",
+    "accepted": "Contract registered from the agreement's text: its term and monthly review "
+    "have started, and where each value came from is kept with its term sheet.",
+    "already_accepted": "This agreement was accepted already: this is the contract it registered.",
 }
 
 

@@ -16,7 +16,11 @@ _EXHIBIT = re.compile(
 )
 _ITEM = re.compile(r"^(?P<number>\d{1,2})\.\s+(?P<heading>[^:\n]{1,80}):", re.M)
 #: Words ending in a full stop that do not end a sentence.
-_ABBREVIATIONS = ("U.S", "i.e", "e.g", "Inc", "Ltd", "No", "St", "Mr", "Ms", "Dr", "etc")
+_ABBREVIATIONS = (
+    "U.S", "i.e", "e.g", "Inc", "Ltd", "No", "St", "Mr", "Ms", "Dr", "etc",
+    # "5:00 p.m. Eastern Time" is one sentence.
+    "a.m", "p.m",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,17 @@ def part_at(parts: list[Part], offset: int) -> Part | None:
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
     """The sentences of ``text[start:end]``, split after a full stop followed by a capital,
-    except after an abbreviation ("U.S. Department")."""
+    except after an abbreviation ("U.S. Department"), and at a blank line: a sentence
+    never runs on into the next paragraph (a header line, an address block's line)."""
     end = len(text) if end is None else end
     out, begin = [], start
-    for m in re.finditer(r"[.!?](?=\s+[\"“(]?[A-Z*])", text[start:end]):
+    for m in re.finditer(r"[.!?](?=\s+[\"“(]?[A-Z*])|\n[ \t]*(?=\n)", text[start:end]):
         stop = start + m.end()
+        if m.group(0).startswith("\n"):
+            if text[begin:stop].strip():
+                out.append(_sentence(text, begin, stop))
+            begin = stop
+            continue
         before = (
             text[begin : stop - 1].rsplit(None, 1)[-1] if text[begin : stop - 1].split() else ""
         )
@@ -120,5 +130,27 @@ def _sentence(text: str, start: int, end: int) -> Sentence:
 def sentence_at(text: str, offset: int, parts: list[Part]) -> Sentence | None:
     """The sentence that holds ``offset``, split within its part."""
     part = part_at(parts, offset)
-    begin, stop = (part.body, part.end) if part else (0, len(text))
+    begin, stop = (part.body, part.end) if part else (0, parts[0].start if parts else len(text))
     return next((s for s in sentences(text, begin, stop) if s.start <= offset < s.end), None)
+
+
+def heading_line(text: str, part: Part) -> Sentence:
+    """A part's heading as a sentence of its own ("**10. Term and Termination.**")."""
+    return _sentence(text, part.start, part.body)
+
+
+def own_text(text: str, parts: list[Part]) -> list[tuple[Part | None, int, int]]:
+    """Each part's own text, without the items under it, and the head of the agreement
+    before its first part (``None``): every character once, in order."""
+    heads = [p.start for p in parts] + [len(text)]
+    out: list[tuple[Part | None, int, int]] = [(None, 0, heads[0])]
+    out += [(p, p.body, min(p.end, heads[i + 1])) for i, p in enumerate(parts)]
+    return out
+
+
+def line_at(text: str, offset: int) -> Sentence:
+    """The line that holds ``offset``, as a sentence: a header line ("Customer: Acme
+    Corp") is a sentence of its own."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return _sentence(text, start, len(text) if end < 0 else end)

@@ -142,6 +142,34 @@ async def test_the_limit_is_a_setting(app: FastAPI, monkeypatch: pytest.MonkeyPa
         assert r.status_code == 413, r.text
 
 
+async def test_an_agreements_text_has_a_limit_of_its_own(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A DOCX or PDF of an agreement is often over a megabyte: its upload paths take
+    # MAX_DOCUMENT_BYTES, every other path keeps MAX_REQUEST_BYTES.
+    monkeypatch.setenv("MAX_REQUEST_BYTES", "100")
+    monkeypatch.setenv("MAX_DOCUMENT_BYTES", "5000")
+    get_settings.cache_clear()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE_URL,
+        headers=bearer(issue_token("contract_manager")),
+    ) as client:
+        big = "Either party may terminate this Agreement. " * 50  # about 2,200 bytes
+        r = await client.post("/api/contracts/proposals", json={"text": big})
+        assert r.status_code == 200, r.text
+        r = await client.post(
+            "/api/contracts/proposals/document", files={"file": ("a.txt", big.encode())}
+        )
+        assert r.status_code == 200, r.text
+        r = await client.post("/api/contracts/proposals", json={"text": big * 3})
+        assert r.status_code == 413, r.text
+        assert "limit of 5000 bytes (MAX_DOCUMENT_BYTES)" in r.json()["detail"]
+        r = await client.post("/api/tokens", json={"name": "x" * 200, "role": "viewer"})
+        assert r.status_code == 413, r.text
+        assert "(MAX_REQUEST_BYTES)" in r.json()["detail"]
+
+
 async def test_a_request_within_the_limit_still_works(app: FastAPI) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),

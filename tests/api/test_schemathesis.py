@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -135,6 +136,22 @@ class ServedAPI:
     async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
         kwargs = dict(kwargs)
         data = kwargs.pop("data", None)
+        files = kwargs.pop("files", None)
+        if files is not None:
+            # An upload (multipart), in requests' terms: requests writes the body as
+            # schemathesis means it (its own transport is requests), and httpx sends it.
+            prepared = requests.Request(
+                kwargs["method"], kwargs["url"], files=files, data=data or None
+            ).prepare()
+            kwargs["headers"] = {
+                **{
+                    k: v
+                    for k, v in kwargs.get("headers", {}).items()
+                    if k.lower() != "content-type"
+                },
+                "Content-Type": prepared.headers["Content-Type"],
+            }
+            data = prepared.body
         if data is not None:
             kwargs["content" if isinstance(data, bytes | str) else "data"] = data
         cookies = kwargs.pop("cookies", None)

@@ -1,14 +1,19 @@
-"""Reading an agreement's own text (issue 16, part 1, its first step): the quantities it
-states, in words and numerals, and its outline of sections, exhibits and sentences, each
-with character offsets into the text as given."""
+"""Reading an agreement's own text (issue 16, part 1, its first step): the quantities,
+dates and amounts of money it states, in words and numerals, the blanks a form leaves,
+and its outline of sections, exhibits and sentences, each with character offsets into
+the text as given."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from contracts.text.outline import outline, part_at, sentence_at, sentences
+from contracts.text.amounts import find_amounts
+from contracts.text.blanks import is_blank
+from contracts.text.dates import find_dates
+from contracts.text.outline import line_at, outline, own_text, part_at, sentence_at, sentences
 from contracts.text.quantities import NotANumber, find_quantities, words_to_number
 from tests.conftest import shared_path
 from workers.seed import reference_term_sheet
@@ -132,3 +137,88 @@ def test_the_reference_msa_states_the_reference_term_sheets_figures_where_it_say
         part is not None and part.reference == "§9" and (q.value, q.unit) == (12, "month")
         for part, q, _ in found
     )
+
+
+def test_a_blank_line_ends_a_sentence_and_a_time_of_day_does_not() -> None:
+    text = (
+        "Customer: Acme Corp\nProvider: Beta LLC\n\nEffective Date: 2027-01-01\n\n"
+        "A notice sent after 5:00 p.m. Eastern Time counts the next day. Then another.\n"
+    )
+    assert [s.text for s in sentences(text)] == [
+        "Customer: Acme Corp\nProvider: Beta LLC",
+        "Effective Date: 2027-01-01",
+        "A notice sent after 5:00 p.m. Eastern Time counts the next day.",
+        "Then another.",
+    ]
+    assert line_at(text, text.index("Beta")).text == "Provider: Beta LLC"
+
+
+def test_each_parts_own_text_and_the_head_before_them() -> None:
+    text = "AGREEMENT\n\n1. Term. Two years.\n\nEXHIBIT A: FEES\n\nIntro.\n\n1. Base: $5.\n"
+    parts = outline(text)
+    own = [(p.reference if p else None, text[lo:hi].strip()) for p, lo, hi in own_text(text, parts)]
+    assert own == [
+        (None, "AGREEMENT"),
+        ("§1", "Two years."),
+        ("Exhibit A", "Intro."),
+        ("Exhibit A.1", "$5."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("January 1, 2027", dt.date(2027, 1, 1)),
+        ("Jan. 1st, 2027", dt.date(2027, 1, 1)),
+        ("1 January 2027", dt.date(2027, 1, 1)),
+        ("1st of January, 2027", dt.date(2027, 1, 1)),
+        ("2027-01-01", dt.date(2027, 1, 1)),
+        ("the 1st day of January, 2027", dt.date(2027, 1, 1)),
+        ("this thirty-first day of December 2027", dt.date(2027, 12, 31)),
+        ("the twelfth day of May, 2027", dt.date(2027, 5, 12)),
+    ],
+)
+def test_dates_as_agreements_write_them(written: str, day: dt.date) -> None:
+    text = f"effective as of {written}, and so on"
+    (found,) = find_dates(text)
+    assert (found.value, found.text) == (day, written)
+    assert text[found.start : found.end] == written
+
+
+def test_what_is_not_a_day_is_not_a_date() -> None:
+    assert find_dates("February 30, 2027; 01/02/2027; 2027-13-01; May we") == []
+
+
+def test_amounts_of_money_and_the_blanks_left_for_them() -> None:
+    text = (
+        "a monthly fee of $25,000.00; £0.05 per GB; 180.00 USD per hour; EUR 1,000; "
+        "$__________ per hour; US$ [amount]"
+    )
+    found = [(a.value, a.currency, a.text) for a in find_amounts(text)]
+    assert found == [
+        (Decimal("25000.00"), "USD", "$25,000.00"),
+        (Decimal("0.05"), "GBP", "£0.05"),
+        (Decimal("180.00"), "USD", "180.00 USD"),
+        (Decimal("1000"), "EUR", "EUR 1,000"),
+        (None, "USD", "$__________"),
+        (None, "USD", "US$ [amount]"),
+    ]
+    for a in find_amounts(text):
+        assert text[a.start : a.end] == a.text
+
+
+@pytest.mark.parametrize(
+    ("written", "blank"),
+    [
+        ("[Name of CPaaS/IT Vendor]", True),
+        ("__________", True),
+        ("$__________", True),
+        ("<Customer name>", True),
+        ("TBD", True),
+        ("Acme Corp", False),
+        ("Acme [Holdings] Corp", False),
+        ("", False),
+    ],
+)
+def test_a_blank_the_form_leaves(written: str, blank: bool) -> None:
+    assert is_blank(written) is blank

@@ -24,6 +24,8 @@ TABLES = {
     "notice_event",
     "expected_notice",
     "term_snapshot",
+    "agreement_draft",
+    "figure_provenance",
     "escalation",
     "deadline_amendment",
     "app_user",

@@ -106,3 +106,29 @@ def test_propose_prints_each_figure_with_its_sentence_and_what_is_missing(
     binary = tmp_path / "agreement.pdf"
     binary.write_bytes(b"\xff\xfe\x00not text")
     assert main(["propose", str(binary)]) == 2
+
+
+def test_propose_reads_a_word_document_or_a_pdf_and_shows_every_figure(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.conftest import shared_path
+    from tests.documents import docx_of, pdf_of
+
+    text = (
+        shared_path("MSA.txt")
+        .read_text()
+        .replace("[Name of CPaaS/IT Vendor]", "Beta Communications LLC")
+        .replace("a monthly fee of $__________", "a monthly fee of $25,000.00")
+    )
+    for name, data in (("msa.docx", docx_of(text)), ("msa.pdf", pdf_of(text))):
+        (tmp_path / name).write_bytes(data)
+        assert main(["propose", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        assert 'provider.name = Beta Communications LLC  (head of the agreement: "Beta' in out
+        assert 'fees.monthly_fee = 25000.00  (Exhibit B.1: "$25,000.00")' in out
+        assert 'clauses.payment.exhibit = B.4  (Exhibit B.4: "4. Payment Terms")' in out
+        assert "  - customer.name: The Customer's name (left blank in the text:" in out
+        assert "  - time_zone: The time zone the agreement's times are in (no sentence" in out
+    (tmp_path / "msa.odt").write_bytes(b"PK")
+    assert main(["propose", str(tmp_path / "msa.odt")]) == 2
+    assert "send the agreement as plain text (.txt), Word (.docx) or PDF" in capsys.readouterr().err
