@@ -10,8 +10,9 @@ A pure ASGI middleware (it never buffers a body itself):
 
 The limit is ``MAX_REQUEST_BYTES`` for every path but the SendGrid webhook, whose
 batches are bigger (``MAX_WEBHOOK_BYTES``), and the uploads of an agreement's text, whose
-DOCX or PDF is often more than a megabyte (``MAX_DOCUMENT_BYTES``). The 413 names the limit and the setting,
-and asks the server to close the connection, since the rest of the body is not read.
+DOCX or PDF is often more than a megabyte (``MAX_DOCUMENT_BYTES``). The 413 names the
+limit and the setting, and asks the server to close the connection, since the rest of
+the body is not read.
 """
 
 from __future__ import annotations

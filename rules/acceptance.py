@@ -13,6 +13,7 @@ Pure: the same proposal, standard and entries give the same answer.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 import typing
@@ -33,8 +34,10 @@ How = Literal["read", "edited", "given", "standard"]
 #: Values the model derives from others (the calendar and day count from the governing
 #: law): never prefilled from a standard, whose law may not be this agreement's.
 DERIVED = ("holiday_calendar", "day_count")
-#: Of those, what a person may still state (empty: the governing law's).
-OPTIONAL = ("holiday_calendar",)
+#: Of those, what a person may still state: the calendar (empty: the governing law's),
+#: and, under a law other than New York's, how its days are counted (empty: the event's
+#: day excluded, a last day that is not a business day rolled forward).
+OPTIONAL = ("holiday_calendar", "day_count.event_day", "day_count.roll")
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -307,7 +310,8 @@ def review_items(proposal: Proposal, standard: Mapping[str, Any]) -> list[Item]:
             label, shape = label_of(model, path), shape_of(model, path)
             add(Item(path, label, "standard", shape, group_of(path), standard=value))
     for path in OPTIONAL:
-        add(Item(path, label_of(model, path), "optional", Shape(optional=True), group_of(path)))
+        shape = dataclasses.replace(shape_of(model, path), optional=True)
+        add(Item(path, label_of(model, path), "optional", shape, group_of(path)))
     return items
 
 

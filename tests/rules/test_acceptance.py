@@ -69,7 +69,40 @@ def test_the_review_asks_for_every_value_of_the_term_sheet() -> None:
     # The calendar follows the governing law: never prefilled from the standard.
     assert by_path["holiday_calendar"].origin == "optional"
     assert by_path["holiday_calendar"].prefill == ""
-    assert not any(p.startswith("day_count") for p in by_path)
+    # How days are counted is the person's to state, never the standard's.
+    assert by_path["day_count.roll"].origin == "optional"
+    assert by_path["day_count.roll"].shape.choices == ("forward", "backward", "none")
+    assert by_path["day_count.event_day"].prefill == ""
+
+
+def test_a_contract_under_another_law_counts_its_days_as_the_review_says() -> None:
+    its = items()
+    delaware = as_prefilled(
+        its,
+        governing_law=Entry("State of Delaware"),
+        **{NOTIFY.replace(".", "__"): Entry("48")},
+    )
+    outcome = accept(its, delaware)
+    assert outcome.terms is not None, outcome.errors
+    assert outcome.terms.holiday_calendar == "US-DE"
+    assert outcome.terms.day_count is not None
+    assert (outcome.terms.day_count.event_day, outcome.terms.day_count.roll) == (
+        "excluded",
+        "forward",
+    )
+    chosen = accept(its, {**delaware, "day_count.roll": Entry("backward")})
+    assert chosen.terms is not None and chosen.terms.day_count is not None
+    assert chosen.terms.day_count.roll == "backward"
+    how = {d.item.path: (d.how, d.value) for d in chosen.decisions}
+    assert how["day_count.roll"] == ("given", "backward")
+    # New York counts by its own law: a day count for it is refused, and named.
+    ny = accept(
+        its,
+        {**delaware, "governing_law": Entry("State of New York")}
+        | {"day_count.roll": Entry("backward")},
+    )
+    assert ny.terms is None
+    assert any(path.startswith("day_count") for path, _ in ny.errors), ny.errors
 
 
 def test_a_missing_figure_must_be_given_or_the_standards_value_chosen() -> None:
