@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.terms import TermSheet
 from rules.proposal import Found, Proposal, deviations
+from rules.proposal.found import value_at
 from rules.rulebook import default_registry
 
 Origin = Literal["read", "missing", "standard", "optional"]
@@ -154,16 +155,6 @@ def _same_key(value: Any) -> Any:
 def same(a: Any, b: Any) -> bool:
     """Whether two values say the same: 30 and "30", "1" and "1.0" do."""
     return bool(_same_key(a) == _same_key(b))
-
-
-def value_at(data: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path; None when there is none."""
-    node: Any = data
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> str | None:

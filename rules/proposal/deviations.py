@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rules.proposal.found import Found
+from rules.proposal.found import Found, value_at
 
 #: What every agreement has of its own: the parties and the day it takes effect differ
 #: from any standard's without departing from it.
@@ -23,15 +23,6 @@ class Deviation:
     standard: Any
     part: str | None
     text: str
-
-
-def _value_at(terms: dict[str, Any], path: str) -> Any:
-    node: Any = terms
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
 
 
 def _said(value: Any) -> str:
@@ -51,7 +42,7 @@ def deviations(found: list[Found], standard: dict[str, Any]) -> list[Deviation]:
     reviews it: "cure period 15 (your standard: 30), §10"."""
     out = []
     for f in found:
-        theirs = _value_at(standard, f.path)
+        theirs = value_at(standard, f.path)
         if theirs is None or f.path.startswith(OWN_TO_EACH_AGREEMENT) or _same(f.value, theirs):
             continue
         where = f", {f.part}" if f.part else ""

@@ -4,6 +4,7 @@ and exact sentence, and each figure not found with why."""
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,3 +128,14 @@ class Place:
         """Where ``offset`` stands, for a reason: "§12", or "at the head of the agreement"."""
         part = self.part_at(offset)
         return part.reference if part else "at the head of the agreement"
+
+
+def value_at(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a term sheet's dotted path (``clauses.payment.payment_days``); None
+    when there is none."""
+    node: Any = data
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node

@@ -50,7 +50,15 @@ async def test_a_start_whose_first_step_update_times_out_is_a_202_with_the_case(
     monkeypatch.setenv("TEMPORAL_TASK_QUEUE", f"nobody-polls-{uuid.uuid4().hex[:8]}")
     monkeypatch.setattr(case_start, "START_WAIT", dt.timedelta(seconds=30))
     get_settings.cache_clear()
-    updates_time_out(monkeypatch)
+    start_and_ask = Client.execute_update_with_start_workflow
+
+    async def rpc_times_out(self: Client, *args: Any, **kwargs: Any) -> Any:
+        # The real request, with an RPC deadline shorter than the server's own wait.
+        return await start_and_ask(
+            self, *args, **{**kwargs, "rpc_timeout": dt.timedelta(seconds=1)}
+        )
+
+    monkeypatch.setattr(Client, "execute_update_with_start_workflow", rpc_times_out)
     r = await api.post(
         CASES_URL,
         json={
