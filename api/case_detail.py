@@ -109,38 +109,42 @@ def case_detail(case_id: str, ui: str, namespace: str) -> CaseDetail | None:
     """The case with everything that happened to it, or None for an unknown case."""
     with Session(get_engine()) as session:
         case = session.get(Case, case_id)
-        if case is None:
-            return None
-        zone = time_zone_of(session, case.contract_id)
-        notices = session.exec(
-            select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
-        ).all()
-        escalations = session.exec(
-            select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
-        ).all()
-        timeline = [
-            TimelineEntry.model_validate(item, from_attributes=True)
-            for item in case_timeline(session, case, notices, escalations)
-        ]
-        amendments = session.exec(
-            select(DeadlineAmendment)
-            .where(DeadlineAmendment.case_id == case_id)
-            .order_by(col(DeadlineAmendment.id))
-        ).all()
-        expected = expected_notices(session, case_id)
-        deadlines = session.exec(
-            select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
-        ).all()
-        return CaseDetail(
-            our_side=our_side(session.get(Contract, case.contract_id)),
-            expected_notices=_due_texts(expected, deadlines, zone),
-            **case_public(session, case, zone, deadlines=deadlines),
-            notices=[NoticeSummary.model_validate(n) for n in notices],
-            timeline=timeline,
-            temporal_url=temporal_url(ui, namespace, case_id),
-            escalations=[EscalationPublic.model_validate(e) for e in escalations],
-            amendments=[AmendmentPublic.model_validate(a) for a in amendments],
-        )
+        return None if case is None else detail_of(session, case, ui, namespace)
+
+
+def detail_of(session: Session, case: Case, ui: str, namespace: str) -> CaseDetail:
+    """:func:`case_detail` of a case row read in ``session``."""
+    case_id = case.id
+    zone = time_zone_of(session, case.contract_id)
+    notices = session.exec(
+        select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.created_at))
+    ).all()
+    escalations = session.exec(
+        select(Escalation).where(Escalation.case_id == case_id).order_by(col(Escalation.id))
+    ).all()
+    expected = expected_notices(session, case_id)
+    timeline = [
+        TimelineEntry.model_validate(item, from_attributes=True)
+        for item in case_timeline(session, case, notices, escalations, expected=expected)
+    ]
+    amendments = session.exec(
+        select(DeadlineAmendment)
+        .where(DeadlineAmendment.case_id == case_id)
+        .order_by(col(DeadlineAmendment.id))
+    ).all()
+    deadlines = session.exec(
+        select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))
+    ).all()
+    return CaseDetail(
+        our_side=our_side(session.get(Contract, case.contract_id)),
+        expected_notices=_due_texts(expected, deadlines, zone),
+        **case_public(session, case, zone, deadlines=deadlines),
+        notices=[NoticeSummary.model_validate(n) for n in notices],
+        timeline=timeline,
+        temporal_url=temporal_url(ui, namespace, case_id),
+        escalations=[EscalationPublic.model_validate(e) for e in escalations],
+        amendments=[AmendmentPublic.model_validate(a) for a in amendments],
+    )
 
 
 async def read_case(case_id: str, settings: Settings) -> CaseDetail:

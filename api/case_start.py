@@ -38,8 +38,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.agreement import ensure_contract_workflow, refusal_after_end
-from api.case_detail import case_detail
+from api.case_detail import detail_of
 from api.errors import facts_errors, unknown_clause
+from api.schemas import CaseDetail
 from contracts.terms import TermSheet
 from rules.facts import FactsError, validate_start_facts
 from rules.rulebook import Rulebook, default_registry
@@ -264,11 +265,7 @@ async def open_case(
     except WorkflowUpdateFailedError:
         pass  # the workflow has already finished: the store has its record
     try:
-        if not await run_in_threadpool(_first_step_recorded, case_id):
-            status = 202  # started; the worker has not recorded its first step yet
-        detail = await run_in_threadpool(
-            case_detail, case_id, settings.temporal_ui_url, settings.temporal_namespace
-        )
+        recorded, detail = await run_in_threadpool(_read_back, case_id, settings)
     except SQLAlchemyError as exc:
         raise HTTPException(
             503,
@@ -277,6 +274,8 @@ async def open_case(
         ) from exc
     if detail is None:  # removed since by a refused start of the same key
         raise HTTPException(503, "the case's start did not go through: send the request again")
+    if not recorded:
+        status = 202  # started; the worker has not recorded its first step yet
     return Opened(case_id, status, detail, replayed)
 
 
@@ -288,10 +287,15 @@ async def _forget(case_id: str) -> None:
         await run_in_threadpool(forget_opening_row, case_id)
 
 
-def _first_step_recorded(case_id: str) -> bool:
+def _read_back(case_id: str, settings: Settings) -> tuple[bool, CaseDetail | None]:
+    """Whether the case's first step is recorded, and the case as it stands (None if its
+    row is gone), read in one session."""
     with Session(get_engine()) as s:
         case = s.get(Case, case_id)
-        return case is not None and case.last_step > 0
+        if case is None:
+            return False, None
+        detail = detail_of(s, case, settings.temporal_ui_url, settings.temporal_namespace)
+        return case.last_step > 0, detail
 
 
 async def _start_and_ask(

@@ -178,6 +178,7 @@ def case_timeline(
     escalations: Sequence[Escalation],
     *,
     newest_first: bool = False,
+    expected: Sequence[ExpectedNotice] | None = None,
 ) -> list[TimelineItem]:
     """The case's history, oldest first (or newest first, as the console shows it).
 
@@ -187,6 +188,7 @@ def case_timeline(
         notices: Its notices (the caller reads them anyway).
         escalations: Its escalations (likewise).
         newest_first: Whether what happened last comes first.
+        expected: The other party's notices it expects, when the caller read them.
     """
 
     def words(state: str | None) -> str:
@@ -245,7 +247,7 @@ def case_timeline(
             )
         )
     contract = session.get(Contract, case.contract_id)
-    for x in expected_notices(session, case.id):
+    for x in expected if expected is not None else expected_notices(session, case.id):
         items.extend(_other_partys_notice(x, contract))
     for e in escalations:
         items.append(

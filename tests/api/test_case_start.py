@@ -223,7 +223,7 @@ async def test_a_started_case_the_database_cannot_read_back_is_a_503_naming_it(
     def database_down(*args: Any) -> None:
         raise OperationalError("SELECT", {}, ConnectionRefusedError())
 
-    monkeypatch.setattr(case_start, "case_detail", database_down)
+    monkeypatch.setattr(case_start, "detail_of", database_down)
     r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "read-back"})
     case_id = case_id_for("ctr_reference_msa", "read-back")
     assert r.status_code == 503, r.text
