@@ -216,6 +216,7 @@ async def open_case(
             terms=checked.terms.model_dump(mode="json"),
             facts=facts,
             owner_email=row.owner_email,
+            lean_from_start=True,
         ),
         id=case_id,
         task_queue=settings.temporal_task_queue,

@@ -366,6 +366,7 @@ def _sides(
             facts,
             owner_email=sheet.owner.email,
             past_deadlines="as_scheduled",
+            lean_from_start=True,  # as the API starts a case
         )
         return await client.start_workflow(
             CASE_WORKFLOW, case, id=case_id, task_queue=queues[CLAUSEFLOW], result_type=CaseResult

@@ -119,8 +119,11 @@ class CaseWorkflow(OperatorActions):
         # Once, first: a run either began before the lean steps or takes them throughout.
         # A run since the summary in code takes them too, with one patch marker (each
         # marker also costs an upsert of Temporal's own search attribute).
-        in_code = workflow.patched(SUMMARY_IN_CODE_PATCH)
-        self._lean = in_code or workflow.patched(LEAN_STEPS_PATCH)
+        if inp.lean_from_start:  # its input says so: no patch to ask
+            in_code = self._lean = True
+        else:
+            in_code = workflow.patched(SUMMARY_IN_CODE_PATCH)
+            self._lean = in_code or workflow.patched(LEAN_STEPS_PATCH)
         if inp.state is None:
             about = DescribeRulebookInput(inp.clause, inp.rulebook_version)
             if in_code:

@@ -258,6 +258,7 @@ class ContractWorkflow:
                     opened.terms,
                     opened.facts,
                     owner_email=opened.owner_email,
+                    lean_from_start=True,
                 ),
                 id=opened.case_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,

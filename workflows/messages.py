@@ -176,6 +176,11 @@ class CaseInput:
     #: for a person's approval; "as_scheduled" acts on them at once, as if on time (for
     #: benchmarks and chaos runs that open cases in the past on purpose).
     past_deadlines: str = "catch_up"
+    #: Set by whoever starts a case since issue 14: the run reads its rulebook's summary
+    #: in code and records each step in one activity from its start, so it asks no patch
+    #: (a patch's marker costs an event and an upsert of Temporal's own search
+    #: attribute). False, as in every input before it: the run asks the patches.
+    lean_from_start: bool = False
     state: CaseState | None = None
 
 

@@ -73,6 +73,7 @@ class CaseDriver:
                     terms=terms.model_dump(mode="json"),
                     facts=s.facts,
                     owner_email=terms.owner.email,
+                    lean_from_start=True,  # as the API starts a case
                     notice_timeout_seconds=args.notice_timeout,
                     record_timeout_seconds=args.record_timeout,
                     notice_retry_max_seconds=args.notice_retry_max,

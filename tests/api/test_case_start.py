@@ -30,7 +30,7 @@ from store.db import get_engine
 from store.models import Case
 from tests.api.helpers import until
 from tests.dates import notice_days_ago
-from tests.workflows.helpers import case_row, eventually
+from tests.workflows.helpers import case_row, eventually, markers_and_upserts
 from workers.temporal import build_worker
 
 URL = "/api/contracts/ctr_reference_msa/cases"
@@ -64,6 +64,22 @@ def no_worker(api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(case_start, "START_WAIT", dt.timedelta(seconds=0.5))
     get_settings.cache_clear()
     return queue
+
+
+# ----------------------------------------------------------------- its history
+
+
+async def test_a_case_started_through_the_api_asks_its_workflow_no_patch(
+    api: httpx.AsyncClient, worker: Client
+) -> None:
+    # Its input says it runs lean from its start (issue 14): no patch marker, and no
+    # upsert of TemporalChangeVersion, in any case the API starts.
+    r = await api.post(URL, json=case_body(), headers={"Idempotency-Key": "no-patch"})
+    assert r.status_code == 201, r.text
+    history = await worker.get_workflow_handle(r.json()["id"]).fetch_history()
+    markers, upserted = markers_and_upserts(history.events)
+    assert markers and "core_patch" not in markers
+    assert upserted and "TemporalChangeVersion" not in upserted
 
 
 # ----------------------------------------------------------------- the row comes first

@@ -88,6 +88,8 @@ async def start_case(
     case = CaseInput(
         case_id, "ctr_reference_msa", clause, version, terms.model_dump(mode="json"), facts
     )
+    # As the API starts a case (lean_from_start), unless ``options`` say otherwise.
+    options = {"lean_from_start": True, **options}
     case = dataclasses.replace(case, owner_email=terms.owner.email, **options)
     return await client.start_workflow(CaseWorkflow.run, case, id=case_id, task_queue=task_queue)
 
@@ -433,3 +435,21 @@ class Clause:
         view = await case.run_to(when, state)
         await case.eventually_sent(notice)
         return case, view
+
+
+def markers_and_upserts(events: Any) -> tuple[list[str], set[str]]:
+    """The marker names a history's ``events`` record, and the search attributes they
+    upsert (a patch brings a ``core_patch`` marker and an upsert of
+    ``TemporalChangeVersion``)."""
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    upserts = [
+        e.upsert_workflow_search_attributes_event_attributes.search_attributes
+        for e in events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    upserted = {key for attributes in upserts for key in attributes.indexed_fields}
+    return markers, upserted

@@ -23,6 +23,7 @@ from tests.workflows.helpers import (
     clock_at,
     eventually,
     in_state,
+    markers_and_upserts,
     notices_of,
     open_case,
     record_fact,
@@ -494,6 +495,9 @@ async def test_a_month_below_the_uptime_target_opens_a_material_breach_case(
     view = await in_state(case, "cure_period_running")
     # Its cure period, 30 days from the notice.
     assert "cure_period" in {d.name for d in view.deadlines}
+    # Started lean, as the API starts a case: its workflow asks no patch.
+    markers, _ = markers_and_upserts((await case.fetch_history()).events)
+    assert "core_patch" not in markers
 
 
 async def test_a_term_sheet_may_have_a_person_confirm_the_breach_case_instead(

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from runtime.temporal import DATA_CONVERTER
+from tests.workflows.helpers import markers_and_upserts
 from workers.temporal import WORKFLOWS, case_runner
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -132,3 +133,20 @@ def test_there_are_histories_since_the_summary_in_code() -> None:
     folder = Path(__file__).parents[1] / "histories"
     before = folder / "termination_for_convenience.v1.terminated_one_activity_a_step.json"
     assert _local_activities(before)[0] == "describe_rulebook"
+
+
+FROM_START = [p for p in HISTORIES if p.stem.endswith("_lean_from_start")]
+
+
+@pytest.mark.parametrize("path", FROM_START, ids=lambda p: p.stem)
+def test_histories_of_cases_started_lean_ask_no_patch(path: Path) -> None:
+    # Their input says how they run (lean_from_start): no patch marker, and no upsert of
+    # Temporal's TemporalChangeVersion that each marker brings.
+    markers, upserted = markers_and_upserts(load(path).events)
+    assert "core_patch" not in markers
+    assert upserted and "TemporalChangeVersion" not in upserted
+    assert set(_local_activities(path)) == {"take_step"}
+
+
+def test_there_are_histories_of_cases_started_lean() -> None:
+    assert len(FROM_START) >= 3
