@@ -26,7 +26,12 @@ from rules.acceptance import Decision, Entry, Item, accept, review_items, shown
 from rules.proposal import read_agreement
 from rules.reference import reference_term_sheet
 from runtime.settings import Settings
-from store.agreements import add_provenance, claim_draft, create_draft
+from store.agreements import (
+    add_provenance,
+    claim_draft,
+    create_draft,
+    forget_unaccepted_drafts,
+)
 from store.models import AgreementDraft, AuditEntry, Contract, FigureProvenance
 
 #: An agreement of forty pages is about 150,000 characters.
@@ -83,8 +88,11 @@ def keep_draft(
     text: str,
     standard_contract_id: str | None,
     actor: str,
+    keep_days: int,
 ) -> str:
-    """Keeps the uploaded agreement for its review; its draft's id."""
+    """Keeps the uploaded agreement for its review; its draft's id. Removes the drafts no
+    one accepted within ``keep_days`` (AGREEMENT_DRAFT_DAYS), and their text."""
+    forget_unaccepted_drafts(session, dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days))
     draft = create_draft(
         session,
         document_name=name,
@@ -97,11 +105,17 @@ def keep_draft(
     return draft.id
 
 
-def review_of(session: Session, draft_id: str) -> Review | None:
+def review_of(session: Session, draft_id: str, keep_days: int) -> Review | None:
     """The draft's review: every value it asks for, read from its kept text; None for a
-    draft that does not exist (or whose standard no longer does)."""
+    draft that does not exist (or whose standard no longer does). A draft no one accepted
+    within ``keep_days`` is removed here, if no upload removed it before."""
     draft = session.get(AgreementDraft, draft_id)
     if draft is None:
+        return None
+    kept_since = dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days)
+    if draft.contract_id is None and draft.created_at < kept_since:
+        forget_unaccepted_drafts(session, kept_since)
+        session.commit()
         return None
     standard = standard_of(session, draft.standard_contract_id)
     if standard is None:

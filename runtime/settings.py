@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="The limit (bytes) for an agreement's text sent to be read, as text, "
         "DOCX or PDF (POST /api/contracts/proposals, the console's upload)",
     )
+    agreement_draft_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days an uploaded agreement that no one accepted is kept for its "
+        "review; then its text is removed (an accepted one stays with its contract)",
+    )
     max_webhook_bytes: int = Field(
         default=5_242_880,
         ge=1,

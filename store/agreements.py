@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from store.models import AgreementDraft, FigureProvenance
@@ -48,6 +48,17 @@ def create_draft(
     session.add(draft)
     session.flush()
     return draft
+
+
+def forget_unaccepted_drafts(session: Session, before: dt.datetime) -> int:
+    """Removes the drafts uploaded before ``before`` that no one accepted, with their
+    text; how many. An accepted draft stays: its contract's provenance names it."""
+    gone = session.execute(
+        delete(AgreementDraft).where(
+            col(AgreementDraft.contract_id).is_(None), col(AgreementDraft.created_at) < before
+        )
+    )
+    return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
 def claim_draft(session: Session, draft_id: str, contract_id: str, at: dt.datetime) -> None:

@@ -137,7 +137,13 @@ async def upload_agreement(request: Request) -> Response:
             principal, name, 422, choices=choices, values=values, errors=errors, filename=filename
         )
     draft_id = await in_session(
-        keep_draft, document_name, data, agreement, standard_id, principal.name
+        keep_draft,
+        document_name,
+        data,
+        agreement,
+        standard_id,
+        principal.name,
+        get_settings().agreement_draft_days,
     )
     return RedirectResponse(f"/console/agreements/{quote(draft_id)}", status_code=303)
 
@@ -199,6 +205,14 @@ def _review_page(
     )
 
 
+def _draft_gone(draft_id: str) -> str:
+    days = get_settings().agreement_draft_days
+    return (
+        f"agreement under review {draft_id} (one no one accepts within {days} days is"
+        " removed: upload the agreement again)"
+    )
+
+
 def _to_contract(contract_id: str | None, flash: str) -> Response:
     return RedirectResponse(
         f"/console/contracts/{quote(contract_id or '')}?flash={flash}", status_code=303
@@ -211,9 +225,9 @@ async def review_agreement(request: Request, draft_id: str) -> Response:
     principal, name = await signed_in(request)
     if (why := role_refusal(principal, "register contracts")) is not None:
         return refused(principal, name, why)
-    review = await in_session(review_of, draft_id)
+    review = await in_session(review_of, draft_id, get_settings().agreement_draft_days)
     if review is None:
-        return not_found(principal, name, f"agreement under review {draft_id}")
+        return not_found(principal, name, _draft_gone(draft_id))
     if review.draft.contract_id is not None:
         return _to_contract(review.draft.contract_id, "already_accepted")
     return _review_page(principal, name, review)
@@ -247,9 +261,9 @@ async def accept_agreement(request: Request, draft_id: str) -> Response:
     if isinstance(checked, Response):
         return checked
     principal, name, form = checked
-    review = await in_session(review_of, draft_id)
+    review = await in_session(review_of, draft_id, get_settings().agreement_draft_days)
     if review is None:
-        return not_found(principal, name, f"agreement under review {draft_id}")
+        return not_found(principal, name, _draft_gone(draft_id))
     if review.draft.contract_id is not None:
         return _to_contract(review.draft.contract_id, "already_accepted")
     entries = _entries(form, review)

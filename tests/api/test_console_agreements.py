@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
+from runtime.settings import get_settings
 from store.db import get_engine
 from store.models import AgreementDraft, AuditEntry, Case, Contract, FigureProvenance
 from tests.api.test_console import SignIn, csrf_of, sign_in, text_of  # noqa: F401
@@ -397,3 +398,43 @@ async def test_only_managers_upload_review_and_accept(sign_in: SignIn) -> None: 
     assert _one(AuditEntry, action="agreement_accepted") == []
     missing = await manager.get("/console/agreements/agr_nobody")
     assert missing.status_code == 404
+
+
+def _uploaded_days_ago(url: str, days: float, contract_id: str | None = None) -> str:
+    """Dates the draft at ``url`` back ``days`` (and marks it accepted as ``contract_id``)."""
+    draft_id = url.rsplit("/", 1)[1]
+    with Session(get_engine()) as s:
+        draft = s.get(AgreementDraft, draft_id)
+        assert draft is not None
+        draft.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+        draft.contract_id = contract_id
+        s.add(draft)
+        s.commit()
+    return draft_id
+
+
+async def test_an_agreement_no_one_accepts_is_removed_with_its_text_after_its_days(
+    sign_in: SignIn,  # noqa: F811
+) -> None:
+    manager = await sign_in("contract_manager")
+    days = get_settings().agreement_draft_days
+    (url_stale, _), (url_recent, _) = [await reviewed(manager, agreement()) for _ in range(2)]
+    stale = _uploaded_days_ago(url_stale, days + 0.01)
+    _uploaded_days_ago(url_recent, days - 0.01)
+
+    # Opened after its days, it is gone, and the page says why and what to do.
+    r = await manager.get(url_stale)
+    assert r.status_code == 404
+    assert f"one no one accepts within {days} days is removed" in text_of(r.text)
+    assert "upload the agreement again" in text_of(r.text)
+    assert not _one(AgreementDraft, id=stale)
+    assert (await manager.get(url_recent)).status_code == 200
+
+    # The next upload removes every draft past its days, but never an accepted one.
+    (accepted_contract, *_) = _one(Contract)
+    now_stale = _uploaded_days_ago(url_recent, days + 1)
+    url_accepted, _ = await reviewed(manager, agreement())
+    accepted = _uploaded_days_ago(url_accepted, days + 1, accepted_contract.id)
+    url_new, _ = await reviewed(manager, agreement())
+    assert not _one(AgreementDraft, id=now_stale)
+    assert _one(AgreementDraft, id=accepted) and _one(AgreementDraft, id=url_new.rsplit("/")[-1])
