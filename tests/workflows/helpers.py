@@ -135,6 +135,13 @@ async def record_fact(
     )
 
 
+#: The activities that write a step's records (one activity a step, and before it).
+RECORDING = frozenset({"record_step_and_notices", "record_step"})
+#: How long :func:`in_state` waits for them: a test whose recording fails on purpose
+#: gets the view after this.
+RECORD_WAIT = 5.0
+
+
 async def in_state(handle: Handle, state: str, timeout: float = 10.0) -> CaseView:
     """Polls the case query until the case is in ``state`` (activities run concurrently).
 
@@ -154,10 +161,18 @@ async def in_state(handle: Handle, state: str, timeout: float = 10.0) -> CaseVie
     while True:
         view = await handle.query(CaseWorkflow.case)
         if view.state == state:
-            return view
+            break
         if loop.time() > deadline:
             raise AssertionError(f"case stayed {view.state}, expected {state}")
         await asyncio.sleep(0.05)
+    # The query shows a state as soon as the workflow decides it; the activity that
+    # records the step may still be running. Waits (a while) for it, so that a test
+    # reading the store next finds the step's rows, however slow the machine is.
+    recorded_by = loop.time() + RECORD_WAIT
+    while RECORDING.intersection(view.inflight_activities) and loop.time() < recorded_by:
+        await asyncio.sleep(0.05)
+        view = await handle.query(CaseWorkflow.case)
+    return view
 
 
 def seed_reference_contract() -> None:
