@@ -9,6 +9,7 @@ review's credit decisions. The arithmetic is contracts.money.position's.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -105,60 +106,66 @@ def _day(value: Any, fallback: dt.date) -> dt.date:
 
 def _invoices(session: Session, contract: Contract) -> list[InvoiceOnRecord]:
     zone = contract_terms(contract).zone
+    # Columns, not rows as objects, and the contract's invoices as a subquery rather than
+    # a list of their ids: a contract may hold thousands of invoices.
+    invoice_ids = select(Case.id).where(
+        Case.contract_id == contract.id, Case.clause == INVOICE_CLAUSE
+    )
     cases = session.exec(
-        select(Case).where(Case.contract_id == contract.id, Case.clause == INVOICE_CLAUSE)
+        select(Case.id, Case.facts, Case.opened_at).where(col(Case.id).in_(invoice_ids))
     ).all()
-    ids = [c.id for c in cases]
-    if not ids:
+    if not cases:
         return []
     due: dict[str, dt.date] = {}
-    rows = session.exec(
-        select(Deadline)
-        .where(col(Deadline.case_id).in_(ids), Deadline.name == "payment_due")
+    for case_id, last_day in session.exec(
+        select(Deadline.case_id, col(Deadline.last_day))
+        .where(col(Deadline.case_id).in_(invoice_ids), Deadline.name == "payment_due")
         .order_by(col(Deadline.id))
-    ).all()
-    for row in rows:
-        if row.last_day is not None:
-            due[row.case_id] = row.last_day
-    facts: dict[str, list[AuditEntry]] = {i: [] for i in ids}
-    for entry in session.exec(
-        select(AuditEntry)
-        .where(col(AuditEntry.case_id).in_(ids), AuditEntry.action == "fact")
+    ).all():
+        if last_day is not None:
+            due[case_id] = last_day
+    facts: dict[str, list[tuple[dt.datetime, Any]]] = {case_id: [] for case_id, _, _ in cases}
+    for of_case, at, after in session.exec(
+        select(col(AuditEntry.case_id), AuditEntry.at, AuditEntry.after)
+        .where(col(AuditEntry.case_id).in_(invoice_ids), AuditEntry.action == "fact")
         .order_by(col(AuditEntry.at), col(AuditEntry.id))
     ).all():
-        facts[entry.case_id or ""].append(entry)
+        facts.setdefault(of_case or "", []).append((at, after))
     out = []
-    for case in cases:
+    for case_id, case_facts, opened_at in cases:
         try:
-            received_at = dt.datetime.fromisoformat(str(case.facts.get("invoice_received_at")))
+            received_at = dt.datetime.fromisoformat(str(case_facts.get("invoice_received_at")))
         except ValueError:  # a row written before its facts were checked
-            received_at = case.opened_at
+            received_at = opened_at
         if received_at.tzinfo is None:
             received_at = received_at.replace(tzinfo=dt.UTC)
         received_on = received_at.astimezone(zone).date()
         out.append(
             InvoiceOnRecord(
-                case.id,
-                str(case.facts.get("invoice_number") or case.id),
+                case_id,
+                str(case_facts.get("invoice_number") or case_id),
                 received_on,
-                due.get(case.id),
-                _recorded(case, facts[case.id], zone),
+                due.get(case_id),
+                _recorded(case_facts, facts[case_id], zone),
             )
         )
     return out
 
 
-def _recorded(case: Case, entries: list[AuditEntry], zone: Any) -> InvoiceFacts:
-    """An invoice's recorded facts, clamped as its calculator clamps them."""
-    invoice = _cents(case.facts.get("invoice_amount"))
+def _recorded(
+    case_facts: Mapping[str, Any], entries: list[tuple[dt.datetime, Any]], zone: Any
+) -> InvoiceFacts:
+    """An invoice's recorded facts (``entries``: when each fact was recorded, and its
+    audit entry's ``after``), clamped as its calculator clamps them."""
+    invoice = _cents(case_facts.get("invoice_amount"))
     contested, payable, resolved_on = _ZERO, None, None
     payments: list[tuple[dt.date, Decimal]] = []
-    for entry in entries:
-        after = entry.after if isinstance(entry.after, dict) else {}
+    for at, recorded in entries:
+        after = recorded if isinstance(recorded, dict) else {}
         # "fact:<name>", with ":<n>" when the same fact is recorded again.
         fact = str(after.get("event", "")).partition(":")[2].split(":")[0]
         values = after.get("values") or {}
-        local = entry.at.astimezone(zone).date()
+        local = at.astimezone(zone).date()
         if fact == "dispute_raised":
             contested = min(invoice, _cents(values.get("contested_amount")))
             payable, resolved_on = None, None
