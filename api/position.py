@@ -112,7 +112,9 @@ def _invoices(session: Session, contract: Contract) -> list[InvoiceOnRecord]:
         Case.contract_id == contract.id, Case.clause == INVOICE_CLAUSE
     )
     cases = session.exec(
-        select(Case.id, Case.facts, Case.opened_at).where(col(Case.id).in_(invoice_ids))
+        select(Case.id, Case.facts, Case.opened_at).where(
+            Case.contract_id == contract.id, Case.clause == INVOICE_CLAUSE
+        )
     ).all()
     if not cases:
         return []
