@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from contracts.calendar.jurisdictions import jurisdiction_of
 from contracts.limits import date_in_range, date_range_text
 from contracts.text.amounts import Amount, find_amounts
 from contracts.text.blanks import BLANK, is_blank
@@ -192,13 +193,35 @@ def _amount_of(text: str, amounts: list[Amount], fee: _Fee) -> tuple[Amount | No
     return found[0], (f"the text also states {', '.join(others)}" if others else None)
 
 
+#: Words that say the dollars are US dollars.
+_US_DOLLARS = re.compile(r"\bUSD\b|\bUS\$|\bU\.?S\.? dollars?\b|\bUnited States dollars?\b", re.I)
+
+
+def _dollar_unsure(place: Place, first: Amount) -> str | None:
+    """Why a bare "$" may not be US dollars: the text names no currency, and its law is
+    not a US state's (Canadian, Australian and other dollars are written "$" too)."""
+    if first.currency != "USD" or not first.text.startswith("$"):
+        return None
+    if _US_DOLLARS.search(place.text):
+        return None
+    law = governing_law(place.text, place)
+    where = jurisdiction_of(str(law.value)) if law is not None else None
+    if where is not None and where.calendar.startswith("US-"):
+        return None
+    under = f"is governed by the law of {law.value}" if law else "names no governing law"
+    return (
+        f'"$" is read as US dollars, but the text names no currency and {under}: other'
+        ' dollars are written "$" too'
+    )
+
+
 def _currency(place: Place, fees: list[Amount]) -> Found | Missing:
     label = "The currency of the fees"
     if not fees:
         return Missing("currency", label, "no fee states an amount or a currency")
     first = fees[0]
     others = sorted({a.currency for a in fees} - {first.currency})
-    unsure = f"other fees are in {', '.join(others)}" if others else None
+    unsure = f"other fees are in {', '.join(others)}" if others else _dollar_unsure(place, first)
     sign = _SIGN.search(first.text)
     start, end = (first.start + sign.start(), first.start + sign.end()) if sign else (0, 0)
     return place.found("currency", label, first.currency, start, end, unsure=unsure)

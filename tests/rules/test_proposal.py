@@ -369,6 +369,26 @@ services at GBP 150.00 per hour. Payment is due by 5:00 p.m. London time.
 """
 
 
+def test_a_bare_dollar_sign_is_unsure_unless_the_text_or_its_law_says_us_dollars() -> None:
+    def currency(text: str) -> tuple[str, str | None]:
+        (found,) = [f for f in read_agreement(text).figures if f.path == "currency"]
+        return found.value, found.unsure
+
+    in_dollars = OTHER_FORM.replace("£", "$").replace("GBP 150.00", "$150.00")
+    value, unsure = currency(in_dollars)
+    assert value == "USD"
+    assert unsure == (
+        '"$" is read as US dollars, but the text names no currency and is governed by the'
+        ' law of England and Wales: other dollars are written "$" too'
+    )
+    # The same fees under a US state's law, or with the currency named, are sure.
+    delaware = in_dollars.replace("England and Wales", "the State of Delaware")
+    assert currency(delaware) == ("USD", None)
+    named = in_dollars.replace("per hour.", "per hour. All amounts are in US dollars.")
+    assert currency(named) == ("USD", None)
+    assert currency(in_dollars.replace("$150.00", "USD 150.00")) == ("USD", None)
+
+
 def test_another_form_gives_its_own_parties_notices_fees_and_law() -> None:
     found = read_agreement(OTHER_FORM)
     by_path = _each_with_its_sentence(OTHER_FORM, found)
