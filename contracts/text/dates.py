@@ -1,7 +1,8 @@
 """Dates as agreements write them: "January 1, 2027", "1 January 2027", "2027-01-01",
 "the 1st day of January, 2027", "this first day of January 2027". Each with where it
-stands in the text. Numeric dates such as "01/02/2027" are left out: the day and the
-month cannot be told apart.
+stands in the text. Numeric dates such as "01/02/2027" are found apart
+(:func:`find_numeric_dates`), with both readings: which one the text means depends on
+where it was written, which this module cannot know.
 """
 
 from __future__ import annotations
@@ -88,4 +89,42 @@ def find_dates(text: str, start: int = 0, end: int | None = None) -> list[DateMe
         except (ValueError, NotANumber):
             continue
         found.append(DateMention(day, m.start(), m.end(), m.group(0)))
+    return found
+
+
+_NUMERIC = re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})\b")
+
+
+@dataclass(frozen=True)
+class NumericDate:
+    """A date written in numbers ("01/02/2027"), read both ways.
+
+    Attributes:
+        month_first: The day it names read month first (2 January 2027), if a real day.
+        day_first: The day it names read day first (1 February 2027), if a real day.
+    """
+
+    month_first: dt.date | None
+    day_first: dt.date | None
+    start: int
+    end: int
+    text: str
+
+
+def _real(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_numeric_dates(text: str, start: int = 0, end: int | None = None) -> list[NumericDate]:
+    """Every date written in numbers in ``text[start:end]`` that is a real day read one
+    way or the other, in order."""
+    found = []
+    for m in _NUMERIC.finditer(text, start, len(text) if end is None else end):
+        a, b, year = int(m.group("a")), int(m.group("b")), int(m.group("y"))
+        month_first, day_first = _real(year, a, b), _real(year, b, a)
+        if month_first or day_first:
+            found.append(NumericDate(month_first, day_first, m.start(), m.end(), m.group(0)))
     return found

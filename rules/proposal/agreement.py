@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from contracts.calendar.conventions import CountingConvention
 from contracts.calendar.jurisdictions import jurisdiction_of
 from contracts.limits import date_in_range, date_range_text
 from contracts.text.amounts import Amount, find_amounts
 from contracts.text.blanks import BLANK, is_blank
-from contracts.text.dates import find_dates
+from contracts.text.dates import NumericDate, find_dates, find_numeric_dates
 from contracts.text.outline import line_at, outline
 from rules.proposal.found import Found, Missing, Place, Proposal
 
@@ -98,18 +99,69 @@ def law(place: Place) -> Found | Missing:
     return found
 
 
+def _said(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _numeric(place: Place, n: NumericDate) -> tuple[dt.date | None, str | None]:
+    """The day a date in numbers names, and why the reading is unsure; or None, and why
+    it cannot be read. Read by the order its governing law writes dates in: month first
+    in the United States, day first elsewhere."""
+    if n.month_first is None or n.day_first is None or n.month_first == n.day_first:
+        return n.month_first or n.day_first, None  # only one reading is a real day
+    law = governing_law(place.text, place)
+    where = jurisdiction_of(str(law.value)) if law is not None else None
+    if law is None or where is None:
+        return None, (
+            f'"{n.text}" may be {_said(n.month_first)} (month first) or'
+            f" {_said(n.day_first)} (day first), and no governing law Clauseflow knows"
+            " tells which"
+        )
+    month_first = where.calendar.startswith("US-")
+    read, other = (n.month_first, n.day_first) if month_first else (n.day_first, n.month_first)
+    order = "month" if month_first else "day"
+    under = CountingConvention(where.law).law_in_words
+    return read, (
+        f'"{n.text}" is read {order} first, as dates are written under {under}; read the'
+        f" other way it would be {_said(other)}"
+    )
+
+
+def _effective_in(place: Place, start: int, end: int, near: int, line: bool) -> Found | str | None:
+    """The effective date in ``text[start:end]`` (the one nearest ``near``); why a date
+    in numbers there cannot be read; or None."""
+    text = place.text
+    sentence = line_at(text, start) if line else None
+    dates = find_dates(text, start, end)
+    if dates:
+        d = min(dates, key=lambda d: abs(d.start - near))
+        return place.found(
+            _EFFECTIVE, _EFFECTIVE_LABEL, d.value.isoformat(), d.start, d.end,
+            sentence=sentence, unsure=_out_of_range(d.value),
+        )  # fmt: skip
+    numeric = find_numeric_dates(text, start, end)
+    if not numeric:
+        return None
+    n = min(numeric, key=lambda n: abs(n.start - near))
+    day, why = _numeric(place, n)
+    if day is None:
+        return why
+    return place.found(
+        _EFFECTIVE, _EFFECTIVE_LABEL, day.isoformat(), n.start, n.end,
+        sentence=sentence, unsure=_out_of_range(day) or why,
+    )  # fmt: skip
+
+
 def effective_date(place: Place) -> Found | Missing:
     text = place.text
     blank = None
+    cannot: str | None = None  # why a date in numbers could not be read
     for m in _EFFECTIVE_LINE.finditer(text):
         rest, at = m.group("rest"), m.start("rest")
-        dates = find_dates(text, at, m.end("rest"))
-        if dates:
-            d = dates[0]
-            return place.found(
-                _EFFECTIVE, _EFFECTIVE_LABEL, d.value.isoformat(), d.start, d.end,
-                sentence=line_at(text, d.start), unsure=_out_of_range(d.value),
-            )  # fmt: skip
+        got = _effective_in(place, at, m.end("rest"), at, line=True)
+        if isinstance(got, Found):
+            return got
+        cannot = cannot or got
         if blank is None and is_blank(rest.strip(" \t*")):
             blank = f'"Effective Date: {rest.strip(" *")}" ({place.where(at)})'
     read: set[int] = set()
@@ -118,16 +170,15 @@ def effective_date(place: Place) -> Found | Missing:
         if sentence is None or sentence.start in read:
             continue
         read.add(sentence.start)
-        dates = find_dates(text, sentence.start, sentence.end)
-        if dates:
-            d = min(dates, key=lambda d: abs(d.start - cue.start()))
-            return place.found(
-                _EFFECTIVE, _EFFECTIVE_LABEL, d.value.isoformat(), d.start, d.end,
-                unsure=_out_of_range(d.value),
-            )  # fmt: skip
+        got = _effective_in(place, sentence.start, sentence.end, cue.start(), line=False)
+        if isinstance(got, Found):
+            return got
+        cannot = cannot or got
         left = BLANK.search(text, sentence.start, sentence.end)
         if blank is None and left is not None:
             blank = f'"{left.group(0)}" ({place.where(left.start())})'
+    if cannot is not None:
+        return Missing(_EFFECTIVE, _EFFECTIVE_LABEL, cannot)
     if blank is not None:
         return Missing(_EFFECTIVE, _EFFECTIVE_LABEL, f"left blank in the text: {blank}")
     return Missing(

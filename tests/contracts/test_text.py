@@ -12,7 +12,7 @@ import pytest
 
 from contracts.text.amounts import find_amounts
 from contracts.text.blanks import is_blank
-from contracts.text.dates import find_dates
+from contracts.text.dates import find_dates, find_numeric_dates
 from contracts.text.outline import line_at, outline, own_text, part_at, sentence_at, sentences
 from contracts.text.quantities import NotANumber, find_quantities, words_to_number
 from tests.conftest import shared_path
@@ -187,6 +187,18 @@ def test_dates_as_agreements_write_them(written: str, day: dt.date) -> None:
 
 def test_what_is_not_a_day_is_not_a_date() -> None:
     assert find_dates("February 30, 2027; 01/02/2027; 2027-13-01; May we") == []
+
+
+def test_a_date_in_numbers_is_found_with_each_reading_that_is_a_day() -> None:
+    # Pure parsing of fixed written dates: no clock involved.
+    text = "on 01/02/2027, 13.02.2027, 02/30/2027, 31/31/2027 and 5/5/2027"
+    found = [(n.text, n.month_first, n.day_first) for n in find_numeric_dates(text)]
+    # Neither 02/30 nor 31/31 is a day either way round.
+    assert found == [
+        ("01/02/2027", dt.date(2027, 1, 2), dt.date(2027, 2, 1)),
+        ("13.02.2027", None, dt.date(2027, 2, 13)),
+        ("5/5/2027", dt.date(2027, 5, 5), dt.date(2027, 5, 5)),
+    ]
 
 
 def test_amounts_of_money_and_the_blanks_left_for_them() -> None:

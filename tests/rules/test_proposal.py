@@ -435,6 +435,50 @@ def test_the_effective_date_in_words_or_numerals(line: str, day: str, written: s
     assert text[found.start : found.end] == written
 
 
+@pytest.mark.parametrize(
+    ("written", "law", "day", "unsure"),
+    [
+        (
+            "01/02/2027",
+            "England and Wales",
+            "2027-02-01",
+            '"01/02/2027" is read day first, as dates are written under the law of England'
+            " and Wales; read the other way it would be 2 January 2027",
+        ),
+        (
+            "01/02/2027",
+            "the State of Delaware",
+            "2027-01-02",
+            '"01/02/2027" is read month first, as dates are written under the law of the'
+            " State of Delaware; read the other way it would be 1 February 2027",
+        ),
+        # Only one reading is a day: read, whatever the law.
+        ("13/02/2027", "the State of New York", "2027-02-13", None),
+        ("02/13/2027", "England and Wales", "2027-02-13", None),
+        ("05/05/2027", "England and Wales", "2027-05-05", None),
+    ],
+)
+def test_an_effective_date_in_numbers_is_read_in_the_order_of_its_law(
+    written: str, law: str, day: str, unsure: str | None
+) -> None:
+    # Dates written in an agreement's text: parsing, no clock involved.
+    text = (
+        f"AGREEMENT\n\nEffective Date: {written}\n\n1. Term. The term is two (2) years.\n\n"
+        f"2. Law. This Agreement is governed by the laws of {law}.\n"
+    )
+    (found,) = [f for f in read_agreement(text).figures if f.path == "effective_date"]
+    assert (found.value, found.written, found.unsure) == (day, written, unsure)
+
+
+def test_an_effective_date_in_numbers_no_law_orders_is_missing_naming_both_days() -> None:
+    text = "AGREEMENT\n\nEffective Date: 01/02/2027\n\n1. Term. The term is two (2) years.\n"
+    (missing,) = [m for m in read_agreement(text).missing if m.path == "effective_date"]
+    assert missing.why == (
+        '"01/02/2027" may be 2 January 2027 (month first) or 1 February 2027 (day first),'
+        " and no governing law Clauseflow knows tells which"
+    )
+
+
 def test_a_date_that_is_no_day_is_not_read_and_a_blank_is_missing() -> None:
     text = "AGREEMENT\n\nEffective Date: February 30, 2027\n\n1. Term. Two (2) years.\n"
     (missing,) = [m for m in read_agreement(text).missing if m.path == "effective_date"]
