@@ -2,10 +2,11 @@
 
 A party's name comes from a header line at the head of the agreement ("Customer: Acme
 Corp") or from the sentence that makes it ('between Acme Corp ("Customer") and Beta LLC
-("Provider")'). Its notice address comes from a sentence that says notices to it go to
-an email address, or an address block after "If to Customer:" in a section headed
-Notices; a copy and an attention line where stated. A blank the form leaves ("[Name of
-...]", "______") is missing, never read as a name.
+("Provider")'), whatever the agreement calls it: a Client is the Customer, a Vendor,
+Supplier or Service Provider the Provider. Its notice address comes from a sentence
+that says notices to it go to an email address, or an address block after "If to
+Customer:" in a section headed Notices; a copy and an attention line where stated. A
+blank the form leaves ("[Name of ...]", "______") is missing, never read as a name.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from contracts.text.outline import line_at, own_text
 from rules.proposal.found import Found, Missing, Place, Proposal
 
 ROLES = ("Customer", "Provider")
+#: The words agreements use for each party, by the term sheet's role they name.
+ROLE_WORDS = {
+    "Customer": "Customer", "Client": "Customer",
+    "Provider": "Provider", "Service Provider": "Provider", "Vendor": "Provider",
+    "Supplier": "Provider",
+}  # fmt: skip
+_ROLE = "Service Provider|Customer|Client|Provider|Vendor|Supplier"
 
 #: "**Customer:** Acme Corp" on a line of its own, at the head of the agreement.
-_HEADER = re.compile(
-    r"^[ \t*]*(?P<role>Customer|Provider)[ \t*]*:[ \t*]*(?P<name>[^\n]*?)[ \t*]*$", re.M
-)
-_ROLE_IN_BRACKETS = r"\(\s*(?:the\s+)?[\"“]?(?P<{name}>Customer|Provider)[\"”]?\s*\)"
+_HEADER = re.compile(rf"^[ \t*]*(?P<role>{_ROLE})[ \t*]*:[ \t*]*(?P<name>[^\n]*?)[ \t*]*$", re.M)
+_ROLE_IN_BRACKETS = r"\(\s*(?:the\s+)?[\"“]?(?P<{name}>" + _ROLE + r")[\"”]?\s*\)"
 #: 'between Acme Corp, a Delaware corporation ("Customer"), and Beta LLC ("Provider")'.
 _BETWEEN = re.compile(
     r"\bbetween\s+(?P<first>[^()\n]{1,200}?)\s*" + _ROLE_IN_BRACKETS.format(name="first_role")
@@ -36,8 +42,8 @@ _DESCRIBED = re.compile(r",\s*(?:a|an|with|whose|having)\s.*$", re.S)
 #: Where notice to a party is named: "to Customer", "If to the Provider:", "Customer's
 #: address for notices".
 _NOTICE_TO = re.compile(
-    r"\b(?:to|for)\s+(?:the\s+)?(?P<role>Customer|Provider)\b(?!['’]s)"
-    r"|\b(?P<owner>Customer|Provider)['’]s\s+(?:notice|address|e-?mail)"
+    rf"\b(?:to|for)\s+(?:the\s+)?(?P<role>{_ROLE})\b(?!['’]s)"
+    rf"|\b(?P<owner>{_ROLE})['’]s\s+(?:notice|address|e-?mail)"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _COPY = re.compile(r"\b(?:cop(?:y|ies)|cc)\b", re.IGNORECASE)
@@ -69,7 +75,12 @@ def _names(place: Place) -> list[_Named]:
     text, parts = place.text, place.parts
     head_end = parts[0].start if parts else len(text)
     out = [
-        _Named(m.group("role"), m.start("name"), m.end("name"), f'the "{m.group("role")}:" line')
+        _Named(
+            ROLE_WORDS[m.group("role")],
+            m.start("name"),
+            m.end("name"),
+            f'the "{m.group("role")}:" line',
+        )
         for m in _HEADER.finditer(text, 0, head_end)
         if m.group("name").strip()
     ]
@@ -81,7 +92,8 @@ def _names(place: Place) -> list[_Named]:
             words = words.strip(' "”*,')
             out.append(
                 _Named(
-                    m.group(f"{which}_role"), start + lead, start + lead + len(words.strip()),
+                    ROLE_WORDS[m.group(f"{which}_role")],
+                    start + lead, start + lead + len(words.strip()),
                     "the sentence that makes the agreement",
                 )
             )  # fmt: skip
@@ -137,7 +149,7 @@ def _segments(place: Place) -> list[_Segment]:
             if not notices_part and sentence is not None:
                 # Outside a section of notices, a sentence speaks only for itself.
                 end = min(end, sentence.end)
-            out.append(_Segment(m.group("role") or m.group("owner"), m.end(), end))
+            out.append(_Segment(ROLE_WORDS[m.group("role") or m.group("owner")], m.end(), end))
     return out
 
 

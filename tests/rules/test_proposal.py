@@ -389,6 +389,24 @@ def test_a_bare_dollar_sign_is_unsure_unless_the_text_or_its_law_says_us_dollars
     assert currency(in_dollars.replace("$150.00", "USD 150.00")) == ("USD", None)
 
 
+def test_a_client_and_a_vendor_are_the_customer_and_the_provider() -> None:
+    text = (
+        OTHER_FORM.replace('("Customer")', '("Client")')
+        .replace('(the "Provider")', '(the "Vendor")')
+        .replace("If to Customer:", "If to Client:")
+        .replace("If to Provider:", "If to Vendor:")
+    )
+    assert "Customer" not in text.split("3. Fees")[0] and "Provider" not in text
+    values = {f.path: f.value for f in read_agreement(text).figures}
+    assert values["customer.name"] == "Acme Holdings, Inc."
+    assert values["provider.name"] == "Beta Cloud Ltd"
+    assert values["customer.notice_email"] == "notices@acme.example.com"
+    assert values["customer.attention"] == "Chief Legal Officer"
+    header = "Client: Acme Corp\nSupplier: Beta LLC\n\n1. Term. Two (2) years.\n"
+    values = {f.path: f.value for f in read_agreement(header).figures}
+    assert (values["customer.name"], values["provider.name"]) == ("Acme Corp", "Beta LLC")
+
+
 def test_another_form_gives_its_own_parties_notices_fees_and_law() -> None:
     found = read_agreement(OTHER_FORM)
     by_path = _each_with_its_sentence(OTHER_FORM, found)
