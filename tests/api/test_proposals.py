@@ -1,7 +1,11 @@
 """POST /api/contracts/proposals: a term sheet proposed from an agreement's text, each
 figure with its sentence; POST /api/contracts/proposals/document: the same from an
 uploaded plain-text, Word or PDF file; bad input is a 422 naming the field; nothing is
-stored."""
+stored.
+
+Every date here is written in an agreement's text and read by pure parsing: none is
+compared with today, and the only bound a date is checked against is the fixed range
+of contracts/limits.py (1970 to 2200), so no test here depends on the day it runs."""
 
 from __future__ import annotations
 

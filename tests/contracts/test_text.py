@@ -1,7 +1,11 @@
 """Reading an agreement's own text (issue 16, part 1, its first step): the quantities,
 dates and amounts of money it states, in words and numerals, the blanks a form leaves,
 and its outline of sections, exhibits and sentences, each with character offsets into
-the text as given."""
+the text as given.
+
+Every date here is written in an agreement's text and read by pure parsing: none is
+compared with today, and the only bound a date is checked against is the fixed range
+of contracts/limits.py (1970 to 2200), so no test here depends on the day it runs."""
 
 from __future__ import annotations
 

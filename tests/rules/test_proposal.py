@@ -2,7 +2,11 @@
 MSA gives back every figure of the reference term sheet it states, each with its section
 and exact sentence; variants give their own (parties, effective date, fees, notice
 addresses, time zone, renumbered sections, another law); a figure not stated, or left
-blank, is listed as missing."""
+blank, is listed as missing.
+
+Every date here is written in an agreement's text and read by pure parsing: none is
+compared with today, and the only bound a date is checked against is the fixed range
+of contracts/limits.py (1970 to 2200), so no test here depends on the day it runs."""
 
 from __future__ import annotations
 
